@@ -1,0 +1,6 @@
+"""`python -m lrkd` is the same as the `lrkd` command."""
+import sys
+
+from lrkd.cli import main
+
+sys.exit(main())

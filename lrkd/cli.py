@@ -1,0 +1,157 @@
+"""The `lrkd` command line: report, claims, sweep, verify, experiments.
+
+Every subcommand has --help. Bad input (an unknown subcommand, option or config key, a wrong type,
+a value out of range, a missing file) prints ONE line on stderr and exits with code 2; the
+traceback is kept for real bugs only.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from lrkd.errors import InputError
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (no usage block) with exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lrkd", description="Verify low-rank distillation theory claims against runs.")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or status messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _add_report(sub)
+    _add_claims(sub)
+    _add_sweep(sub)
+    _add_verify(sub)
+    _add_experiments(sub)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bars or status messages")
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="run every claim's experiments and write the validation report")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="size", action="store_const", const="quick",
+                      help="small sizes, under 10 minutes on a 2-core CPU (default)")
+    size.add_argument("--full", dest="size", action="store_const", const="full",
+                      help="publication sizes (hours on a CPU; see README)")
+    p.set_defaults(size="quick")
+    p.add_argument("--out", type=Path, default=Path("lrkd-report"), help="output folder (default: lrkd-report)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where runs execute")
+    p.add_argument("--claims", default=None, help="comma-separated claim ids to include (default: all)")
+    p.add_argument("--no-real", action="store_true", help="skip the real language-model run")
+    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _common(p)
+    p.set_defaults(handler=_cmd_report)
+
+
+def _add_claims(sub) -> None:
+    p = sub.add_parser("claims", help="list the claims with their formulas and assumptions")
+    p.add_argument("--latex", action="store_true", help="emit LaTeX instead of text")
+    p.add_argument("ids", nargs="*", help="claim ids to show (default: all)")
+    _common(p)
+    p.set_defaults(handler=_cmd_claims)
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="run one experiment grid from a TOML config file (resumable)")
+    p.add_argument("config", type=Path, help="TOML file: `experiment = NAME`, optional `preset`, then its keys")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (type-checked); repeatable")
+    p.add_argument("--store", type=Path, default=Path("runs/results.db"),
+                   help="SQLite results store (default: runs/results.db); finished cells are skipped")
+    p.add_argument("--out", type=Path, default=None, help="also export the tables as CSV and Parquet here")
+    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _common(p)
+    p.set_defaults(handler=_cmd_sweep)
+
+
+def _add_verify(sub) -> None:
+    p = sub.add_parser("verify", help="rerun the quick claim checks against the committed baseline")
+    p.add_argument("--baseline", type=Path, default=None, help="baseline JSON (default: reports/baseline.json)")
+    p.add_argument("--claims-file", type=Path, default=None,
+                   help="a Python file registering claims/experiments of your own to check as well")
+    p.add_argument("--store", type=Path, default=None, help="results store to reuse (default: a temporary one)")
+    p.add_argument("--update", action="store_true", help="write the current verdicts as the new baseline")
+    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _common(p)
+    p.set_defaults(handler=_cmd_verify)
+
+
+def _add_experiments(sub) -> None:
+    p = sub.add_parser("experiments", help="list the registered experiments and their config keys")
+    p.add_argument("name", nargs="?", help="show one experiment's keys and presets")
+    _common(p)
+    p.set_defaults(handler=_cmd_experiments)
+
+
+# -- handlers ----------------------------------------------------------------------------------
+def _cmd_claims(args) -> int:
+    import theory
+    from theory import render
+
+    known = {c.id: c for c in theory.all_claims()}
+    unknown = [i for i in args.ids if i not in known]
+    if unknown:
+        raise InputError("claims", f"unknown claim id {unknown[0]!r}; known: {', '.join(known)}")
+    claims = [known[i] for i in args.ids] if args.ids else list(known.values())
+    print(render.claims_latex(claims) if args.latex else "\n\n".join(render.claim_text(c) for c in claims))
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from lrkd import commands
+
+    return commands.sweep(args.config, args.overrides, store=args.store, out=args.out, workers=args.workers)
+
+
+def _cmd_experiments(args) -> int:
+    from lrkd import commands
+
+    return commands.list_experiments(args.name)
+
+
+def _cmd_report(args) -> int:
+    from reports import main as report_main
+
+    return report_main.run(size=args.size, out=args.out, device=args.device, claims=args.claims,
+                           real=not args.no_real, workers=args.workers)
+
+
+def _cmd_verify(args) -> int:
+    from reports import verify
+
+    return verify.run(baseline=args.baseline, claims_file=args.claims_file, store=args.store,
+                      update=args.update, workers=args.workers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from lrkd import progress
+
+    progress.set_quiet(bool(getattr(args, "quiet", False)))
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"lrkd {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"lrkd {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""What `lrkd sweep` and `lrkd experiments` do, apart from parsing their arguments."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lrkd import config as configs
+from lrkd import progress
+from lrkd.errors import InputError
+from lrkd.experiments import all_experiments, get_experiment
+from lrkd.store import ResultStore
+from lrkd.sweep import ProcessExecutor, SerialExecutor
+
+RESERVED_KEYS = ("experiment", "preset")
+
+
+def executor_for(workers: int | None):
+    """--workers N: 1 runs serially in this process, more a local process pool (default: cores)."""
+    if workers is not None and workers < 1:
+        raise InputError("--workers", f"must be an integer >= 1, got {workers}")
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+
+
+def load_sweep_config(path: Path, overrides: list[str]):
+    """Read `experiment` (and optional `preset`) from the file, then type-check the rest."""
+    data = configs.read_toml(path)
+    name = data.get("experiment")
+    if not isinstance(name, str):
+        raise InputError("experiment", f"{path} must set `experiment = \"NAME\"` (see `lrkd experiments`)")
+    experiment = get_experiment(name)
+    preset = data.get("preset", "quick")
+    base = configs.to_dict(experiment.config(preset)) if experiment.presets else {}
+    merged = {**base, **{k: v for k, v in data.items() if k not in RESERVED_KEYS}}
+    for item in overrides:
+        key, value = configs.parse_override(item)
+        configs.set_dotted(merged, key, value)
+    return experiment, configs.from_dict(experiment.config_type, merged)
+
+
+def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, workers: int | None) -> int:
+    experiment, cfg = load_sweep_config(path, overrides)
+    results = ResultStore(store)
+    before = results.count(experiment.name)
+    progress.note(f"lrkd sweep: {experiment.name} -> {store} ({before} cells already stored)")
+    tables = experiment.run(cfg, store=results, executor=executor_for(workers), progress=None)
+    after = results.count(experiment.name)
+    rows = ", ".join(f"{name}: {len(df)} rows" for name, df in tables.items())
+    print(f"{experiment.name}: {after - before} new cells, {after} stored in {store} ({rows})")
+    if out is not None:
+        for name, df in tables.items():
+            out.mkdir(parents=True, exist_ok=True)
+            df.to_csv(out / f"{experiment.name}.{name}.csv", index=False)
+            df.to_parquet(out / f"{experiment.name}.{name}.parquet", index=False)
+        print(f"tables written to {out}/")
+    return 0
+
+
+def list_experiments(name: str | None) -> int:
+    if name is None:
+        for exp in all_experiments():
+            claims = f" [{', '.join(exp.claims)}]" if exp.claims else ""
+            print(f"{exp.name}{claims}: {exp.description}")
+        return 0
+    exp = get_experiment(name)
+    print(f"{exp.name}: {exp.description}\npresets: {', '.join(exp.presets) or '(none)'}\nkeys:")
+    for key, tp, default in configs.describe(exp.config_type):
+        print(f"  {key} ({tp}) = {default!r}")
+    return 0

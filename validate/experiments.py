@@ -1,0 +1,1 @@
+"""Named experiments, one or more per claim, registered for `lrkd sweep` and `lrkd report`."""
