@@ -1,0 +1,34 @@
+# Two commands a newcomer needs: `make report` (the main job) and `make test` (the default tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= lrkd-report
+
+.PHONY: setup report test test-slow test-thorough verify bench clean
+
+$(VENV)/.lrkd-installed: pyproject.toml scripts/setup.sh
+	LRKD_VENV=$(VENV) bash scripts/setup.sh
+	touch $@
+
+setup: $(VENV)/.lrkd-installed
+
+report: setup                ## quick validation report into $(OUT)/ (under 10 min on 2 CPU cores)
+	$(VENV)/bin/lrkd report --quick --out $(OUT)
+
+test: setup                  ## default test run (slow tests excluded)
+	$(PY) -m pytest
+
+test-slow: setup             ## slow group: real SmolLM2 distillation, headless-browser report check, thorough sweeps
+	$(PY) -m pytest -m slow
+
+test-thorough: setup         ## default tests with many more hypothesis examples
+	LRKD_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest
+
+verify: setup                ## rerun the quick claim checks against reports/baseline.json
+	$(VENV)/bin/lrkd verify
+
+bench: setup                 ## benchmarks (not tests): batched SGD and LRC throughput
+	$(PY) benchmarks/bench_batched_sgd.py
+	$(PY) benchmarks/bench_lrc.py
+
+clean:
+	rm -rf $(OUT) runs .pytest_cache .hypothesis
