@@ -1,0 +1,26 @@
+"""simulate/: controlled runs where the truth is known (synthetic part; real-LM runs in simulate.lrc).
+
+Teachers with planted spectra (LinearTeacher, MLPTeacher), closed-form reduced-rank regression,
+batched SGD/Adam-trained factorized and LRC-style students, a known-constant quadratic for C1,
+and grids of runs through the results store (rank_sweep, convergence_sweep, clone_sweep,
+quadratic_sweep).
+"""
+from simulate.data import Run, TrainData, load_data
+from simulate.quadratic import Quadratic, QuadraticRuns
+from simulate.rrr import fit_rrr
+from simulate.spectra import Explicit, Exponential, LowRankPlusFloor, PowerLaw, spectrum_from_dict
+from simulate.students_linear import FactorizedStudents, LRCStudents
+from simulate.students_mlp import MLPStudents
+from simulate.sweeps import (RESULT_COLUMNS, TRAJECTORY_COLUMNS, CloneSweep, add_noise, clone_sweep,
+                             convergence_sweep, quadratic_sweep, rank_sweep)
+from simulate.teachers import LinearTeacher, MLPTeacher, Sample, teacher_from_dict
+from simulate.training import TrainSpec, Trajectory, record_steps, train
+
+__all__ = [
+    "LinearTeacher", "MLPTeacher", "Sample", "teacher_from_dict",
+    "PowerLaw", "Exponential", "LowRankPlusFloor", "Explicit", "spectrum_from_dict",
+    "fit_rrr", "FactorizedStudents", "LRCStudents", "MLPStudents", "Run", "TrainData", "load_data",
+    "TrainSpec", "Trajectory", "train", "record_steps", "Quadratic", "QuadraticRuns",
+    "rank_sweep", "convergence_sweep", "clone_sweep", "quadratic_sweep", "CloneSweep", "add_noise",
+    "RESULT_COLUMNS", "TRAJECTORY_COLUMNS",
+]

@@ -1,0 +1,130 @@
+"""A stochastic quadratic whose C1 constants are known exactly, to calibrate the C1 check.
+
+f(x) = 1/2 x^T H x with H = diag(eigenvalues) >= 0, so inf f = 0, L = max eigenvalue, and
+Delta = f(x_0) exactly. The stochastic gradient is H x + xi with xi ~ N(0, (sigma^2/d) I_d), fresh
+at every step, so E xi = 0 and E||xi||^2 = sigma^2 exactly: the Ghadimi-Lan assumptions hold
+with these L, sigma^2, Delta, and the bound (docs/claims.md, C1) is known to be true here.
+Runs are batched over seeds (and step budgets) with the same training loop as the students.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from lrkd.errors import require, require_float_in
+from simulate._seeds import torch_generator
+from simulate.data import INDEX_CHUNK, Run
+
+
+@dataclass(frozen=True)
+class Quadratic:
+    """f(x) = 1/2 sum_i h_i x_i^2 with gradient noise of total variance sigma^2; x_0 = start."""
+
+    eigenvalues: tuple[float, ...]
+    sigma: float
+    start: tuple[float, ...] | None = None  # None: every coordinate 1/sqrt(d), so ||x_0|| = 1
+
+    def __post_init__(self):
+        values = self.eigenvalues
+        require(isinstance(values, (list, tuple, np.ndarray)) and len(values) > 0, "eigenvalues",
+                "a non-empty list of numbers >= 0", values)
+        checked = tuple(require_float_in(v, f"eigenvalues[{i}]", 0.0) for i, v in enumerate(values))
+        require(max(checked) > 0, "eigenvalues", "a list with at least one positive value", values)
+        object.__setattr__(self, "eigenvalues", checked)
+        object.__setattr__(self, "sigma", require_float_in(self.sigma, "sigma", 0.0))
+        if self.start is not None:
+            require(len(self.start) == len(checked), "start", f"a list of {len(checked)} numbers", self.start)
+            start = tuple(require_float_in(v, f"start[{i}]") for i, v in enumerate(self.start))
+            object.__setattr__(self, "start", start)
+
+    @property
+    def dim(self) -> int:
+        return len(self.eigenvalues)
+
+    @property
+    def x0(self) -> np.ndarray:
+        return np.full(self.dim, 1 / math.sqrt(self.dim)) if self.start is None else np.asarray(self.start)
+
+    @property
+    def L(self) -> float:
+        return max(self.eigenvalues)
+
+    @property
+    def delta(self) -> float:
+        """f(x_0) - inf f = f(x_0)."""
+        return 0.5 * float(np.dot(self.eigenvalues, self.x0**2))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"eigenvalues": list(self.eigenvalues), "sigma": self.sigma,
+                "start": None if self.start is None else list(self.start)}
+
+    @classmethod
+    def from_dict(cls, data) -> "Quadratic":
+        start = data.get("start")
+        return cls(tuple(data["eigenvalues"]), data["sigma"], None if start is None else tuple(start))
+
+
+class QuadraticRuns:
+    """The batched-problem interface of the training loop for R noisy-quadratic runs."""
+
+    kind = "quadratic"
+    cheap_full_gradient = True
+
+    def __init__(self, problem: Quadratic, seeds: Sequence[int], *, dtype: torch.dtype, device: torch.device):
+        self.problem, self.dtype, self.device = problem, dtype, device
+        self.runs = [Run(seed, 1) for seed in seeds]
+        self.h = torch.as_tensor(problem.eigenvalues, dtype=dtype, device=device)
+        self.noise = _NoiseStream(seeds, problem.dim, problem.sigma / math.sqrt(problem.dim), dtype, device)
+
+    def init_params(self):
+        x0 = torch.as_tensor(self.problem.x0, dtype=self.dtype, device=self.device)
+        return [x0.expand(len(self.runs), -1).clone()]
+
+    def step(self, params, idx):
+        x = params[0]
+        return self.objective(params), [self.h * x + self.noise.next()]
+
+    def objective(self, params):
+        return 0.5 * (self.h * params[0].square()).sum(1)
+
+    def full_grad_norm_sq(self, params):
+        return (self.h * params[0]).square().sum(1)
+
+    def evaluate(self, params):
+        return {"objective": self.objective(params), "grad_norm_sq": self.full_grad_norm_sq(params)}
+
+    def gradient_noise(self, params, batch_size):
+        return torch.full((len(self.runs),), self.problem.sigma**2, dtype=torch.float64)
+
+    def exact_smoothness(self):
+        return torch.full((len(self.runs),), self.problem.L, dtype=torch.float64)
+
+    def objective_min(self):
+        return torch.zeros(len(self.runs), dtype=torch.float64, device=self.device)
+
+    def optimum_params(self):
+        return [torch.zeros(len(self.runs), self.problem.dim, dtype=self.dtype, device=self.device)]
+
+    def smoothness(self, params, iters=0, start=None):
+        return self.exact_smoothness(), None
+
+
+class _NoiseStream:
+    """Per-seed Gaussian gradient noise, drawn in fixed chunks (independent of batching)."""
+
+    def __init__(self, seeds, dim, std, dtype, device):
+        self.generators = [torch_generator("quadratic-noise", seed) for seed in seeds]
+        self.dim, self.std, self.dtype, self.device = dim, std, dtype, device
+        self.step, self.chunk = 0, None
+
+    def next(self) -> torch.Tensor:
+        offset = self.step % INDEX_CHUNK
+        if offset == 0:
+            draws = [torch.randn(INDEX_CHUNK, self.dim, generator=g, dtype=torch.float64) for g in self.generators]
+            self.chunk = (torch.stack(draws, 1) * self.std).to(self.device, self.dtype)
+        self.step += 1
+        return self.chunk[offset]

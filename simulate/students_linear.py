@@ -1,0 +1,417 @@
+"""Batched linear students of rank <= r: factorized A B, and the LRC-style W_T P E^T.
+
+R runs (seeds x ranks x clone weights) train in one tensor program: every factor is stacked to
+(R, ., width) with width = the largest rank, and a run of rank r < width keeps its extra columns
+at exactly zero. They stay zero without any masking: a zero column k of the input-side factor
+makes column k of the hidden activations zero, which zeroes the gradient of the matching column
+of the output-side factor, and vice versa (for Adam the zero gradient gives a zero update).
+
+Students (W_S is always m x n, out x in):
+  factorized:  W_S = A B,            A (m x r), B (r x n), both trained.
+  lrc:         W_S = W_T P E^T,      P, E (n x r). The LRC rule W_S = W_T @ P (docs/lrc.md,
+               docs/claims.md) for the teacher's one matrix, fed by a student hidden state
+               u = E^T x of width r: E is the student's input ("embedding") projection, as in
+               LRC where the embedding is W_emb,T @ P_emb (here the teacher's embedding is the
+               identity). With train_embedding=False, E stays at its initial value and the
+               objective f(P) = g(W_T P) is quadratic in P, so its smoothness is known exactly.
+
+Loss per sample (summed over the m outputs):
+  ||W_S x - y||^2 + alpha ||W_S x - c||^2,   c = the teacher's noise-free output,
+the output loss on noisy labels plus the activation-clone loss. In LRC the clone terms compare
+teacher-width layer outputs (q, k, v, gate, up: MSE(h_S, h_T)); the analogue here is the output
+of the one teacher-width layer, which for a one-layer teacher is also the noise-free teacher
+output, so the clone term acts as distillation from the clean teacher. alpha = 0 is the
+no-clone ablation. (For the factorized student alpha is allowed too, with the same meaning.)
+
+Because the loss is quadratic in W_S, the full-batch objective needs only second moments:
+  f(W) = (1 + a) tr(W S W^T) - 2 <W, Q> + c0,   S = X^T X/N, Q = S_yx + a S_cx, c0 = |y|^2 + a |c|^2,
+which makes the exact full-batch gradient cheap enough to take at every step, and gives the
+exact infimum of f over each student's reachable set (see `objective_min`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from simulate._seeds import rng
+from simulate.data import Run, TrainData
+from simulate.teachers import LinearTeacher, Teacher
+
+SAMPLE_CHUNK_ELEMENTS = 1 << 22  # per-sample passes over the data use chunks of this many floats
+
+
+class LinearStudents:
+    """Base: W_S = A B with (A, B) = factors(params); subclasses define the parametrization."""
+
+    kind = "linear"
+    cheap_full_gradient = True  # the full-batch gradient costs O(m n r), independent of N
+
+    def __init__(self, teacher: Teacher, data: TrainData, runs: Sequence[Run], *,
+                 init_scale: float = 0.5, risk_samples: int = 8192):
+        self.teacher, self.data, self.runs = teacher, data, list(runs)
+        self.dtype, self.device = data.x.dtype, data.x.device
+        self.m, self.n = data.y.shape[2], data.x.shape[2]
+        self.width = max(run.rank for run in runs)
+        self.init_scale = init_scale
+        self.rows = data.run_index(runs)
+        self.alpha = torch.tensor([run.alpha for run in runs], dtype=self.dtype, device=self.device)
+        self.has_clone = bool((self.alpha > 0).any())
+        self.ranks = torch.tensor([run.rank for run in runs], device=self.device)
+        self.col_mask = (torch.arange(self.width, device=self.device) < self.ranks[:, None]).to(self.dtype)
+        self._moments = {k: v[self.rows] for k, v in data.second_moments().items()}
+        self._test = None if isinstance(teacher, LinearTeacher) else _fresh_sample(teacher, risk_samples, self)
+        self.risk_method = "exact" if self._test is None else f"fresh_sample:{risk_samples}"
+
+    # -- parametrization hooks -------------------------------------------------------------------
+    def init_params(self) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def factors(self, params) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def chain(self, params, grad_a: torch.Tensor, grad_b: torch.Tensor) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def masks(self) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def _sample_sq_norms(self, params, a, d, h, x) -> torch.Tensor:
+        raise NotImplementedError
+
+    # -- shared machinery ------------------------------------------------------------------------
+    def weight(self, params) -> torch.Tensor:
+        a, b = self.factors(params)
+        return a @ b
+
+    def step(self, params, idx: torch.Tensor | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Minibatch loss (R,) and its gradients; idx (R, b) indices, None for the full batch."""
+        x, y, c = self._batch(idx)
+        a, b = self.factors(params)
+        h = torch.bmm(x, b.transpose(1, 2))
+        pred = torch.bmm(h, a.transpose(1, 2))
+        d = pred - y
+        loss = d.square().sum((1, 2))
+        if self.has_clone:
+            clone = pred - c
+            loss = loss + self.alpha * clone.square().sum((1, 2))
+            d = d + self.alpha[:, None, None] * clone
+        d = d * (2.0 / x.shape[1])
+        grad_a = torch.bmm(d.transpose(1, 2), h)
+        grad_b = torch.bmm(torch.bmm(d, a).transpose(1, 2), x)
+        return loss / x.shape[1], self.chain(params, grad_a, grad_b)
+
+    def _batch(self, idx):
+        if idx is None:
+            return self.data.x[self.rows], self.data.y[self.rows], self.data.clean[self.rows]
+        rows = self.rows[:, None]
+        clean = self.data.clean[rows, idx] if self.has_clone else None
+        return self.data.x[rows, idx], self.data.y[rows, idx], clean
+
+    def _q(self) -> torch.Tensor:
+        mo = self._moments
+        return mo["syx"] + self.alpha[:, None, None] * mo["scx"]
+
+    def full_grads(self, params) -> list[torch.Tensor]:
+        """Exact full-batch gradient from second moments: dF/dW = 2((1 + a) W S - Q)."""
+        a, b = self.factors(params)
+        grad_w = 2.0 * ((1.0 + self.alpha)[:, None, None] * (a @ b @ self._moments["sxx"]) - self._q())
+        return self.chain(params, grad_w @ b.transpose(1, 2), a.transpose(1, 2) @ grad_w)
+
+    def full_grad_norm_sq(self, params) -> torch.Tensor:
+        return sum(g.square().sum((1, 2)) for g in self.full_grads(params))
+
+    def objective(self, params) -> torch.Tensor:
+        """Full-batch training objective f (R,), differentiable in params."""
+        w = self.weight(params)
+        quad = ((w @ self._moments["sxx"]) * w).sum((1, 2))
+        mo = self._moments
+        return (1.0 + self.alpha) * quad - 2.0 * (w * self._q()).sum((1, 2)) + mo["yy"] + self.alpha * mo["cc"]
+
+    def evaluate(self, params) -> dict[str, torch.Tensor]:
+        """Full-batch objective, train risk, clone loss, exact (or fresh-sample) test risk, grad norm."""
+        out = self.risks_of_weight(self.weight(params))
+        out["grad_norm_sq"] = self.full_grad_norm_sq(params)
+        return out
+
+    def risks_of_weight(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Risks of given student weights w (R, m, n): train risk and clone loss from second moments."""
+        mo = self._moments
+        quad = ((w @ mo["sxx"]) * w).sum((1, 2))
+        train = quad - 2.0 * (w * mo["syx"]).sum((1, 2)) + mo["yy"]
+        clone = quad - 2.0 * (w * mo["scx"]).sum((1, 2)) + mo["cc"]
+        excess = self._excess(w)
+        return {"objective": train + self.alpha * clone, "train_risk": train, "clone_loss": clone,
+                "test_risk": excess + self.teacher.noise_floor, "excess_risk": excess}
+
+    def _excess(self, w: torch.Tensor) -> torch.Tensor:
+        if self._test is None:
+            return self.teacher.excess_risk(w)
+        x, clean = self._test
+        return sum((xc @ w.transpose(1, 2) - cc).square().sum((1, 2)) for xc, cc in
+                   zip(x.split(1024), clean.split(1024))) / x.shape[0]
+
+    def gradient_noise(self, params, batch_size: int | None) -> torch.Tensor:
+        """sigma^2 = E||g_batch - grad f||^2 for minibatches of `batch_size` drawn with replacement:
+        (mean_i ||grad f_i||^2 - ||grad f||^2) / batch_size, exact (per-sample gradients are rank one)."""
+        if batch_size is None:
+            return torch.zeros(len(self.runs), dtype=self.dtype, device=self.device)
+        a, b = self.factors(params)
+        total = torch.zeros(len(self.runs), dtype=self.dtype, device=self.device)
+        for x, y, c in self._chunks():
+            h = torch.bmm(x, b.transpose(1, 2))
+            pred = torch.bmm(h, a.transpose(1, 2))
+            d = 2.0 * ((pred - y) + self.alpha[:, None, None] * (pred - c))
+            total = total + self._sample_sq_norms(params, a, d, h, x).sum(1)
+        variance = total / self.data.n_samples - self.full_grad_norm_sq(params)
+        return variance.clamp_min(0.0) / batch_size
+
+    def _chunks(self):
+        step = max(1, SAMPLE_CHUNK_ELEMENTS // (len(self.runs) * max(self.m, self.n)))
+        for start in range(0, self.data.n_samples, step):
+            sl = slice(start, start + step)
+            yield self.data.x[self.rows, sl], self.data.y[self.rows, sl], self.data.clean[self.rows, sl]
+
+    def smoothness(self, params, iters: int = 30, start=None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Local smoothness: ||Hessian of f|| at params (restricted to the rank-r coordinates) by
+        power iteration on Hessian-vector products. A lower bound on L in a neighbourhood."""
+        return hessian_norm(self.objective, params, self.masks(), self.runs, iters, start)
+
+    def exact_smoothness(self) -> torch.Tensor | None:
+        """The global smoothness constant when f is quadratic in the trained parameters, else None."""
+        return None
+
+    def flops_per_step(self, batch_size: int) -> float:
+        """Multiply-add FLOPs (2 per MAC) of one minibatch step, counted at each run's own rank."""
+        r = self.ranks.double()
+        return float((2 * batch_size * r * (2 * self.n + 3 * self.m)).sum())
+
+    # -- exact optimum of the training objective -------------------------------------------------
+    def objective_min(self) -> torch.Tensor:
+        """inf f over this student's reachable set, exact (float64): see `_best_whitened`."""
+        k, _, _ = self._whitened_target()
+        best = self._best_whitened(k)
+        mo = {key: v.double() for key, v in self._moments.items()}
+        alpha = self.alpha.double()
+        const = mo["yy"] + alpha * mo["cc"] - (1 + alpha) * k.square().sum((1, 2))
+        return (1 + alpha) * (k - best).square().sum((1, 2)) + const
+
+    def _whitened_target(self):
+        """K' = Q S^{+1/2} / (1 + a), S^{1/2}, S^{+1/2}: f(W) = (1+a)||W S^{1/2} - K'||^2 + const."""
+        sxx = self._moments["sxx"].double()
+        evals, evecs = torch.linalg.eigh(sxx)
+        keep = evals > evals[:, -1:] * max(self.n, self.data.n_samples) * torch.finfo(torch.float64).eps
+        root = torch.where(keep, evals.clamp_min(0).sqrt(), torch.zeros_like(evals))
+        inv_root = torch.where(keep, 1.0 / root.clamp_min(1e-300), torch.zeros_like(evals))
+        half = (evecs * root[:, None, :]) @ evecs.transpose(1, 2)
+        inv_half = (evecs * inv_root[:, None, :]) @ evecs.transpose(1, 2)
+        k = self._q().double() @ inv_half / (1 + self.alpha.double())[:, None, None]
+        return k, half, inv_half
+
+    def _best_whitened(self, k: torch.Tensor) -> torch.Tensor:
+        """argmin ||M - K'|| over reachable M = W S^{1/2}: here rank <= r (Eckart-Young)."""
+        return truncate(k, self.ranks)
+
+    def optimum_params(self) -> list[torch.Tensor]:
+        """Parameters at an exact minimizer (balanced factors), used for the C1 step-rule constants."""
+        raise NotImplementedError
+
+    def _optimal_weight(self) -> torch.Tensor:
+        k, _, inv_half = self._whitened_target()
+        return self._best_whitened(k) @ inv_half
+
+    def representations(self, params, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Cloned activations on held-out inputs x (n_rep, n): teacher (n_rep, m), students (R, n_rep, m)."""
+        w = self.weight(params)
+        teacher = _teacher_outputs(self.teacher, x)
+        return teacher.cpu().numpy(), (x @ w.transpose(1, 2)).detach().cpu().numpy()
+
+
+class FactorizedStudents(LinearStudents):
+    """W_S = A B, A (m x r) and B (r x n) trained."""
+
+    kind = "factorized"
+
+    def init_params(self):
+        full = min(self.m, self.n)
+        a = _init_factor(self.runs, "init-A", self.m, full, self.width, self.init_scale)
+        bt = _init_factor(self.runs, "init-B", self.n, full, self.width, self.init_scale)
+        return [a.to(self.device, self.dtype), bt.transpose(1, 2).contiguous().to(self.device, self.dtype)]
+
+    def factors(self, params):
+        return params[0], params[1]
+
+    def chain(self, params, grad_a, grad_b):
+        return [grad_a, grad_b]
+
+    def masks(self):
+        return [self.col_mask[:, None, :], self.col_mask[:, :, None]]
+
+    def _sample_sq_norms(self, params, a, d, h, x):
+        return (d.square().sum(-1) * h.square().sum(-1)
+                + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1))
+
+    def optimum_params(self):
+        u, s, vh = torch.linalg.svd(self._optimal_weight(), full_matrices=False)
+        root = (s[:, :self.width].sqrt() * self.col_mask.double())
+        a = u[:, :, :self.width] * root[:, None, :]
+        b = root[:, :, None] * vh[:, :self.width]
+        return [a.to(self.dtype), b.to(self.dtype)]
+
+
+class LRCStudents(LinearStudents):
+    """W_S = W_T P E^T: the LRC projection P on the teacher's matrix, E the input projection."""
+
+    kind = "lrc"
+
+    def __init__(self, teacher: LinearTeacher, data: TrainData, runs: Sequence[Run], *,
+                 init_scale: float = 0.5, train_embedding: bool = True, risk_samples: int = 8192):
+        super().__init__(teacher, data, runs, init_scale=init_scale, risk_samples=risk_samples)
+        self.train_embedding = train_embedding
+        self.w_t = torch.as_tensor(teacher.weight, dtype=self.dtype, device=self.device)
+        self._frozen_e = None if train_embedding else self._init_e()
+
+    def _init_e(self):
+        e = _init_factor(self.runs, "init-E", self.n, min(self.m, self.n), self.width, self.init_scale)
+        return e.to(self.device, self.dtype)
+
+    def init_params(self):
+        p = _init_factor(self.runs, "init-P", self.n, min(self.m, self.n), self.width, self.init_scale)
+        p = p.to(self.device, self.dtype)
+        return [p, self._init_e()] if self.train_embedding else [p]
+
+    def _embedding(self, params):
+        return params[1] if self.train_embedding else self._frozen_e
+
+    def factors(self, params):
+        return self.w_t @ params[0], self._embedding(params).transpose(1, 2)
+
+    def chain(self, params, grad_a, grad_b):
+        grad_p = self.w_t.T @ grad_a
+        return [grad_p, grad_b.transpose(1, 2)] if self.train_embedding else [grad_p]
+
+    def masks(self):
+        return [self.col_mask[:, None, :]] * (2 if self.train_embedding else 1)
+
+    def _sample_sq_norms(self, params, a, d, h, x):
+        norms = (d @ self.w_t).square().sum(-1) * h.square().sum(-1)
+        if self.train_embedding:
+            norms = norms + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1)
+        return norms
+
+    def flops_per_step(self, batch_size):
+        extra = 4 * self.m * self.n * self.ranks.double()  # A = W_T P and grad_P = W_T^T grad_A
+        return super().flops_per_step(batch_size) + float(extra.sum())
+
+    def exact_smoothness(self):
+        """Frozen embedding: Hessian = 2(1+a) (E^T S E) kron (W_T^T W_T), so
+        L_f = 2(1+a) ||W_T||_2^2 ||E^T S E||_2 = ||W_T||_2^2 L_g with L_g = 2(1+a)||E^T S E||_2."""
+        lg = self.exact_smoothness_g()
+        return None if lg is None else lg * self.teacher_norm_sq()
+
+    def exact_smoothness_g(self):
+        """Smoothness L_g of g(V) = f at V = W_T P, in V (m x r); frozen embedding only."""
+        if self.train_embedding:
+            return None
+        e = self._frozen_e.double()
+        gram = e.transpose(1, 2) @ self._moments["sxx"].double() @ e
+        return (2 * (1 + self.alpha.double()) * torch.linalg.matrix_norm(gram, ord=2)).to(self.dtype)
+
+    def teacher_norm_sq(self) -> float:
+        return float(np.linalg.norm(self.teacher.weight, 2) ** 2)
+
+    def _column_projector(self) -> torch.Tensor:
+        u, s, _ = torch.linalg.svd(self.w_t.double(), full_matrices=False)
+        keep = s > s.max() * max(self.m, self.n) * torch.finfo(torch.float64).eps
+        return u[:, keep] @ u[:, keep].T
+
+    def _best_whitened(self, k):
+        """Reachable M = W_T P E^T S^{1/2} has columns in col(W_T): trained E: rank-r truncation of
+        Pi_U K'; frozen E: Pi_U K' Pi_G, G = E^T S^{1/2} (least squares in P)."""
+        pu = self._column_projector()
+        if self.train_embedding:
+            return truncate(pu @ k, self.ranks)
+        g = self._frozen_e.double().transpose(1, 2) @ self._whitened_target()[1]
+        return pu @ k @ (torch.linalg.pinv(g) @ g)
+
+    def optimum_params(self):
+        w_pinv = torch.linalg.pinv(self.w_t.double())
+        if not self.train_embedding:
+            k, half, _ = self._whitened_target()
+            g = self._frozen_e.double().transpose(1, 2) @ half
+            return [(w_pinv @ k @ torch.linalg.pinv(g)).to(self.dtype)]
+        u, s, vh = torch.linalg.svd(self._optimal_weight(), full_matrices=False)
+        root = s[:, :self.width].sqrt() * self.col_mask.double()
+        p = w_pinv @ (u[:, :, :self.width] * root[:, None, :])
+        e = vh[:, :self.width].transpose(1, 2) * root[:, None, :]
+        return [p.to(self.dtype), e.to(self.dtype)]
+
+
+def truncate(k: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
+    """Best rank-r_i approximation of each k[i] (batched truncated SVD)."""
+    u, s, vh = torch.linalg.svd(k, full_matrices=False)
+    s = s * (torch.arange(s.shape[1], device=s.device) < ranks[:, None])
+    return (u * s[:, None, :]) @ vh
+
+
+def hessian_norm(objective, params, masks, runs, iters, start=None):
+    """Per-run ||H|| by power iteration on masked Hessian-vector products (double backward).
+    Returns (estimate (R,), final vectors) so the next call can warm-start."""
+    p = [t.detach().requires_grad_(True) for t in params]
+    grads = torch.autograd.grad(objective(p).sum(), p, create_graph=True)
+    v = start if start is not None else _random_directions(params, masks, runs)
+    v = _normalize([vi * mi for vi, mi in zip(v, masks)])
+    estimate = torch.zeros(len(runs), dtype=params[0].dtype, device=params[0].device)
+    for _ in range(iters):
+        hv = torch.autograd.grad(grads, p, grad_outputs=v, retain_graph=True)
+        hv = [h.detach() * mi for h, mi in zip(hv, masks)]
+        estimate = _run_norms(hv)
+        v = _normalize(hv)
+    return estimate, v
+
+
+def _random_directions(params, masks, runs):
+    """Gaussian start vectors filled into each run's unpadded entries (in row-major order), so the
+    draw does not depend on the padded width of the batch the run is in."""
+    out = []
+    for j, (t, mask) in enumerate(zip(params, masks)):
+        keep = mask.expand(t.shape).bool()
+        v = torch.zeros_like(t)
+        for i, run in enumerate(runs):
+            draw = rng("power-iteration", run.seed, run.rank, j).standard_normal(int(keep[i].sum()))
+            v[i][keep[i]] = torch.as_tensor(draw, dtype=t.dtype, device=t.device)
+        out.append(v)
+    return out
+
+
+def _run_norms(tensors) -> torch.Tensor:
+    return torch.sqrt(sum(t.square().flatten(1).sum(1) for t in tensors))
+
+
+def _normalize(tensors):
+    norms = _run_norms(tensors).clamp_min(torch.finfo(tensors[0].dtype).tiny)
+    return [t / norms.view(-1, *([1] * (t.dim() - 1))) for t in tensors]
+
+
+def _init_factor(runs, stream: str, rows: int, full: int, width: int, scale: float) -> torch.Tensor:
+    """(R, rows, width): run i gets the first r_i columns of a rows x full N(0, scale^2/rows) draw
+    from its seed's stream, zeros after. Ranks of one seed share a prefix; alpha does not matter."""
+    out = torch.zeros(len(runs), rows, width, dtype=torch.float64)
+    for i, run in enumerate(runs):
+        draw = rng(stream, run.seed).standard_normal((rows, full)) * (scale / math.sqrt(rows))
+        out[i, :, :run.rank] = torch.from_numpy(draw[:, :run.rank])
+    return out
+
+
+def _teacher_outputs(teacher: Teacher, x: torch.Tensor) -> torch.Tensor:
+    if isinstance(teacher, LinearTeacher):
+        return x @ torch.as_tensor(teacher.weight, dtype=x.dtype, device=x.device).T
+    return teacher.outputs(x)
+
+
+def _fresh_sample(teacher: Teacher, size: int, students: LinearStudents):
+    sample = teacher.sample(size, teacher.seed, stream="test")
+    as_t = lambda a: torch.as_tensor(a, dtype=students.dtype, device=students.device)
+    return as_t(sample.x), as_t(sample.clean)

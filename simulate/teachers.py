@@ -1,0 +1,240 @@
+"""Synthetic teachers with planted spectra: a linear map and a two-layer MLP.
+
+LinearTeacher: y = W_T x + e, W_T = U diag(s) V^T (m x n, out x in) with the planted singular
+values s and Haar-random orthonormal U, V drawn from the teacher's seed; x ~ N(0, Sigma_x)
+(Sigma_x = I unless `input_cov` is given); e ~ N(0, noise^2 I_m). Risks are per sample and summed
+over the m outputs, so for any student W_S the population risk is exact:
+    R(W_S) = tr((W_S - W_T) Sigma_x (W_S - W_T)^T) + m noise^2,
+the excess risk is the trace term (= ||W_S - W_T||_F^2 for isotropic inputs), and the best rank-r
+predictor's excess risk (the approximation error) is sum_{k>r} sigma_k(W_T Sigma_x^{1/2})^2
+(Eckart-Young in the Sigma_x-weighted norm).
+
+MLPTeacher: y = W2 act(W1 x) + e with W1 (hidden x n) and W2 (m x hidden) each carrying a planted
+spectrum, x ~ N(0, I_n). Its population risk has no closed form; students estimate it on a fresh
+sample whose size they state.
+
+Data streams are keyed by (stream, seed) only, not by the teacher, and inputs are drawn row by
+row, so the first N1 rows of a sample of N2 > N1 rows are the N1-row sample (nested sample sizes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Mapping, NamedTuple, Union
+
+import numpy as np
+import torch
+
+from lrkd.errors import InputError, require, require_float_in, require_int_in
+from simulate._seeds import rng
+from simulate.spectra import Spectrum, check_spectrum, spectrum_from_dict
+
+MAX_WIDTH = 1 << 16
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "gelu": torch.nn.functional.gelu}
+
+
+class Sample(NamedTuple):
+    """N i.i.d. pairs: inputs x (N, n), noisy labels y (N, m), noise-free teacher outputs clean (N, m)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    clean: np.ndarray
+
+
+@dataclass(frozen=True)
+class LinearTeacher:
+    """y = W_T x + N(0, noise^2 I_m); W_T (m x n) has singular values `spectrum.first(min(m, n))`."""
+
+    m: int
+    n: int
+    spectrum: Spectrum
+    noise: float = 0.0
+    seed: int = 0
+    input_cov: tuple[tuple[float, ...], ...] | None = None
+    kind: ClassVar[str] = "linear"
+
+    def __post_init__(self):
+        require_int_in(self.m, "m", 1, MAX_WIDTH)
+        require_int_in(self.n, "n", 1, MAX_WIDTH)
+        check_spectrum(self.spectrum)
+        object.__setattr__(self, "noise", require_float_in(self.noise, "noise", 0.0))
+        require_int_in(self.seed, "seed", 0)
+        if self.input_cov is not None:
+            object.__setattr__(self, "input_cov", _checked_cov(self.input_cov, self.n))
+        self.singular_values  # a too-long explicit spectrum fails here, not later in a worker
+
+    @cached_property
+    def singular_values(self) -> np.ndarray:
+        return self.spectrum.first(min(self.m, self.n))
+
+    @cached_property
+    def weight(self) -> np.ndarray:
+        """W_T (m x n), float64."""
+        return planted_matrix(self.m, self.n, self.singular_values, rng("teacher-weight", self.seed))
+
+    @cached_property
+    def cov(self) -> np.ndarray:
+        return np.eye(self.n) if self.input_cov is None else np.asarray(self.input_cov, dtype=np.float64)
+
+    @cached_property
+    def cov_sqrt(self) -> np.ndarray:
+        """The symmetric square root of Sigma_x."""
+        evals, evecs = np.linalg.eigh(self.cov)
+        return (evecs * np.sqrt(np.clip(evals, 0.0, None))) @ evecs.T
+
+    @property
+    def noise_floor(self) -> float:
+        """m noise^2: the population risk of W_T itself."""
+        return self.m * self.noise**2
+
+    @property
+    def max_rank(self) -> int:
+        return min(self.m, self.n)
+
+    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+        require_int_in(n_samples, "n_samples", 1)
+        x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
+        if self.input_cov is not None:
+            x = x @ self.cov_sqrt
+        clean = x @ self.weight.T
+        return Sample(x, clean + self.noise * rng(stream + "-noise", seed).standard_normal(clean.shape), clean)
+
+    def excess_risk(self, w: torch.Tensor) -> torch.Tensor:
+        """tr((W - W_T) Sigma_x (W - W_T)^T) for W of shape (..., m, n), exact."""
+        diff = w - torch.as_tensor(self.weight, dtype=w.dtype, device=w.device)
+        if self.input_cov is None:
+            return diff.square().sum((-2, -1))
+        weighted = diff @ torch.as_tensor(self.cov_sqrt, dtype=w.dtype, device=w.device)
+        return weighted.square().sum((-2, -1))
+
+    def population_risk(self, w: torch.Tensor) -> torch.Tensor:
+        return self.excess_risk(w) + self.noise_floor
+
+    def approx_error(self, rank: int) -> float:
+        """Excess risk of the best rank-`rank` predictor: sum_{k>r} sigma_k(W_T Sigma_x^{1/2})^2."""
+        s = np.linalg.svd(self.weight @ self.cov_sqrt, compute_uv=False)
+        return float(np.sum(s[rank:] ** 2))
+
+    def to_dict(self) -> dict[str, Any]:
+        cov = None if self.input_cov is None else [list(row) for row in self.input_cov]
+        return {"kind": self.kind, "m": self.m, "n": self.n, "spectrum": self.spectrum.to_dict(),
+                "noise": self.noise, "seed": self.seed, "input_cov": cov}
+
+
+@dataclass(frozen=True)
+class MLPTeacher:
+    """y = W2 act(W1 x) + N(0, noise^2 I_m), x ~ N(0, I_n); W1: hidden x n, W2: m x hidden."""
+
+    m: int
+    n: int
+    hidden: int
+    spectrum_in: Spectrum
+    spectrum_out: Spectrum
+    noise: float = 0.0
+    seed: int = 0
+    activation: str = "tanh"
+    kind: ClassVar[str] = "mlp"
+
+    def __post_init__(self):
+        for name in ("m", "n", "hidden"):
+            require_int_in(getattr(self, name), name, 1, MAX_WIDTH)
+        check_spectrum(self.spectrum_in, "spectrum_in")
+        check_spectrum(self.spectrum_out, "spectrum_out")
+        object.__setattr__(self, "noise", require_float_in(self.noise, "noise", 0.0))
+        require_int_in(self.seed, "seed", 0)
+        require(self.activation in ACTIVATIONS, "activation", "one of " + ", ".join(ACTIVATIONS),
+                self.activation)
+        self.w1, self.w2  # a too-long explicit spectrum fails here
+
+    @cached_property
+    def w1(self) -> np.ndarray:
+        s = self.spectrum_in.first(min(self.hidden, self.n))
+        return planted_matrix(self.hidden, self.n, s, rng("teacher-w1", self.seed))
+
+    @cached_property
+    def w2(self) -> np.ndarray:
+        s = self.spectrum_out.first(min(self.m, self.hidden))
+        return planted_matrix(self.m, self.hidden, s, rng("teacher-w2", self.seed))
+
+    @property
+    def noise_floor(self) -> float:
+        return self.m * self.noise**2
+
+    @property
+    def max_rank(self) -> int:
+        """A student's hidden width r ranges over 1..hidden."""
+        return self.hidden
+
+    def act(self, z: torch.Tensor) -> torch.Tensor:
+        return ACTIVATIONS[self.activation](z)
+
+    def hidden_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """act(W1 x) for x of shape (..., n)."""
+        return self.act(x @ torch.as_tensor(self.w1, dtype=x.dtype, device=x.device).T)
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The noise-free teacher output W2 act(W1 x)."""
+        w2 = torch.as_tensor(self.w2, dtype=x.dtype, device=x.device)
+        return self.hidden_activations(x) @ w2.T
+
+    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+        require_int_in(n_samples, "n_samples", 1)
+        x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
+        clean = self.outputs(torch.from_numpy(x)).numpy()
+        return Sample(x, clean + self.noise * rng(stream + "-noise", seed).standard_normal(clean.shape), clean)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "m": self.m, "n": self.n, "hidden": self.hidden,
+                "spectrum_in": self.spectrum_in.to_dict(), "spectrum_out": self.spectrum_out.to_dict(),
+                "noise": self.noise, "seed": self.seed, "activation": self.activation}
+
+
+Teacher = Union[LinearTeacher, MLPTeacher]
+
+
+def teacher_from_dict(data: Mapping[str, Any]) -> Teacher:
+    """Rebuild a teacher from its `to_dict()` form (deterministic: the weights come from its seed)."""
+    data = dict(data)
+    kind = data.pop("kind", None)
+    if kind == LinearTeacher.kind:
+        cov = data.pop("input_cov", None)
+        cov = None if cov is None else tuple(tuple(row) for row in cov)
+        return LinearTeacher(spectrum=spectrum_from_dict(data.pop("spectrum")), input_cov=cov, **data)
+    if kind == MLPTeacher.kind:
+        return MLPTeacher(spectrum_in=spectrum_from_dict(data.pop("spectrum_in")),
+                          spectrum_out=spectrum_from_dict(data.pop("spectrum_out")), **data)
+    raise InputError("teacher.kind", f"must be 'linear' or 'mlp', got {kind!r}")
+
+
+def check_teacher(teacher: Any) -> Teacher:
+    require(isinstance(teacher, (LinearTeacher, MLPTeacher)), "teacher", "a LinearTeacher or MLPTeacher",
+            type(teacher).__name__)
+    return teacher
+
+
+def haar_orthonormal(rows: int, cols: int, generator: np.random.Generator) -> np.ndarray:
+    """`cols` orthonormal columns of a Haar-random rows x rows orthogonal matrix (QR, signs fixed)."""
+    q, r = np.linalg.qr(generator.standard_normal((rows, rows)))
+    return (q * np.sign(np.diag(r)))[:, :cols]
+
+
+def planted_matrix(rows: int, cols: int, singular_values: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+    """U diag(s) V^T with Haar-random singular vectors (U from the stream first, then V)."""
+    k = min(rows, cols)
+    u = haar_orthonormal(rows, k, generator)
+    v = haar_orthonormal(cols, k, generator)
+    return (u * singular_values[:k]) @ v.T
+
+
+def _checked_cov(cov: Any, n: int) -> tuple[tuple[float, ...], ...]:
+    try:
+        arr = np.asarray(cov, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("input_cov", f"must be an {n} x {n} matrix of numbers") from None
+    allowed = f"a finite symmetric positive semi-definite {n} x {n} matrix"
+    require(arr.shape == (n, n) and bool(np.all(np.isfinite(arr))), "input_cov", allowed, f"shape {arr.shape}")
+    scale = max(float(np.abs(arr).max()), 1e-300)
+    require(np.allclose(arr, arr.T, atol=1e-10 * scale), "input_cov", allowed, "a non-symmetric matrix")
+    require(float(np.linalg.eigvalsh(arr).min()) >= -1e-10 * scale, "input_cov", allowed,
+            "a matrix with a negative eigenvalue")
+    return tuple(tuple(float(v) for v in row) for row in arr)
