@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,11 +81,33 @@ class ProcessExecutor:
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                  initargs=(self.threads_per_worker,)) as pool:
-            pending = {pool.submit(fn, item) for item in items}
+            with _main_not_reimported():
+                pending = {pool.submit(fn, item) for item in items}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()
+
+
+@contextmanager
+def _main_not_reimported():
+    """Start workers without re-running the caller's __main__ script in them.
+
+    Cell functions live in importable modules, so workers never need __main__; without this, a
+    plain script calling a sweep outside `if __name__ == "__main__":` would start its own sweep in
+    every worker (multiprocessing's spawn/forkserver rule).
+    """
+    main = sys.modules.get("__main__")
+    if main is None or "__file__" not in main.__dict__:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    del main.__dict__["__file__"]
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 def _init_worker(threads: int) -> None:
@@ -133,7 +157,9 @@ def run_grid(experiment: str, cells: Sequence[Mapping[str, Any]], run_cell: RunC
     done = store.finished_keys(keys) if store is not None else set()
     todo = _unique_tasks(experiment, cells, keys, done, run_cell, store)
     fresh: dict[str, StoredCell] = {}
-    executor = executor or default_executor(len(todo))
+    if executor is None:
+        # a cell function defined in a script's __main__ cannot be found by worker processes
+        executor = SerialExecutor() if run_cell.__module__ == "__main__" else default_executor(len(todo))
     with progress_bars.bar(total=len(set(keys)), initial=len(done), desc=desc or experiment,
                            enabled=progress) as bar:
         for stored in executor.map_unordered(_execute, todo):
