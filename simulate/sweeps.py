@@ -29,7 +29,7 @@ from simulate._seeds import rng
 from simulate.data import Run, load_data
 from simulate.quadratic import Quadratic, QuadraticRuns
 from simulate.rrr import fit_rrr
-from simulate.students_linear import FactorizedStudents, LRCStudents
+from simulate.students_linear import FactorizedStudents, LinearStudents, LRCStudents
 from simulate.students_mlp import MLPStudents
 from simulate.teachers import LinearTeacher, MLPTeacher, Teacher, check_teacher, teacher_from_dict
 from simulate.training import TrainSpec, train
@@ -120,6 +120,10 @@ class CloneSweep:
     def steps(self) -> list[int]:
         """Recorded steps at which representations were taken."""
         return [int(s) for s in self.stored[0].arrays["rep_steps"]]
+
+    def weights(self, rank: int, alpha: float, seed: int, *, n_samples: int | None = None) -> np.ndarray:
+        """W_S at every recorded step (steps, m, n), linear students only."""
+        return self._cell(n_samples).arrays[f"weight[rank={rank},alpha={float(alpha)},seed={seed}]"]
 
     def representations(self, rank: int, alpha: float, seed: int, step: int, *, noise_std: float = 0.0,
                         n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -371,10 +375,13 @@ def _divergence(traj, i) -> dict[str, Any]:
 class _RepresentationCapture:
     """on_record hook: hidden activations of teacher and students on a held-out batch (`rep_samples`
     inputs from the seed's "heldout" stream), stored noise-free as float32 arrays named
-    teacher[seed=S] (samples, d_T) and student[rank=R,alpha=A,seed=S] (recorded steps, samples, d_S)."""
+    teacher[seed=S] (samples, d_T) and student[rank=R,alpha=A,seed=S] (recorded steps, samples, d_S).
+    For linear students the weights W_S at every recorded step are kept too, as float64
+    weight[rank=R,alpha=A,seed=S] (recorded steps, m, n), with teacher_weight (m, n): with Gaussian
+    inputs they give the exact (population) mutual information of noisy representations."""
 
     def __init__(self, teacher, students, cell, dtype, dev):
-        self.students, self.steps, self.student_reps = students, [], []
+        self.students, self.steps, self.student_reps, self.weights = students, [], [], []
         self.seeds = cell["seeds"]
         inputs = [teacher.sample(cell["rep_samples"], seed, stream="heldout").x for seed in self.seeds]
         self.x = [torch.as_tensor(x, dtype=dtype, device=dev) for x in inputs]
@@ -383,6 +390,8 @@ class _RepresentationCapture:
         self.steps.append(step)
         with torch.no_grad():
             per_seed = [self.students.representations(params, x) for x in self.x]
+            if isinstance(self.students, LinearStudents):
+                self.weights.append(self.students.weight(params).double().cpu().numpy())
         self.teacher_reps = [t for t, _ in per_seed]
         self.student_reps.append([s for _, s in per_seed])
 
@@ -396,6 +405,11 @@ class _RepresentationCapture:
             if isinstance(self.students, MLPStudents):
                 stack = stack[..., :run.rank]  # drop the padded hidden units
             out[f"student[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = stack.astype(np.float32)
+            if self.weights:
+                out[f"weight[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = \
+                    np.stack([w[i] for w in self.weights])
+        if self.weights:
+            out["teacher_weight"] = np.asarray(self.students.teacher.weight, dtype=np.float64)
         return out
 
 
