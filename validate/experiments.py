@@ -1,1 +1,266 @@
-"""Named experiments, one or more per claim, registered for `lrkd sweep` and `lrkd report`."""
+"""Named experiments: one controlled grid per claim, with quick and full presets.
+
+Each experiment is a config dataclass plus a `run` that drives simulate/ through the results
+store (resumable) and returns `Runs`: named tables (DataFrames) tagged with the experiment's name
+and a label. validate.verdicts turns Runs into one verdict per claim. `lrkd sweep` and
+`lrkd report` find them here by name (lrkd.experiments registry).
+
+  c1_quadratic      SGD on a quadratic with known L, sigma, Delta (the C1 bound is known true)
+  c1_lowrank        SGD on the linear LRC-style student f(P) = g(W_T P), exact L and Delta
+  c2_generalization closed-form reduced-rank regression over ranks x N x seeds
+  c3_information    LRC-style students with and without the clone loss; noisy representations
+  c4_rank           rank sweeps at several N for one planted spectrum
+  lrc_real          real LRC distillation of SmolLM2-135M on KJV text (simulate.lrc)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+import simulate
+from lrkd.errors import require, require_float_in, require_int_in
+from lrkd.experiments import Experiment, register_experiment
+from validate import c1, c2, c3
+
+
+class Runs(dict):
+    """{table name: DataFrame} from one experiment run, with the experiment's name and a label."""
+
+    def __init__(self, experiment: str, label: str, tables: dict[str, pd.DataFrame], **context: Any):
+        super().__init__(tables)
+        self.experiment, self.label, self.context = experiment, label, context
+
+    @property
+    def name(self) -> str:
+        """What verdicts call this evidence: the experiment, with its label when it has one."""
+        return f"{self.experiment} ({self.label})" if self.label else self.experiment
+
+
+def _positive_ints(values, name: str, low: int = 1) -> None:
+    require(len(values) > 0, name, "a non-empty list", values)
+    for v in values:
+        require_int_in(v, name, low)
+
+
+# -- spectra in configs ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spectrum:
+    """A planted spectrum: kind "power_law" (decay = alpha) or "exponential" (decay = beta)."""
+
+    kind: Literal["power_law", "exponential"] = "power_law"
+    decay: float = 1.0
+
+    def __post_init__(self):
+        require_float_in(self.decay, "spectrum.decay", 0.0, open_low=True)
+
+    def build(self):
+        return simulate.PowerLaw(self.decay) if self.kind == "power_law" else simulate.Exponential(self.decay)
+
+    @property
+    def label(self) -> str:
+        return f"power law, alpha={self.decay:g}" if self.kind == "power_law" else f"exponential, beta={self.decay:g}"
+
+
+# -- C1 ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuadraticConfig:
+    dim: int = 16
+    l_min: float = 0.1
+    l_max: float = 1.0
+    sigma: float = 1.0
+    steps: tuple[int, ...] = (100, 200, 400, 800, 1600, 3200, 6400)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.dim, "dim", 1, 10_000)
+        require_float_in(self.l_min, "l_min", 0.0, open_low=True)
+        require_float_in(self.l_max, "l_max", self.l_min)
+        require_float_in(self.sigma, "sigma", 0.0)
+        _positive_ints(self.steps, "steps")
+        _positive_ints(self.seeds, "seeds", 0)
+
+
+def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progress=None) -> Runs:
+    problem = simulate.Quadratic(tuple(np.linspace(cfg.l_min, cfg.l_max, cfg.dim)), cfg.sigma)
+    traj = simulate.quadratic_sweep(problem, cfg.steps, cfg.seeds, device=cfg.device, store=store,
+                                    executor=executor, progress=progress, experiment="c1_quadratic")
+    return Runs("c1_quadratic", "", {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)})
+
+
+@dataclass(frozen=True)
+class LowRankC1Config:
+    m: int = 32
+    n: int = 32
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 0.5
+    rank: int = 4
+    sample_size: int = 1000
+    batch_size: int = 16
+    steps: tuple[int, ...] = (100, 200, 400, 800, 1600, 3200, 6400)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.m, "m", 1, 4096)
+        require_int_in(self.n, "n", 1, 4096)
+        require_float_in(self.noise, "noise", 0.0)
+        require_int_in(self.rank, "rank", 1, min(self.m, self.n))
+        require_int_in(self.sample_size, "sample_size", 1)
+        require_int_in(self.batch_size, "batch_size", 1, self.sample_size)
+        _positive_ints(self.steps, "steps")
+        _positive_ints(self.seeds, "seeds", 0)
+
+
+def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=None) -> Runs:
+    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    traj = simulate.convergence_sweep(teacher, cfg.rank, cfg.steps, cfg.sample_size, cfg.seeds,
+                                      student="lrc", step_rule="c1", train_embedding=False,
+                                      batch_size=cfg.batch_size, device=cfg.device, store=store,
+                                      executor=executor, progress=progress, experiment="c1_lowrank")
+    return Runs("c1_lowrank", "", {"trajectory": traj, "evidence": c1.lowrank_evidence(traj)})
+
+
+# -- C2 ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GeneralizationConfig:
+    m: int = 32
+    n: int = 32
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 1.0
+    ranks: tuple[int, ...] = (2, 4, 8, 16)
+    sample_sizes: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
+    seeds: tuple[int, ...] = tuple(range(24))
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.m, "m", 1, 4096)
+        require_int_in(self.n, "n", 1, 4096)
+        require_float_in(self.noise, "noise", 0.0)
+        _positive_ints(self.ranks, "ranks")
+        for r in self.ranks:
+            require_int_in(r, "ranks", 1, min(self.m, self.n))
+        _positive_ints(self.sample_sizes, "sample_sizes")
+        _positive_ints(self.seeds, "seeds", 0)
+
+
+def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> Runs:
+    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    sweep = simulate.rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device,
+                                store=store, executor=executor, progress=progress, experiment="c2_generalization")
+    sweep = sweep.assign(zero_risk=c2.zero_risk(teacher))
+    norms = c2.data_norms(teacher, max(cfg.sample_sizes), cfg.seeds)
+    return Runs("c2_generalization", "", {"sweep": sweep, "norms": pd.DataFrame([norms])}, norms=norms)
+
+
+# -- C3 ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InformationConfig:
+    m: int = 16
+    n: int = 16
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 0.5
+    rank: int = 4
+    alphas: tuple[float, ...] = (0.0, 0.5)
+    sample_size: int = 500
+    steps: int = 2000
+    seeds: tuple[int, ...] = (0, 1, 2, 3)
+    rep_samples: int = 2000
+    noise_std: float = 0.1
+    estimator_steps: int = 4
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.rank, "rank", 1, min(self.m, self.n))
+        require(0.0 in self.alphas and len(self.alphas) >= 2, "alphas", "a list holding 0 (the no-clone "
+                "ablation) and at least one clone weight > 0", self.alphas)
+        for a in self.alphas:
+            require_float_in(a, "alphas", 0.0)
+        require_int_in(self.steps, "steps", 1)
+        require_int_in(self.rep_samples, "rep_samples", 100, 100_000)
+        require_float_in(self.noise_std, "noise_std", 0.0, open_low=True)
+        require_int_in(self.estimator_steps, "estimator_steps", 0, 64)
+        _positive_ints(self.seeds, "seeds", 0)
+
+
+def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> Runs:
+    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    sweep = simulate.clone_sweep(teacher, [cfg.rank], list(cfg.alphas), cfg.sample_size, cfg.seeds, cfg.steps,
+                                 rep_samples=cfg.rep_samples, device=cfg.device, store=store, executor=executor,
+                                 progress=progress, experiment="c3_information")
+    evidence = c3.information_evidence(sweep, cfg.rank, cfg.alphas, cfg.seeds, cfg.noise_std)
+    tables = {"trajectory": sweep.frame, "evidence": evidence}
+    if cfg.estimator_steps:
+        check = c3.estimator_check(sweep, cfg.rank, max(cfg.alphas), cfg.seeds[0], cfg.noise_std)
+        keep = sorted(check["step"].unique())[-cfg.estimator_steps:]
+        tables["estimators"] = check[check["step"].isin(keep)].reset_index(drop=True)
+    return Runs("c3_information", "", tables)
+
+
+# -- C4 ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RankConfig:
+    m: int = 64
+    n: int = 64
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 1.0
+    sample_sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.m, "m", 2, 4096)
+        require_int_in(self.n, "n", 2, 4096)
+        require_float_in(self.noise, "noise", 0.0, open_low=True)
+        require(len(self.sample_sizes) >= 3, "sample_sizes", "at least 3 sizes", self.sample_sizes)
+        _positive_ints(self.sample_sizes, "sample_sizes")
+        require(len(self.seeds) >= 3, "seeds", "at least 3 seeds (bootstrap)", self.seeds)
+
+
+def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs:
+    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    ranks = list(range(1, min(cfg.m, cfg.n) + 1))
+    sweep = simulate.rank_sweep(teacher, ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device, store=store,
+                                executor=executor, progress=progress, experiment="c4_rank")
+    return Runs("c4_rank", cfg.spectrum.label, {"sweep": sweep}, spectrum=cfg.spectrum.build().to_dict(),
+                singular_values=np.asarray(teacher.singular_values))
+
+
+# -- registry ---------------------------------------------------------------------------------------
+EXPERIMENTS = (
+    Experiment("c1_quadratic", QuadraticConfig, run_c1_quadratic,
+               "SGD with the C1 step rule on a quadratic with known L, sigma, Delta",
+               ("convergence",), {"quick": {}, "full": {"steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800,
+                                                                    25600, 51200], "seeds": list(range(32))}}),
+    Experiment("c1_lowrank", LowRankC1Config, run_c1_lowrank,
+               "SGD with the C1 step rule on the linear LRC-style student (exact L and Delta)",
+               ("convergence", "smoothness_transfer"),
+               {"quick": {}, "full": {"m": 64, "n": 64, "rank": 8, "sample_size": 4000,
+                                      "steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600],
+                                      "seeds": list(range(16))}}),
+    Experiment("c2_generalization", GeneralizationConfig, run_c2,
+               "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
+               ("generalization", "generalization_sqrt", "rrr_excess_risk"),
+               {"quick": {}, "full": {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
+                                      "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
+                                      "seeds": list(range(64))}}),
+    Experiment("c3_information", InformationConfig, run_c3,
+               "clone loss vs no clone loss: exact MI of noisy representations, estimators, lower bounds",
+               ("mutual_information", "mutual_information_trace"),
+               {"quick": {}, "full": {"m": 32, "n": 32, "rank": 8, "steps": 8000, "seeds": list(range(12)),
+                                      "rep_samples": 5000, "estimator_steps": 8}}),
+    Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
+               ("optimal_rank",),
+               {"quick": {}, "quick_exponential": {"spectrum": {"kind": "exponential", "decay": 0.3}},
+                "full": {"m": 128, "n": 128, "sample_sizes": [1024, 2048, 4096, 8192, 16384, 32768, 65536],
+                         "seeds": list(range(16))},
+                "full_exponential": {"m": 128, "n": 128, "spectrum": {"kind": "exponential", "decay": 0.3},
+                                     "sample_sizes": [1024, 2048, 4096, 8192, 16384, 32768, 65536],
+                                     "seeds": list(range(16))}}),
+)
+
+for _experiment in EXPERIMENTS:
+    register_experiment(_experiment, replace=True)

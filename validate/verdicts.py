@@ -1,0 +1,121 @@
+"""check_claim: one verdict for one claim on one experiment's Runs.
+
+Built-in claims are read by the check written for their experiment (the table below). A claim
+registered by a user (theory.register_claim) that names an experiment, its columns and its
+measured column is read by the generic path: validate.bounds for bound claims, an exponent fit
+for exponent claims. Every number comes from the runs; nothing here is written by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import theory
+from lrkd.errors import InputError
+from validate import c1, c2, c3, c4
+from validate.bounds import BoundSpec, bound_verdict
+from validate.checks import decide, exponent_outcome, fit_mean_power_law
+from validate.experiments import Runs
+from validate.verdict import Verdict
+
+Check = Callable[[theory.Claim, Runs], Verdict]
+
+
+def _c1(runs: Runs, claim) -> Verdict:
+    return c1.convergence_verdict(claim, runs["evidence"], experiment=runs.name)
+
+
+def _transfer(runs: Runs, claim) -> Verdict:
+    return c1.transfer_verdict(claim, runs["evidence"], experiment=runs.name)
+
+
+def _gap(runs: Runs, claim) -> Verdict:
+    return c2.gap_verdict(claim, runs["sweep"], experiment=runs.name)
+
+
+def _gap_sqrt(runs: Runs, claim) -> Verdict:
+    return c2.sqrt_form_verdict(claim, runs["sweep"], runs.context["norms"], experiment=runs.name)
+
+
+def _rrr(runs: Runs, claim) -> Verdict:
+    return c2.rrr_reference_verdict(claim, runs["sweep"], experiment=runs.name)
+
+
+def _mi(runs: Runs, claim) -> Verdict:
+    verdict = c3.mutual_information_verdict(claim, runs["evidence"], experiment=runs.name)
+    if "estimators" in runs:
+        verdict = replace(verdict, figures=verdict.figures + (c3.estimator_figure(runs["estimators"]),))
+    return verdict
+
+
+def _mi_trace(runs: Runs, claim) -> Verdict:
+    return c3.mutual_information_verdict(claim, runs["evidence"], experiment=runs.name, trace=True)
+
+
+def _rank(runs: Runs, claim) -> Verdict:
+    return c4.rank_verdict(claim, runs["sweep"], experiment=runs.name, spectrum=runs.context["spectrum"],
+                           singular_values=runs.context["singular_values"])
+
+
+CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
+    ("c1_quadratic", "convergence"): _c1,
+    ("c1_lowrank", "convergence"): _c1,
+    ("c1_lowrank", "smoothness_transfer"): _transfer,
+    ("c2_generalization", "generalization"): _gap,
+    ("c2_generalization", "generalization_sqrt"): _gap_sqrt,
+    ("c2_generalization", "rrr_excess_risk"): _rrr,
+    ("c3_information", "mutual_information"): _mi,
+    ("c3_information", "mutual_information_trace"): _mi_trace,
+    ("c4_rank", "optimal_rank"): _rank,
+}
+
+def register_check(experiment: str, claim_id: str, check: Callable[[Runs, theory.Claim], Verdict]) -> None:
+    """Bind a claim to an experiment's evidence with a check of your own."""
+    CHECKS[(experiment, claim_id)] = check
+
+
+def check_claim(claim_id: str | theory.Claim, runs: Runs) -> Verdict:
+    """The verdict of one claim (an id or a Claim) on one experiment's runs."""
+    claim = claim_id if isinstance(claim_id, theory.Claim) else theory.get_claim(claim_id)
+    check = CHECKS.get((runs.experiment, claim.id))
+    if check is not None:
+        return check(runs, claim)
+    if claim.experiment == runs.experiment and claim.measured_column:
+        return generic_verdict(claim, runs)
+    raise InputError("claim", f"no check binds claim {claim.id!r} to experiment {runs.experiment!r}; "
+                     "set the claim's experiment, columns and measured_column, or register_check()")
+
+
+def claims_checked_by(runs: Runs) -> list[theory.Claim]:
+    """Built-in and user claims that have a check on this experiment."""
+    ids = [cid for (exp, cid) in CHECKS if exp == runs.experiment]
+    ids += [c.id for c in theory.all_claims() if c.experiment == runs.experiment and c.measured_column
+            and c.id not in ids]
+    return [theory.get_claim(i) for i in ids]
+
+
+def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
+    """A user claim on the first table of the runs holding every column it names."""
+    needed = {*claim.columns.values(), claim.measured_column}
+    table = next((t for t in runs.values() if needed <= set(t.columns)), None)
+    if table is None:
+        raise InputError("columns", f"no table of {runs.experiment} has the columns {sorted(needed)}")
+    rates = {v: claim.columns[v] for v in claim.rate_variables if v in claim.columns}
+    if claim.kind == "exponent":
+        return _generic_exponent(claim, table, rates, runs.name)
+    grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
+    trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
+    spec = BoundSpec(columns=claim.columns, measured=claim.measured_column, grid=grid or tuple(claim.columns.values())[:1],
+                     rates=rates, trends=trends, x=next(iter(rates.values()), None))
+    return bound_verdict(claim, table, spec, experiment=runs.name)
+
+
+def _generic_exponent(claim, table, rates, experiment) -> Verdict:
+    fits = fit_mean_power_law(table, list(rates.values()), claim.measured_column)
+    outcomes = [exponent_outcome(fits[col], variable=v, claimed=float(claim.claimed_exponents[v]),
+                                 trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth")
+                for v, col in rates.items()]
+    decision = decide(exponents=outcomes, n_seeds=outcomes[0].fit.n_groups if outcomes else None)
+    numbers = {k: v for o in outcomes for k, v in o.numbers.items()}
+    return Verdict(claim.id, experiment, decision.code, decision.explanation, numbers, None,
+                   decision.would_change, tuple(outcomes[0].fit.notes) if outcomes else ())
