@@ -295,7 +295,7 @@ def draw_rstar_vs_n(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         y = col(rows, "rstar")
         err = np.vstack([y - col(rows, "rstar_low"), col(rows, "rstar_high") - y])
         ax.errorbar(col(rows, "n_samples"), y, yerr=np.clip(err, 0, None), color=COLORS[i % len(COLORS)],
-                    marker="o", ms=4, capsize=3, lw=1.4, label=f"r* measured{'' if name is None else f' ({name})'}")
+                    marker="o", ms=4, capsize=3, lw=1.4, label="r* measured" if name is None else f"r*: {name}")
     first = series[0][1].sort_values("n_samples").iloc[0]
     n_grid = np.geomspace(col(data, "n_samples").min(), col(data, "n_samples").max(), 100)
     reference_lines(ax, n_grid, float(first["n_samples"]), float(first["rstar"]), meta)

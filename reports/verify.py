@@ -1,0 +1,135 @@
+"""`lrkd verify`: the theory claims as regression tests.
+
+Reruns the quick synthetic experiments, recomputes every verdict (and the calibration), and
+compares them with a committed baseline (reports/baseline.json): one entry per (claim, experiment)
+with the verdict code and key exponents, each with a tolerance. A changed verdict, an exponent
+outside its tolerance, or a baseline entry no longer produced is a regression: the diff is printed
+and the exit code is 1. New entries (e.g. a user's claim) are listed but do not fail; `--update`
+writes the current results as the new baseline.
+
+Tolerances: a seeded run gives the same numbers on the same machine; across BLAS builds exponents
+move in the last digits. An exponent may move by half its bootstrap interval's width (at least
+0.02) before it counts as a regression.
+"""
+from __future__ import annotations
+
+import json
+import runpy
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lrkd import progress
+from lrkd.commands import executor_for
+from lrkd.errors import InputError
+from lrkd.store import ResultStore
+from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
+from validate.verdict import Verdict
+
+BASELINE = Path(__file__).with_name("baseline.json")
+MIN_TOLERANCE = 0.02
+EXPONENT_KEYS = ("exponent", "exponent_N", "exponent_r", "exponent_T")
+
+
+@dataclass(frozen=True)
+class Difference:
+    claim: str
+    experiment: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"  {self.claim} @ {self.experiment}: {self.what}"
+
+
+def baseline_entry(verdict: Verdict) -> dict[str, Any]:
+    """What the baseline keeps of a verdict: its code and key exponents with tolerances."""
+    exponents = {}
+    for key in EXPONENT_KEYS:
+        value, ci = verdict.numbers.get(key), verdict.numbers.get(f"{key}_ci")
+        if isinstance(value, (int, float)) and ci and None not in ci:
+            exponents[key] = {"value": round(float(value), 6),
+                              "tolerance": round(max(MIN_TOLERANCE, (ci[1] - ci[0]) / 2), 6)}
+    return {"claim": verdict.claim, "experiment": verdict.experiment, "verdict": verdict.code, "exponents": exponents}
+
+
+def compare(baseline: list[dict], current: list[dict]) -> tuple[list[Difference], list[dict]]:
+    """Regressions (baseline entries changed or missing) and new entries."""
+    now = {(e["claim"], e["experiment"]): e for e in current}
+    then = {(e["claim"], e["experiment"]): e for e in baseline}
+    diffs = []
+    for key, old in then.items():
+        new = now.get(key)
+        if new is None:
+            diffs.append(Difference(*key, "no longer produced (claim or experiment removed?)"))
+            continue
+        if new["verdict"] != old["verdict"]:
+            diffs.append(Difference(*key, f"verdict {old['verdict']} -> {new['verdict']}"))
+        for name, ref in old.get("exponents", {}).items():
+            value = new.get("exponents", {}).get(name, {}).get("value")
+            if value is None or abs(value - ref["value"]) > ref["tolerance"]:
+                diffs.append(Difference(*key, f"{name} {_fmt(value)} outside baseline {ref['value']:.4g} "
+                                              f"+- {ref['tolerance']:.3g}"))
+    return diffs, [e for k, e in now.items() if k not in then]
+
+
+def _fmt(value) -> str:
+    return "missing" if value is None else f"{value:.4g}"
+
+
+def current_entries(*, store: Path | None, workers: int | None) -> list[dict]:
+    """Run the quick synthetic plan and return baseline entries for every verdict and planted claim."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results = ResultStore(store if store is not None else Path(tmp) / "verify.db")
+        runs = run_jobs(jobs("quick", real=False), store=results, executor=executor_for(workers))
+        verdicts = all_verdicts(runs) + calibration_verdicts(runs)
+    return [baseline_entry(v) for v in verdicts]
+
+
+def load_baseline(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise InputError("--baseline", f"file not found: {path} (create it with `lrkd verify --update`)")
+    try:
+        return json.loads(path.read_text())["entries"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError("--baseline", f"{path} is not an lrkd baseline ({exc})") from None
+
+
+def write_baseline(path: Path, entries: list[dict]) -> None:
+    doc = {"about": "Verdicts and key exponents of the quick synthetic experiments; regenerate with "
+                    "`lrkd verify --update` after an intended change, and say why in the commit.",
+           "entries": sorted(entries, key=lambda e: (e["experiment"], e["claim"]))}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def run(*, baseline: Path | None = None, claims_file: Path | None = None, store: Path | None = None,
+        update: bool = False, workers: int | None = None) -> int:
+    path = baseline or BASELINE
+    if claims_file is not None:
+        load_claims_file(claims_file)
+    entries = current_entries(store=store, workers=workers)
+    if update:
+        write_baseline(path, entries)
+        print(f"lrkd verify: wrote {len(entries)} entries to {path}")
+        return 0
+    diffs, new = compare(load_baseline(path), entries)
+    return report(diffs, new, path, len(entries))
+
+
+def report(diffs: list[Difference], new: list[dict], path: Path, total: int) -> int:
+    for entry in new:
+        progress.note(f"lrkd verify: new (not in the baseline): {entry['claim']} @ {entry['experiment']} "
+                      f"-> {entry['verdict']}")
+    if diffs:
+        print(f"lrkd verify: {len(diffs)} regression(s) against {path}")
+        print("\n".join(str(d) for d in diffs))
+        return 1
+    print(f"lrkd verify: {total} verdicts match {path}")
+    return 0
+
+
+def load_claims_file(path: Path) -> None:
+    """Run a Python file that registers claims (theory.register_claim) and checks of its own."""
+    if not path.is_file():
+        raise InputError("--claims-file", f"file not found: {path}")
+    runpy.run_path(str(path), run_name="lrkd_user_claims")
