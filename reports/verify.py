@@ -47,7 +47,8 @@ def baseline_entry(verdict: Verdict) -> dict[str, Any]:
     exponents = {}
     for key in EXPONENT_KEYS:
         value, ci = verdict.numbers.get(key), verdict.numbers.get(f"{key}_ci")
-        if isinstance(value, (int, float)) and ci and None not in ci:
+        duplicate = key != "exponent" and value == verdict.numbers.get("exponent")
+        if isinstance(value, (int, float)) and ci and None not in ci and not duplicate:
             exponents[key] = {"value": round(float(value), 6),
                               "tolerance": round(max(MIN_TOLERANCE, (ci[1] - ci[0]) / 2), 6)}
     return {"claim": verdict.claim, "experiment": verdict.experiment, "verdict": verdict.code, "exponents": exponents}

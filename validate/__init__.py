@@ -9,8 +9,9 @@ from validate.fits import ExponentFit, compare_exponent, fit_exponent
 from validate.rstar import empirical_rstar, fit_rstar_exponent
 from validate.spectrum import SpectrumFit, fit_spectrum
 from validate.verdict import CODES, Figure, Verdict
+from validate.verdicts import check_claim
 
 __all__ = [
     "mi", "spectrum", "ExponentFit", "fit_exponent", "compare_exponent", "empirical_rstar",
-    "fit_rstar_exponent", "SpectrumFit", "fit_spectrum", "CODES", "Figure", "Verdict",
+    "fit_rstar_exponent", "SpectrumFit", "fit_spectrum", "CODES", "Figure", "Verdict", "check_claim",
 ]

@@ -1,0 +1,81 @@
+"""The verdict machinery (validate/checks.py, validate/bounds.py): each code arises when it should."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import theory
+from validate.bounds import BoundSpec, bound_verdict
+from validate.checks import compare_to_bound, decide, exponent_outcome, fit_mean_power_law, summarize
+from validate.fits import ExponentFit
+
+
+def _fit(exponent, low, high):
+    return ExponentFit(exponent, (low, high), 0.0, 10, 8)
+
+
+def _points(measured, low, high):
+    return pd.DataFrame({"x": np.arange(1, len(measured) + 1), "measured": measured,
+                         "measured_low": low, "measured_high": high})
+
+
+@pytest.mark.parametrize("fit, trend, sense, meaning", [
+    (_fit(-0.5, -0.55, -0.45), "decay", "upper", "ok"),
+    (_fit(-1.0, -1.1, -0.9), "decay", "upper", "loose"),      # decays faster than the bound: loose
+    (_fit(-0.2, -0.3, -0.1), "decay", "upper", "wrong"),      # decays slower: the bound breaks
+    (_fit(0.3, 0.25, 0.35), "growth", "upper", "loose"),      # grows slower than an O(N^0.5) claim
+    (_fit(0.7, 0.65, 0.75), "growth", "upper", "wrong"),
+    (_fit(-1.1, -1.2, -1.05), "decay", "equal", "wrong"),     # a predicted rate: any miss is wrong
+    (_fit(-0.5, -1.5, 0.5), "decay", "upper", "undecided"),   # interval wider than 0.5
+])
+def test_exponent_meaning(fit, trend, sense, meaning):
+    claimed = 0.5 if trend == "growth" else (-1.0 if sense == "equal" else -0.5)
+    assert exponent_outcome(fit, variable="x", claimed=claimed, trend=trend, sense=sense).meaning == meaning
+
+
+def test_decide_precedence():
+    under = compare_to_bound(_points([1.0, 1.0], [0.9, 0.9], [1.1, 1.1]), np.array([2.0, 2.0]), "upper")
+    over = compare_to_bound(_points([3.0, 1.0], [2.5, 0.9], [3.5, 1.1]), np.array([2.0, 2.0]), "upper")
+    straddle = compare_to_bound(_points([2.1, 1.0], [1.5, 0.9], [2.7, 1.1]), np.array([2.0, 2.0]), "upper")
+    ok = exponent_outcome(_fit(-0.5, -0.55, -0.45), variable="T", claimed=-0.5, trend="decay")
+    loose = exponent_outcome(_fit(-1.0, -1.1, -0.9), variable="T", claimed=-0.5, trend="decay")
+    assert decide(bound=under, exponents=[ok]).code == "holds"
+    assert decide(bound=under, exponents=[loose]).code == "not_tight"
+    assert decide(bound=over, exponents=[ok]).code == "violated"
+    assert decide(bound=straddle, exponents=[ok]).code == "inconclusive"
+    assert decide(bound=under, vacuous=np.array([True, True])).code == "vacuous"
+    assert decide(bound=over, unmet=["Adam, not SGD"]).code == "assumptions_not_met"
+    assert over.worst["x"] == 1 and over.n_beyond == 1
+
+
+def test_inconclusive_says_how_many_seeds_would_decide():
+    wide = exponent_outcome(_fit(-0.5, -1.0, 0.0), variable="T", claimed=-0.5, trend="decay")
+    decision = decide(exponents=[wide], n_seeds=8)
+    assert decision.code == "inconclusive" and "About 32 seeds (now 8)" in decision.explanation
+
+
+def test_mean_power_law_recovers_planted_exponents(seed):
+    rng = np.random.default_rng(seed)
+    rows = [{"seed": s, "r": r, "N": n, "y": 3 * r**0.9 / n * (1 + 0.2 * rng.standard_normal())}
+            for s in range(8) for r in (1, 2, 4, 8) for n in (100, 200, 400, 800)]
+    fits = fit_mean_power_law(pd.DataFrame(rows), ["r", "N"], "y", seed=seed)
+    assert fits["r"].ci[0] <= 0.9 <= fits["r"].ci[1]
+    assert fits["N"].ci[0] <= -1.0 <= fits["N"].ci[1]
+
+
+def test_summarize_excludes_nothing_silently():
+    df = pd.DataFrame({"T": [1, 1, 2, 2], "seed": [0, 1, 0, 1], "y": [1.0, 3.0, np.nan, 2.0]})
+    points = summarize(df, ["T"], "y")
+    assert points["measured"].tolist() == [2.0, 2.0] and points["n_seeds"].tolist() == [2, 1]
+
+
+def test_bound_verdict_on_a_known_true_and_a_known_false_bound():
+    rows = [{"T": t, "seed": s, "y": 1.0 / np.sqrt(t) * (1 + 0.05 * s)} for t in (10, 100, 1000) for s in range(6)]
+    table = pd.DataFrame(rows)
+    spec = BoundSpec(columns={"T": "T"}, measured="y", grid=("T",), rates={"T": "T"}, trends={"T": "decay"})
+    true_claim = theory.Claim.from_formula("t_true", "2/sqrt(T)", kind="upper_bound", rate_variables=("T",))
+    false_claim = theory.Claim.from_formula("t_false", "2/T", kind="upper_bound", rate_variables=("T",))
+    assert bound_verdict(true_claim, table, spec, experiment="unit").code == "holds"
+    verdict = bound_verdict(false_claim, table, spec, experiment="unit")
+    assert verdict.code == "violated" and verdict.worst_point["T"] == 1000
