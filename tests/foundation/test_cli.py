@@ -90,10 +90,11 @@ def test_sweep_killed_halfway_resumes_to_identical_rows(tmp_path):
     pd.testing.assert_frame_equal(_rows(killed), _rows(clean))
 
 
-def _wait_for_cells(db: Path, at_least: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_cells(db: Path, at_least: int, proc: subprocess.Popen, timeout: float = 120,
+                    experiment: str = "toy") -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if db.exists() and ResultStore(db).count("toy") >= at_least:
+        if db.exists() and ResultStore(db).count(experiment) >= at_least:
             return
         assert proc.poll() is None, "sweep ended before it could be killed"
         time.sleep(0.05)
@@ -108,3 +109,27 @@ def test_sweep_writes_tables_and_lists_experiments(tmp_path):
     assert len(pd.read_csv(tmp_path / "tables" / "toy.results.csv")) == 6
     listing = lrkd("experiments", "toy")
     assert "sleep_s" in listing.stdout and "presets: quick" in listing.stdout
+
+
+def test_real_experiment_sweep_killed_halfway_matches_an_uninterrupted_run(tmp_path):
+    """The same, on a real experiment grid (reduced-rank regression cells of c2_generalization)."""
+    config = tmp_path / "c2.toml"
+    config.write_text('experiment = "c2_generalization"\nranks = [2, 4]\nsample_sizes = [256, 512, 1024]\n'
+                      f"seeds = {list(range(40))}\n")
+    killed, clean = tmp_path / "killed.db", tmp_path / "clean.db"
+    cmd = [sys.executable, "-m", "lrkd", "sweep", str(config), "--workers", "2"]
+    proc = subprocess.Popen([*cmd, "--store", str(killed)], env=_env(), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_cells(killed, at_least=10, proc=proc, experiment="c2_generalization")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = ResultStore(killed).count("c2_generalization")
+    assert 10 <= partial < 120, f"kill landed after {partial} of 120 cells"
+    for db in (killed, clean):
+        out = subprocess.run([*cmd, "--store", str(db)], env=_env(), capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+    columns = ["rank", "n_samples", "seed", "train_risk", "test_risk", "excess_risk", "gen_gap"]
+    rows = [ResultStore(db).frame("c2_generalization")[columns].sort_values(columns[:3]).reset_index(drop=True)
+            for db in (killed, clean)]
+    assert len(rows[0]) == 2 * 3 * 40
+    pd.testing.assert_frame_equal(rows[0], rows[1], check_exact=True)
