@@ -76,10 +76,26 @@ class BatchStream:
         self.step, self.chunk = 0, None
 
     def next(self) -> torch.Tensor:
+        return self.next_per_seed()[self.rows]
+
+    def next_per_seed(self) -> torch.Tensor:
+        """This step's indices of each distinct seed, (S, b) in the order of `seeds`: every run of
+        a seed uses its seed's row, so a batch needs only S gathers, not R."""
         offset = self.step % INDEX_CHUNK
         if offset == 0:
-            draws = [torch.randint(self.n_samples, (INDEX_CHUNK, self.batch_size), generator=g)
-                     for g in self.generators]
-            self.chunk = torch.stack(draws, 1).to(self.device)[:, self.rows]  # (chunk, R, b)
+            self.chunk = self._draw()
         self.step += 1
         return self.chunk[offset]
+
+    def next_chunk_per_seed(self) -> torch.Tensor:
+        """The next INDEX_CHUNK steps' indices at once, (INDEX_CHUNK, S, b): the same stream as
+        INDEX_CHUNK calls of next_per_seed (call it only at a chunk boundary)."""
+        if self.step % INDEX_CHUNK:
+            raise RuntimeError("next_chunk_per_seed called inside a chunk")
+        self.step += INDEX_CHUNK
+        return self._draw()
+
+    def _draw(self) -> torch.Tensor:
+        draws = [torch.randint(self.n_samples, (INDEX_CHUNK, self.batch_size), generator=g)
+                 for g in self.generators]
+        return torch.stack(draws, 1).to(self.device)  # (chunk, S, b)

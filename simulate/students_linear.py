@@ -48,6 +48,7 @@ class LinearStudents:
 
     kind = "linear"
     cheap_full_gradient = True  # the full-batch gradient costs O(m n r), independent of N
+    factors_are_params = False  # True: params == [A, B], so SGD can update the factors in place
 
     def __init__(self, teacher: Teacher, data: TrainData, runs: Sequence[Run], *,
                  init_scale: float = 0.5, risk_samples: int = 8192):
@@ -79,6 +80,20 @@ class LinearStudents:
         raise NotImplementedError
 
     def _sample_sq_norms(self, params, a, d, h, x) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _packing(self) -> list[tuple[int, bool]]:
+        """Per parameter: its rank axis (1 or 2) and whether the packed copy is transposed."""
+        raise NotImplementedError
+
+    def _packed_frozen(self, rows, width) -> torch.Tensor | None:
+        return None
+
+    def _packed_factors(self, tensors, frozen) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A (R, m, w), B (R, w, n)) from packed parameters (simulate/packed.py)."""
+        raise NotImplementedError
+
+    def _packed_chain(self, grad_a, grad_b) -> list[torch.Tensor]:
         raise NotImplementedError
 
     # -- shared machinery ------------------------------------------------------------------------
@@ -185,8 +200,33 @@ class LinearStudents:
 
     def flops_per_step(self, batch_size: int) -> float:
         """Multiply-add FLOPs (2 per MAC) of one minibatch step, counted at each run's own rank."""
-        r = self.ranks.double()
-        return float((2 * batch_size * r * (2 * self.n + 3 * self.m)).sum())
+        return float(self.ranks.double().sum()) * self.flops_per_rank(batch_size)
+
+    def flops_per_rank(self, batch_size: int) -> float:
+        """FLOPs of one run's minibatch step per unit of rank (its five products are each linear in r)."""
+        return 2.0 * batch_size * (2 * self.n + 3 * self.m)
+
+    # -- the packed minibatch program (rank buckets, seed-grouped products) -----------------------
+    def packed_program(self, params, lr: torch.Tensor, batch_size: int, widths=None):
+        """This batch's minibatch training program in the packed layout (simulate/packed.py):
+        the same per-run numbers as `step`, faster; `widths` are bucket widths (default planned)."""
+        from simulate.packed import PackedProgram
+
+        return PackedProgram(self, params, lr, batch_size, widths)
+
+    def _pack(self, params, rows: torch.Tensor, width: int) -> list[torch.Tensor]:
+        """The runs `rows` of each parameter, cut to `width` along its rank axis (contiguous copies)."""
+        out = []
+        for p, (axis, flip) in zip(params, self._packing()):
+            t = p[rows].narrow(axis, 0, width)
+            out.append((t.transpose(1, 2) if flip else t).contiguous())
+        return out
+
+    def _unpack(self, tensors, rows: torch.Tensor, width: int, out: list[torch.Tensor]) -> None:
+        """Write packed tensors back into the padded layout `out` (inverse of `_pack`)."""
+        for t, o, (axis, flip) in zip(tensors, out, self._packing()):
+            index = (rows, slice(None), slice(0, width)) if axis == 2 else (rows, slice(0, width))
+            o[index] = t.transpose(1, 2) if flip else t
 
     # -- exact optimum of the training objective -------------------------------------------------
     def objective_min(self) -> torch.Tensor:
@@ -233,6 +273,7 @@ class FactorizedStudents(LinearStudents):
     """W_S = A B, A (m x r) and B (r x n) trained."""
 
     kind = "factorized"
+    factors_are_params = True
 
     def init_params(self):
         full = min(self.m, self.n)
@@ -244,6 +285,15 @@ class FactorizedStudents(LinearStudents):
         return params[0], params[1]
 
     def chain(self, params, grad_a, grad_b):
+        return [grad_a, grad_b]
+
+    def _packing(self):
+        return [(2, False), (1, False)]
+
+    def _packed_factors(self, tensors, frozen):
+        return tensors[0], tensors[1]
+
+    def _packed_chain(self, grad_a, grad_b):
         return [grad_a, grad_b]
 
     def masks(self):
@@ -295,15 +345,27 @@ class LRCStudents(LinearStudents):
     def masks(self):
         return [self.col_mask[:, None, :]] * (2 if self.train_embedding else 1)
 
+    def _packing(self):  # P (R, n, w) as is; E (R, n, w) packed as E^T (R, w, n), the B factor
+        return [(2, False), (2, True)] if self.train_embedding else [(2, False)]
+
+    def _packed_frozen(self, rows, width):
+        return None if self.train_embedding else self._frozen_e[rows, :, :width].transpose(1, 2).contiguous()
+
+    def _packed_factors(self, tensors, frozen):
+        return self.w_t @ tensors[0], tensors[1] if self.train_embedding else frozen
+
+    def _packed_chain(self, grad_a, grad_b):
+        grad_p = self.w_t.T @ grad_a
+        return [grad_p, grad_b] if self.train_embedding else [grad_p]
+
     def _sample_sq_norms(self, params, a, d, h, x):
         norms = (d @ self.w_t).square().sum(-1) * h.square().sum(-1)
         if self.train_embedding:
             norms = norms + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1)
         return norms
 
-    def flops_per_step(self, batch_size):
-        extra = 4 * self.m * self.n * self.ranks.double()  # A = W_T P and grad_P = W_T^T grad_A
-        return super().flops_per_step(batch_size) + float(extra.sum())
+    def flops_per_rank(self, batch_size):
+        return super().flops_per_rank(batch_size) + 4.0 * self.m * self.n  # A = W_T P, grad_P = W_T^T grad_A
 
     def exact_smoothness(self):
         """Frozen embedding: Hessian = 2(1+a) (E^T S E) kron (W_T^T W_T), so

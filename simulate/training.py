@@ -22,17 +22,22 @@ with L, sigma^2 taken before training as the max of their values at theta_0 and 
 minimizer (linear students; the exact L where known), or at theta_0 alone (MLP), and Delta exact.
 Divergence: the minibatch loss of every step is kept; the first non-finite one marks the run
 diverged at that step (reason "nan" or "inf"), and its later metrics are NaN, never averaged in.
+Speed: linear students with minibatches train in the packed layout of simulate/packed.py (rank
+buckets, one minibatch gather and one GEMM per seed for the input-side products, fused SGD);
+everything recorded is computed on the students' own padded layout, unpacked at record steps.
+`buckets="none"` keeps the students' own padded step (the reference path, and the only one for
+the MLP and for full-batch runs).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 import torch
 
-from lrkd.errors import require, require_float_in, require_int_in
+from lrkd.errors import InputError, require, require_float_in, require_int_in
 from simulate.data import BatchStream
 
 MAX_STEPS = 10**9
@@ -105,16 +110,58 @@ def record_steps(steps: int, points: int) -> list[int]:
         count += 1
 
 
-def train(students, spec: TrainSpec, *, on_record: Callable[[int, list], None] | None = None) -> Trajectory:
-    """Train all runs of `students` together for spec.steps steps; see the module docstring."""
+def train(students, spec: TrainSpec, *, on_record: Callable[[int, list], None] | None = None,
+          buckets: str | Sequence[int] = "auto") -> Trajectory:
+    """Train all runs of `students` together for spec.steps steps; see the module docstring.
+
+    buckets: "auto" (rank buckets planned by simulate.packed.plan_buckets, where the students
+    support packing), "none" (the students' own padded step), or explicit bucket widths. The
+    choice changes speed only: every run computes the same numbers (up to float rounding)."""
     start = time.perf_counter()
     every_step = students.cheap_full_gradient if spec.grad_every_step is None else spec.grad_every_step
     params = students.init_params()
     constants = rule_constants(students, spec, params)
     lr = torch.as_tensor(constants["lr"], dtype=params[0].dtype, device=params[0].device)
-    loop = _Loop(students, spec, params, lr, every_step, constants, on_record)
+    program = _program(students, spec, params, lr, buckets)
+    loop = _Loop(students, spec, program, every_step, constants, on_record)
     loop.run()
     return loop.trajectory(time.perf_counter() - start)
+
+
+def _program(students, spec: TrainSpec, params, lr, buckets):
+    """The step program: packed (simulate/packed.py) where possible, else the students' own."""
+    if isinstance(buckets, str):
+        require(buckets in ("auto", "none"), "buckets", "'auto', 'none' or a list of bucket widths", buckets)
+    packable = hasattr(students, "packed_program") and spec.batch_size is not None
+    if buckets == "none" or (buckets == "auto" and not packable):
+        return _DirectProgram(students, spec, params, lr)
+    if not packable:
+        raise InputError("buckets", "bucket widths need linear students trained with minibatches "
+                                    "(batch_size set); use 'auto' or 'none'")
+    return students.packed_program(params, lr, spec.batch_size, None if buckets == "auto" else buckets)
+
+
+class _DirectProgram:
+    """The students' own batched step on their padded parameter layout (any student kind)."""
+
+    order = None
+    fused_sgd = False
+
+    def __init__(self, students, spec, params, lr):
+        self.s, self.tensors, self.lrs = students, params, [lr] * len(params)
+        self.stream = None if spec.batch_size is None else BatchStream(students.runs, students.data.n_samples,
+                                                                       spec.batch_size, params[0].device)
+
+    def losses_and_grads(self, out):
+        loss, grads = self.s.step(self.tensors, self.stream.next() if self.stream is not None else None)
+        out.copy_(loss)
+        return grads
+
+    def full_grad_norm_sq(self):
+        return self.s.full_grad_norm_sq(self.tensors)
+
+    def params(self):
+        return self.tensors
 
 
 def rule_constants(students, spec: TrainSpec, params) -> dict[str, np.ndarray]:
@@ -163,18 +210,20 @@ class _Loop:
 
     BUFFER = 1024
 
-    def __init__(self, students, spec, params, lr, every_step, constants, on_record):
-        self.s, self.spec, self.params = students, spec, params
+    def __init__(self, students, spec, program, every_step, constants, on_record):
+        self.s, self.spec, self.program = students, spec, program
         self.constants, self.on_record = constants, on_record
-        runs, dev, dtype = len(students.runs), params[0].device, params[0].dtype
-        self.update = _optimizer(spec, params, lr)
+        runs, dev, dtype = len(students.runs), program.tensors[0].device, program.tensors[0].dtype
+        self.fused = spec.optimizer == "sgd" and program.fused_sgd
+        self.update = None if self.fused else _optimizer(spec, program.tensors, program.lrs)
+        self.columns = None if program.order is None else np.argsort(program.order)  # buffer column -> run
         size = min(spec.steps, self.BUFFER)
         self.loss_buf = torch.empty(size, runs, dtype=dtype, device=dev)
+        self.loss_rows = self.loss_buf.unbind(0)  # row views made once: no indexing op per step
         self.grad_buf = torch.empty(size, runs, dtype=dtype, device=dev) if every_step else None
         self.pos, self.base = 0, 0  # fill of the buffers; step number of their first row
         self.grad_sum, self.grad_min = np.zeros(runs), np.full(runs, np.inf)
-        self.stream = None if spec.batch_size is None else BatchStream(students.runs, students.data.n_samples,
-                                                                       spec.batch_size, dev)
+        self.params = program.params()
         self.records: list[dict[str, np.ndarray]] = []
         self.steps = record_steps(spec.steps, spec.record_points)
         self.bad_step = np.full(runs, -1)
@@ -192,17 +241,18 @@ class _Loop:
             if self.pos == len(self.loss_buf):
                 self.flush()
             if self.grad_buf is not None:
-                self.grad_buf[self.pos] = self.s.full_grad_norm_sq(self.params)
-            idx = self.stream.next() if self.stream is not None else None
-            loss, grads = self.s.step(self.params, idx)
-            self.loss_buf[self.pos] = loss
+                self.grad_buf[self.pos] = self.program.full_grad_norm_sq()
+            if self.fused:
+                self.program.sgd_step(self.loss_rows[self.pos])
+            else:
+                self.update(self.program.losses_and_grads(self.loss_rows[self.pos]))
             self.pos += 1
-            self.update(grads)
         self.steps = self.steps[:len(self.records)]
+        self.params = self.program.params()
 
     def flush(self):
         """Fold the buffered steps [base, base + pos) into the divergence marks and gradient stats."""
-        losses = _np(self.loss_buf[:self.pos])
+        losses = self._by_run(self.loss_buf[:self.pos])
         bad = ~np.isfinite(losses)
         for run in np.flatnonzero(bad.any(0) & (self.bad_step < 0)):
             row = int(np.argmax(bad[:, run]))
@@ -210,14 +260,19 @@ class _Loop:
             kind = "nan" if np.isnan(losses[row, run]) else "inf"
             self.bad_step[run], self.bad_reason[run] = step, f"minibatch loss became {kind} at step {step}"
         if self.grad_buf is not None and self.pos:
-            grads = _np(self.grad_buf[:self.pos])
+            grads = self._by_run(self.grad_buf[:self.pos])
             self.grad_sum = self.grad_sum + grads.sum(0)
             self.grad_min = np.minimum(self.grad_min, grads.min(0))
         self.base += self.pos
         self.pos = 0
 
+    def _by_run(self, buffer) -> np.ndarray:
+        values = _np(buffer)
+        return values if self.columns is None else values[:, self.columns]
+
     def record(self, t: int):
         self.flush()
+        self.params = self.program.params()
         with torch.no_grad():
             metrics = {k: _np(v) for k, v in self.s.evaluate(self.params).items()}
         metrics.update(self._grad_stats(t, metrics["grad_norm_sq"]))
@@ -263,9 +318,9 @@ class _Loop:
                           grad_stats, self.params, seconds)
 
 
-def _optimizer(spec: TrainSpec, params: list[torch.Tensor], lr: torch.Tensor):
-    """An in-place batched update; every run has its own step size lr[i]."""
-    views = [lr.view(-1, *([1] * (p.dim() - 1))) for p in params]
+def _optimizer(spec: TrainSpec, params: list[torch.Tensor], lrs: list[torch.Tensor]):
+    """An in-place batched update; every run has its own step size (lrs[k][i] for params[k][i])."""
+    views = [lr.view(-1, *([1] * (p.dim() - 1))) for p, lr in zip(params, lrs)]
     if spec.optimizer == "sgd":
         def sgd(grads):
             for p, g, v in zip(params, grads, views):
