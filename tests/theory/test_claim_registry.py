@@ -100,9 +100,9 @@ def test_readme_user_claim_snippet(clean_registry):
         title="SGD reaches O(1/T) stationarity",
         meanings={"T": "SGD steps", "L": "smoothness", "Delta": "f(P0) - inf f", "K": "constant"},
         defaults={"K": 1.0},
-        experiment="convergence",            # binds the claim to run data for validate/
-        columns={"T": "steps", "L": "L", "Delta": "Delta"},
-        measured_column="min_grad_sq",
+        experiment="c1_quadratic",           # binds the claim to run data for validate/
+        columns={"T": "T", "L": "L", "Delta": "Delta"},
+        measured_column="avg_grad_norm_sq",
     )
     theory.register_claim(claim)
     theory.get_claim("sgd_fast_rate").bound(T=[10, 100], L=1.0, Delta=1.0)  # array([0.1, 0.01])
