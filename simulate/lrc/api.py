@@ -1,0 +1,94 @@
+"""The public entry points: one distillation run, a shared-teacher sweep, and lrkd-store cells.
+
+    distill(config)                               -> RunRecord       one student
+    train_sweep(config, d_S_values, token_budgets, alphas)  -> list[RunRecord]  students sharing the teacher
+    rank_sweep(config, d_S_values, token_budgets, alphas, store=...) -> StoredCell  the same, stored
+    run_cell(cell)                                -> CellResult      module-level, for lrkd.sweep.run_grid
+
+A sweep's students are the grid d_S x token budget x alpha; all of them train in one loop over one
+stream of batches, so each batch's teacher forward (logits and cloned activations) is computed
+once and used by every student still within its budget. A token budget N is the number of tokens
+the student trains on (`N // (batch_size x seq_len)` steps, each token seen once while N does not
+exceed the training split, which is recorded as `epochs` and `n_distinct_tokens_seen`).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from lrkd.config import from_dict, to_dict
+from lrkd.errors import InputError, require_float_in
+from simulate.lrc.config import LRCConfig, check_token_budget
+from simulate.lrc.record import RunRecord, to_cell_result
+from simulate.lrc.teacher import Teacher
+from simulate.lrc.train import StudentSpec, train_students
+
+SWEEP_KEYS = ("d_S_values", "token_budgets", "alphas")
+
+
+def distill(config: LRCConfig, *, teacher: Teacher | None = None, stop_after_step: int | None = None,
+            progress: bool | None = None) -> RunRecord:
+    """Distill the teacher into one student as `config` says; resumes a killed run of the same config."""
+    spec = StudentSpec(config.d_S, config.alpha, config.total_steps, config.tokens_per_step)
+    return train_students(config, [spec], teacher=teacher, stop_after_step=stop_after_step,
+                          progress_bar=progress)[0]
+
+
+def sweep_specs(config: LRCConfig, d_S_values: Sequence[int] | None = None,
+                token_budgets: Sequence[int] | None = None,
+                alphas: Sequence[float] | None = None) -> list[StudentSpec]:
+    """The students of a sweep (d_S outer, then token budget, then alpha); None keeps the config's."""
+    d_values = list(d_S_values) if d_S_values is not None else [config.d_S]
+    budgets = list(token_budgets) if token_budgets is not None else [config.total_steps * config.tokens_per_step]
+    alpha_values = list(alphas) if alphas is not None else [config.alpha]
+    for name, values in (("d_S_values", d_values), ("token_budgets", budgets), ("alphas", alpha_values)):
+        if not values or len(set(values)) != len(values):
+            raise InputError(name, f"must be a non-empty list of distinct values, got {values!r}")
+    for d in d_values:
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+            raise InputError("d_S_values", f"each must be an integer >= 1, got {d!r}")
+    steps = [check_token_budget(config, n) for n in budgets]
+    for a in alpha_values:
+        require_float_in(a, "alphas", 0.0)
+    return [StudentSpec(d, float(a), s, config.tokens_per_step)
+            for d in d_values for s in steps for a in alpha_values]
+
+
+def train_sweep(config: LRCConfig, d_S_values: Sequence[int] | None = None,
+                token_budgets: Sequence[int] | None = None, alphas: Sequence[float] | None = None, *,
+                teacher: Teacher | None = None, stop_after_step: int | None = None,
+                progress: bool | None = None) -> list[RunRecord]:
+    """Train every student of the sweep in one shared-teacher loop; one RunRecord per student."""
+    specs = sweep_specs(config, d_S_values, token_budgets, alphas)
+    return train_students(config, specs, teacher=teacher, stop_after_step=stop_after_step,
+                          progress_bar=progress)
+
+
+def sweep_cell(config: LRCConfig, d_S_values: Sequence[int] | None = None,
+               token_budgets: Sequence[int] | None = None,
+               alphas: Sequence[float] | None = None) -> dict[str, Any]:
+    """The lrkd cell of a sweep: the config's fields plus the three sweep lists (None = config's)."""
+    sweep_specs(config, d_S_values, token_budgets, alphas)  # validate now, not in a worker
+    lists = {"d_S_values": d_S_values, "token_budgets": token_budgets, "alphas": alphas}
+    return {**to_dict(config), **{k: (list(v) if v is not None else None) for k, v in lists.items()}}
+
+
+def run_cell(cell: dict) -> Any:
+    """lrkd.sweep run_cell: train the cell's students and return their tables and hidden states."""
+    cell = dict(cell)
+    lists = {key: cell.pop(key, None) for key in SWEEP_KEYS}
+    config = from_dict(LRCConfig, cell)
+    return to_cell_result(train_sweep(config, **lists, progress=False))
+
+
+def rank_sweep(config: LRCConfig, d_S_values: Sequence[int], token_budgets: Sequence[int] | None = None,
+               alphas: Sequence[float] | None = None, *, store=None, experiment: str = "lrc_rank_sweep",
+               progress: bool | None = None):
+    """Run (or fetch from `store`) a shared-teacher sweep as one lrkd cell; returns its StoredCell.
+
+    Read it with `lrkd.sweep.to_frame([stored], "final")` (or "trajectory", "steps", ...).
+    """
+    from lrkd.sweep import SerialExecutor, run_grid
+
+    cell = sweep_cell(config, d_S_values, token_budgets, alphas)
+    return run_grid(experiment, [cell], run_cell, store=store, executor=SerialExecutor(),
+                    progress=progress)[0]

