@@ -356,6 +356,9 @@ def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
              "negative estimates shown as 0" if clipped else ""]
     corner_text(top, notes, loc="lower right")
     bottom.set_ylabel("clone loss (MSE)")
+    losses = col(data, "clone_loss")
+    if meta.get("clone_logy", False) or (np.all(losses > 0) and losses.max() > 100 * losses.min()):
+        bottom.set_yscale("log")  # losses spanning orders of magnitude (a student without cloning)
     bottom.set_xlabel(meta.get("x_label", "training step"))
     legend_below(fig, [top, bottom])
     return fig

@@ -93,8 +93,10 @@ def _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged) -> dict[str, An
                         "claimed_exponent": e.claimed, "exponent_variable": e.variable})
     for e in outcomes:
         numbers.update(e.numbers)
+    numbers["bound_range"] = [float(comparison.points["bound"].min()), float(comparison.points["bound"].max())]
     if vacuous is not None:
         numbers["vacuous_points"] = int(np.sum(vacuous))
+        numbers["trivial_value"] = float(np.median(comparison.points["trivial"]))
     if n_diverged:
         numbers["diverged_runs"] = n_diverged
     return numbers

@@ -96,6 +96,18 @@ def _rstar_figure(claim, rstar, fit, derived, rank_max, oracle) -> Figure:
     return Figure("rstar_vs_n", f"{claim.id}: empirical r* against N", data, meta)
 
 
+def _log_growth_scale(table: pd.DataFrame, variance: str, tokens: float = 1e9) -> str:
+    """For exponential spectra r* grows like log N / (c beta): with a small beta that is already huge."""
+    exponential = table[table["family"] == "exponential"]
+    if exponential.empty:
+        return ""
+    beta = float(exponential["beta"].median())
+    leading = theory.rstar_leading("exponential", variance)
+    value = float(leading.subs({s: {"N": tokens, "beta": beta}[s.name] for s in leading.free_symbols}))
+    return (f" Their median decay beta = {beta:.3g} is small: the leading-order r* = {leading} is about "
+            f"{value:.3g} at N = {tokens:.0e} tokens, so log growth here does not mean a small rank.")
+
+
 def spectrum_verdict(claim, singular_values: dict[str, np.ndarray], *, experiment: str,
                      variance: str = "fast") -> Verdict:
     """The real teacher: fit each weight matrix's spectrum family and read off the r* exponent
@@ -128,8 +140,9 @@ def spectrum_verdict(claim, singular_values: dict[str, np.ndarray], *, experimen
                    f"the claimed {claimed:g}.{flat} This is a prediction from the measured spectrum, not a "
                    "measured r*.")
     numbers = {"derived_exponent_range": [low, high], "claimed_exponent": claimed,
-               "median_alpha": float(table["alpha"].median()), "matrices": len(table),
-               "matrices_outside_table": n_flat}
+               "median_alpha": float(table["alpha"].median()), "median_beta": float(table["beta"].median()),
+               "matrices": len(table), "matrices_outside_table": n_flat}
+    explanation += _log_growth_scale(table, variance)
     figure = Figure("spectrum", "real teacher: singular spectra and fitted families",
                     pd.concat(curves[:6], ignore_index=True),
                     {"family": table["family"].mode().iat[0], "alpha": float(table["alpha"].median())})

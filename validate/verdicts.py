@@ -12,7 +12,7 @@ from typing import Callable
 
 import theory
 from lrkd.errors import InputError
-from validate import c1, c2, c3, c4
+from validate import c1, c2, c3, c4, real
 from validate.bounds import BoundSpec, bound_verdict
 from validate.checks import decide, exponent_outcome, fit_mean_power_law
 from validate.experiments import Runs
@@ -57,6 +57,22 @@ def _rank(runs: Runs, claim) -> Verdict:
                            singular_values=runs.context["singular_values"])
 
 
+def _real_c1(runs: Runs, claim) -> Verdict:
+    return real.convergence_verdict(claim, runs["convergence"], experiment=runs.name)
+
+
+def _real_c2(runs: Runs, claim) -> Verdict:
+    return real.generalization_verdict(claim, runs["generalization"], experiment=runs.name)
+
+
+def _real_c3(runs: Runs, claim) -> Verdict:
+    return real.information_verdict(claim, runs["information"], runs["final"], experiment=runs.name)
+
+
+def _real_c4(runs: Runs, claim) -> Verdict:
+    return real.rank_verdict(claim, runs["spectra"], experiment=runs.name)
+
+
 CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c1_quadratic", "convergence"): _c1,
     ("c1_lowrank", "convergence"): _c1,
@@ -67,6 +83,10 @@ CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c3_information", "mutual_information"): _mi,
     ("c3_information", "mutual_information_trace"): _mi_trace,
     ("c4_rank", "optimal_rank"): _rank,
+    ("lrc_real", "convergence"): _real_c1,
+    ("lrc_real", "generalization"): _real_c2,
+    ("lrc_real", "mutual_information"): _real_c3,
+    ("lrc_real", "optimal_rank"): _real_c4,
 }
 
 def register_check(experiment: str, claim_id: str, check: Callable[[Runs, theory.Claim], Verdict]) -> None:
