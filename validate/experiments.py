@@ -65,6 +65,27 @@ class Spectrum:
         return f"power law, alpha={self.decay:g}" if self.kind == "power_law" else f"exponential, beta={self.decay:g}"
 
 
+@dataclass(frozen=True)
+class TeacherConfig:
+    """What every linear-teacher experiment shares; subclasses change defaults and add fields."""
+
+    m: int = 32
+    n: int = 32
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 0.5
+    seeds: tuple[int, ...] = (0, 1, 2, 3)
+    device: str = "auto"
+
+    def __post_init__(self):
+        require_int_in(self.m, "m", 2, 4096)
+        require_int_in(self.n, "n", 2, 4096)
+        require_float_in(self.noise, "noise", 0.0)
+        _positive_ints(self.seeds, "seeds", 0)
+
+    def teacher(self) -> simulate.LinearTeacher:
+        return simulate.LinearTeacher(self.m, self.n, self.spectrum.build(), noise=self.noise, seed=0)
+
+
 # -- C1 ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QuadraticConfig:
@@ -93,31 +114,23 @@ def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progres
 
 
 @dataclass(frozen=True)
-class LowRankC1Config:
-    m: int = 32
-    n: int = 32
-    spectrum: Spectrum = field(default_factory=Spectrum)
-    noise: float = 0.5
+class LowRankC1Config(TeacherConfig):
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     rank: int = 4
     sample_size: int = 1000
     batch_size: int = 16
     steps: tuple[int, ...] = (100, 200, 400, 800, 1600, 3200, 6400)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
-    device: str = "auto"
 
     def __post_init__(self):
-        require_int_in(self.m, "m", 1, 4096)
-        require_int_in(self.n, "n", 1, 4096)
-        require_float_in(self.noise, "noise", 0.0)
+        super().__post_init__()
         require_int_in(self.rank, "rank", 1, min(self.m, self.n))
         require_int_in(self.sample_size, "sample_size", 1)
         require_int_in(self.batch_size, "batch_size", 1, self.sample_size)
         _positive_ints(self.steps, "steps")
-        _positive_ints(self.seeds, "seeds", 0)
 
 
 def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=None) -> Runs:
-    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    teacher = cfg.teacher()
     traj = simulate.convergence_sweep(teacher, cfg.rank, cfg.steps, cfg.sample_size, cfg.seeds,
                                       student="lrc", step_rule="c1", train_embedding=False,
                                       batch_size=cfg.batch_size, device=cfg.device, store=store,
@@ -127,29 +140,22 @@ def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=
 
 # -- C2 ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class GeneralizationConfig:
-    m: int = 32
-    n: int = 32
-    spectrum: Spectrum = field(default_factory=Spectrum)
+class GeneralizationConfig(TeacherConfig):
     noise: float = 1.0
+    seeds: tuple[int, ...] = tuple(range(24))
     ranks: tuple[int, ...] = (2, 4, 8, 16)
     sample_sizes: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
-    seeds: tuple[int, ...] = tuple(range(24))
-    device: str = "auto"
 
     def __post_init__(self):
-        require_int_in(self.m, "m", 1, 4096)
-        require_int_in(self.n, "n", 1, 4096)
-        require_float_in(self.noise, "noise", 0.0)
+        super().__post_init__()
         _positive_ints(self.ranks, "ranks")
         for r in self.ranks:
             require_int_in(r, "ranks", 1, min(self.m, self.n))
         _positive_ints(self.sample_sizes, "sample_sizes")
-        _positive_ints(self.seeds, "seeds", 0)
 
 
 def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> Runs:
-    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    teacher = cfg.teacher()
     sweep = simulate.rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device,
                                 store=store, executor=executor, progress=progress, experiment="c2_generalization")
     sweep = sweep.assign(zero_risk=c2.zero_risk(teacher))
@@ -159,22 +165,19 @@ def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=Non
 
 # -- C3 ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class InformationConfig:
+class InformationConfig(TeacherConfig):
     m: int = 16
     n: int = 16
-    spectrum: Spectrum = field(default_factory=Spectrum)
-    noise: float = 0.5
     rank: int = 4
     alphas: tuple[float, ...] = (0.0, 0.5)
     sample_size: int = 500
     steps: int = 2000
-    seeds: tuple[int, ...] = (0, 1, 2, 3)
     rep_samples: int = 2000
     noise_std: float = 0.1
     estimator_steps: int = 4
-    device: str = "auto"
 
     def __post_init__(self):
+        super().__post_init__()
         require_int_in(self.rank, "rank", 1, min(self.m, self.n))
         require(0.0 in self.alphas and len(self.alphas) >= 2, "alphas", "a list holding 0 (the no-clone "
                 "ablation) and at least one clone weight > 0", self.alphas)
@@ -184,11 +187,10 @@ class InformationConfig:
         require_int_in(self.rep_samples, "rep_samples", 100, 100_000)
         require_float_in(self.noise_std, "noise_std", 0.0, open_low=True)
         require_int_in(self.estimator_steps, "estimator_steps", 0, 64)
-        _positive_ints(self.seeds, "seeds", 0)
 
 
 def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> Runs:
-    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    teacher = cfg.teacher()
     sweep = simulate.clone_sweep(teacher, [cfg.rank], list(cfg.alphas), cfg.sample_size, cfg.seeds, cfg.steps,
                                  rep_samples=cfg.rep_samples, device=cfg.device, store=store, executor=executor,
                                  progress=progress, experiment="c3_information")
@@ -203,18 +205,15 @@ def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) 
 
 # -- C4 ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RankConfig:
+class RankConfig(TeacherConfig):
     m: int = 64
     n: int = 64
-    spectrum: Spectrum = field(default_factory=Spectrum)
     noise: float = 1.0
-    sample_sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
-    device: str = "auto"
+    sample_sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384)
 
     def __post_init__(self):
-        require_int_in(self.m, "m", 2, 4096)
-        require_int_in(self.n, "n", 2, 4096)
+        super().__post_init__()
         require_float_in(self.noise, "noise", 0.0, open_low=True)
         require(len(self.sample_sizes) >= 3, "sample_sizes", "at least 3 sizes", self.sample_sizes)
         _positive_ints(self.sample_sizes, "sample_sizes")
@@ -222,7 +221,7 @@ class RankConfig:
 
 
 def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs:
-    teacher = simulate.LinearTeacher(cfg.m, cfg.n, cfg.spectrum.build(), noise=cfg.noise, seed=0)
+    teacher = cfg.teacher()
     ranks = list(range(1, min(cfg.m, cfg.n) + 1))
     sweep = simulate.rank_sweep(teacher, ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device, store=store,
                                 executor=executor, progress=progress, experiment="c4_rank")

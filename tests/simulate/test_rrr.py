@@ -17,15 +17,6 @@ from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def independent_rrr(x: np.ndarray, y: np.ndarray, rank: int) -> np.ndarray:
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)  # (n, m)
     _, _, vt = np.linalg.svd(x @ coef)

@@ -13,14 +13,6 @@ from simulate.packed import plan_buckets
 from simulate.training import TrainSpec, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def build(kind, runs, n_samples=64):
     teacher = simulate.LinearTeacher(8, 6, simulate.PowerLaw(1.0, 2.0), 0.3, 0)
     data = load_data(teacher, n_samples, sorted({r.seed for r in runs}), dtype=torch.float64,

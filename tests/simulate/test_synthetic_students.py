@@ -16,14 +16,6 @@ from simulate.data import Run, load_data
 KINDS = ("factorized", "lrc", "lrc_frozen", "mlp")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def linear_teacher(m=7, n=5, noise=0.3, seed=0):
     return simulate.LinearTeacher(m, n, simulate.PowerLaw(1.0, 2.0), noise, seed)
 

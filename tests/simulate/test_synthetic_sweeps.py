@@ -15,14 +15,6 @@ SERIAL = SerialExecutor()
 REQUIRED = ["rank", "n_samples", "seed", "train_risk", "test_risk", "excess_risk"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def teacher():
     return simulate.LinearTeacher(10, 8, simulate.PowerLaw(1.0, 2.0), 0.3, 0)

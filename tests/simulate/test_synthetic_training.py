@@ -12,14 +12,6 @@ from simulate.data import Run, load_data
 from simulate.training import TrainSpec, record_steps, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def teacher_for(kind):
     if kind == "mlp":
         return simulate.MLPTeacher(4, 6, 8, simulate.PowerLaw(0.8, 3.0), simulate.PowerLaw(1.0, 2.0), 0.2, 0)
