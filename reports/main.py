@@ -33,11 +33,12 @@ def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "
     start = time.perf_counter()
     claim_ids = _claim_filter(claims)
     dev = resolve(device)
+    executor = executor_for(workers)
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / "results.db")
     plan = jobs(size, real=real, claims=claim_ids)
     progress.note(f"lrkd report ({size}): {len(plan)} experiments on {describe(dev)}, results in {store.path}")
-    runs = run_jobs(plan, store=store, executor=executor_for(workers), device=device)
+    runs = run_jobs(plan, store=store, executor=executor, device=device)
     verdicts = all_verdicts(runs, claim_ids)
     calibration = calibration_verdicts(runs) if claim_ids is None else []
     data_files = export_tables(runs, out / "data")

@@ -43,12 +43,24 @@ def test_every_subcommand_has_help(command):
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["sweep", "x.toml", "--bogus"], "unrecognized arguments: --bogus"),
     (["sweep", "missing.toml"], "file not found"),
+    (["report", "--claims", "nope"], "unknown claim id 'nope'"),
+    (["report", "--workers", "0"], "--workers: must be an integer >= 1"),
+    (["report", "--full", "--quick"], "not allowed with argument"),
+    (["claims", "no_such_claim"], "unknown claim id 'no_such_claim'"),
+    (["verify", "--baseline", "missing.json", "--claims-file", "missing.py"], "file not found: missing.py"),
 ])
 def test_bad_command_lines_give_one_line_and_exit_2(tmp_path, args, needle):
     out = lrkd(*args, cwd=tmp_path)
     assert out.returncode == 2
     assert needle in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_one_line_error(tmp_path):
+    out = lrkd("report", "--device", "cuda", "--out", str(tmp_path / "r"))
+    assert out.returncode == 2 and "no CUDA GPU is available" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("body, override, field", [
