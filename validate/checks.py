@@ -263,12 +263,12 @@ def decide(*, bound: BoundComparison | None = None, exponents: Sequence[Exponent
         return _inconclusive(bound, undecided, n_seeds)
     if loose:
         e = loose[0]
-        return Decision("not_tight", f"{_bound_sentence(bound, subject)} The measured exponent in {e.variable}, "
-                        f"{_fit_text(e)}, is beyond the claimed {e.claimed:g} on the safe side: the claim "
-                        "holds but is not tight.", "A measured exponent interval that covers the claimed one.")
-    tail = f" The fitted exponents are consistent with the claim ({', '.join(_fit_text(e) for e in exponents)})." \
+        return Decision("not_tight", _join(_bound_sentence(bound, subject), f"The measured exponent in "
+                        f"{e.variable}, {_fit_text(e)}, is beyond the claimed {e.claimed:g} on the safe side: the "
+                        "claim holds but is not tight."), "A measured exponent interval that covers the claimed one.")
+    tail = f"The fitted exponents are consistent with the claim ({', '.join(_fit_text(e) for e in exponents)})." \
         if exponents else ""
-    return Decision("holds", f"{_bound_sentence(bound, subject)}{tail}",
+    return Decision("holds", _join(_bound_sentence(bound, subject), tail),
                     "A point beyond the bound, or an exponent interval excluding the claimed value.")
 
 
@@ -285,6 +285,10 @@ def _inconclusive(bound, undecided, n_seeds) -> Decision:
             more = f" About {needed} seeds (now {n_seeds}) would narrow it to {e.max_ci_width:g}."
     return Decision("inconclusive", "; ".join(parts).capitalize() + "." + more,
                     "More seeds or a wider grid.")
+
+
+def _join(*sentences: str) -> str:
+    return " ".join(s.strip() for s in sentences if s and s.strip())
 
 
 def _bound_sentence(bound: BoundComparison | None, subject: str) -> str:
