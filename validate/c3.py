@@ -91,7 +91,7 @@ def mutual_information_verdict(claim, evidence: pd.DataFrame, *, experiment: str
     gain = _clone_gain(evidence)
     code, sentence = _combine(base, trend, gain)
     numbers = {**base.numbers, **trend, **gain}
-    figure = _mi_figure(evidence)
+    figure = _mi_figure(evidence, trend["spearman_loss_mi"])
     return Verdict(claim.id, experiment, code, sentence, numbers, base.worst_point,
                    "A clone-vs-no-clone MI difference or a loss-MI correlation of the other sign.",
                    base.notes + ("MI of noisy representations: X = W_T x + e1, Y = W_S x + e2, noise as stated "
@@ -144,13 +144,12 @@ def _combine(base: Verdict, trend: dict, gain: dict) -> tuple[str, str]:
     return base.code, " ".join(parts)
 
 
-def _mi_figure(evidence: pd.DataFrame) -> Figure:
+def _mi_figure(evidence: pd.DataFrame, spearman: float) -> Figure:
     means = evidence.groupby(["alpha", "step"], sort=True)[
         ["clone_loss", "mi_exact", "mi_gaussian", "mi_lower_bound"]].mean().reset_index()
     means["series"] = [f"alpha={a:g}" + (" (no clone)" if a == 0 else "") for a in means["alpha"]]
-    rho = evidence.attrs.get("spearman")
     return Figure("mi_vs_clone", "MI and clone loss over training (seed means)", means.drop(columns="alpha"),
-                  {"spearman": rho} if rho is not None else {})
+                  {"spearman": spearman} if np.isfinite(spearman) else {})
 
 
 def estimator_figure(check: pd.DataFrame) -> Figure:

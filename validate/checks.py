@@ -5,9 +5,10 @@
 2. `compare_to_bound` sets those means against a claim's bound evaluated by `theory` at the same
    parameters (`bound_at`): ratio per point, the worst point, and how many points lie beyond the
    bound by more than their interval.
-3. `exponent_outcome` fits the measured exponent (validate.fits) and places the claimed exponent
-   relative to its interval, read in the claim's sense (a bound that decays slower than the data
-   is loose; data that decay slower than the bound break it).
+3. `fit_mean_power_law` fits the exponents of the seed-mean in one or more variables (bootstrap
+   over seeds), and `exponent_outcome` places the claimed exponent relative to an interval, read
+   in the claim's sense (a bound that decays slower than the data is loose; data that decay
+   slower than the bound break it).
 4. `decide` turns these into one code of validate.verdict.CODES, in the precedence of claims.md:
    assumptions not met > violated > vacuous > inconclusive > holds, not tight > holds.
 """
