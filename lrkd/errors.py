@@ -7,6 +7,7 @@ suite and raises plain `ValueError`, which the CLI does not catch.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 
@@ -27,10 +28,10 @@ def require(ok: bool, field: str, allowed: str, got: Any) -> None:
 def require_int_in(value: Any, field: str, low: int | None = None, high: int | None = None) -> int:
     """Check an integer lies in [low, high] (either end open when None) and return it."""
     allowed = _range_words("an integer", low, high)
-    ok = isinstance(value, int) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy integers too
     ok = ok and (low is None or value >= low) and (high is None or value <= high)
     require(ok, field, allowed, value)
-    return value
+    return int(value)
 
 
 def require_float_in(
@@ -38,7 +39,7 @@ def require_float_in(
 ) -> float:
     """Check a finite real lies in [low, high] ((low, high] with open_low) and return it as float."""
     allowed = _range_words("a finite number", low, high, open_low=open_low)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok and low is not None:
         ok = value > low if open_low else value >= low
     ok = ok and (high is None or value <= high)

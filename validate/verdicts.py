@@ -94,9 +94,12 @@ def register_check(experiment: str, claim_id: str, check: Callable[[Runs, theory
     CHECKS[(experiment, claim_id)] = check
 
 
-def check_claim(claim_id: str | theory.Claim, runs: Runs) -> Verdict:
-    """The verdict of one claim (an id or a Claim) on one experiment's runs."""
+def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
+    """The verdict of one claim (an id or a Claim) on one experiment's runs: the `Runs` of an
+    experiment, or what simulate/ returns directly (a rank_sweep, convergence_sweep or
+    quadratic_sweep frame, or a CloneSweep)."""
     claim = claim_id if isinstance(claim_id, theory.Claim) else theory.get_claim(claim_id)
+    runs = runs if isinstance(runs, Runs) else as_runs(runs, claim.id)
     check = CHECKS.get((runs.experiment, claim.id))
     if check is not None:
         return check(runs, claim)
@@ -104,6 +107,52 @@ def check_claim(claim_id: str | theory.Claim, runs: Runs) -> Verdict:
         return generic_verdict(claim, runs)
     raise InputError("claim", f"no check binds claim {claim.id!r} to experiment {runs.experiment!r}; "
                      "set the claim's experiment, columns and measured_column, or register_check()")
+
+
+RANK_CLAIMS = ("optimal_rank",)
+
+
+def as_runs(result, claim_id: str) -> Runs:
+    """Wrap a simulate/ result as the Runs of the experiment that produces it."""
+    import pandas as pd
+
+    import simulate
+
+    if isinstance(result, simulate.CloneSweep):
+        seeds = sorted(result.frame["seed"].unique())
+        rank = int(result.frame["rank"].iloc[0])
+        alphas = sorted(result.frame["alpha"].unique())
+        return Runs("c3_information", "", {"trajectory": result.frame,
+                                           "evidence": c3.information_evidence(result, rank, alphas, seeds, 0.1)})
+    if not isinstance(result, pd.DataFrame) or result.empty:
+        raise InputError("runs", "must be an experiment's Runs, a simulate sweep frame or a CloneSweep, "
+                         f"got {type(result).__name__}")
+    if "test_risk" in result and "step" not in result:
+        teacher = simulate.teacher_from_dict(_nested(result.iloc[0], "teacher."))
+        if claim_id in RANK_CLAIMS:
+            return Runs("c4_rank", "", {"sweep": result}, spectrum=teacher.spectrum.to_dict(),
+                        singular_values=teacher.singular_values)
+        norms = c2.data_norms(teacher, int(result["n_samples"].max()), sorted(result["seed"].unique()))
+        return Runs("c2_generalization", "", {"sweep": result.assign(zero_risk=c2.zero_risk(teacher))}, norms=norms)
+    if "avg_grad_norm_sq" in result:
+        if "L_exact" in result:
+            return Runs("c1_lowrank", "", {"trajectory": result, "evidence": c1.lowrank_evidence(result)})
+        return Runs("c1_quadratic", "", {"trajectory": result, "evidence": c1.quadratic_evidence(result)})
+    raise InputError("runs", "a frame from simulate.rank_sweep, convergence_sweep or quadratic_sweep; "
+                     f"its columns {sorted(result.columns)[:8]}... match none of them")
+
+
+def _nested(row, prefix: str) -> dict:
+    """{'teacher.spectrum.alpha': 1} -> {'spectrum': {'alpha': 1}} for the keys under prefix."""
+    out: dict = {}
+    for key, value in row.items():
+        if isinstance(key, str) and key.startswith(prefix):
+            *parents, leaf = key[len(prefix):].split(".")
+            node = out
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value.item() if hasattr(value, "item") else value
+    return out
 
 
 def claims_checked_by(runs: Runs) -> list[theory.Claim]:

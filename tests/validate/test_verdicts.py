@@ -40,3 +40,17 @@ def test_user_claim_flows_through_the_generic_path(quadratic_runs):
 def test_unbound_claim_is_a_clear_error(quadratic_runs):
     with pytest.raises(InputError, match="no check binds claim 'optimal_rank'"):
         check_claim("optimal_rank", quadratic_runs)
+
+
+def test_check_claim_takes_simulate_frames_directly():
+    import simulate
+
+    teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
+    sweep = simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048], range(4),
+                                executor=SerialExecutor(), progress=False)
+    rank = check_claim("optimal_rank", sweep)
+    assert rank.experiment == "c4_rank" and rank.numbers["asymptotic_exponent"] == 0.5
+    gap = check_claim("generalization", sweep)
+    assert gap.experiment == "c2_generalization" and gap.code in ("holds", "not_tight", "inconclusive", "vacuous")
+    with pytest.raises(InputError, match="runs"):
+        check_claim("convergence", {"not": "runs"})
