@@ -24,3 +24,13 @@ __all__ = [
     "rank_sweep", "convergence_sweep", "clone_sweep", "quadratic_sweep", "CloneSweep", "add_noise",
     "RESULT_COLUMNS", "TRAJECTORY_COLUMNS",
 ]
+
+
+def __getattr__(name: str):
+    """`simulate.lrc` (the real-LM runs) loads on first use: it imports transformers, which the
+    synthetic runs do not need."""
+    if name == "lrc":
+        import importlib
+
+        return importlib.import_module("simulate.lrc")
+    raise AttributeError(f"module 'simulate' has no attribute {name!r}")
