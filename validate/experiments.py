@@ -200,7 +200,7 @@ def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) 
         check = c3.estimator_check(sweep, cfg.rank, max(cfg.alphas), cfg.seeds[0], cfg.noise_std)
         keep = sorted(check["step"].unique())[-cfg.estimator_steps:]
         tables["estimators"] = check[check["step"].isin(keep)].reset_index(drop=True)
-    return Runs("c3_information", "", tables)
+    return Runs("c3_information", f"d = {cfg.m}, rank {cfg.rank}", tables)
 
 
 # -- C4 ---------------------------------------------------------------------------------------------
@@ -309,8 +309,10 @@ EXPERIMENTS = (
     Experiment("c3_information", InformationConfig, run_c3,
                "clone loss vs no clone loss: exact MI of noisy representations, estimators, lower bounds",
                ("mutual_information", "mutual_information_trace"),
-               {"quick": {}, "full": {"m": 32, "n": 32, "rank": 8, "steps": 8000, "seeds": list(range(12)),
-                                      "rep_samples": 5000, "estimator_steps": 8}}),
+               {"quick": {}, "full": {"steps": 8000, "seeds": list(range(12)), "rep_samples": 5000,
+                                      "estimator_steps": 8},
+                "full_wide": {"m": 32, "n": 32, "rank": 8, "steps": 8000, "seeds": list(range(12)),
+                              "rep_samples": 5000, "estimator_steps": 0}}),
     Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
                ("optimal_rank",),
                {"quick": {}, "quick_exponential": {"spectrum": {"kind": "exponential", "decay": 0.3}},

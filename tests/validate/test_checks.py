@@ -26,7 +26,9 @@ def _points(measured, low, high):
     (_fit(-0.2, -0.3, -0.1), "decay", "upper", "wrong"),      # decays slower: the bound breaks
     (_fit(0.3, 0.25, 0.35), "growth", "upper", "loose"),      # grows slower than an O(N^0.5) claim
     (_fit(0.7, 0.65, 0.75), "growth", "upper", "wrong"),
-    (_fit(-1.1, -1.2, -1.05), "decay", "equal", "wrong"),     # a predicted rate: any miss is wrong
+    (_fit(-1.15, -1.2, -1.1), "decay", "equal", "wrong"),     # a predicted rate: any miss is wrong
+    (_fit(-0.494, -0.498, -0.489), "decay", "upper", "ok"),   # within the rate tolerance 0.05
+    (_fit(-0.4, -0.42, -0.38), "decay", "upper", "wrong"),    # beyond it
     (_fit(-0.5, -1.5, 0.5), "decay", "upper", "undecided"),   # interval wider than 0.5
 ])
 def test_exponent_meaning(fit, trend, sense, meaning):
