@@ -14,7 +14,14 @@ PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${LRKD_TORCH_VERSION:-2.13.0}
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-pip() { "$VENV/bin/python" -m pip "$@"; }
+# pip, minus this machine's "Location ... is ignored" notices about an empty local index
+pip() {
+  set +e
+  "$VENV/bin/python" -m pip "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory"
+  local status=${PIPESTATUS[0]}
+  set -e
+  return "$status"
+}
 
 has_gpu() { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; }
 local_cpu_wheel() {

@@ -12,6 +12,8 @@ transformers' logits in the tests) and, when asked, keeps what LRC clones from e
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import importlib.util
 import os
@@ -215,11 +217,24 @@ def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
     if not any((folder / f).is_file() for f in TOKENIZER_FILES) and gguf_file is not None:
         tok_kwargs["gguf_file"] = gguf_file
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
+        with _quiet_transformers():  # its "legacy behaviour" notice says nothing actionable here
+            tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
     except Exception as exc:
         raise InputError("teacher", f"no usable tokenizer next to {source!r} "
                                     f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
     return model, tokenizer
+
+
+@contextmanager
+def _quiet_transformers():
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
 
 
 def _check_llama_family(config, source: str) -> None:
