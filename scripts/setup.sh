@@ -35,7 +35,8 @@ install_torch() {
   local choice=${LRKD_TORCH:-auto}
   if [ "$choice" = auto ]; then has_gpu && choice=cuda || choice=cpu; fi
   case "$choice" in
-    skip) echo "setup: leaving torch as it is" ;;
+    skip) echo "setup: LRKD_TORCH=skip but $VENV has no torch; install one first (pip install torch ...)" >&2
+          exit 2 ;;
     cuda) echo "setup: NVIDIA GPU found, installing the CUDA build of torch from PyPI"
           pip install -q "torch>=2.2" ;;
     cpu)  if local_cpu_wheel; then
