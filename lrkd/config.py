@@ -47,7 +47,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError("config", f"file not found: {path}")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("config", f"{path} is not a UTF-8 text file (a TOML config is UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError("config", f"{path} is not valid TOML ({exc})") from None
 

@@ -35,7 +35,7 @@ def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "
     claim_ids = _claim_filter(claims)
     dev = resolve(device)
     executor = executor_for(workers)
-    out.mkdir(parents=True, exist_ok=True)
+    require_writable_folder(out, "--out")
     store = ResultStore(out / "results.db")
     plan = jobs(size, real=real, claims=claim_ids)
     progress.note(f"lrkd report ({size}): {len(plan)} experiments on {describe(dev)}, results in {store.path}")
@@ -54,6 +54,18 @@ def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "
     written = write_report(out, ctx)
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
+
+
+def require_writable_folder(folder: Path, field: str) -> None:
+    """Create `folder` and prove a file can be written in it, before any long work starts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".lrkd-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(field, f"cannot write to {folder} ({exc.strerror or exc}); "
+                         "give a folder you can create and write") from None
 
 
 def _claim_filter(claims: str | None) -> list[str] | None:

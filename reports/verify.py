@@ -14,8 +14,10 @@ move in the last digits. An exponent may move by half its bootstrap interval's w
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import tempfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,9 @@ def load_baseline(path: Path) -> list[dict]:
     if not path.is_file():
         raise InputError("--baseline", f"file not found: {path} (create it with `lrkd verify --update`)")
     try:
-        return json.loads(path.read_text())["entries"]
+        return json.loads(path.read_text(encoding="utf-8"))["entries"]
+    except UnicodeDecodeError:
+        raise InputError("--baseline", f"{path} is not a UTF-8 JSON file (an lrkd baseline)") from None
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputError("--baseline", f"{path} is not an lrkd baseline ({exc})") from None
 
@@ -108,12 +112,16 @@ def run(*, baseline: Path | None = None, claims_file: Path | None = None, store:
     path = baseline or BASELINE
     if claims_file is not None:
         load_claims_file(claims_file)
+    # Read the baseline (or check it can be written) before the minute of runs, not after.
+    expected = None if update else load_baseline(path)
+    if update:
+        _require_writable(path)
     entries = current_entries(store=store, workers=workers)
     if update:
         write_baseline(path, entries)
         print(f"lrkd verify: wrote {len(entries)} entries to {path}")
         return 0
-    diffs, new = compare(load_baseline(path), entries)
+    diffs, new = compare(expected, entries)
     return report(diffs, new, path, len(entries))
 
 
@@ -133,4 +141,25 @@ def load_claims_file(path: Path) -> None:
     """Run a Python file that registers claims (theory.register_claim) and checks of its own."""
     if not path.is_file():
         raise InputError("--claims-file", f"file not found: {path}")
-    runpy.run_path(str(path), run_name="lrkd_user_claims")
+    try:
+        source = path.read_text(encoding="utf-8")
+        compile(source, str(path), "exec")
+    except UnicodeDecodeError:
+        raise InputError("--claims-file", f"{path} is not a UTF-8 Python file") from None
+    except (SyntaxError, ValueError) as exc:
+        raise InputError("--claims-file", f"{path} is not valid Python ({exc})") from None
+    try:
+        runpy.run_path(str(path), run_name="lrkd_user_claims")
+    except InputError:
+        raise
+    except Exception as exc:  # the user's file failed: say where, in one line
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise InputError("--claims-file", f"{where} raised {type(exc).__name__}: {exc}") from None
+
+
+def _require_writable(path: Path) -> None:
+    """An InputError unless `path` can be created or overwritten (checked before any run)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError("--baseline", f"cannot write {path} (the folder must exist and be writable)")
