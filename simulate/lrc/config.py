@@ -18,6 +18,13 @@ from simulate.lrc.llama import CLONE_KINDS, Arch
 class LRCConfig:
     # what to distill
     teacher: str = "smollm2-135m-instruct"  # known name, model folder or .gguf file
+    teacher_layers: int | None = None  # keep only the teacher's first k layers (a reduced teacher)
+    vocab: Literal["full", "corpus"] = "full"  # "corpus": embedding/head cut to the text's tokens
+    # where the teacher's outputs come from: its forward on every batch ("live"), a store on disk
+    # computed once per token set ("cached"), or a store that must already exist ("stored": the
+    # teacher's forward never runs; see outputs.py and `lrkd teacher-outputs`)
+    teacher_outputs: Literal["live", "cached", "stored"] = "live"
+    top_k: int | None = None  # stored KL targets: top-k log-probs + tail mass; None: whole vocabulary
     text: str = "kjv"  # "kjv" or a local text file / folder
     method: Literal["lrc", "kd"] = "lrc"  # "kd": vanilla logit KD of a dense width-d_S student
     d_S: int = 192
@@ -49,7 +56,7 @@ class LRCConfig:
     # reproducibility and hardware
     seed: int = 0
     device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
+    dtype: Literal["auto", "float32", "bfloat16", "float64"] = "auto"  # auto: bf16 autocast where native
     # what is recorded
     eval_points: int = 8  # log-spaced evaluation steps, 0 and the last included
     eval_batches: int = 2  # held-out batches per evaluation
@@ -66,6 +73,10 @@ class LRCConfig:
 
     def __post_init__(self):
         require_int_in(self.d_S, "d_S", 1)
+        if self.teacher_layers is not None:
+            require_int_in(self.teacher_layers, "teacher_layers", 1)
+        if self.top_k is not None:
+            require_int_in(self.top_k, "top_k", 1)
         require_int_in(self.seq_len, "seq_len", 2)
         require_int_in(self.batch_size, "batch_size", 1)
         require_int_in(self.steps, "steps", 1)
@@ -112,6 +123,8 @@ class LRCConfig:
 
 def check_against_teacher(config: LRCConfig, arch: Arch, *, d_S_values: tuple[int, ...] = ()) -> None:
     """The ranges that depend on the teacher: 1 <= d_S <= d_T - 1, seq_len <= context, layers."""
+    if config.teacher_layers is not None:
+        require_int_in(config.teacher_layers, "teacher_layers", 1, arch.n_layers)
     for d_S in d_S_values or (config.d_S,):
         require_int_in(d_S, "d_S", 1, arch.d_model - 1)
     require_int_in(config.seq_len, "seq_len", 2, arch.max_positions)

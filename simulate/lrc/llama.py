@@ -61,8 +61,15 @@ class LayerWeights:
     post_norm: torch.Tensor
 
 
+def wide(x: torch.Tensor) -> torch.Tensor:
+    """x in at least float32: low-precision tensors are widened, float64 stays float64 (so a float64
+    run, used by the exactness tests, is float64 throughout)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """Llama RMSNorm: normalise in float32, scale by `weight`."""
+    """Llama RMSNorm: normalise in float32 (always, as transformers does: merged students and
+    the teacher's transformers model then agree to 1e-10 in float64), scale by `weight`."""
     dtype = x.dtype
     x32 = x.float()
     x32 = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)

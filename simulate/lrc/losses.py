@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simulate.lrc.llama import CLONE_KINDS
+from simulate.lrc.llama import CLONE_KINDS, wide
 
 
 @dataclass
@@ -35,33 +35,81 @@ class TeacherTargets:
 
     @classmethod
     def from_logits(cls, teacher_logits: torch.Tensor, temperature: float) -> "TeacherTargets":
-        logp = F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+        logp = F.log_softmax(wide(teacher_logits) / temperature, dim=-1)
         probs = logp.exp()
         return cls(probs, (probs * logp).sum(), temperature)
 
 
+@dataclass
+class TopKTargets:
+    """The teacher's side of the KL from stored top-k log-probabilities and the tail mass.
+
+    With the teacher's k most likely tokens S (per position) and the tail bucket (all other tokens), the KL
+    used is that of the coarse-grained distributions over the k + 1 outcomes {each of S, tail}:
+        sum_{i in S} p_i (log p_i - log q_i) + p_tail (log p_tail - log q_tail),
+    q the student's probabilities, q_tail = 1 - sum_{i in S} q_i. By the data-processing
+    inequality it is <= the full KL(p || q), with equality when k = V (empty tail) or when the
+    student's tail is proportional to the teacher's. Gradients: the student is pulled toward the
+    teacher's top-k probabilities and its total tail mass, not the shape of the tail.
+    """
+
+    log_probs: torch.Tensor  # (B, T, k) log p_T on the top-k ids, at the temperature
+    ids: torch.Tensor  # (B, T, k) int64
+    tail_log_mass: torch.Tensor  # (B, T) log p_tail; -inf when the tail is empty (k = V)
+    temperature: float
+
+    @property
+    def neg_entropy_sum(self) -> torch.Tensor:
+        """sum over tokens of sum_i p_i log p_i over the k + 1 outcomes (a constant of the batch)."""
+        head = (self.log_probs.exp() * self.log_probs).sum()
+        tail = _xlogy_exp(self.tail_log_mass, self.tail_log_mass).sum()
+        return head + tail
+
+
+def _xlogy_exp(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """p * log q with p = exp(log_p), and 0 where p = 0 (whatever log q is)."""
+    p = log_p.exp()
+    return torch.where(p > 0, p * torch.where(p > 0, log_q, torch.zeros_like(log_q)), torch.zeros_like(p))
+
+
+def topk_kl_sum(student_logp: torch.Tensor, targets: TopKTargets) -> torch.Tensor:
+    """Sum over tokens of the coarse-grained KL (see TopKTargets) from the student's log-probs."""
+    q_top = student_logp.gather(-1, targets.ids)
+    head = (targets.log_probs.exp() * q_top).sum()
+    # log q_tail = log(1 - sum_S q_i) = log(-expm1(logsumexp_S log q_i)), floored so that an
+    # (almost) empty student tail gives a large finite penalty instead of -inf
+    lse = torch.logsumexp(q_top, dim=-1).clamp(max=0.0)
+    floor = torch.finfo(student_logp.dtype).tiny
+    log_q_tail = torch.log((-torch.expm1(lse)).clamp(min=floor))
+    tail = _xlogy_exp(targets.tail_log_mass, log_q_tail).sum()
+    return targets.neg_entropy_sum - head - tail
+
+
 def teacher_log_probs(teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """log softmax(logits / tau) in float32."""
-    return F.log_softmax(teacher_logits.float() / temperature, dim=-1)
+    return F.log_softmax(wide(teacher_logits) / temperature, dim=-1)
 
 
 def kl_from_log_probs(student_logp: torch.Tensor, targets: TeacherTargets,
                       reduction: str = "token") -> torch.Tensor:
     """KL(teacher || student) from the student's log-probabilities (B, T, V); 'token' mean or 'batchmean'."""
-    total = targets.neg_entropy_sum - (targets.probs * student_logp).sum()
+    if isinstance(targets, TopKTargets):
+        total = topk_kl_sum(student_logp, targets)
+    else:
+        total = targets.neg_entropy_sum - (targets.probs * student_logp).sum()
     denominator = student_logp.shape[0] if reduction == "batchmean" else student_logp.shape[:-1].numel()
     return total / denominator
 
 
 def kl_to_teacher(student_logits: torch.Tensor, targets: TeacherTargets, reduction: str = "token") -> torch.Tensor:
     """KL(teacher || student) at the targets' temperature."""
-    student_logp = F.log_softmax(student_logits.float() / targets.temperature, dim=-1)
+    student_logp = F.log_softmax(wide(student_logits) / targets.temperature, dim=-1)
     return kl_from_log_probs(student_logp, targets, reduction)
 
 
 def lm_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy (nats per predicted token)."""
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten())
+    return F.cross_entropy(wide(logits[:, :-1].flatten(0, 1)), input_ids[:, 1:].flatten())
 
 
 def kl_and_lm(student_logits: torch.Tensor, targets: TeacherTargets, input_ids: torch.Tensor,
@@ -69,7 +117,7 @@ def kl_and_lm(student_logits: torch.Tensor, targets: TeacherTargets, input_ids: 
     """Both logit losses, sharing one log-softmax when tau = 1 (the vocabulary is the big axis)."""
     if targets.temperature != 1.0:
         return kl_to_teacher(student_logits, targets, reduction), lm_loss(student_logits, input_ids)
-    logp = F.log_softmax(student_logits.float(), dim=-1)
+    logp = F.log_softmax(wide(student_logits), dim=-1)
     lm = F.nll_loss(logp[:, :-1].flatten(0, 1), input_ids[:, 1:].flatten())
     return kl_from_log_probs(logp, targets, reduction), lm
 
@@ -88,7 +136,7 @@ def clone_losses(student, student_acts: list[dict], teacher_acts: list[dict],
 def _mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared error accumulated in float32 (the difference is taken in the inputs' dtype:
     one conversion instead of two under bf16 autocast, ~3x faster on CPU)."""
-    diff = (a - b).float()
+    diff = wide(a - b)
     return (diff * diff).mean()
 
 

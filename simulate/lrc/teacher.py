@@ -24,6 +24,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: every load is local_files_only too
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lrkd.errors import InputError  # noqa: E402
@@ -55,8 +56,15 @@ class Teacher:
     tokenizer: object
     arch: Arch
 
+    # a reduced teacher (reduce_teacher): what was kept, said in words for reports, and the map
+    # from the full tokenizer's ids to this model's ids (-1: a token outside its vocabulary)
+    reduction: str = ""
+    token_map: np.ndarray | None = field(default=None, repr=False)
+    reduced_for: tuple = ()
+
     compute_dtype: torch.dtype | None = field(default=None, init=False)
     _cast: dict = field(default_factory=dict, init=False, repr=False)
+    _fingerprint: str = field(default="", init=False, repr=False)
 
     def __post_init__(self):
         self.model.eval().requires_grad_(False)
@@ -145,6 +153,89 @@ class Teacher:
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    def fingerprint(self) -> str:
+        """A short hash of the teacher's function: its shape, reduction and a sample of its
+        weights (every norm vector, the first head rows, a slice of every matrix). Keys the
+        stored teacher outputs (outputs.py); computed once."""
+        if not self._fingerprint:
+            digest = hashlib.sha256(repr((self.arch, self.reduction, str(self.model.dtype))).encode())
+            tensors = [self.final_norm, self.head[:16]]
+            for i in range(self.arch.n_layers):
+                w = self.layer(i)
+                tensors += [w.input_norm, w.post_norm, *(getattr(w, k)[:4] for k in ("q", "k", "v", "o", "gate", "up", "down"))]
+            for t in tensors:
+                digest.update(t.detach().double().cpu().numpy().tobytes())
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def to_dtype(self, dtype: torch.dtype) -> "Teacher":
+        """Cast the frozen weights (float32 by default; float64 for exactness tests)."""
+        if self.model.dtype != dtype:
+            self.model.to(dtype)
+            self._fingerprint, self._cast, self.compute_dtype = "", {}, None
+        return self
+
+    def encode(self, ids: np.ndarray) -> np.ndarray:
+        """Full-tokenizer ids as this model's ids (the identity unless the vocabulary was reduced)."""
+        if self.token_map is None:
+            return ids
+        mapped = self.token_map[ids]
+        if (mapped < 0).any():
+            raise InputError("vocab", "the text holds tokens outside the reduced teacher's vocabulary")
+        return mapped
+
+
+def reduce_teacher(teacher: Teacher, *, n_layers: int | None = None, keep_ids: np.ndarray | None = None,
+                   label: str = "", key: tuple = ()) -> Teacher:
+    """A smaller teacher made of the real one's weights: its first `n_layers` decoder layers (then
+    the final norm and LM head, as in the whole model) and, with `keep_ids`, only those rows of
+    the embedding and LM head (the softmax then runs over that sub-vocabulary: the teacher's
+    distribution conditioned on the next token being one of them).
+
+    Used to size the quick real runs for a 2-core CPU; every report names the reduction
+    (`Teacher.reduction`). Args: teacher (the full one, left untouched); n_layers (1..n_layers,
+    None: all); keep_ids (full-tokenizer ids to keep, None: all); label (the words for the
+    corpus behind keep_ids); key (what reduced_for records). Returns: a new Teacher.
+    """
+    import copy
+
+    from transformers import LlamaForCausalLM
+
+    arch = teacher.arch
+    layers = arch.n_layers if n_layers is None else n_layers
+    if not 1 <= layers <= arch.n_layers:
+        raise InputError("teacher_layers", f"must be in [1, {arch.n_layers}] for this teacher, got {n_layers}")
+    ids = np.arange(arch.vocab) if keep_ids is None else np.unique(np.asarray(keep_ids, dtype=np.int64))
+    config = copy.deepcopy(teacher.model.config)
+    config.num_hidden_layers, config.vocab_size = layers, int(len(ids))
+    token_map = None
+    if keep_ids is not None:
+        token_map = np.full(arch.vocab, -1, dtype=np.int64)
+        token_map[ids] = np.arange(len(ids))
+        for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
+            old = getattr(config, name, None)
+            setattr(config, name, int(token_map[old]) if isinstance(old, int) and token_map[old] >= 0 else None)
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    model = model.to_empty(device=teacher.device).to(teacher.model.dtype)
+    index = torch.from_numpy(ids).to(teacher.device)
+    with torch.no_grad():
+        model.model.embed_tokens.weight.copy_(teacher.embed[index])
+        if not config.tie_word_embeddings:
+            model.lm_head.weight.copy_(teacher.head[index])
+        else:
+            model.tie_weights()
+        model.model.norm.weight.copy_(teacher.final_norm)
+        for mine, theirs in zip(model.model.layers, teacher.model.model.layers[:layers]):
+            mine.load_state_dict(theirs.state_dict())
+    model.model.rotary_emb = copy.deepcopy(teacher.model.model.rotary_emb)  # buffers are not on meta
+    parts = [f"first {layers} of {arch.n_layers} layers"] if layers < arch.n_layers else []
+    if keep_ids is not None:
+        parts.append(f"vocabulary cut to the {len(ids)} tokens of {label or 'the text'} (of {arch.vocab})")
+    reduced = Teacher(teacher.name, teacher.source, model, teacher.tokenizer, Arch.from_hf(config),
+                      reduction="; ".join(parts), token_map=token_map, reduced_for=key)
+    return reduced
 
 
 # --------------------------------------------------------------------------------------------

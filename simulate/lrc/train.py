@@ -25,7 +25,7 @@ import math
 import os
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +66,17 @@ class StudentSpec:
 
 @dataclass
 class Precision:
-    """Where and how to compute: bf16 autocast on CUDA when supported, float32 otherwise."""
+    """Where and how to compute: bf16 autocast on CUDA when supported, float32 otherwise
+    (float64 weights and activations throughout for exactness tests)."""
 
     device: torch.device
     autocast_dtype: torch.dtype | None
+    param_dtype: torch.dtype = torch.float32
 
     @property
     def name(self) -> str:
+        if self.param_dtype == torch.float64:
+            return "float64"
         return "bfloat16-autocast" if self.autocast_dtype is not None else "float32"
 
     def autocast(self):
@@ -93,6 +97,8 @@ def resolve_precision(device: str, dtype: str) -> Precision:
     native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_native_bf16()
     if dtype == "float32":
         return Precision(dev, None)
+    if dtype == "float64":
+        return Precision(dev, None, torch.float64)
     if dtype == "bfloat16":
         if dev.type == "cuda" and not native:
             raise InputError("dtype", "bfloat16 is not supported on this GPU; use auto or float32")
@@ -145,6 +151,7 @@ class Trainee:
                                     generator=generator)
         else:
             self.model = DenseStudent(teacher, spec.d_S, init_std=config.init_std, generator=generator)
+        self.model.to(teacher.model.dtype)
         self.params = self.model.trainable_parameters()
         self.optimizer = make_optimizer(config, self.params)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -271,6 +278,8 @@ def build_eval_set(teacher: Teacher, heldout: np.ndarray, stream: BatchStream, c
     n_batches = max(config.eval_batches, -(-n_mi // b))
     held = [torch.from_numpy(heldout[i * b:(i + 1) * b]).to(dev) for i in range(n_batches)]
     layers = config.resolved_hidden_layers(teacher.arch.n_layers)
+    if config.teacher_outputs != "live":
+        return _stored_eval_set(teacher, heldout[:n_batches * b], held, stream, config, prec, layers, n_mi)
     with prec.autocast():
         targets = [TeacherTargets.from_logits(teacher.forward(ids).logits, 1.0) for ids in held[:config.eval_batches]]
         mi_out = teacher.forward(torch.from_numpy(heldout[:n_mi]).to(dev), capture=config.method == "lrc",
@@ -278,6 +287,21 @@ def build_eval_set(teacher: Teacher, heldout: np.ndarray, stream: BatchStream, c
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
     ev = EvalSet(held, targets, train, mi_out.acts, layers, n_mi, config.mi_tokens)
     return ev, {l: _flat(h, config.mi_tokens) for l, h in mi_out.hidden.items()}
+
+
+def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_mi):
+    """The same evaluation set from stored teacher outputs (whole vocabulary, tau = 1: exact)."""
+    from simulate.lrc.outputs import teacher_outputs
+
+    dev, b = prec.device, config.batch_size
+    out = teacher_outputs(teacher, sequences, cache_dir=cache_root(config.cache_dir), prec=prec, top_k=None,
+                          temperature=1.0, capture=config.method == "lrc", hidden_layers=layers,
+                          batch_size=b, must_exist=config.teacher_outputs == "stored")
+    targets = [out.targets(range(j * b, (j + 1) * b), dev) for j in range(config.eval_batches)]
+    mi_rows = range(n_mi)
+    train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
+    ev = EvalSet(held, targets, train, out.acts(mi_rows, dev), layers, n_mi, config.mi_tokens)
+    return ev, {l: _flat(h, config.mi_tokens) for l, h in out.hidden(mi_rows, dev).items()}
 
 
 def _flat(hidden: torch.Tensor, n_tokens: int) -> np.ndarray:
@@ -358,6 +382,65 @@ def teacher_step(teacher: Teacher, ids: torch.Tensor, need_acts: bool, config: L
         return TeacherTargets.from_logits(out.logits, config.kl_temperature), out.acts
 
 
+class LiveTeacher:
+    """The teacher's outputs of training batch t: one forward pass per batch."""
+
+    def __init__(self, teacher: Teacher, stream: BatchStream, config: LRCConfig, prec: Precision):
+        self.teacher, self.stream, self.config, self.prec = teacher, stream, config, prec
+
+    def batch(self, t: int, need_acts: bool):
+        ids = torch.from_numpy(self.stream.batch(t)).to(self.prec.device)
+        return (ids, *teacher_step(self.teacher, ids, need_acts, self.config, self.prec))
+
+
+class StoredTeacher:
+    """The teacher's outputs of training batch t, read from a store computed once (outputs.py)."""
+
+    def __init__(self, outputs, rows: np.ndarray, stream: BatchStream, prec: Precision):
+        self.outputs, self.stream, self.prec = outputs, stream, prec
+        self.position = {int(r): i for i, r in enumerate(rows)}  # training-set row -> store row
+
+    def batch(self, t: int, need_acts: bool):
+        rows = [self.position[int(i)] for i in self.stream.indices(t)]
+        dev = self.prec.device
+        ids = self.outputs.tokens[rows].to(dev)
+        return ids, self.outputs.targets(rows, dev), (self.outputs.acts(rows, dev) if need_acts else None)
+
+
+def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, specs, prec: Precision):
+    """Live forward passes, or the stored outputs of every training sequence the run visits."""
+    if config.teacher_outputs == "live":
+        return LiveTeacher(teacher, stream, config, prec)
+    from simulate.lrc.outputs import teacher_outputs
+
+    steps = max([s.steps for s in specs] + [config.c1_batches if config.c1_estimates else 0])
+    rows = np.unique(np.concatenate([stream.indices(t) for t in range(steps)]))
+    capture = config.method == "lrc" and any(s.alpha > 0 for s in specs) and bool(config.clone_terms)
+    outputs = teacher_outputs(teacher, stream.sequences[rows], cache_dir=cache_root(config.cache_dir), prec=prec,
+                              top_k=config.top_k, temperature=config.kl_temperature, capture=capture,
+                              batch_size=config.batch_size, must_exist=config.teacher_outputs == "stored")
+    return StoredTeacher(outputs, rows, stream, prec)
+
+
+def prepare_teacher(teacher: Teacher, config: LRCConfig) -> Teacher:
+    """The teacher a run distills: the loaded one, or its reduction (teacher_layers, vocab)."""
+    want = (config.teacher_layers, config.vocab, config.text if config.vocab == "corpus" else None)
+    if want == (None, "full", None) and not teacher.reduced_for:
+        return teacher
+    if teacher.reduced_for == want:
+        return teacher
+    if teacher.reduced_for:
+        raise InputError("teacher", f"was reduced for {teacher.reduced_for}, this run asks for {want}")
+    from simulate.lrc.data import token_stream
+    from simulate.lrc.teacher import reduce_teacher
+
+    keep = None
+    if config.vocab == "corpus":
+        keep = np.unique(token_stream(teacher.tokenizer, config.text, cache_root(config.cache_dir)))
+    label = "the KJV" if config.text.lower() == "kjv" else "the text"
+    return reduce_teacher(teacher, n_layers=config.teacher_layers, keep_ids=keep, label=label, key=want)
+
+
 def run_folder(config: LRCConfig, specs: list[StudentSpec]) -> Path:
     key = config_hash({"config": to_dict(config), "students": [to_dict(s) for s in specs]})
     return Path(config.output_dir).expanduser() / f"lrc-{key}"
@@ -373,6 +456,9 @@ def train_students(config: LRCConfig, specs: list[StudentSpec], *, teacher: Teac
     prec = resolve_precision(config.device, config.dtype)
     teacher = teacher or load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
     teacher.to(prec.device)
+    teacher.to_dtype(prec.param_dtype)
+    check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))
+    teacher = prepare_teacher(teacher, config)
     teacher.set_compute_dtype(prec.autocast_dtype)
     try:
         return _train(config, specs, teacher, prec, stop_after_step, progress_bar)
@@ -381,11 +467,12 @@ def train_students(config: LRCConfig, specs: list[StudentSpec], *, teacher: Teac
 
 
 def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[RunRecord]:
-    check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))
+    check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))  # the reduced one
     min_heldout = max(config.eval_batches * config.batch_size, -(-config.mi_tokens // config.seq_len))
     corpus = build_corpus(teacher.tokenizer, config.text, config.seq_len, heldout_every=config.heldout_every,
                           cache_dir=cache_root(config.cache_dir), min_train=config.batch_size,
                           min_heldout=min_heldout)
+    corpus = replace(corpus, train=teacher.encode(corpus.train), heldout=teacher.encode(corpus.heldout))
     train_seqs = subsample(corpus.train, config.train_tokens, config.seed)
     stream = BatchStream(train_seqs, config.batch_size, config.seed)
     folder = run_folder(config, specs)
@@ -393,35 +480,36 @@ def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[
     if (folder / FINAL).is_file():
         return _load_final(folder, trainees)
     start = _restore(folder, trainees)
+    source = teacher_source(config, teacher, stream, specs, prec)
     ev, teacher_hidden = build_eval_set(teacher, corpus.heldout, stream, config, prec)
     if start == 0:
-        _begin(trainees, ev, teacher, stream, prec)
-    _loop(trainees, start, teacher, stream, ev, prec, folder, stop_after_step, progress_bar)
+        _begin(trainees, ev, source, prec)
+    _loop(trainees, start, source, ev, prec, folder, stop_after_step, progress_bar)
     if stop_after_step is not None and stop_after_step < max(s.steps for s in specs):
         return [_record(tr, folder, teacher_hidden, ev, prec, len(train_seqs), completed=False) for tr in trainees]
     if config.c1_estimates:
         for tr in trainees:
             if tr.diverged_step is None:
-                tr.c1.append(_c1_row(tr, tr.spec.steps, teacher, stream, prec))
+                tr.c1.append(_c1_row(tr, tr.spec.steps, source, prec))
     records = [_record(tr, folder, teacher_hidden, ev, prec, len(train_seqs)) for tr in trainees]
     _save_final(folder, trainees, records)
     return records
 
 
-def _begin(trainees, ev, teacher, stream, prec) -> None:
+def _begin(trainees, ev, source, prec) -> None:
     """Step 0: evaluate the untrained students (and estimate C1 constants if asked)."""
     for tr in trainees:
         tr.trajectory.append(trajectory_row(tr, 0, evaluate(tr, 0, ev, prec)))
         if tr.config.c1_estimates:
-            tr.c1.append(_c1_row(tr, 0, teacher, stream, prec))
+            tr.c1.append(_c1_row(tr, 0, source, prec))
 
 
-def _loop(trainees, start, teacher, stream, ev, prec, folder, stop_after_step, progress_bar) -> None:
+def _loop(trainees, start, source, ev, prec, folder, stop_after_step, progress_bar) -> None:
     config = trainees[0].config
     total = max(tr.spec.steps for tr in trainees)
     with progress.bar(total, desc="lrc distill", initial=start, unit="step", enabled=progress_bar) as bar:
         for t in range(start, total):
-            _shared_step(trainees, t, teacher, stream, prec)
+            _shared_step(trainees, t, source, prec)
             for tr in trainees:
                 if t + 1 in tr.eval_steps and t < tr.spec.steps and tr.diverged_step is None:
                     tr.trajectory.append(trajectory_row(tr, t + 1, evaluate(tr, t + 1, ev, prec)))
@@ -432,14 +520,12 @@ def _loop(trainees, start, teacher, stream, ev, prec, folder, stop_after_step, p
                 return
 
 
-def _shared_step(trainees, t, teacher, stream, prec) -> None:
+def _shared_step(trainees, t, source, prec) -> None:
     active = [tr for tr in trainees if tr.active(t)]
     if not active:
         return
-    config = active[0].config
-    ids = torch.from_numpy(stream.batch(t)).to(prec.device)
     start = prec.clock()
-    targets, acts = teacher_step(teacher, ids, any(tr.clone_kinds for tr in active), config, prec)
+    ids, targets, acts = source.batch(t, any(tr.clone_kinds for tr in active))
     share = (prec.clock() - start) / len(active)
     for tr in active:
         tr.teacher_share_seconds += share
@@ -450,13 +536,10 @@ def _shared_step(trainees, t, teacher, stream, prec) -> None:
 # C1 constants, checkpoints, records
 
 
-def _c1_row(tr: Trainee, s: int, teacher: Teacher, stream: BatchStream, prec: Precision) -> dict:
+def _c1_row(tr: Trainee, s: int, source, prec: Precision) -> dict:
     from simulate.lrc.diagnostics import estimate_c1_constants
 
-    batches = []
-    for i in range(tr.config.c1_batches):
-        ids = torch.from_numpy(stream.batch(i)).to(prec.device)
-        batches.append((ids, *teacher_step(teacher, ids, bool(tr.clone_kinds), tr.config, prec)))
+    batches = [source.batch(i, bool(tr.clone_kinds)) for i in range(tr.config.c1_batches)]
     return {**tr.identity(), "step": s, **estimate_c1_constants(tr, batches, prec)}
 
 
