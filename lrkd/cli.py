@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from lrkd.errors import InputError
+from lrkd.executors import CellsLost
 
 EXIT_INPUT = 2
 
@@ -36,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _placement(p: argparse.ArgumentParser) -> None:
+    """--executor / --workers / --scheduler: where the cells of the grids run."""
+    p.add_argument("--executor", default="local", choices=("serial", "local", "dask"),
+                   help="serial (this process), local (process pool, default) or dask (a Dask cluster)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the local pool or local Dask cluster (default: cores)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="with --executor dask: join this running Dask scheduler instead of starting a local cluster")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                    help="no progress bars or status messages")
@@ -53,7 +64,7 @@ def _add_report(sub) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where runs execute")
     p.add_argument("--claims", default=None, help="comma-separated claim ids to include (default: all)")
     p.add_argument("--no-real", action="store_true", help="skip the real language-model run")
-    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _placement(p)
     _common(p)
     p.set_defaults(handler=_cmd_report)
 
@@ -74,7 +85,7 @@ def _add_sweep(sub) -> None:
     p.add_argument("--store", type=Path, default=Path("runs/results.db"),
                    help="SQLite results store (default: runs/results.db); finished cells are skipped")
     p.add_argument("--out", type=Path, default=None, help="also export the tables as CSV and Parquet here")
-    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _placement(p)
     _common(p)
     p.set_defaults(handler=_cmd_sweep)
 
@@ -115,7 +126,8 @@ def _cmd_claims(args) -> int:
 def _cmd_sweep(args) -> int:
     from lrkd import commands
 
-    return commands.sweep(args.config, args.overrides, store=args.store, out=args.out, workers=args.workers)
+    return commands.sweep(args.config, args.overrides, store=args.store, out=args.out, workers=args.workers,
+                          executor=args.executor, scheduler=args.scheduler)
 
 
 def _cmd_experiments(args) -> int:
@@ -128,7 +140,8 @@ def _cmd_report(args) -> int:
     from reports import main as report_main
 
     return report_main.run(size=args.size, out=args.out, device=args.device, claims=args.claims,
-                           real=not args.no_real, workers=args.workers)
+                           real=not args.no_real, workers=args.workers, executor=args.executor,
+                           scheduler=args.scheduler)
 
 
 def _cmd_verify(args) -> int:
@@ -148,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"lrkd {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except CellsLost as exc:  # workers died under some cells; the rest is stored
+        print(f"lrkd {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"lrkd {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

@@ -7,17 +7,10 @@ from lrkd import config as configs
 from lrkd import progress
 from lrkd.errors import InputError
 from lrkd.experiments import all_experiments, get_experiment
+from lrkd.executors import executor_for  # noqa: F401 (the flags -> executor rule; reports/ uses it too)
 from lrkd.store import ResultStore
-from lrkd.sweep import ProcessExecutor, SerialExecutor
 
 RESERVED_KEYS = ("experiment", "preset")
-
-
-def executor_for(workers: int | None):
-    """--workers N: 1 runs serially in this process, more a local process pool (default: cores)."""
-    if workers is not None and workers < 1:
-        raise InputError("--workers", f"must be an integer >= 1, got {workers}")
-    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
 
 
 def load_sweep_config(path: Path, overrides: list[str]):
@@ -36,12 +29,25 @@ def load_sweep_config(path: Path, overrides: list[str]):
     return experiment, configs.from_dict(experiment.config_type, merged)
 
 
-def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, workers: int | None) -> int:
+def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, workers: int | None,
+          executor: str = "local", scheduler: str | None = None) -> int:
+    """`lrkd sweep`: run (or resume) one experiment grid into `store`, optionally export to `out`.
+
+    Args:
+        path, overrides: the TOML config and its `--set KEY=VALUE` overrides.
+        store, out: results store; folder for CSV/Parquet tables (None: no export).
+        workers, executor, scheduler: where cells run (see lrkd.executors.executor_for).
+
+    Returns:
+        the exit code (0); bad input raises InputError before any cell runs.
+    """
+    pool = executor_for(workers, executor, scheduler)
     experiment, cfg = load_sweep_config(path, overrides)
-    results = ResultStore(store)
-    before = results.count(experiment.name)
-    progress.note(f"lrkd sweep: {experiment.name} -> {store} ({before} cells already stored)")
-    tables = experiment.run(cfg, store=results, executor=executor_for(workers), progress=None)
+    with pool:  # connects to the scheduler (or starts a local cluster) before anything is written
+        results = ResultStore(store)
+        before = results.count(experiment.name)
+        progress.note(f"lrkd sweep: {experiment.name} -> {store} ({before} cells already stored)")
+        tables = experiment.run(cfg, store=results, executor=pool, progress=None)
     after = results.count(experiment.name)
     rows = ", ".join(f"{name}: {len(df)} rows" for name, df in tables.items())
     print(f"{experiment.name}: {after - before} new cells, {after} stored in {store} ({rows})")

@@ -29,17 +29,18 @@ SAMPLE_SIZE_MEANING = ("N counts i.i.d. (input, label) pairs in the synthetic ru
 
 
 def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "auto", claims: str | None = None,
-        real: bool = True, workers: int | None = None) -> int:
+        real: bool = True, workers: int | None = None, executor: str = "local", scheduler: str | None = None) -> int:
     """The main job. Returns the process exit code."""
     start = time.perf_counter()
     claim_ids = _claim_filter(claims)
     dev = resolve(device)
-    executor = executor_for(workers)
+    pool = executor_for(workers, executor, scheduler)
     require_writable_folder(out, "--out")
     store = ResultStore(out / "results.db")
     plan = jobs(size, real=real, claims=claim_ids)
     progress.note(f"lrkd report ({size}): {len(plan)} experiments on {describe(dev)}, results in {store.path}")
-    runs = run_jobs(plan, store=store, executor=executor, device=device)
+    with pool:  # connects to the Dask scheduler (or starts a cluster) before the first cell
+        runs = run_jobs(plan, store=store, executor=pool, device=device)
     verdicts = all_verdicts(runs, claim_ids)
     calibration = calibration_verdicts(runs) if claim_ids is None else []
     data_files = export_tables(runs, out / "data")
