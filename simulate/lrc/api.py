@@ -72,12 +72,50 @@ def sweep_cell(config: LRCConfig, d_S_values: Sequence[int] | None = None,
     return {**to_dict(config), **{k: (list(v) if v is not None else None) for k, v in lists.items()}}
 
 
+_TEACHERS: dict[tuple, Teacher] = {}
+
+
+def shared_teacher(config: LRCConfig) -> Teacher:
+    """The config's teacher (reduced as it asks), loaded once per process and reused by every cell.
+
+    A sweep of many stored cells would otherwise load (and reduce) the teacher once per cell.
+    """
+    from simulate.lrc.train import prepare_teacher, resolve_precision
+    from simulate.lrc.teacher import load_teacher
+
+    prec = resolve_precision(config.device, config.dtype)
+    key = (config.teacher, config.cache_dir, str(prec.device), str(prec.param_dtype), config.teacher_layers,
+           config.vocab, config.text if config.vocab == "corpus" else None)
+    if key not in _TEACHERS:
+        _TEACHERS.clear()  # one at a time: a teacher is the largest object a run holds
+        teacher = load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
+        teacher.to_dtype(prec.param_dtype)
+        _TEACHERS[key] = prepare_teacher(teacher, config)
+    return _TEACHERS[key]
+
+
 def run_cell(cell: dict) -> Any:
     """lrkd.sweep run_cell: train the cell's students and return their tables and hidden states."""
     cell = dict(cell)
     lists = {key: cell.pop(key, None) for key in SWEEP_KEYS}
     config = from_dict(LRCConfig, cell)
-    return to_cell_result(train_sweep(config, **lists, progress=False))
+    return to_cell_result(train_sweep(config, **lists, teacher=shared_teacher(config), progress=False))
+
+
+def run_sgd_cell(cell: dict) -> Any:
+    """lrkd.sweep run_cell for claim C1: plain-SGD paths for every budget in cell["sgd_budgets"]
+    (simulate.lrc.sgd.sgd_runs); tables steps, constants, runs."""
+    from lrkd.sweep import CellResult
+    from simulate.lrc.sgd import sgd_runs
+
+    cell = dict(cell)
+    budgets = cell.pop("sgd_budgets")
+    n_batches, power_iters = cell.pop("sgd_batches"), cell.pop("sgd_power_iters")
+    config = from_dict(LRCConfig, cell)
+    tables = sgd_runs(config, budgets, n_batches=n_batches, power_iters=power_iters,
+                      teacher=shared_teacher(config))
+    ident = {"d_S": config.d_S, "alpha": config.alpha}
+    return CellResult({name: [{**ident, **row} for row in rows] for name, rows in tables.items()}, {})
 
 
 def rank_sweep(config: LRCConfig, d_S_values: Sequence[int], token_budgets: Sequence[int] | None = None,
