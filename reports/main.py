@@ -21,7 +21,7 @@ from lrkd.provenance import environment
 from lrkd.store import ResultStore
 from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from reports.render import ReportContext, write_report
-from validate.checks import EXPONENT_TOLERANCE
+from validate.checks import MAX_EXPONENT_CI_WIDTH
 from validate.verdict import LABELS
 
 SAMPLE_SIZE_MEANING = ("N counts i.i.d. (input, label) pairs in the synthetic runs and training tokens "
@@ -100,8 +100,9 @@ def _slug(text: str) -> str:
 def _notes(real: bool) -> list[str]:
     notes = ["Verdict codes follow claims.md: holds; holds, not tight; violated; vacuous; assumptions not met; "
              "inconclusive. A verdict applies to the sizes run here: exponents are local slopes over the grid, "
-             f"and a claimed exponent within {EXPONENT_TOLERANCE:g} of the measured interval counts as consistent "
-             "(the rate resolution of a finite grid, validate/checks.py)."]
+             "compared with what theory predicts on the same grid where it can (the finite-size offset), with no "
+             f"tolerance; an exponent interval wider than {MAX_EXPONENT_CI_WIDTH:g} cannot confirm a claim "
+             "(inconclusive), and each verdict prints its resolution (validate/checks.py)."]
     if not real:
         notes.append("The real language-model run was skipped (--no-real).")
     return notes

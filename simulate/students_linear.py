@@ -477,3 +477,59 @@ def _fresh_sample(teacher: Teacher, size: int, students: LinearStudents):
     sample = teacher.sample(size, teacher.seed, stream="test")
     as_t = lambda a: torch.as_tensor(a, dtype=students.dtype, device=students.device)
     return as_t(sample.x), as_t(sample.clean)
+
+
+# -- C1 transfer: smoothness measured on the objectives themselves ---------------------------------
+def measure_transfer_smoothness(teacher: LinearTeacher, data: TrainData, runs: Sequence[Run], *,
+                                iters: int = 300, rtol: float = 1e-12) -> dict[str, np.ndarray]:
+    """L_f of f(P) = g(W_T P) and L_g of g, measured by power iteration on Hessian-vector products
+    (double backward) of the training objectives, with a TRAINED embedding E held fixed.
+
+    Nothing here uses the formula L_f <= ||W_T||_2^2 L_g that validate/ checks, nor the closed-form
+    Hessians of `LRCStudents.exact_smoothness`:
+      E    the embedding the LRC student reaches when it is trained (the minimizer of the objective
+           over (P, E): `LRCStudents(train_embedding=True).optimum_params()`), then frozen;
+      L_f  ||Hessian of P -> f(P; E)||_2, on the rank-r coordinates of P;
+      L_g  ||Hessian of V -> loss of the weight V E^T||_2, V (m x r): g's own argument.
+    Power iteration approaches the top eigenvalue from below; it stops when the estimate moves
+    by less than `rtol` (relative), and the last relative change is returned for the report.
+
+    Args:
+        teacher: the linear teacher (its W_T is the frozen factor).
+        data: the training sample of each seed (simulate.load_data).
+        runs: the runs (seed, rank, alpha) to measure.
+        iters: the most power iterations; rtol: the stopping tolerance.
+
+    Returns:
+        {"L_f", "L_g", "W_norm" (||W_T||_2), "power_change_f", "power_change_g"}, each (R,) float64.
+    """
+    trained = LRCStudents(teacher, data, runs, train_embedding=True)
+    embedding = trained.optimum_params()[1].detach()                        # (R, n, w), trained E
+    frozen = LRCStudents(teacher, data, runs, train_embedding=False)
+    frozen._frozen_e = embedding
+    p0 = frozen.init_params()
+    l_f, change_f = _power(frozen.objective, p0, frozen.masks(), runs, iters, rtol)
+
+    def g(params):  # g(V) = the loss of the weight V E^T, with E the trained embedding
+        w = params[0] @ embedding.transpose(1, 2)
+        mo = frozen._moments
+        quad = ((w @ mo["sxx"]) * w).sum((1, 2))
+        return (1.0 + frozen.alpha) * quad - 2.0 * (w * frozen._q()).sum((1, 2)) + mo["yy"] + frozen.alpha * mo["cc"]
+
+    v0 = [frozen.w_t @ p0[0]]
+    l_g, change_g = _power(g, v0, [frozen.col_mask[:, None, :]], runs, iters, rtol)
+    w_norm = np.full(len(runs), float(np.linalg.norm(teacher.weight, 2)))
+    return {"L_f": l_f, "L_g": l_g, "W_norm": w_norm, "power_change_f": change_f, "power_change_g": change_g}
+
+
+def _power(objective, params, masks, runs, iters: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """hessian_norm in rounds of 10 iterations (warm-started) until every run's estimate settles."""
+    estimate, start = hessian_norm(objective, params, masks, runs, 10)
+    change = np.full(len(runs), np.inf)
+    for _ in range(max(iters // 10 - 1, 0)):
+        previous = estimate
+        estimate, start = hessian_norm(objective, params, masks, runs, 10, start)
+        change = (torch.abs(estimate - previous) / estimate.clamp_min(1e-300)).double().cpu().numpy()
+        if np.all(change < rtol):
+            break
+    return estimate.double().cpu().numpy(), change

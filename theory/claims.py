@@ -110,6 +110,10 @@ class Claim:
     constraints: sympy relations the parameters must satisfy in ``bound`` (e.g. r <= Min(m, n)).
     experiment / columns / measured_column: how a user claim binds to run data (validate/ reads
            them): the experiment name, symbol name -> data column, and the measured column.
+    free_constant: the symbol that is the unspecified constant of an O(.) statement (e.g. "C"),
+           or None when every constant is explicit. validate/ judges such a claim by its
+           exponents only (its verdict must not depend on the data's units) and reports the
+           best-fit value of this constant; an explicit-constant version is a separate claim.
     """
 
     id: str
@@ -132,6 +136,7 @@ class Claim:
     experiment: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     measured_column: str | None = None
+    free_constant: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not _ID_PATTERN.match(self.id):
@@ -167,6 +172,8 @@ class Claim:
         if missing:
             raise ValueError(f"claim {self.id}: symbols {missing} are used but not described")
         names = set(known.values())
+        if self.free_constant is not None and self.free_constant not in names:
+            raise ValueError(f"claim {self.id}: free_constant names unknown symbol {self.free_constant!r}")
         for what, keys in (("rate_variables", self.rate_variables), ("defaults", self.defaults),
                            ("columns", self.columns), ("claimed", self.claimed or {})):
             unknown = sorted(set(keys) - names)

@@ -239,3 +239,41 @@ def optimal_step_size(L, sigma, Delta, T):
 def convergence_bound(T, L, sigma, Delta):
     """4 L Delta/T + 2 sigma sqrt(2 L Delta/T), the C1 bound (same as the claim's bound)."""
     return CONVERGENCE.bound(T=T, L=L, sigma=sigma, Delta=Delta)
+
+
+# -- the exact expected trajectory on a noisy quadratic -----------------------------------------
+def expected_average_grad_norm_sq(eigenvalues, x0, sigma, eta, T):
+    """E[(1/T) sum_{t<T} ||grad f(x_t)||^2] for SGD on f(x) = x^T H x / 2, exactly.
+
+    SGD x_{t+1} = x_t - eta (H x_t + xi_t), H = diag(eigenvalues), xi_t ~ N(0, (sigma^2/d) I_d)
+    i.i.d. (the model of simulate.Quadratic). Each coordinate's second moment obeys the linear
+    recursion v_{t+1} = a^2 v_t + eta^2 sigma^2/d, a = 1 - eta h, so with q = a^2
+        v_t = q^t v_0 + eta^2 (sigma^2/d) (1 - q^t)/(1 - q),
+        sum_{t<T} v_t = v_0 S + eta^2 (sigma^2/d) (T - S)/(1 - q),   S = (1 - q^T)/(1 - q),
+    and E||grad f(x_t)||^2 = sum_i h_i^2 v_{t,i}. Unlike the Ghadimi-Lan bound this is the
+    expectation itself, so its local slope in T on a finite grid is what a correct simulation's
+    local slope estimates (the finite-size offset of validate/).
+
+    Args:
+        eigenvalues: the diagonal of H (d values >= 0).
+        x0: the start (d values).
+        sigma: total gradient-noise standard deviation (E||xi||^2 = sigma^2).
+        eta: step sizes, broadcast against T (one per budget under the C1 step rule).
+        T: step budgets (>= 1).
+
+    Returns:
+        float64 array of the broadcast shape of eta and T.
+    """
+    h = np.asarray(eigenvalues, dtype=np.float64)
+    v0 = np.asarray(x0, dtype=np.float64) ** 2
+    eta, T = np.broadcast_arrays(np.asarray(eta, dtype=np.float64), np.asarray(T, dtype=np.float64))
+    e, t = eta[..., None], T[..., None]
+    one_minus_q = e * h * (2.0 - e * h)            # 1 - (1 - eta h)^2 without cancellation
+    log_q = 2.0 * np.log1p(-e * h) if np.all(e * h < 1) else np.log(np.square(1.0 - e * h))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # S = (1 - q^T)/(1 - q) = -expm1(T log q)/(1 - q), and S -> T as q -> 1 (h = 0)
+        s = np.where(one_minus_q > 0, -np.expm1(t * log_q) / one_minus_q, t)
+        noise = e**2 * sigma**2 / h.size
+        stationary_part = np.where(one_minus_q > 0, noise * (t - s) / one_minus_q, noise * t * (t - 1) / 2)
+    total = np.sum(h**2 * (v0 * s + stationary_part), axis=-1)
+    return total / T

@@ -5,6 +5,12 @@ averages the measured quantity over seeds at each grid point, compares, fits the
 exponents in the claim's rate variables, checks where the bound is vacuous, and decides the code
 (validate.checks.decide). The built-in checks (c1.py, c2.py, c3.py) and user claims bound to
 data through `Claim.columns` / `Claim.measured_column` all go through it.
+
+An O(.) claim (`Claim.free_constant` names its unspecified constant, and the spec does not fix
+it) is judged scale-free: by its exponents only, with the best-fit constant reported; the
+pointwise comparison and the vacuity check need a constant and are skipped. A `Prediction` (what
+theory expects the measured mean to be at each grid point) turns the local slopes into estimates
+of the asymptotic exponents (validate.checks.finite_size_offsets).
 """
 from __future__ import annotations
 
@@ -14,8 +20,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from validate.checks import (bound_at, compare_to_bound, decide, exponent_outcome, fit_mean_power_law,
-                             summarize, usable, vacuous_points)
+from validate.checks import (Prediction, best_fit_constant, bound_at, compare_to_bound, decide, exponent_outcome,
+                             finite_size_offsets, fit_mean_power_law, summarize, usable, vacuous_points)
 from validate.verdict import Figure, Verdict
 
 
@@ -39,20 +45,46 @@ class BoundSpec:
 
 
 def bound_verdict(claim, table: pd.DataFrame, spec: BoundSpec, *, experiment: str, unmet: Sequence[str] = (),
-                  notes: Sequence[str] = (), title: str | None = None) -> Verdict:
-    """Evidence and verdict for an upper- or lower-bound claim on `table` (one row per run)."""
+                  notes: Sequence[str] = (), title: str | None = None,
+                  prediction: Prediction | None = None) -> Verdict:
+    """Evidence and verdict for an upper- or lower-bound claim on `table` (one row per run).
+
+    Args:
+        claim: the theory.Claim (its bound is evaluated, never re-typed).
+        table: one row per run.
+        spec: how the claim reads the table.
+        experiment: the evidence's name in the verdict.
+        unmet: assumptions the run breaks; notes: sentences for the report; title: the figure's.
+        prediction: theory's expected value of the measured column on this grid, if known.
+
+    Returns:
+        The Verdict, with per-variable exponents, outcomes and resolutions in its numbers.
+    """
     runs, n_diverged = usable(table)
     runs = runs.assign(bound=bound_at(claim, runs, spec.columns, spec.constants))
     points = _points(runs, spec)
     direction = "upper" if claim.kind == "upper_bound" else "lower"
-    comparison = compare_to_bound(points, points["bound"].to_numpy(), direction)
-    outcomes = _exponents(claim, runs, spec, direction)
-    vacuous = vacuous_points(points["bound"], points["trivial"], direction) if spec.trivial else None
+    scale_free = is_scale_free(claim, spec)
+    constant = best_fit_constant(points["measured"], points["bound"]) if scale_free else None
+    shown = points["bound"].to_numpy() * (constant["C_cover"] if scale_free else 1.0)
+    comparison = compare_to_bound(points, shown, direction)
+    outcomes = _exponents(claim, runs, spec, direction, prediction)
+    vacuous = vacuous_points(points["bound"], points["trivial"], direction) if spec.trivial and not scale_free else None
     n_seeds = int(points["n_seeds"].min()) if len(points) else 0
-    decision = decide(bound=comparison, exponents=outcomes, vacuous=vacuous, unmet=unmet, n_seeds=n_seeds,
-                      subject=f"the {claim.id} bound")
+    decision = decide(bound=None if scale_free else comparison, exponents=outcomes, vacuous=vacuous, unmet=unmet,
+                      n_seeds=n_seeds, subject=f"the {claim.id} bound", grid_decades=_decades(runs, spec))
     numbers = _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged)
     all_notes = [*notes, *_vacuity_notes(comparison.points, vacuous, spec)]
+    if scale_free:
+        numbers.update({"scale_free": True, "best_fit_constant": constant["C_fit"],
+                        "covering_constant": constant["C_cover"], "points_beyond_bound": None})
+        decision.explanation = (f"{decision.explanation} Best-fit constant {claim.free_constant} = "
+                                f"{constant['C_fit']:.3g} (every mean under the bound from "
+                                f"{claim.free_constant} = {constant['C_cover']:.3g}).")
+        all_notes.insert(0, f"An O(.) claim without a stated constant: judged by its exponents only, so the "
+                         f"verdict does not change with the data's units; the figure draws the bound at the "
+                         f"smallest constant that covers every mean ({claim.free_constant} = "
+                         f"{constant['C_cover']:.3g}), and no vacuity is judged without a constant.")
     if n_diverged:
         all_notes.append(f"{n_diverged} diverged runs are excluded from the means (kept in the data).")
     for outcome in outcomes:
@@ -74,14 +106,27 @@ def _points(runs: pd.DataFrame, spec: BoundSpec) -> pd.DataFrame:
     return points
 
 
-def _exponents(claim, runs, spec: BoundSpec, direction: str):
+def is_scale_free(claim, spec: BoundSpec) -> bool:
+    """An O(.) claim whose constant neither the spec's constants nor its columns fix."""
+    free = getattr(claim, "free_constant", None)
+    return bool(free) and free not in spec.constants and free not in spec.columns
+
+
+def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Prediction | None = None):
     if not spec.rates:
         return []
     variables = list(spec.rates)
-    fits = fit_mean_power_law(runs, [spec.rates[v] for v in variables], spec.measured)
+    columns = [spec.rates[v] for v in variables]
+    fits = fit_mean_power_law(runs, columns, spec.measured)
+    offsets = finite_size_offsets(prediction, runs, columns) if prediction and prediction.measured == spec.measured else {}
     claimed = claim.claimed_exponents
     return [exponent_outcome(fits[spec.rates[v]], variable=v, claimed=float(claimed[v]),
-                             trend=spec.trends.get(v, "decay"), sense=direction) for v in variables]
+                             trend=spec.trends.get(v, "decay"), sense=direction, offset=offsets.get(spec.rates[v]))
+            for v in variables]
+
+
+def _decades(runs: pd.DataFrame, spec: BoundSpec) -> dict[str, float]:
+    return {v: float(np.log10(runs[c].max() / runs[c].min())) for v, c in spec.rates.items() if runs[c].min() > 0}
 
 
 def _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged) -> dict[str, Any]:
@@ -90,7 +135,8 @@ def _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged) -> dict[str, An
     if outcomes:
         e = outcomes[0]  # the primary rate variable leads the summary
         numbers.update({"exponent": e.fit.exponent, "exponent_ci": list(e.fit.ci),
-                        "claimed_exponent": e.claimed, "exponent_variable": e.variable})
+                        "claimed_exponent": e.claimed, "exponent_variable": e.variable,
+                        "resolution": e.resolution})
     for e in outcomes:
         numbers.update(e.numbers)
     numbers["bound_range"] = [float(comparison.points["bound"].min()), float(comparison.points["bound"].max())]

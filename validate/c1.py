@@ -10,13 +10,21 @@ Two controlled problems (simulate/):
 For every step budget T, SGD runs T steps with eta = theory.optimal_step_size(L, sigma, Delta, T).
 The measured quantity is (1/T) sum_{t<T} ||grad f(P_t)||^2 averaged over seeds: the average the
 Ghadimi-Lan bound controls directly (min_t is smaller and obeys the same bound).
+
+On the quadratic, theory gives the expectation of that quantity exactly
+(theory.convergence.expected_average_grad_norm_sq, with the step size each budget used), so its
+local slope on the grid that was run sets the finite-size offset of the T-exponent
+(`quadratic_prediction`): the claim's exponent is compared with the measured interval minus that
+offset, with no tolerance.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from theory.convergence import expected_average_grad_norm_sq
 from validate.bounds import BoundSpec, bound_verdict
+from validate.checks import Prediction
 from validate.verdict import Verdict
 
 # theory symbol -> evidence column
@@ -56,19 +64,79 @@ def lowrank_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
                          "diverged": last["diverged"].to_numpy()})
 
 
-def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str, unmet=(), notes=()) -> Verdict:
-    """The C1 bound (or a planted variant with the same symbols) on one evidence table."""
+def quadratic_prediction(problem: dict) -> Prediction:
+    """The exact E[(1/T) sum_{t<T} ||grad f||^2] of SGD on the quadratic `problem`
+    (simulate.Quadratic.to_dict()), at each grid point's T and the step size it ran with.
+
+    Args:
+        problem: {"eigenvalues": [...], "sigma": s, "start": [...] or None}.
+
+    Returns:
+        A Prediction for the column avg_grad_norm_sq in T (asymptotic exponent -1/2: with
+        eta ~ T^(-1/2) both the transient sum ~ 1/(eta T) and the stationary part ~ eta decay so).
+    """
+    h = np.asarray(problem["eigenvalues"], dtype=np.float64)
+    x0 = np.full(h.size, 1 / np.sqrt(h.size)) if problem.get("start") is None else np.asarray(problem["start"], float)
+    sigma = float(problem["sigma"])
+
+    def predict(grid: pd.DataFrame) -> np.ndarray:
+        return expected_average_grad_norm_sq(h, x0, sigma, grid["lr"].to_numpy(float), grid["T"].to_numpy(float))
+
+    return Prediction("avg_grad_norm_sq", {"T": -0.5}, predict,
+                      "the exact expected SGD trajectory on this quadratic (linear second-moment recursion "
+                      "per eigenvalue), at the step size each T ran with")
+
+
+def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str, unmet=(), notes=(),
+                        prediction: Prediction | None = None) -> Verdict:
+    """The C1 bound (or a planted variant with the same symbols) on one evidence table; with a
+    `prediction` (the quadratic) the T-exponent is corrected by theory's finite-size offset."""
+    if prediction is None:
+        notes = (*notes, "No exact prediction of the measured mean exists for this run: the local slope in T "
+                 "is compared with the claimed exponent directly (no finite-size correction).")
     return bound_verdict(claim, evidence, C1_SPEC, experiment=experiment, unmet=unmet, notes=notes,
-                         title=f"{claim.id}: averaged squared gradient norm against the bound ({experiment})")
+                         title=f"{claim.id}: averaged squared gradient norm against the bound ({experiment})",
+                         prediction=prediction)
 
 
-def transfer_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
-    """L_f <= ||W_T||_2^2 L_g, with L_f the exact smoothness of f(P) = g(W_T P) per run."""
+def transfer_evidence(trajectory: pd.DataFrame, teacher) -> pd.DataFrame:
+    """One row per (seed, rank) of the c1_lowrank runs: L_f and L_g MEASURED by power iteration on
+    the objectives with a trained embedding (simulate.students_linear.measure_transfer_smoothness),
+    and ||W_T||_2. The formula under test is not used to produce any of them.
+
+    Args:
+        trajectory: convergence_sweep rows (seed, rank, alpha, n_samples).
+        teacher: the LinearTeacher the runs distilled.
+
+    Returns:
+        DataFrame with seed, rank, run, L_f, L_g, W_norm, power_change_f, power_change_g.
+    """
+    import torch
+
+    from simulate import Run, load_data
+    from simulate.students_linear import measure_transfer_smoothness
+
+    keys = trajectory.drop_duplicates(["seed", "rank"])[["seed", "rank", "alpha", "n_samples"]]
+    runs = [Run(int(k.seed), int(k.rank), float(k.alpha)) for k in keys.itertuples()]
+    data = load_data(teacher, int(keys["n_samples"].iloc[0]), [run.seed for run in runs],
+                     dtype=torch.float64, device=torch.device("cpu"))
+    measured = measure_transfer_smoothness(teacher, data, runs)
+    return pd.DataFrame({"seed": keys["seed"].to_numpy(), "rank": keys["rank"].to_numpy(),
+                         "run": np.arange(1, len(runs) + 1), **measured})
+
+
+def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdict:
+    """L_f <= ||W_T||_2^2 L_g, with L_f and L_g measured per run (`transfer_evidence`)."""
     spec = BoundSpec(columns={"W_norm": "W_norm", "L_g": "L_g"}, measured="L_f", grid=("rank", "run"),
-                     x="run", x_label="run (one per seed and rank)", y_label="L_f (exact Hessian norm)")
-    runs = evidence.drop_duplicates(["seed", "rank"])
-    runs = runs.assign(run=np.arange(1, len(runs) + 1))
-    notes = ("L_f and L_g are exact here: f is quadratic in P when the input projection is frozen, "
-             "so the check is of the inequality itself, not of an estimate.",)
-    return bound_verdict(claim, runs, spec, experiment=experiment, notes=notes,
-                         title="smoothness transfer: L_f against ||W_T||^2 L_g")
+                     x="run", x_label="run (one per seed and rank)",
+                     y_label="L_f (power iteration on the objective's Hessian)")
+    worst_change = float(np.nanmax(transfer[["power_change_f", "power_change_g"]].to_numpy()))
+    notes = ("L_f is measured by power iteration on Hessian-vector products of f(P) = g(W_T P) itself, and "
+             "L_g likewise on g(V), both with the embedding E the LRC student reaches when trained (then "
+             "frozen); neither uses the formula under test. Power iteration approaches the norm from below; "
+             f"its last relative change was at most {worst_change:.2g}.",
+             "For this linear student the Hessian of f is (E^T S E) kron (W_T^T W_T) up to a factor, so the "
+             "inequality is an equality in exact arithmetic: a measured ratio of 1 is the expected answer, "
+             "and a ratio above 1 beyond roundoff would break the claim.")
+    return bound_verdict(claim, transfer, spec, experiment=experiment, notes=notes,
+                         title="smoothness transfer: measured L_f against ||W_T||^2 L_g")

@@ -110,7 +110,8 @@ def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progres
     problem = simulate.Quadratic(tuple(np.linspace(cfg.l_min, cfg.l_max, cfg.dim)), cfg.sigma)
     traj = simulate.quadratic_sweep(problem, cfg.steps, cfg.seeds, device=cfg.device, store=store,
                                     executor=executor, progress=progress, experiment="c1_quadratic")
-    return Runs("c1_quadratic", "", {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)})
+    return Runs("c1_quadratic", "", {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
+                problem=problem.to_dict())
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=
                                       student="lrc", step_rule="c1", train_embedding=False,
                                       batch_size=cfg.batch_size, device=cfg.device, store=store,
                                       executor=executor, progress=progress, experiment="c1_lowrank")
-    return Runs("c1_lowrank", "", {"trajectory": traj, "evidence": c1.lowrank_evidence(traj)})
+    return Runs("c1_lowrank", "", {"trajectory": traj, "evidence": c1.lowrank_evidence(traj),
+                                   "transfer": c1.transfer_evidence(traj, teacher)})
 
 
 # -- C2 ---------------------------------------------------------------------------------------------
@@ -302,7 +304,7 @@ EXPERIMENTS = (
                                       "seeds": list(range(16))}}),
     Experiment("c2_generalization", GeneralizationConfig, run_c2,
                "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
-               ("generalization", "generalization_sqrt", "rrr_excess_risk"),
+               ("generalization", "generalization_sqrt", "rrr_excess_risk", "generalization_lora_sqrt"),
                {"quick": {}, "full": {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
                                       "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
                                       "seeds": list(range(64))}}),

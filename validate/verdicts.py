@@ -14,7 +14,7 @@ import theory
 from lrkd.errors import InputError
 from validate import c1, c2, c3, c4, real
 from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import decide, exponent_outcome, fit_mean_power_law
+from validate.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
 from validate.experiments import Runs
 from validate.verdict import Verdict
 
@@ -22,11 +22,31 @@ Check = Callable[[theory.Claim, Runs], Verdict]
 
 
 def _c1(runs: Runs, claim) -> Verdict:
-    return c1.convergence_verdict(claim, runs["evidence"], experiment=runs.name)
+    return c1.convergence_verdict(claim, runs["evidence"], experiment=runs.name,
+                                  prediction=predictions(runs).get(c1.C1_SPEC.measured))
+
+
+def predictions(runs: Runs) -> dict:
+    """{measured column: validate.checks.Prediction} that theory gives for this experiment's grid."""
+    if runs.experiment == "c1_quadratic" and "problem" in runs.context:
+        return {"avg_grad_norm_sq": c1.quadratic_prediction(runs.context["problem"])}
+    if runs.experiment == "c2_generalization":
+        return {"gen_gap": c2.gap_prediction()}
+    return {}
 
 
 def _transfer(runs: Runs, claim) -> Verdict:
-    return c1.transfer_verdict(claim, runs["evidence"], experiment=runs.name)
+    if "transfer" not in runs:  # a raw convergence_sweep frame: measure now
+        teacher = teacher_of_frame(runs["trajectory"])
+        runs["transfer"] = c1.transfer_evidence(runs["trajectory"], teacher)
+    return c1.transfer_verdict(claim, runs["transfer"], experiment=runs.name)
+
+
+def teacher_of_frame(frame):
+    """The teacher a simulate frame was produced with, from its teacher.* columns."""
+    import simulate
+
+    return simulate.teacher_from_dict(_nested(frame.iloc[0], "teacher."))
 
 
 def _gap(runs: Runs, claim) -> Verdict:
@@ -78,6 +98,7 @@ CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c1_lowrank", "convergence"): _c1,
     ("c1_lowrank", "smoothness_transfer"): _transfer,
     ("c2_generalization", "generalization"): _gap,
+    ("c2_generalization", "generalization_lora_sqrt"): _gap,
     ("c2_generalization", "generalization_sqrt"): _gap_sqrt,
     ("c2_generalization", "rrr_excess_risk"): _rrr,
     ("c3_information", "mutual_information"): _mi,
@@ -171,18 +192,21 @@ def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
         raise InputError("columns", f"no table of {runs.experiment} has the columns {sorted(needed)}")
     rates = {v: claim.columns[v] for v in claim.rate_variables if v in claim.columns}
     if claim.kind == "exponent":
-        return _generic_exponent(claim, table, rates, runs.name)
+        return _generic_exponent(claim, table, rates, runs.name, predictions(runs).get(claim.measured_column))
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
     spec = BoundSpec(columns=claim.columns, measured=claim.measured_column, grid=grid or tuple(claim.columns.values())[:1],
                      rates=rates, trends=trends, x=next(iter(rates.values()), None))
-    return bound_verdict(claim, table, spec, experiment=runs.name)
+    return bound_verdict(claim, table, spec, experiment=runs.name,
+                         prediction=predictions(runs).get(claim.measured_column))
 
 
-def _generic_exponent(claim, table, rates, experiment) -> Verdict:
+def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdict:
     fits = fit_mean_power_law(table, list(rates.values()), claim.measured_column)
+    offsets = finite_size_offsets(prediction, table, list(rates.values())) if prediction else {}
     outcomes = [exponent_outcome(fits[col], variable=v, claimed=float(claim.claimed_exponents[v]),
-                                 trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth")
+                                 trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth",
+                                 offset=offsets.get(col))
                 for v, col in rates.items()]
     decision = decide(exponents=outcomes, n_seeds=outcomes[0].fit.n_groups if outcomes else None)
     numbers = {k: v for o in outcomes for k, v in o.numbers.items()}
