@@ -231,65 +231,6 @@ def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs
                 singular_values=np.asarray(teacher.singular_values))
 
 
-# -- the real run ------------------------------------------------------------------------------------
-def _lrc_config_type():
-    from simulate.lrc import LRCConfig
-
-    return LRCConfig
-
-
-@dataclass(frozen=True)
-class RealConfig:
-    """The LRC run (simulate.lrc.LRCConfig) and the clone weights trained side by side."""
-
-    lrc: Any = None  # an LRCConfig; a table of its keys in TOML
-    alphas: tuple[float, ...] = (0.0, 0.2)
-
-    def __post_init__(self):
-        require(len(self.alphas) > 0, "alphas", "a non-empty list", self.alphas)
-        for a in self.alphas:
-            require_float_in(a, "alphas", 0.0)
-        lrc_type = _lrc_config_type()
-        if not isinstance(self.lrc, lrc_type):
-            from lrkd.config import from_dict
-
-            object.__setattr__(self, "lrc", from_dict(lrc_type, self.lrc or {}, prefix="lrc."))
-
-
-def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -> Runs:
-    """One shared-teacher LRC sweep over `alphas`, stored as one cell; plus the teacher's spectra."""
-    from dataclasses import replace
-
-    from lrkd.sweep import to_frame
-    from simulate import lrc
-
-    config = cfg.lrc
-    if store is not None:  # checkpoints next to the results store, not in the working directory
-        config = replace(config, output_dir=str(store.path.parent / "lrc"))
-    stored = lrc.rank_sweep(config, [config.d_S], alphas=list(cfg.alphas), store=store, experiment="lrc_real",
-                            progress=progress)
-    tables = {name: to_frame([stored], name) for name in ("trajectory", "steps", "final", "hidden_index", "c1")
-              if name in stored.tables}
-    teacher = lrc.load_teacher(config.teacher, cache_dir=config.cache_dir)
-    spectra = pd.DataFrame([{"matrix": name, "k": k + 1, "s": float(v)}
-                            for name, values in lrc.teacher_spectra(teacher).items() for k, v in enumerate(values)])
-    tables.update({
-        "spectra": spectra,
-        "convergence": real.convergence_evidence(tables["steps"], tables.get("c1", pd.DataFrame()), tables["final"]),
-        "generalization": real.generalization_evidence(tables["final"], teacher.arch.vocab),
-        "information": real.information_evidence(tables["hidden_index"], stored.arrays),
-    })
-    return Runs("lrc_real", f"SmolLM2-135M -> d_S={config.d_S}, {config.total_steps * config.tokens_per_step} tokens",
-                tables)
-
-
-LRC_QUICK = {"seq_len": 64, "batch_size": 8, "steps": 40, "lr": 1e-3, "warmup_steps": 3, "eval_points": 6,
-             "hidden_snapshots": 4, "checkpoint_every": 10, "c1_estimates": True}
-LRC_FULL = {"seq_len": 128, "batch_size": 8, "steps": 1500, "lr": 1e-3, "warmup_steps": 30, "eval_points": 12,
-            "hidden_snapshots": 6, "checkpoint_every": 100, "c1_estimates": True, "eval_batches": 4,
-            "mi_tokens": 2048}
-
-
 # -- registry ---------------------------------------------------------------------------------------
 EXPERIMENTS = (
     Experiment("c1_quadratic", QuadraticConfig, run_c1_quadratic,
@@ -326,7 +267,7 @@ EXPERIMENTS = (
     Experiment("lrc_real", RealConfig, run_lrc_real,
                "real Low-Rank Clone distillation of SmolLM2-135M-Instruct on KJV text, with and without cloning",
                ("convergence", "generalization", "mutual_information", "optimal_rank"),
-               {"quick": {"lrc": LRC_QUICK}, "full": {"lrc": LRC_FULL}}),
+               {"quick": REAL_QUICK, "full": REAL_FULL}),
 )
 
 for _experiment in EXPERIMENTS:

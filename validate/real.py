@@ -1,18 +1,21 @@
-"""Evidence from the real LRC run (simulate.lrc): C1, C2, C3 and C4 on SmolLM2-135M and KJV text.
+"""Evidence from real LRC distillation (simulate.lrc): C1-C4 measured on a pretrained teacher.
 
-What can and cannot be said on a real language model:
-  C1  the run trains with AdamW, warm-up, a linear schedule and gradient clipping on a deep
-      network that is not globally L-smooth: the Ghadimi-Lan assumptions are not met. We still
-      evaluate the bound with crude local estimates (L from Hessian-vector power iteration, sigma^2
-      from 4 minibatch gradients, Delta from the loss drop) and report the measured decay.
-  C2  the paper's form r(m+n)/sqrt(N) with r = d_S, m = n = d_T and N = training tokens, against the
-      measured held-out minus training LM loss; the trivial value is log(vocabulary), the loss of
-      a uniform guess. The form is vacuous at this scale, whatever its assumptions.
-  C3  hidden states are not Gaussian and there is no ground-truth MI. We use the Gaussian/CCA MI of
-      the top-k principal components of teacher and student residual streams on a fixed held-out
-      batch, and the clone-error lower bound with a least-squares linear f fitted on half the
-      tokens and evaluated on the other half; both are surrogates, flagged as such.
-  C4  the teacher's weight spectra: family fits and the r* exponent theory/ derives from them.
+Every verdict code here is computed from the runs; none is written down in advance.
+  C4  a rank sweep: students over a d_S grid x token budgets N x seeds, each trained for several
+      epochs on its own fixed N-token set and scored on one fixed held-out set (KL to the
+      teacher; LM loss beside it). r*(N) = the width with the lowest seed-mean held-out KL, with
+      a seed-bootstrap band (validate.rstar); its exponent is read against 1/2 by the engine
+      (validate.checks), and with >= 4 budgets inside the grid the growth law is identified
+      (validate.growth). r* on the widest width at every N is "beyond the grid": inconclusive.
+  C1  plain constant-step SGD on the projections (simulate.lrc.sgd) at several T: measured
+      (1/T) sum_t ||grad f(P_t)||^2 (unbiased estimate) against Ghadimi-Lan with L and sigma^2
+      measured along the path and Delta = f(P_0) (the KD objective is >= 0); an assumption counts
+      as broken only when a measured number breaks it (eta L > 1 along the path).
+  C2  the generalization gap, held-out minus training LM loss on tokens the student trained on,
+      after the same steps, against r(m+n)/sqrt(N) summed over every projection matrix.
+  C3  MI between teacher and student residual streams over training (>= 8 snapshots, >= 3
+      seeds, with and without the clone loss); the estimator is picked by its error on benchmark
+      tasks of the same dimension and sample count, estimates near log(samples) are flagged.
 """
 from __future__ import annotations
 
@@ -24,123 +27,367 @@ from scipy import stats
 
 from validate import mi
 from validate.bounds import BoundSpec, bound_verdict
-from validate.c4 import spectrum_verdict
+from validate.checks import decide, exponent_outcome, mean_interval
+from validate.rstar import empirical_rstar, fit_rstar_exponent
 from validate.verdict import Figure, Verdict
 
-PCA_DIMS = 16
-C1_UNMET = ("AdamW, not plain SGD", "warm-up and a linear learning-rate schedule, not a constant step",
-            "gradient clipping", "a deep network is not globally L-smooth: L and sigma^2 are local estimates")
+PCA_DIMS = 8
+SATURATION = 0.9  # an MI estimate above this fraction of log(samples) is flagged as near the cap
+MIN_GROWTH_SIZES = 4
+PLATEAU_TOL = 0.05  # relative change of the epoch-mean training loss over the last epoch
 
 
-# -- C1 ---------------------------------------------------------------------------------------------
-def convergence_evidence(steps: pd.DataFrame, c1: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
-    """Per student and log-spaced T: (1/T) sum_{t<T} ||grad f(P_t)||^2 and crude L, sigma, Delta."""
+# -- C4: the rank sweep ---------------------------------------------------------------------------
+def plateau_table(steps: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
+    """Per student: epoch-mean training loss of the last two epochs and their relative change."""
     rows = []
-    for student, run in steps.sort_values("step").groupby("student"):
-        grad_sq = run["grad_norm_sq"].to_numpy(dtype=float)
-        consts = c1[c1["student"] == student] if "student" in c1 else c1
-        lipschitz = float(consts["L_estimate"].abs().max()) if len(consts) else math.nan
-        sigma = math.sqrt(float(consts["sigma2"].max())) if len(consts) else math.nan
-        delta = float(final.loc[final["student"] == student, "delta_estimate"].iloc[0])
-        for t in np.unique(np.geomspace(1, len(grad_sq), 12).astype(int)):
-            rows.append({"student": student, "seed": 0, "T": int(t), "avg_grad_norm_sq": float(grad_sq[:t].mean()),
-                         "L": lipschitz, "sigma": sigma, "Delta": max(delta, 1e-12)})
+    per_epoch = final.set_index(["cell_key", "student"])["n_train_tokens"] if "cell_key" in final else None
+    for (cell, student), run in steps.groupby(["cell_key", "student"]):
+        tokens = int(per_epoch.loc[(cell, student)]) if per_epoch is not None else len(run)
+        epoch_steps = max(1, tokens // int(run["tokens_seen"].iloc[0]))
+        losses = run.sort_values("step")["loss"].to_numpy()
+        last, prev = losses[-epoch_steps:].mean(), losses[-2 * epoch_steps:-epoch_steps].mean() \
+            if len(losses) >= 2 * epoch_steps else math.nan
+        rows.append({"cell_key": cell, "student": student, "epoch_loss_last": float(last),
+                     "epoch_loss_previous": float(prev), "plateau_change": float(abs(prev - last) / abs(prev))
+                     if np.isfinite(prev) and prev else math.nan})
     return pd.DataFrame(rows)
 
 
-def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
-    from validate.c1 import C1_SPEC
+def rank_evidence(final: pd.DataFrame, plateau: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (d_S, N, seed): held-out KL and LM loss, N = the student's training-set tokens."""
+    out = pd.DataFrame({"rank": final["d_S"].astype(int), "n_samples": final["n_train_tokens"].astype(int),
+                        "seed": final["seed"].astype(int), "heldout_kl": final["heldout_kl"],
+                        "heldout_lm_loss": final["heldout_lm_loss"], "epochs": final["epochs"],
+                        "n_trainable": final["n_trainable"], "diverged": final["diverged"]})
+    if plateau is not None and len(plateau):
+        keyed = plateau.set_index(["cell_key", "student"])["plateau_change"]
+        out["plateau_change"] = [keyed.get((c, s), math.nan) for c, s in zip(final["cell_key"], final["student"])]
+    return out
 
-    clone = evidence[evidence["student"] == evidence["student"].iloc[0]]
-    notes = ("One run (seed 0): no interval over seeds; the exponent is a point estimate.",
-             "L: power iteration on finite-difference Hessian-vector products at the first and last step "
-             "(max taken); sigma^2: variance of 4 minibatch gradients; Delta: first minus smallest minibatch loss.")
-    return bound_verdict(claim, clone, C1_SPEC, experiment=experiment, unmet=C1_UNMET, notes=notes,
-                         title=f"{claim.id}: real LRC run, averaged squared gradient norm against the bound")
+
+def rank_verdict(claim, evidence: pd.DataFrame, *, experiment: str, risk: str = "heldout_kl",
+                 teacher: str = "") -> Verdict:
+    """r*(N) from the real rank sweep, read against the claim (see the module docstring)."""
+    rstar = empirical_rstar(evidence, risk)
+    widths = sorted(int(w) for w in evidence["rank"].unique())
+    claimed = float(claim.claimed_exponents["N"])
+    inside = (rstar["at_edge"] == "").to_numpy()
+    n_seeds = int(rstar["n_seeds"].min())
+    numbers = {"rstar": rstar["rstar"].tolist(), "rstar_low": rstar["rstar_low"].tolist(),
+               "rstar_high": rstar["rstar_high"].tolist(), "n_samples": rstar["n_samples"].tolist(),
+               "widths": widths, "seeds": n_seeds, "claimed_exponent": claimed, "exponent_variable": "N",
+               "rstar_over_sqrt_n": (rstar["rstar"] / np.sqrt(rstar["n_samples"])).round(4).tolist(),
+               "risk": risk}
+    located = "; ".join(f"N = {n:g}: r* = {r} [{lo}, {hi}]" for n, r, lo, hi in
+                        rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].itertuples(index=False))
+    head = f"Measured r*(N) ({teacher}; risk: held-out {risk}): {located} over d_S in {widths}."
+    fit = None
+    if (rstar["at_edge"] == "upper").all():
+        code, why = "inconclusive", (f" r* is beyond the grid: the widest student (d_S = {widths[-1]}) has the lowest "
+                                     "held-out risk at every budget, so r* >= that width and its growth is not measured.")
+        would = f"Wider students (d_S > {widths[-1]}) or smaller budgets, until r* falls inside the grid."
+    elif (rstar["at_edge"] == "lower").all():
+        code, why = "inconclusive", (f" r* is below the grid: the narrowest student (d_S = {widths[0]}) wins at every "
+                                     "budget.")
+        would = f"Narrower students (d_S < {widths[0]}) or larger budgets."
+    elif inside.sum() < 2:
+        code, why = "inconclusive", (f" r* lies strictly inside the grid at {int(inside.sum())} budget(s) only; "
+                                     "elsewhere it sits on an edge and only bounds the optimum.")
+        would = "More budgets with r* inside the width grid (wider grid or more budgets)."
+    else:
+        fit = fit_rstar_exponent(rstar, evidence, risk=risk, drop_edge=True)
+        outcome = exponent_outcome(fit, variable="N", claimed=claimed, trend="growth", sense="upper")
+        decision = decide(exponents=[outcome], n_seeds=n_seeds, subject="the rank claim")
+        code, why, would = decision.code, " " + decision.explanation, decision.would_change
+        numbers.update({"exponent": fit.exponent, "exponent_ci": list(fit.ci)})
+    growth_text, growth_numbers = _growth(rstar, inside)
+    numbers.update(growth_numbers)
+    explanation = head + why + growth_text
+    figure = _rstar_figure(claim, rstar, fit, widths[-1], teacher)
+    notes = [*rstar.attrs.get("notes", []), *(fit.notes if fit is not None else ()),
+             "N counts the tokens of each student's fixed training set (sequences of seq_len tokens), "
+             "not i.i.d. samples; each student trains on it for several epochs."]
+    if "plateau_change" in evidence and evidence["plateau_change"].notna().any():
+        worst = float(evidence["plateau_change"].max())
+        numbers["plateau_change_max"] = worst
+        notes.append(f"Training-loss plateau: the epoch-mean loss changed by at most {worst:.1%} over the last epoch "
+                     f"(students above {PLATEAU_TOL:.0%}: {int((evidence['plateau_change'] > PLATEAU_TOL).sum())}).")
+    return Verdict(claim.id, experiment, code, explanation, numbers, None, would, tuple(dict.fromkeys(notes)),
+                   (figure,))
+
+
+def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
+    """The growth law of r*(N) (validate.growth) when >= 4 budgets have r* inside the grid."""
+    if inside.sum() < MIN_GROWTH_SIZES:
+        return (f" Growth law not identified: {int(inside.sum())} budget(s) have r* inside the grid, "
+                f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.", {"growth_law": "unidentified"})
+    from validate.growth import fit_growth_laws
+
+    kept = rstar[inside]
+    half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)
+    growth = fit_growth_laws(kept["n_samples"], kept["rstar"], half**2)
+    return (f" Growth law: {growth.summary()}.",
+            {"growth_law": growth.best if growth.identified else "unidentified", "best_law": growth.best,
+             "delta_aicc": growth.delta_aicc, "growth_exponent": growth.exponent,
+             "growth_exponent_ci": list(growth.exponent_ci)})
+
+
+def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) -> Figure:
+    data = rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].assign(series="measured (seed band)")
+    meta = {"sqrt_reference": True, "rank_max": widest, "x_label": "N (training-set tokens)",
+            "y_label": "r* (student width d_S)"}
+    if fit is not None and np.isfinite(fit.exponent):
+        meta["fit"] = {"exponent": fit.exponent, "ci": list(fit.ci), "intercept": fit.intercept}
+    return Figure("rstar_vs_n", f"{claim.id}: measured r* against N, real teacher ({teacher})", data, meta)
+
+
+# -- C1: plain SGD --------------------------------------------------------------------------------
+C1_SPEC = BoundSpec(columns={"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}, measured="avg_grad_norm_sq",
+                    grid=("T",), rates={"T": "T"}, trends={"T": "decay"}, x="T", x_label="T (SGD steps)",
+                    y_label="(1/T) sum_t ||grad f(P_t)||^2")
+
+
+def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.DataFrame:
+    """One row per (seed, T): the measured average and the constants measured along that seed's path."""
+    rows = []
+    for seed, group in runs.groupby("seed"):
+        probes = constants[constants["seed"] == seed]
+        lipschitz, sigma2 = float(probes["L"].max()), float(probes["sigma2"].max())
+        for _, r in group.iterrows():
+            rows.append({"seed": int(seed), "T": int(r["T"]), "avg_grad_norm_sq": float(r["avg_grad_dot"]),
+                         "avg_grad_norm_sq_minibatch": float(r["avg_grad_norm_sq_minibatch"]),
+                         "L": lipschitz, "sigma": math.sqrt(sigma2), "Delta": float(r["f0"]), "lr": float(r["lr"]),
+                         "eta_L": float(r["lr"]) * lipschitz, "L0": float(r["L0"]), "n_probes": len(probes)})
+    return pd.DataFrame(rows)
+
+
+def broken_assumptions(evidence: pd.DataFrame) -> list[str]:
+    """Assumptions of the bound that a measured number breaks (eta <= 1/L; Delta finite and >= 0)."""
+    broken = []
+    worst = evidence.loc[evidence["eta_L"].idxmax()]
+    if worst["eta_L"] > 1.0:
+        broken.append(f"step size above 1/L: eta L = {worst['eta_L']:.3g} at T = {int(worst['T'])} (seed "
+                      f"{int(worst['seed'])}) with L measured along the path ({worst['L']:.3g}) above the L at "
+                      f"P_0 ({worst['L0']:.3g}) that set eta")
+    if not np.all(np.isfinite(evidence["Delta"])) or (evidence["Delta"] < 0).any():
+        broken.append("f(P_0) not finite and >= 0")
+    return broken
+
+
+def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
+    notes = ("Plain SGD (no momentum, clipping, schedule) on a finite sum over fixed batches; the measured "
+             "average is (1/T) sum_t g_t . g'_t with two independent batches per step, an unbiased estimate of "
+             "(1/T) sum_t ||grad f(P_t)||^2.",
+             f"L: Hessian power iteration (finite differences) at {int(evidence['n_probes'].max())} points per seed "
+             "(start and along the longest path), max taken; sigma^2: the exact variance of the uniform batch draw "
+             "at the same points, max taken; Delta = f(P_0) since the KD objective is >= 0.",
+             "A deep network is not globally L-smooth: L is the largest curvature measured, not a proven constant.")
+    return bound_verdict(claim, evidence, C1_SPEC, experiment=experiment, unmet=broken_assumptions(evidence),
+                         notes=notes, title=f"{claim.id}: plain SGD on the real student against the bound")
 
 
 # -- C2 ---------------------------------------------------------------------------------------------
-def generalization_evidence(final: pd.DataFrame, vocab: int) -> pd.DataFrame:
-    """One row per student: measured gap (held-out minus training LM loss) and the bound's inputs."""
-    return pd.DataFrame({"student": final["student"], "seed": 0, "rank": final["d_S"], "m": final["d_T"],
-                         "n": final["d_T"], "n_samples": final["tokens_seen"],
+def generalization_evidence(final: pd.DataFrame, vocab: int, n_matrices: int) -> pd.DataFrame:
+    """One row per student: gap = held-out minus training-set LM loss after the same steps, and the
+    bound's inputs: every projection P (d_T x d_S, rank d_S) counts d_S (d_T + d_S), so
+    r(m+n) = n_matrices d_S (d_T + d_S) with r = n_matrices d_S, m = d_T, n = d_S."""
+    return pd.DataFrame({"student": final["student"], "seed": final["seed"].astype(int), "d_S": final["d_S"],
+                         "rank": n_matrices * final["d_S"], "m": final["d_T"], "n": final["d_S"],
+                         "n_samples": final["n_train_tokens"],
                          "gen_gap": final["heldout_lm_loss"] - final["train_eval_lm_loss"],
-                         "zero_risk": math.log(vocab)})
+                         "zero_risk": math.log(vocab), "diverged": final["diverged"]})
 
 
 def generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
     spec = BoundSpec(columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"}, measured="gen_gap",
-                     grid=("n_samples", "student"), trivial="zero_risk", x="n_samples", series="student", x_label="N (training tokens)",
-                     y_label="held-out minus training LM loss (nats/token)")
-    notes = ("r = d_S (the student width), m = n = d_T (the teacher matrices' size), N = training tokens, "
-             "which are not i.i.d. samples; the loss is cross-entropy, not a bounded squared loss.",
+                     grid=("n_samples", "d_S"), trivial="zero_risk", x="n_samples", series="d_S",
+                     x_label="N (training-set tokens)", y_label="held-out minus training LM loss (nats/token)")
+    notes = ("Gap: LM loss on held-out tokens minus LM loss on tokens of the student's own training set, after "
+             "the same steps (several epochs). r(m+n) sums d_S (d_T + d_S) over every projection matrix (norm "
+             "weights not counted); N = training-set tokens, which are not i.i.d. samples.",
              "Trivial value: log(vocabulary size), the cross-entropy of a uniform guess.")
     return bound_verdict(claim, evidence, spec, experiment=experiment, notes=notes,
-                         title=f"{claim.id}: real LRC run, gap against the paper's form")
+                         title=f"{claim.id}: real students, gap against the paper's form")
 
 
 # -- C3 ---------------------------------------------------------------------------------------------
 def top_components(x: np.ndarray, k: int = PCA_DIMS) -> np.ndarray:
-    """Standardized scores on the top-k principal components (the surrogate's coordinates)."""
+    """Standardized scores on the top-k principal components (the coordinates the MI is taken in)."""
     x = x - x.mean(0)
     u, s, _ = np.linalg.svd(x, full_matrices=False)
     scores = u[:, :k] * s[:k]
     return scores / scores.std(0)
 
 
-def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per student, layer and snapshot step: held-out clone loss, Gaussian MI, clone-error bound."""
-    teachers = index[index["role"] == "teacher"].set_index("layer")["array"]
+def estimator_benchmark(dim: int, n_samples: int, *, levels=(0.5, 2.0), seed: int = 0) -> pd.DataFrame:
+    """Each MI estimator against the truth on tasks of the real data's dimension and sample count:
+    jointly Gaussian pairs (d + d, true MI set by a shared correlation), and the same pairs pushed
+    through an invertible elementwise map (x + x^3 / 3: the MI is unchanged, the Gaussian form no
+    longer exact)."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for _, row in index[index["role"] == "student"].iterrows():
-        x = top_components(arrays[teachers[row["layer"]]].astype(np.float64))
-        y = top_components(arrays[row["array"]].astype(np.float64))
-        rows.append({"student": row["student"], "layer": int(row["layer"]), "step": int(row["step"]),
-                     "clone_loss": float(row["heldout_clone_loss"]), "mi_gaussian": mi.gaussian(x, y),
-                     "mi_lower_bound": _held_out_bound(x, y)})
+    for level in levels:
+        rho = math.sqrt(1 - math.exp(-2 * level / dim))  # I = -(d/2) log(1 - rho^2)
+        x = rng.standard_normal((n_samples, dim))
+        y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((n_samples, dim))
+        for task, (a, b) in {"gaussian": (x, y), "warped": (x + x**3 / 3, y + y**3 / 3)}.items():
+            for name, value in _estimates(a, b, seed).items():
+                rows.append({"task": task, "truth": level, "estimator": name, "estimate": value, "d": dim,
+                             "n_samples": n_samples})
     return pd.DataFrame(rows)
 
 
-def _held_out_bound(x: np.ndarray, y: np.ndarray) -> float:
-    """Clone-error lower bound with f = least squares from y to x, fitted on the first half."""
-    half = len(x) // 2
-    coef, *_ = np.linalg.lstsq(y[:half], x[:half], rcond=None)
-    return mi.clone_lower_bound(x[half:], y[half:] @ coef).logdet_bound
+def _estimates(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
+    return {"gaussian": mi.gaussian(x, y), "ksg": mi.ksg(x, y, k=3),
+            "infonce": _infonce(x, y, seed)}
 
 
-def information_verdict(claim, evidence: pd.DataFrame, final: pd.DataFrame, *, experiment: str) -> Verdict:
-    cloning = evidence[evidence["student"].isin(final.loc[final["alpha"] > 0, "student"])]
-    rhos = [stats.spearmanr(run["clone_loss"], run["mi_gaussian"]).statistic
-            for _, run in cloning.groupby(["student", "layer"]) if run["clone_loss"].nunique() > 2]
-    numbers = {"spearman_loss_mi": float(np.mean(rhos)) if rhos else math.nan, "runs": len(rhos),
-               "pca_dims": PCA_DIMS, **_clone_gain(evidence, final)}
-    explanation = (f"Representations are not Gaussian and no ground-truth MI exists, so the Gaussian/CCA MI of the "
-                   f"top {PCA_DIMS} principal components is a surrogate. Over training, held-out clone loss and that "
-                   f"MI have mean Spearman correlation {numbers['spearman_loss_mi']:.3g} over {len(rhos)} "
-                   "layer(s) of the cloning student")
-    if "mi_gain_clone" in numbers:
-        explanation += (f"; at the last snapshot cloning changes the MI by {numbers['mi_gain_clone']:.3g} nats "
-                        "against the alpha = 0 student (one seed, no interval)")
-    means = evidence.groupby(["student", "step"], sort=True)[["clone_loss", "mi_gaussian", "mi_lower_bound"]] \
-        .mean().reset_index().rename(columns={"student": "series"})
-    figure = Figure("mi_vs_clone", "real LRC run: surrogate MI and held-out clone loss (layer mean)", means, {})
-    return Verdict(claim.id, experiment, "assumptions_not_met", explanation + ".", numbers, None,
-                   "Jointly Gaussian representations (synthetic runs), where the MI is exact.",
-                   ("The clone-error bound uses h(X) of a Gaussian with X's covariance, an upper bound on the true "
-                    "h(X) for non-Gaussian X, so here it is not a guaranteed lower bound.",), (figure,))
+def _infonce(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """InfoNCE with batches of a quarter of the samples (half of them train the critic, half score it)."""
+    return float(mi.infonce(x, y, seed=seed, steps=150, batch_size=max(2, min(128, len(x) // 4))))
 
 
-def _clone_gain(evidence: pd.DataFrame, final: pd.DataFrame) -> dict:
-    alphas = final.set_index("student")["alpha"]
-    last = evidence[evidence["step"] == evidence["step"].max()].groupby("student")["mi_gaussian"].mean()
-    clone = [s for s in last.index if alphas.get(s, 0) > 0]
-    plain = [s for s in last.index if alphas.get(s, 1) == 0]
-    if not clone or not plain:
-        return {}
-    return {"mi_gain_clone": float(last[clone].mean() - last[plain].mean())}
+def choose_estimator(benchmark: pd.DataFrame) -> str:
+    """The estimator with the smallest worst absolute error over the benchmark tasks."""
+    err = (benchmark["estimate"] - benchmark["truth"]).abs().groupby(benchmark["estimator"]).max()
+    return str(err.idxmin())
 
 
-# -- C4 ---------------------------------------------------------------------------------------------
-def rank_verdict(claim, spectra: pd.DataFrame, *, experiment: str) -> Verdict:
-    values = {name: group.sort_values("k")["s"].to_numpy() for name, group in spectra.groupby("matrix", sort=False)}
-    return spectrum_verdict(claim, values, experiment=experiment)
+def _estimate(name: str, x: np.ndarray, y: np.ndarray) -> float:
+    return {"gaussian": lambda: mi.gaussian(x, y), "ksg": lambda: mi.ksg(x, y, k=3),
+            "infonce": lambda: _infonce(x, y)}[name]()
+
+
+def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray], estimator: str) -> pd.DataFrame:
+    """Per student (alpha, seed) and snapshot step, last stored layer: held-out clone loss and MI."""
+    layer = int(index["layer"].max())
+    teachers = index[(index["role"] == "teacher") & (index["layer"] == layer)]
+    rows = []
+    for _, row in index[(index["role"] == "student") & (index["layer"] == layer)].iterrows():
+        t_name = teachers.loc[teachers["cell_key"] == row["cell_key"], "array"].iloc[0]
+        x = top_components(arrays[f"{row['cell_key']}/{t_name}"].astype(np.float64))
+        y = top_components(arrays[f"{row['cell_key']}/{row['array']}"].astype(np.float64))
+        value = _estimate(estimator, x, y)
+        rows.append({"seed": int(row["seed"]), "alpha": float(row["alpha"]), "layer": layer, "step": int(row["step"]),
+                     "clone_loss": float(row["heldout_clone_loss"]), "mi": value, "estimator": estimator,
+                     "n_tokens": len(x), "saturated": bool(value > SATURATION * math.log(len(x)))})
+    return pd.DataFrame(rows)
+
+
+def information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, *, experiment: str) -> Verdict:
+    """Cloning raises MI: loss-MI rank correlation over training and the clone-vs-no-clone MI gap,
+    each with a t-interval over seeds; decided from those intervals."""
+    trend = _trend(evidence)
+    gain = _gain(evidence)
+    estimator = str(evidence["estimator"].iloc[0])
+    err = (benchmark["estimate"] - benchmark["truth"]).abs().groupby(benchmark["estimator"]).max()
+    n_flag = int(evidence["saturated"].sum())
+    numbers = {**trend, **gain, "estimator": estimator, "benchmark_max_error": err.round(4).to_dict(),
+               "saturated_estimates": n_flag, "log_samples": math.log(int(evidence["n_tokens"].iloc[0])),
+               "snapshots": int(evidence["step"].nunique()), "seeds": int(evidence["seed"].nunique())}
+    lo, hi = trend["spearman_loss_mi_ci"]
+    g_lo, g_hi = gain["mi_gain_clone_ci"]
+    text = (f"MI ({estimator}, picked on benchmark tasks of dimension {PCA_DIMS} + {PCA_DIMS}: worst errors "
+            + ", ".join(f"{k} {v:.2g}" for k, v in err.items()) + " nats) between teacher and student residual "
+            f"streams over {numbers['snapshots']} snapshots and {numbers['seeds']} seeds. Clone loss vs MI: mean "
+            f"Spearman {trend['spearman_loss_mi']:.3g} [{lo:.3g}, {hi:.3g}]; MI with cloning (alpha = "
+            f"{gain['alpha_compared']:g}) minus without at the last snapshot: {gain['mi_gain_clone']:.3g} nats "
+            f"[{g_lo:.3g}, {g_hi:.3g}].")
+    if lo > 0 or g_hi < 0:
+        code, tail = "violated", " An interval excludes zero on the wrong side: cloning does not raise the MI here."
+    elif hi >= 0 or g_lo <= 0:
+        code, tail = "inconclusive", " An interval covers zero: more seeds would decide."
+    else:
+        code, tail = "holds", " Both intervals exclude zero in the claimed direction."
+    if n_flag:
+        tail += f" {n_flag} estimate(s) exceed {SATURATION:g} log(samples), the cap of high-confidence lower bounds."
+    means = evidence.groupby(["alpha", "step"], sort=True)[["clone_loss", "mi"]].mean().reset_index()
+    means = means.rename(columns={"mi": f"mi_{estimator}" if estimator != "gaussian" else "mi_gaussian"})
+    means["series"] = [f"alpha={a:g}" + (" (no clone)" if a == 0 else "") for a in means.pop("alpha")]
+    figure = Figure("mi_vs_clone", "real students: MI to the teacher and held-out clone loss (seed means)", means,
+                    {"spearman": trend["spearman_loss_mi"]} if np.isfinite(trend["spearman_loss_mi"]) else {})
+    notes = (f"MI of the top-{PCA_DIMS} principal-component scores of each residual stream on fixed held-out tokens: "
+             "a finite-dimensional surrogate (MI between deterministic maps of one input can be infinite).",)
+    return Verdict(claim.id, experiment, code, text + tail, numbers, None,
+                   "Intervals that exclude zero (more seeds), or an estimator with smaller benchmark error.", notes,
+                   (figure,))
+
+
+def _trend(evidence: pd.DataFrame) -> dict:
+    rhos = []
+    for _, run in evidence[evidence["alpha"] > 0].groupby("seed"):
+        run = run[run["step"] > 0]
+        if run["clone_loss"].nunique() > 2:
+            rhos.append(stats.spearmanr(run["clone_loss"], run["mi"]).statistic)
+    rhos = np.asarray(rhos, dtype=float)
+    low, high = mean_interval(rhos) if rhos.size else (math.nan, math.nan)
+    return {"spearman_loss_mi": float(rhos.mean()) if rhos.size else math.nan,
+            "spearman_loss_mi_ci": [float(low), float(high)], "runs": int(rhos.size)}
+
+
+def _gain(evidence: pd.DataFrame) -> dict:
+    last = evidence[evidence["step"] == evidence["step"].max()].set_index(["alpha", "seed"])["mi"]
+    alphas = sorted(a for a in last.index.get_level_values(0).unique() if a > 0)
+    if not alphas or 0.0 not in last.index.get_level_values(0):
+        return {"mi_gain_clone": math.nan, "mi_gain_clone_ci": [math.nan, math.nan], "alpha_compared": math.nan}
+    diffs = (last.loc[alphas[-1]] - last.loc[0.0]).dropna().to_numpy()
+    low, high = mean_interval(diffs)
+    return {"mi_gain_clone": float(diffs.mean()), "mi_gain_clone_ci": [float(low), float(high)],
+            "alpha_compared": alphas[-1]}
+
+
+# -- running the experiment (simulate.lrc through the results store) ------------------------------
+def run(cfg, *, store=None, progress=None) -> tuple[dict[str, pd.DataFrame], str]:
+    """Every cell of the real experiment (RealConfig in validate.experiments), stored and resumable:
+    one cell per (budget, seed) of the rank sweep (all widths share its batches and stored teacher
+    outputs), one per C3 seed (both arms), one per C1 seed (every T). Returns (tables, label)."""
+    from dataclasses import replace
+
+    from lrkd.sweep import SerialExecutor, run_grid, to_frame
+    from simulate import lrc
+    from simulate.lrc.api import run_sgd_cell, shared_teacher
+
+    base = cfg.lrc
+    if store is not None:  # checkpoints next to the results store, not in the working directory
+        base = replace(base, output_dir=str(store.path.parent / "lrc"))
+    serial = SerialExecutor()  # one process: the teacher is loaded once and shared by every cell
+    rank_cells = [lrc.sweep_cell(replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
+                                 list(cfg.widths), alphas=[base.alpha]) for n in cfg.budgets for s in cfg.seeds]
+    c3_config = replace(base, d_S=cfg.c3_width, train_tokens=cfg.c3_tokens, steps=cfg.c3_steps, token_budget=None,
+                        eval_points=cfg.c3_snapshots, hidden_snapshots=cfg.c3_snapshots)
+    c3_cells = [lrc.sweep_cell(replace(c3_config, seed=s), [cfg.c3_width], alphas=list(cfg.alphas))
+                for s in cfg.c3_seeds]
+    c1_base = replace(base, d_S=cfg.c1_width, dtype="float32" if base.dtype in ("auto", "bfloat16") else base.dtype)
+    from lrkd.config import to_dict
+
+    c1_cells = [{**to_dict(replace(c1_base, seed=s)), "sgd_budgets": list(cfg.c1_steps), "sgd_batches": cfg.c1_batches,
+                 "sgd_power_iters": cfg.c1_power_iters} for s in cfg.c1_seeds]
+    common = {"store": store, "executor": serial, "progress": progress}
+    ranked = run_grid("lrc_real_rank", rank_cells, lrc.run_cell, **common)
+    cloned = run_grid("lrc_real_clone", c3_cells, lrc.run_cell, **common)
+    sgd = run_grid("lrc_real_sgd", c1_cells, run_sgd_cell, **common)
+    teacher = shared_teacher(base)
+    final = to_frame(ranked, "final")
+    steps = to_frame(ranked, "steps")
+    c3_index = to_frame(cloned, "hidden_index")
+    arrays = {f"{c.key}/{name}": value for c in cloned for name, value in c.arrays.items()}
+    benchmark = estimator_benchmark(PCA_DIMS, int(base.mi_tokens))
+    estimator = choose_estimator(benchmark)
+    n_matrices = 7 * teacher.arch.n_layers + (1 if base.tie_head_proj else 2)
+    tables = {
+        "final": final, "trajectory": to_frame(ranked, "trajectory"),
+        "rank": rank_evidence(final, plateau_table(steps, final)),
+        "generalization": generalization_evidence(final, teacher.arch.vocab, n_matrices),
+        "clone_final": to_frame(cloned, "final"), "clone_trajectory": to_frame(cloned, "trajectory"),
+        "information": information_evidence(c3_index, arrays, estimator), "mi_benchmark": benchmark,
+        "sgd_runs": to_frame(sgd, "runs"), "sgd_constants": to_frame(sgd, "constants"),
+    }
+    tables["convergence"] = convergence_evidence(tables["sgd_runs"], tables["sgd_constants"])
+    return tables, teacher_label(teacher)
+
+
+def teacher_label(teacher) -> str:
+    """The teacher as the report names it, with its reduction when it is one."""
+    name = {"smollm2-135m-instruct": "SmolLM2-135M-Instruct"}.get(teacher.name, teacher.name)
+    return f"{name}, reduced: {teacher.reduction}" if teacher.reduction else name

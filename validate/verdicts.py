@@ -86,11 +86,11 @@ def _real_c2(runs: Runs, claim) -> Verdict:
 
 
 def _real_c3(runs: Runs, claim) -> Verdict:
-    return real.information_verdict(claim, runs["information"], runs["final"], experiment=runs.name)
+    return real.information_verdict(claim, runs["information"], runs["mi_benchmark"], experiment=runs.name)
 
 
 def _real_c4(runs: Runs, claim) -> Verdict:
-    return real.rank_verdict(claim, runs["spectra"], experiment=runs.name)
+    return real.rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)
 
 
 CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
