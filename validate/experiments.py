@@ -231,6 +231,81 @@ def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs
                 singular_values=np.asarray(teacher.singular_values))
 
 
+# -- the real run ------------------------------------------------------------------------------------
+def _lrc_config_type():
+    from simulate.lrc import LRCConfig
+
+    return LRCConfig
+
+
+@dataclass(frozen=True)
+class RealConfig:
+    """Real LRC (simulate.lrc.LRCConfig in `lrc`) measured for every claim (validate/real.py):
+    C4/C2 a rank sweep widths x budgets (training-set tokens N) x seeds, `epochs` passes over each
+    set; C3 students with and without cloning (`alphas`) over `c3_seeds`; C1 plain SGD at the step
+    counts `c1_steps` over `c1_seeds`."""
+
+    lrc: Any = None  # an LRCConfig; a table of its keys in TOML
+    widths: tuple[int, ...] = (4, 8, 16, 32, 64)
+    budgets: tuple[int, ...] = (512, 1024, 2048)
+    seeds: tuple[int, ...] = (0, 1)
+    epochs: int = 6
+    alphas: tuple[float, ...] = (0.0, 0.2)
+    c3_width: int = 16
+    c3_tokens: int = 2048
+    c3_steps: int = 48
+    c3_seeds: tuple[int, ...] = (0, 1, 2)
+    c3_snapshots: int = 8
+    c1_width: int = 16
+    c1_steps: tuple[int, ...] = (4, 8, 16, 32)
+    c1_seeds: tuple[int, ...] = (0, 1, 2)
+    c1_batches: int = 4
+    c1_power_iters: int = 4
+
+    def __post_init__(self):
+        for name, least in (("widths", 5), ("budgets", 3), ("seeds", 2), ("c3_seeds", 3), ("c1_steps", 2),
+                            ("c1_seeds", 3)):
+            values = getattr(self, name)
+            require(len(values) >= least and len(set(values)) == len(values), name,
+                    f"at least {least} distinct values", values)
+            _positive_ints(values, name, 0 if "seeds" in name else 1)
+        require(0.0 in self.alphas and any(a > 0 for a in self.alphas), "alphas",
+                "0 (no clone) and at least one clone weight > 0", self.alphas)
+        for a in self.alphas:
+            require_float_in(a, "alphas", 0.0)
+        for name, low in (("epochs", 1), ("c3_width", 1), ("c3_tokens", 1), ("c3_steps", 1), ("c3_snapshots", 8),
+                          ("c1_width", 1), ("c1_batches", 2), ("c1_power_iters", 1)):
+            require_int_in(getattr(self, name), name, low)
+        lrc_type = _lrc_config_type()
+        if not isinstance(self.lrc, lrc_type):
+            from lrkd.config import from_dict
+
+            object.__setattr__(self, "lrc", from_dict(lrc_type, self.lrc or {}, prefix="lrc."))
+
+
+def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -> Runs:
+    """The rank sweep, the C3 arms and the C1 SGD runs as stored cells (resumable); see validate/real.py."""
+    tables, label = real.run(cfg, store=store, progress=progress)
+    return Runs("lrc_real", label, tables)
+
+
+# Quick: a reduced teacher, said in every label: SmolLM2's first 2 of 30 layers with the
+# vocabulary cut to the KJV's 9,588 tokens; teacher outputs stored once per token set (top-64).
+LRC_QUICK = {"teacher_layers": 2, "vocab": "corpus", "teacher_outputs": "cached", "top_k": 64, "seq_len": 32,
+             "batch_size": 4, "lr": 3e-3, "eval_points": 3, "hidden_snapshots": 2, "eval_batches": 4,
+             "mi_tokens": 512, "checkpoint_every": 50, "alpha": 0.2}
+REAL_QUICK = {"lrc": LRC_QUICK}
+# Full: the whole teacher and vocabulary; teacher outputs live (30 layers of clone targets are ~0.3 MB
+# per token in bf16: a store for 2^16-token sets would not fit on disk), shared by all widths.
+LRC_FULL = {"seq_len": 128, "batch_size": 8, "lr": 1e-3, "warmup_steps": 10, "eval_points": 6,
+            "hidden_snapshots": 2, "eval_batches": 4, "mi_tokens": 2048, "checkpoint_every": 100}
+REAL_FULL = {"lrc": LRC_FULL, "widths": [16, 32, 64, 128, 256, 384], "budgets": [16384, 65536, 262144, 1048576],
+             "seeds": [0, 1, 2], "epochs": 4, "c3_width": 128, "c3_tokens": 65536, "c3_steps": 400,
+             "c3_seeds": [0, 1, 2, 3], "c1_width": 64, "c1_steps": [25, 50, 100, 200, 400], "c1_seeds": [0, 1, 2],
+             "c1_batches": 8}
+
+
+
 # -- registry ---------------------------------------------------------------------------------------
 EXPERIMENTS = (
     Experiment("c1_quadratic", QuadraticConfig, run_c1_quadratic,
