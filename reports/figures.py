@@ -433,3 +433,46 @@ DRAWERS: dict[str, Callable[[str, pd.DataFrame, dict], MplFigure]] = {
     "spectrum": draw_spectrum,
     "estimate_vs_truth": draw_estimate_vs_truth,
 }
+# -- C3: MI per training arm, and MI against clone MSE ----------------------------------------------
+def draw_mi_by_arm(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """One point per arm (label or arm on the x axis) with its interval bar; lr annotated."""
+    require(title, "mi_by_arm", data, ("arm", "mi", "mi_low", "mi_high"))
+    fig, (ax,) = new_figure()
+    y = col(data, "mi")
+    err = np.clip(np.vstack([y - col(data, "mi_low"), col(data, "mi_high") - y]), 0, None)
+    xs = np.arange(len(data))
+    ax.errorbar(xs, y, yerr=err, fmt="o", color=COLORS[0], capsize=4, ms=5)
+    names = data["label"] if "label" in data.columns else data["arm"]
+    ax.set_xticks(xs, [str(n) for n in names], rotation=12, ha="right")
+    if "lr" in data.columns:
+        for x, value, lr in zip(xs, y, col(data, "lr")):
+            ax.annotate(f"lr {fmt(lr, 2)}", (x, value), textcoords="offset points", xytext=(8, -3), fontsize=7.5)
+    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
+    ax.set_title(title)
+    return fig
+
+
+def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """MI against clone MSE, one line per series, points labelled by `scale` when present (log x)."""
+    require(title, "mi_vs_mse", data, ("clone_mse", "mi"))
+    fig, (ax,) = new_figure()
+    for i, (name, rows) in enumerate(groups(data)):
+        rows = rows.sort_values("scale") if "scale" in rows.columns else rows
+        x, y = col(rows, "clone_mse"), col(rows, "mi")
+        ax.plot(x, y, color=COLORS[i % len(COLORS)], marker=MARKERS[i % len(MARKERS)], ms=4, lw=1.2,
+                label="MI" if name is None else str(name))
+        if "scale" in rows.columns:
+            for xi, yi, c in zip(x, y, col(rows, "scale")):
+                ax.annotate(f"c={fmt(c, 2)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    mse = col(data, "clone_mse")
+    if np.any(mse > 0):  # symlog: an exact copy has clone MSE 0
+        ax.set_xscale("symlog", linthresh=float(np.min(mse[mse > 0])))
+    ax.set_xlabel(meta.get("x_label", "clone MSE E||h_S - h_T||^2"))
+    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
+    ax.set_title(title)
+    ax.legend(loc="best", framealpha=0.85)
+    return fig
+
+
+    "mi_by_arm": draw_mi_by_arm,
+    "mi_vs_mse": draw_mi_vs_mse,

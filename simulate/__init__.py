@@ -3,8 +3,10 @@
 Teachers with planted spectra (LinearTeacher, MLPTeacher), closed-form reduced-rank regression,
 batched SGD/Adam-trained factorized and LRC-style students, a known-constant quadratic for C1,
 and grids of runs through the results store (rank_sweep, convergence_sweep, clone_sweep,
-quadratic_sweep).
+quadratic_sweep), and two-layer teachers whose hidden activation is cloned (deep_clone_sweep, C3).
 """
+from simulate.clone_deep import ARMS as CLONE_ARMS
+from simulate.clone_deep import DeepSweep, DeepTeacher, deep_clone_sweep
 from simulate.data import Run, TrainData, load_data
 from simulate.quadratic import Quadratic, QuadraticRuns
 from simulate.rrr import fit_rrr
@@ -22,7 +24,7 @@ __all__ = [
     "fit_rrr", "FactorizedStudents", "LRCStudents", "MLPStudents", "Run", "TrainData", "load_data",
     "TrainSpec", "Trajectory", "train", "record_steps", "Quadratic", "QuadraticRuns",
     "rank_sweep", "convergence_sweep", "clone_sweep", "quadratic_sweep", "CloneSweep", "add_noise",
-    "RESULT_COLUMNS", "TRAJECTORY_COLUMNS",
+    "RESULT_COLUMNS", "TRAJECTORY_COLUMNS", "DeepTeacher", "DeepSweep", "deep_clone_sweep", "CLONE_ARMS",
 ]
 
 

@@ -8,7 +8,7 @@ and a label. validate.verdicts turns Runs into one verdict per claim. `lrkd swee
   c1_quadratic      SGD on a quadratic with known L, sigma, Delta (the C1 bound is known true)
   c1_lowrank        SGD on the linear LRC-style student f(P) = g(W_T P), exact L and Delta
   c2_generalization closed-form reduced-rank regression over ranks x N x seeds
-  c3_information    LRC-style students with and without the clone loss; noisy representations
+  c3_information    two-layer teachers, a hidden activation cloned; noisy-label and clean-KD controls
   c4_rank           rank sweeps at several N for one planted spectrum
   lrc_real          real LRC distillation of SmolLM2-135M on KJV text (simulate.lrc), with and
                     without the clone loss, sharing one teacher forward per batch
@@ -167,42 +167,66 @@ def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=Non
 
 # -- C3 ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class InformationConfig(TeacherConfig):
-    m: int = 16
-    n: int = 16
+class InformationConfig:
+    """C3 on a teacher of >= 2 layers whose cloned (last hidden) activation is not its output.
+
+    Arms (simulate.clone_deep.ARMS) at equal steps, each at the step size of `lrs` with the best
+    held-out output loss; MI of the noisy hidden pair I(h_T + e1; h_S + e2), e ~ N(0, noise_std^2 I).
+    """
+
+    widths: tuple[int, ...] = (16, 16, 4)
+    activation: Literal["linear", "relu"] = "linear"
+    spectrum: Spectrum = field(default_factory=Spectrum)
+    noise: float = 1.0
     rank: int = 4
-    alphas: tuple[float, ...] = (0.0, 0.5)
+    arms: tuple[str, ...] = ("noisy", "kd", "kd_clone", "noisy_clone")
+    lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+    alpha: float = 1.0
     sample_size: int = 500
     steps: int = 2000
-    rep_samples: int = 2000
-    noise_std: float = 0.1
-    estimator_steps: int = 4
+    batch_size: int = 32
+    noise_std: float = 0.2
+    mi_samples: int = 4000
+    benchmark_reps: int = 2
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
     def __post_init__(self):
-        super().__post_init__()
-        require_int_in(self.rank, "rank", 1, min(self.m, self.n))
-        require(0.0 in self.alphas and len(self.alphas) >= 2, "alphas", "a list holding 0 (the no-clone "
-                "ablation) and at least one clone weight > 0", self.alphas)
-        for a in self.alphas:
-            require_float_in(a, "alphas", 0.0)
+        require(len(self.widths) >= 3, "widths", "(n, d_1, ..., m): at least two layers", self.widths)
+        _positive_ints(self.widths, "widths")
+        require_int_in(self.rank, "rank", 1, self.widths[0])
+        require(all(a in simulate.CLONE_ARMS for a in self.arms), "arms",
+                "names from " + ", ".join(simulate.CLONE_ARMS), self.arms)
+        require(len(self.lrs) > 0, "lrs", "a non-empty list of step sizes", self.lrs)
+        for lr in self.lrs:
+            require_float_in(lr, "lrs", 0.0, open_low=True)
+        require_float_in(self.noise, "noise", 0.0)
+        require_float_in(self.alpha, "alpha", 0.0, open_low=True)
+        require_int_in(self.sample_size, "sample_size", 2)
         require_int_in(self.steps, "steps", 1)
-        require_int_in(self.rep_samples, "rep_samples", 100, 100_000)
+        require_int_in(self.batch_size, "batch_size", 1)
         require_float_in(self.noise_std, "noise_std", 0.0, open_low=True)
-        require_int_in(self.estimator_steps, "estimator_steps", 0, 64)
+        require_int_in(self.mi_samples, "mi_samples", 100, 100_000)
+        require_int_in(self.benchmark_reps, "benchmark_reps", 1, 16)
+        require(len(self.seeds) >= 2, "seeds", "at least 2 seeds (intervals over seeds)", self.seeds)
+        _positive_ints(self.seeds, "seeds", 0)
 
 
 def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> Runs:
-    teacher = cfg.teacher()
-    sweep = simulate.clone_sweep(teacher, [cfg.rank], list(cfg.alphas), cfg.sample_size, cfg.seeds, cfg.steps,
-                                 rep_samples=cfg.rep_samples, device=cfg.device, store=store, executor=executor,
-                                 progress=progress, experiment="c3_information")
-    evidence = c3.information_evidence(sweep, cfg.rank, cfg.alphas, cfg.seeds, cfg.noise_std)
-    tables = {"trajectory": sweep.frame, "evidence": evidence}
-    if cfg.estimator_steps:
-        check = c3.estimator_check(sweep, cfg.rank, max(cfg.alphas), cfg.seeds[0], cfg.noise_std)
-        keep = sorted(check["step"].unique())[-cfg.estimator_steps:]
-        tables["estimators"] = check[check["step"].isin(keep)].reset_index(drop=True)
-    return Runs("c3_information", f"d = {cfg.m}, rank {cfg.rank}", tables)
+    teacher = simulate.DeepTeacher(tuple(cfg.widths), cfg.activation, cfg.spectrum.build(), cfg.noise)
+    sweep = simulate.deep_clone_sweep(teacher, cfg.rank, cfg.seeds, arms=cfg.arms, lrs=cfg.lrs, alpha=cfg.alpha,
+                                      sample_size=cfg.sample_size, steps=cfg.steps, batch_size=cfg.batch_size,
+                                      store=store, executor=executor, progress=progress,
+                                      experiment="c3_information")
+    tables, context = c3.deep_tables(sweep, cfg.noise_std, mi_samples=cfg.mi_samples,
+                                     benchmark_reps=cfg.benchmark_reps, lrs=cfg.lrs)
+    label = f"{cfg.activation} teacher {'-'.join(map(str, cfg.widths))}, rank {cfg.rank}"
+    return Runs("c3_information", label, tables, **context)
+
+
+# the ReLU case: hidden width 4 keeps KSG (8 joint dimensions) usable; a coarser MI channel (its bias
+# grows with the MI)
+C3_RELU = {"activation": "relu", "widths": [8, 4, 1], "rank": 2, "lrs": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+           "mi_samples": 2000, "noise_std": 0.5}
 
 
 # -- C4 ---------------------------------------------------------------------------------------------
@@ -325,12 +349,12 @@ EXPERIMENTS = (
                                       "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
                                       "seeds": list(range(64))}}),
     Experiment("c3_information", InformationConfig, run_c3,
-               "clone loss vs no clone loss: exact MI of noisy representations, estimators, lower bounds",
+               "two-layer teachers (deep linear: exact MI; ReLU: KSG): cloning a hidden activation vs "
+               "noisy-label and clean-KD controls at equal steps, step sizes tuned per arm",
                ("mutual_information", "mutual_information_trace"),
-               {"quick": {}, "full": {"steps": 8000, "seeds": list(range(12)), "rep_samples": 5000,
-                                      "estimator_steps": 8},
-                "full_wide": {"m": 32, "n": 32, "rank": 8, "steps": 8000, "seeds": list(range(12)),
-                              "rep_samples": 5000, "estimator_steps": 0}}),
+               {"quick": {}, "quick_relu": C3_RELU,
+                "full": {"widths": [32, 32, 8], "rank": 8, "steps": 8000, "seeds": list(range(16))},
+                "full_relu": {**C3_RELU, "steps": 8000, "seeds": list(range(16)), "benchmark_reps": 4}}),
     Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
                ("optimal_rank",),
                {"quick": {}, "quick_exponential": {"spectrum": {"kind": "exponential", "decay": 0.3}},

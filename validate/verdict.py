@@ -33,7 +33,8 @@ LABELS = {
     "inconclusive": "inconclusive",
 }
 
-FIGURE_KINDS = ("bound_vs_measured", "rstar_vs_n", "mi_vs_clone", "spectrum", "estimate_vs_truth")
+FIGURE_KINDS = ("bound_vs_measured", "rstar_vs_n", "mi_vs_clone", "spectrum", "estimate_vs_truth", "rstar_growth",
+                "spectrum_null", "mi_by_arm", "mi_vs_mse")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ for exponent claims. Every number comes from the runs; nothing here is written b
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 import theory
@@ -62,14 +61,11 @@ def _rrr(runs: Runs, claim) -> Verdict:
 
 
 def _mi(runs: Runs, claim) -> Verdict:
-    verdict = c3.mutual_information_verdict(claim, runs["evidence"], experiment=runs.name)
-    if "estimators" in runs:
-        verdict = replace(verdict, figures=verdict.figures + (c3.estimator_figure(runs["estimators"]),))
-    return verdict
+    return c3.mutual_information_verdict(claim, runs, experiment=runs.name)
 
 
 def _mi_trace(runs: Runs, claim) -> Verdict:
-    return c3.mutual_information_verdict(claim, runs["evidence"], experiment=runs.name, trace=True)
+    return c3.mutual_information_verdict(claim, runs, experiment=runs.name, trace=True)
 
 
 def _rank(runs: Runs, claim) -> Verdict:
@@ -118,7 +114,7 @@ def register_check(experiment: str, claim_id: str, check: Callable[[Runs, theory
 def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
     """The verdict of one claim (an id or a Claim) on one experiment's runs: the `Runs` of an
     experiment, or what simulate/ returns directly (a rank_sweep, convergence_sweep or
-    quadratic_sweep frame, or a CloneSweep)."""
+    quadratic_sweep frame, a DeepSweep or a CloneSweep)."""
     claim = claim_id if isinstance(claim_id, theory.Claim) else theory.get_claim(claim_id)
     runs = runs if isinstance(runs, Runs) else as_runs(runs, claim.id)
     check = CHECKS.get((runs.experiment, claim.id))
@@ -142,9 +138,12 @@ def as_runs(result, claim_id: str) -> Runs:
     if isinstance(result, simulate.CloneSweep):
         seeds = sorted(result.frame["seed"].unique())
         rank = int(result.frame["rank"].iloc[0])
+    if isinstance(result, simulate.DeepSweep):
+        tables, context = c3.deep_tables(result, noise_std=c3.DEFAULT_NOISE_STD)
+        return Runs("c3_information", f"{result.teacher.activation} teacher", tables, **context)
         alphas = sorted(result.frame["alpha"].unique())
-        return Runs("c3_information", "", {"trajectory": result.frame,
-                                           "evidence": c3.information_evidence(result, rank, alphas, seeds, 0.1)})
+        return Runs("c3_information", "one-layer teacher", {"trajectory": result.frame, "evidence":
+                    c3.shallow_evidence(result, rank, alphas, seeds, 0.1)}, noise_std=0.1, activation="linear")
     if not isinstance(result, pd.DataFrame) or result.empty:
         raise InputError("runs", "must be an experiment's Runs, a simulate sweep frame or a CloneSweep, "
                          f"got {type(result).__name__}")

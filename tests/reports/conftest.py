@@ -97,7 +97,21 @@ def estimate_figure() -> Figure:
                   {"x_label": "exact MI (nats)", "y_label": "estimated MI (nats)"})
 
 
-ALL_FIGURES = (bound_figure, rstar_figure, mi_figure, spectrum_figure, estimate_figure)
+def mi_arm_figure() -> Figure:
+    data = pd.DataFrame({"arm": ["noisy", "kd", "kd_clone"], "label": ["(a) noisy", "(b) KD", "(c) KD + clone"],
+                         "mi": [2.5, 2.7, 3.3], "mi_low": [2.45, 2.65, 3.25], "mi_high": [2.55, 2.75, 3.35],
+                         "lr": [0.003, 0.01, 0.003]})
+    return Figure("mi_by_arm", "C3: MI per arm", data, {"y_label": "MI (nats)"})
+
+
+def mi_mse_figure() -> Figure:
+    scale = np.array([0.5, 1.0, 2.0, 4.0])
+    data = pd.DataFrame({"series": ["clone student"] * 4, "scale": scale, "clone_mse": (scale - 1) ** 2 * 4 + 0.5,
+                         "mi": np.log1p(4 * scale)})
+    return Figure("mi_vs_mse", "C3: MI is not monotone in clone MSE", data)
+
+
+ALL_FIGURES = (bound_figure, rstar_figure, mi_figure, spectrum_figure, estimate_figure, mi_arm_figure, mi_mse_figure)
 
 
 def fake_claims() -> list[FakeClaim]:
@@ -162,6 +176,8 @@ REQUIRED_COLUMNS = {
     mi_figure: ("step", "clone_loss"),
     spectrum_figure: ("k", "s"),
     estimate_figure: ("truth", "estimate"),
+    mi_arm_figure: ("arm", "mi", "mi_low", "mi_high"),
+    mi_mse_figure: ("clone_mse", "mi"),
 }
 
 
