@@ -30,6 +30,18 @@ spectrum
     columns  k (1-based index), s (singular value); optional fitted, series.
     meta     family ("power_law" -> log-log, "exponential" -> semi-log y); alpha, alpha_ci,
              beta, beta_ci ([lo, hi]), r2 (annotated).
+rstar_growth
+    columns  as rstar_vs_n. meta laws = {law: {n_samples, rstar, aicc}} (fitted curves), best,
+             identified, delta_aicc, evidence, rank_max. Semi-log x: a logarithm is straight.
+spectrum_null
+    columns  k, s, null (the Gaussian null's expected value), spike (bool); optional series.
+    meta     edges = {series: {threshold, mp_edge, n_spikes, family}}.
+mi_by_arm
+    columns  arm, mi, mi_low, mi_high (interval over seeds); optional label (x tick), lr (annotated).
+    meta     y_label.
+mi_vs_mse
+    columns  clone_mse, mi; optional series (one line each), scale (annotated c = ...).
+    meta     x_label, y_label. Log x when every clone MSE is positive.
 estimate_vs_truth
     columns  truth, estimate; optional estimator (colour), d (marker).
     meta     x_label, y_label. Scatter with the line y = x.
@@ -329,6 +341,71 @@ def reference_lines(ax: Axes, n_grid: np.ndarray, n0: float, r0: float, meta: di
                 label=f"c N^{fmt(e)}: derived for the planted/measured spectrum")
 
 
+def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """r*(N) with its band and theory's finite-size r*, plus the three fitted growth laws (meta laws:
+    {law: {n_samples, rstar, aicc}}; best, identified, delta_aicc, evidence). Semi-log x, so a
+    logarithm is a straight line and a power law bends upwards."""
+    require(title, "rstar_growth", data, ("n_samples", "rstar", "rstar_low", "rstar_high"))
+    fig, (ax,) = new_figure()
+    for i, (name, rows) in enumerate(groups(data)):
+        rows = rows.sort_values("n_samples")
+        y = col(rows, "rstar")
+        err = np.clip(np.vstack([y - col(rows, "rstar_low"), col(rows, "rstar_high") - y]), 0, None)
+        ax.errorbar(col(rows, "n_samples"), y, yerr=err, color=COLORS[i % len(COLORS)], marker="os"[i % 2],
+                    ms=4, capsize=3, lw=0 if i else 1.2, label="r*" if name is None else f"r*: {name}")
+    styles = {"power_law": ("-", "#2ca02c"), "logarithm": ("--", "#9467bd"), "constant": (":", "#7f7f7f")}
+    for law, curve in (meta.get("laws") or {}).items():
+        ls, color = styles.get(law, ("-.", "black"))
+        best = " (best)" if law == meta.get("best") else ""
+        ax.plot(curve["n_samples"], curve["rstar"], ls=ls, color=color, lw=1.6 if best else 1.1,
+                label=f"{law.replace('_', ' ')} fit, AICc {fmt(curve.get('aicc'))}{best}")
+    if meta.get("rank_max") is not None:
+        ax.axhline(float(meta["rank_max"]), color="#555555", ls="--", lw=1.0,
+                   label=f"r* <= min(m, n) = {fmt(meta['rank_max'])}")
+    scales(ax, True, False)
+    ax.set_xlabel(meta.get("x_label", "N (training samples)"))
+    ax.set_ylabel(meta.get("y_label", "optimal rank r*"))
+    ax.set_title(title)
+    legend_below(fig, [ax])
+    if meta.get("best") is not None:
+        state = "identified" if meta.get("identified") else "not identified"
+        corner_text(ax, [f"best: {str(meta['best']).replace('_', ' ')} ({state})",
+                         f"AICc gap {fmt(meta.get('delta_aicc'))}: {meta.get('evidence', '')}"], loc="upper left")
+    return fig
+
+
+def draw_spectrum_null(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """Singular values per matrix (log-log) with the matching Gaussian matrix's expected values
+    (column null, dotted), its spike threshold (meta edges[series].threshold, dashed) and the
+    spikes (column spike, filled markers)."""
+    require(title, "spectrum_null", data, ("k", "s", "null", "spike"))
+    fig, (ax,) = new_figure()
+    edges = meta.get("edges") or {}
+    for i, (name, rows) in enumerate(groups(data)):
+        rows = rows.sort_values("k")
+        color = COLORS[i % len(COLORS)]
+        spike = rows["spike"].to_numpy(dtype=bool)
+        info = edges.get(name, {})
+        label = "singular values" if name is None else f"{name}: {info.get('n_spikes', int(spike.sum()))} spikes"
+        ax.plot(col(rows, "k")[~spike], col(rows, "s")[~spike], color=color, marker="o", ms=2, lw=0,
+                alpha=0.6, label=label)
+        ax.plot(col(rows, "k")[spike], col(rows, "s")[spike], color=color, marker="o", ms=5, lw=0,
+                markeredgecolor="black")
+        ax.plot(col(rows, "k"), col(rows, "null"), color=color, ls=":", lw=1.1)
+        if info.get("threshold") is not None:
+            ax.axhline(float(info["threshold"]), color=color, ls="--", lw=0.9)
+    scales(ax, True, True)
+    ax.set_xlabel(meta.get("x_label", "index k"))
+    ax.set_ylabel(meta.get("y_label", "singular value s_k"))
+    ax.set_title(title)
+    tidy_log_ticks(ax)
+    handles = [Line2D([], [], color="black", ls=":"), Line2D([], [], color="black", ls="--"),
+               Line2D([], [], color="black", marker="o", ms=5, lw=0, markeredgecolor="black")]
+    legend_below(fig, [ax], (handles, ["Gaussian null (same shape, scale)", "spike threshold (MP edge + TW)",
+                                       "spike"]))
+    return fig
+
+
 # -- mutual information against clone loss -----------------------------------------------------
 def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     require(title, "mi_vs_clone", data, ("step", "clone_loss"))
@@ -361,6 +438,47 @@ def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         bottom.set_yscale("log")  # losses spanning orders of magnitude (a student without cloning)
     bottom.set_xlabel(meta.get("x_label", "training step"))
     legend_below(fig, [top, bottom])
+    return fig
+
+
+# -- C3: MI per training arm, and MI against clone MSE ----------------------------------------------
+def draw_mi_by_arm(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """One point per arm (label or arm on the x axis) with its interval bar; lr annotated."""
+    require(title, "mi_by_arm", data, ("arm", "mi", "mi_low", "mi_high"))
+    fig, (ax,) = new_figure()
+    y = col(data, "mi")
+    err = np.clip(np.vstack([y - col(data, "mi_low"), col(data, "mi_high") - y]), 0, None)
+    xs = np.arange(len(data))
+    ax.errorbar(xs, y, yerr=err, fmt="o", color=COLORS[0], capsize=4, ms=5)
+    names = data["label"] if "label" in data.columns else data["arm"]
+    ax.set_xticks(xs, [str(n) for n in names], rotation=12, ha="right")
+    if "lr" in data.columns:
+        for x, value, lr in zip(xs, y, col(data, "lr")):
+            ax.annotate(f"lr {fmt(lr, 2)}", (x, value), textcoords="offset points", xytext=(8, -3), fontsize=7.5)
+    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
+    ax.set_title(title)
+    return fig
+
+
+def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
+    """MI against clone MSE, one line per series, points labelled by `scale` when present (log x)."""
+    require(title, "mi_vs_mse", data, ("clone_mse", "mi"))
+    fig, (ax,) = new_figure()
+    for i, (name, rows) in enumerate(groups(data)):
+        rows = rows.sort_values("scale") if "scale" in rows.columns else rows
+        x, y = col(rows, "clone_mse"), col(rows, "mi")
+        ax.plot(x, y, color=COLORS[i % len(COLORS)], marker=MARKERS[i % len(MARKERS)], ms=4, lw=1.2,
+                label="MI" if name is None else str(name))
+        if "scale" in rows.columns:
+            for xi, yi, c in zip(x, y, col(rows, "scale")):
+                ax.annotate(f"c={fmt(c, 2)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    mse = col(data, "clone_mse")
+    if np.any(mse > 0):  # symlog: an exact copy has clone MSE 0
+        ax.set_xscale("symlog", linthresh=float(np.min(mse[mse > 0])))
+    ax.set_xlabel(meta.get("x_label", "clone MSE E||h_S - h_T||^2"))
+    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
+    ax.set_title(title)
+    ax.legend(loc="best", framealpha=0.85)
     return fig
 
 
@@ -430,49 +548,10 @@ DRAWERS: dict[str, Callable[[str, pd.DataFrame, dict], MplFigure]] = {
     "bound_vs_measured": draw_bound_vs_measured,
     "rstar_vs_n": draw_rstar_vs_n,
     "mi_vs_clone": draw_mi_vs_clone,
-    "spectrum": draw_spectrum,
-    "estimate_vs_truth": draw_estimate_vs_truth,
-}
-# -- C3: MI per training arm, and MI against clone MSE ----------------------------------------------
-def draw_mi_by_arm(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    """One point per arm (label or arm on the x axis) with its interval bar; lr annotated."""
-    require(title, "mi_by_arm", data, ("arm", "mi", "mi_low", "mi_high"))
-    fig, (ax,) = new_figure()
-    y = col(data, "mi")
-    err = np.clip(np.vstack([y - col(data, "mi_low"), col(data, "mi_high") - y]), 0, None)
-    xs = np.arange(len(data))
-    ax.errorbar(xs, y, yerr=err, fmt="o", color=COLORS[0], capsize=4, ms=5)
-    names = data["label"] if "label" in data.columns else data["arm"]
-    ax.set_xticks(xs, [str(n) for n in names], rotation=12, ha="right")
-    if "lr" in data.columns:
-        for x, value, lr in zip(xs, y, col(data, "lr")):
-            ax.annotate(f"lr {fmt(lr, 2)}", (x, value), textcoords="offset points", xytext=(8, -3), fontsize=7.5)
-    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
-    ax.set_title(title)
-    return fig
-
-
-def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    """MI against clone MSE, one line per series, points labelled by `scale` when present (log x)."""
-    require(title, "mi_vs_mse", data, ("clone_mse", "mi"))
-    fig, (ax,) = new_figure()
-    for i, (name, rows) in enumerate(groups(data)):
-        rows = rows.sort_values("scale") if "scale" in rows.columns else rows
-        x, y = col(rows, "clone_mse"), col(rows, "mi")
-        ax.plot(x, y, color=COLORS[i % len(COLORS)], marker=MARKERS[i % len(MARKERS)], ms=4, lw=1.2,
-                label="MI" if name is None else str(name))
-        if "scale" in rows.columns:
-            for xi, yi, c in zip(x, y, col(rows, "scale")):
-                ax.annotate(f"c={fmt(c, 2)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    mse = col(data, "clone_mse")
-    if np.any(mse > 0):  # symlog: an exact copy has clone MSE 0
-        ax.set_xscale("symlog", linthresh=float(np.min(mse[mse > 0])))
-    ax.set_xlabel(meta.get("x_label", "clone MSE E||h_S - h_T||^2"))
-    ax.set_ylabel(meta.get("y_label", "mutual information (nats)"))
-    ax.set_title(title)
-    ax.legend(loc="best", framealpha=0.85)
-    return fig
-
-
     "mi_by_arm": draw_mi_by_arm,
     "mi_vs_mse": draw_mi_vs_mse,
+    "spectrum": draw_spectrum,
+    "estimate_vs_truth": draw_estimate_vs_truth,
+    "rstar_growth": draw_rstar_growth,
+    "spectrum_null": draw_spectrum_null,
+}

@@ -63,6 +63,10 @@ CAPTIONS = {
     "mi_vs_clone": "Mutual-information estimates (top) and clone loss (bottom) over training.",
     "spectrum": "Singular values of the teacher matrix with the fitted spectral family.",
     "estimate_vs_truth": "Estimates against the exact value; dashed: y = x.",
+    "rstar_growth": "Empirical r* (bars: seed band) and theory's finite-size r* against N (log axis), with "
+                    "the fitted power law, logarithm and constant; the legend gives each law's AICc.",
+    "spectrum_null": "Singular values against a Gaussian matrix of the same shape and scale (dotted: its "
+                     "expected values; dashed: spike threshold); filled markers: spikes above the bulk.",
 }
 DEFAULT_SAMPLE_SIZE = ("In synthetic runs N counts i.i.d. input-output pairs; in language-model runs "
                        "each experiment's notes say whether N counts tokens or sequences.")

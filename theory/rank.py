@@ -235,3 +235,85 @@ OPTIMAL_RANK = Claim(
     measured_latex="r^*",
     defaults={"C": 1.0},
 )
+
+
+# -- finite size: the rank at which truncating the noisy SVD stops paying ------------------------
+# The continuous r* above is the asymptotic story. On a finite grid the empirical r* of reduced-rank
+# regression is decided near the noise threshold, where the kept directions are themselves noisy.
+# With isotropic inputs, RRR truncates the SVD of the fitted values X W_ols^T = X W_T^T + P_X Z, i.e.
+# (after dividing by sqrt(N)) of W_T plus an n x m Gaussian matrix of entry variance sigma^2/N. In
+# the spiked-matrix model (Benaych-Georges & Nadakuditi 2012, Adv. Math. 227; Gavish & Donoho 2014,
+# IEEE Trans. Inf. Theory 60(8)), in units where the noise matrix has entries of variance
+# 1/max(m, n) and aspect b = min(m, n)/max(m, n) <= 1, a signal singular value x > b^(1/4) is seen
+# at y with y^2 = (x + 1/x)(x + b/x), and its singular vectors keep squared cosines
+# (x^4 - b)/(x^4 + b x^2) and (x^4 - b)/(x^4 + x^2) with the true ones. Keeping that component
+# changes the squared error by y^2 - 2 x y c c' (dropping it costs x^2), so it pays exactly above
+# the threshold x_c solved below; r* is the number of singular values above it.
+x_spike = sp.Symbol("x", positive=True)  # a signal singular value in noise units
+b_aspect = sp.Symbol("b", positive=True)  # min(m, n) / max(m, n)
+
+
+def spiked_observed_sq(x=x_spike, b=b_aspect) -> sp.Expr:
+    """y^2: the squared observed singular value of a spike x above the bulk edge."""
+    return (x + 1 / x) * (x + b / x)
+
+
+def spiked_cosines_sq(x=x_spike, b=b_aspect) -> tuple[sp.Expr, sp.Expr]:
+    """Squared cosines between the observed and true (left, right) singular vectors of a spike."""
+    return (x**4 - b) / (x**4 + b * x**2), (x**4 - b) / (x**4 + x**2)
+
+
+def spiked_keep_cost(x=x_spike, b=b_aspect) -> sp.Expr:
+    """Change of the squared error from keeping a spike's component: y^2 - 2 x y c c'."""
+    left, right = spiked_cosines_sq(x, b)
+    return spiked_observed_sq(x, b) - 2 * x * sp.sqrt(spiked_observed_sq(x, b) * left * right)
+
+
+@lru_cache(maxsize=None)
+def spiked_threshold_sq() -> sp.Expr:
+    """x_c^2, where keeping a spike starts to pay: the positive root of keep_cost(x) = 0.
+
+    keep_cost < 0 <=> y^2 < 4 x^2 c^2 c'^2; since y^2 x^2 = (x^2+1)(x^2+b), this is
+    (x^2+1)(x^2+b) < 2 (x^4 - b), a quadratic in x^2 that sympy solves. Checked: the root lies
+    above the detection point b^(1/2) (x^4 > b) and zeroes keep_cost; at b = 1 it is 3, Gavish and
+    Donoho's 4/sqrt(3) threshold on the observed value.
+    """
+    u = sp.Symbol("u", positive=True)  # u = x^2
+    roots = sp.solve(sp.expand((u + 1) * (u + b_aspect) - 2 * (u**2 - b_aspect)), u)
+    root = [q for q in roots if is_positive(q)]
+    if len(root) != 1:
+        raise ValueError(f"expected one positive root for the spiked threshold; got {roots}")
+    threshold = sp.simplify(root[0])
+    residual = spiked_keep_cost().subs(x_spike, sp.sqrt(threshold))
+    if not (is_identity(residual.subs(b_aspect, 1), 0) and is_identity(threshold.subs(b_aspect, 1), 3)):
+        raise ValueError(f"x_c^2 = {threshold} does not zero the keep cost")
+    return threshold
+
+
+def spiked_rstar(singular_values, *, m: int, n: int, noise: float, sample_sizes) -> np.ndarray:
+    """r*(N) of truncated-SVD reduced-rank regression in the spiked model, with the OLS branch.
+
+    r_trunc(N) = #{k : s_k > x_c sigma sqrt(max(m, n) / N)} (at least 1). Heavy spectral tails make
+    the full-rank fit (OLS, exact expected risk sigma^2 m n / (N - n - 1) for Gaussian inputs)
+    beat the truncation once r* nears min(m, n)/2; then r* = min(m, n). The truncation's risk is
+    sum_{k <= r} keep_cost(x_k) + sum_k x_k^2 in noise units sigma^2 max(m, n)/N.
+    Args: singular_values of W_T (decreasing), m, n, noise sigma > 0, sample_sizes N > n + 1.
+    Returns: integer r* per N.
+    """
+    s = np.asarray(singular_values, dtype=np.float64)
+    sizes = np.asarray(sample_sizes, dtype=np.float64)
+    if not (noise > 0 and np.all(sizes > n + 1)):
+        raise ValueError("spiked_rstar: needs noise > 0 and every N > n + 1")
+    low, high = min(m, n), max(m, n)
+    b = low / high
+    x_c = float(sp.sqrt(spiked_threshold_sq()).subs(b_aspect, b))
+    cost = numpy_function(spiked_keep_cost(), (x_spike, b_aspect))
+    out = []
+    for size in sizes:
+        unit = noise**2 * high / size  # variance unit of the noise matrix, times max(m, n)
+        x = s / np.sqrt(unit)
+        kept = x[x > x_c]
+        truncated = (np.sum(cost(kept, b)) + np.sum(x**2)) * unit
+        full = noise**2 * m * n / (size - n - 1)
+        out.append(low if full < truncated else max(int(kept.size), 1))
+    return np.asarray(out, dtype=np.int64)

@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lrkd.errors import require, require_float_in, require_int_in
 from validate.fits import (ExponentFit, bootstrap_replicates, expanded_level, fit_exponent,
                            percentile_interval, slope_from_sums)
 
-__all__ = ["empirical_rstar", "fit_rstar_exponent"]
+__all__ = ["empirical_rstar", "fit_rstar_exponent", "rstar_replicates"]
 
 REQUIRED_COLUMNS = ("rank", "n_samples", "seed")
 
@@ -54,7 +55,9 @@ def empirical_rstar(
     and sentences in `frame.attrs["notes"]`. Columns: n_samples, rstar, rstar_low, rstar_high
     (central `confidence` percentile band of the bootstrap argmins over seeds), n_seeds,
     min_risk (seed-mean risk at rstar), max_rank and min_rank (the grid at that N), at_edge
-    ("upper", "lower" or ""): r* on the grid's edge only bounds the true r*.
+    ("upper", "lower" or ""): r* on the grid's edge only bounds the true r*; flat_low, flat_high:
+    the contiguous ranks around r* whose seed-mean risk the seeds cannot tell from the minimum's
+    (paired t-test over seeds at `confidence`, `_indistinguishable`).
     """
     clean, excluded = _clean_sweep(df, risk)
     confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
@@ -64,9 +67,29 @@ def empirical_rstar(
     boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
                                 cube.seeds.size, n_resamples, seed)
     frame = _rstar_frame(cube, best, boot, confidence)
+    frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best, confidence)
     frame.attrs["excluded"] = excluded
     frame.attrs["notes"] = _sweep_notes(excluded, frame, risk)
     return frame
+
+
+def rstar_replicates(sweep: pd.DataFrame, n_samples, *, risk: str = "test_risk", n_resamples: int = 2000,
+                     seed: int = 0) -> np.ndarray:
+    """Seed-bootstrap r*(N) curves: (len(n_samples), n_resamples), one joint resample of seeds per
+    column (the same resampling as `empirical_rstar`'s band; NaN where a resample lacks a run).
+
+    Args: sweep (a rank_sweep frame), n_samples (the sizes to return, each in the sweep), risk,
+    n_resamples (>= 100), seed. Returns: the replicate curves, rows in the order of n_samples.
+    """
+    clean, _ = _clean_sweep(sweep, risk)
+    wanted = np.asarray(n_samples, dtype=np.float64)
+    cube = _risk_cube(clean[clean["n_samples"].isin(wanted)], risk)
+    require(cube.n_values.size == wanted.size, "n_samples", "sizes present in the sweep", wanted.tolist())
+    n_resamples = require_int_in(n_resamples, "n_resamples", 100)
+    boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
+                                cube.seeds.size, n_resamples, seed)
+    order = np.searchsorted(cube.n_values, wanted)
+    return boot[order]
 
 
 def fit_rstar_exponent(
@@ -174,6 +197,29 @@ def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray,
     })
     frame["at_edge"] = np.where(best == grid_max, "upper", np.where(best == grid_min, "lower", ""))
     return frame
+
+
+def _indistinguishable(cube: _RiskCube, best: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks next to r* that the seeds cannot tell from it: for each rank, the paired differences
+    risk_s(r) - risk_s(r*) over seeds have a mean within t_{S-1} standard errors of 0. A flat risk
+    curve near its minimum (dense spectra near the noise threshold) leaves r* uncertain by more
+    than a few-seed bootstrap of the argmin shows; this range says by how much."""
+    n_seeds = cube.values.shape[-1]
+    at = np.searchsorted(cube.ranks, np.nan_to_num(best, nan=cube.ranks[0]))
+    diff = cube.values - cube.values[np.arange(cube.n_values.size), at][:, None, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(diff, axis=-1)
+        se = np.nanstd(diff, axis=-1, ddof=1) / np.sqrt(np.sum(np.isfinite(diff), axis=-1))
+    t = stats.t.ppf(0.5 + confidence / 2.0, max(n_seeds - 1, 1))
+    close = np.isfinite(mean) & (mean <= t * np.nan_to_num(se, nan=0.0))
+    low, high = at.copy(), at.copy()
+    for i in range(cube.n_values.size):
+        while low[i] > 0 and close[i, low[i] - 1]:
+            low[i] -= 1
+        while high[i] < cube.ranks.size - 1 and close[i, high[i] + 1]:
+            high[i] += 1
+    return cube.ranks[low].astype(np.int64), cube.ranks[high].astype(np.int64)
 
 
 def _sweep_notes(excluded: dict[str, int], frame: pd.DataFrame, risk: str) -> list[str]:

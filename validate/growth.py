@@ -1,0 +1,291 @@
+"""Which growth law r*(N) follows on a grid: a power law, a logarithm or a constant (claim C4).
+
+A local slope of log r* on log N cannot tell N^q from log N: over a few octaves both are nearly
+straight. So the three laws are fitted side by side, on the scale r* is measured on,
+
+    power law    r* = c N^q              (2 parameters)
+    logarithm    r* = a + b log N        (2 parameters)
+    constant     r* = c                  (1 parameter)
+
+by weighted least squares with per-point variance var_i = (seed-bootstrap variance of r*(N_i)) +
+1/12. The 1/12 is the variance of rounding a continuous optimum to the integer rank grid (uniform
+on a unit interval): without it a noise-free staircase would make every smooth law "wrong".
+With known variances, -2 log L = chi^2 + const, so the laws are compared by AICc (Akaike's
+criterion with Hurvich & Tsai's small-sample correction, 1989, Biometrika 76(2)):
+
+    AICc = chi^2 + 2 k + 2 k (k + 1) / (n - k - 1).
+
+Criterion (stated once, used everywhere): the law with the smallest AICc is the best; it is
+*identified* when the runner-up's AICc is larger by at least IDENTIFY_DELTA (evidence ratio
+exp(delta/2) >= 20: the runner-up keeps < 5% of the Akaike weight) and the best law also wins
+in at least IDENTIFY_WINS of the seed-bootstrap resamples (each resample recomputes r*(N) from
+resampled seeds and refits all three laws). Strength words follow Burnham & Anderson (2002, sec.
+2.6): delta >= 10 "decisive", >= 6 "strong", >= 2 "weak", below "none".
+
+The power law's exponent interval is the weighted fit's t-interval, its standard error from the
+Gauss-Newton covariance with the variances above, widened by sqrt(chi^2/dof) when the residuals
+exceed those variances (Birge ratio). Seeds are shared across N, so the per-point variances
+ignore their correlation; the notes say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from lrkd.errors import require, require_float_in
+
+__all__ = ["LAWS", "LawFit", "GrowthFit", "fit_growth_laws", "ROUNDING_VARIANCE"]
+
+LAWS = ("power_law", "logarithm", "constant")
+N_PARAMS = {"power_law": 2, "logarithm": 2, "constant": 1}
+ROUNDING_VARIANCE = 1.0 / 12.0  # variance of rounding a continuous optimum to an integer rank
+IDENTIFY_DELTA = 6.0  # AICc gap to the runner-up: evidence ratio e^3 ~ 20
+IDENTIFY_WINS = 0.8  # share of seed resamples the best law must also win
+STRENGTH = ((10.0, "decisive"), (6.0, "strong"), (2.0, "weak"))
+GAUSS_NEWTON_STEPS = 30
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """One law fitted to r*(N): parameters, chi^2 with the stated variances, AICc."""
+
+    law: str
+    params: dict[str, float]
+    chi2: float
+    aicc: float
+
+    def predict(self, n_samples: Any) -> np.ndarray:
+        """The fitted r* at sample sizes `n_samples`."""
+        x = np.log(np.asarray(n_samples, dtype=np.float64))
+        return _predict(self.law, self.params, x)
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    """The three laws on one r*(N) curve, which one the data prefer, and how strongly."""
+
+    laws: dict[str, LawFit]
+    best: str
+    runner_up: str
+    delta_aicc: float  # runner-up minus best
+    weights: dict[str, float]  # Akaike weights
+    bootstrap_wins: dict[str, float]  # share of seed resamples each law wins (empty without them)
+    exponent: float  # power law's q
+    exponent_ci: tuple[float, float]
+    n_samples: np.ndarray = field(repr=False)
+    rstar: np.ndarray = field(repr=False)
+    variance: np.ndarray = field(repr=False)
+    confidence: float = 0.95
+    notes: tuple[str, ...] = ()
+
+    @property
+    def identified(self) -> bool:
+        """True when the best law beats the runner-up by the stated criterion (module docstring)."""
+        wins = self.bootstrap_wins.get(self.best, 1.0) if self.bootstrap_wins else 1.0
+        return self.delta_aicc >= IDENTIFY_DELTA and wins >= IDENTIFY_WINS
+
+    @property
+    def strength(self) -> str:
+        """Burnham-Anderson word for the AICc gap to the runner-up."""
+        return next((word for limit, word in STRENGTH if self.delta_aicc >= limit), "none")
+
+    def separation_size(self, law_a: str | None = None, law_b: str | None = None, *,
+                        up_to: float = 1e4) -> float:
+        """The smallest N (up to `up_to` times the largest N run) where two laws' fits differ by
+        more than twice the largest per-point standard deviation: how far the grid must reach to
+        tell them apart. NaN when they never part that far in the range searched."""
+        a, b = self.laws[law_a or self.best], self.laws[law_b or self.runner_up]
+        top = float(self.n_samples.max())
+        grid = np.geomspace(top, top * up_to, 400)
+        gap = np.abs(a.predict(grid) - b.predict(grid))
+        far = gap > 2.0 * float(np.sqrt(self.variance.max()))
+        return float(grid[np.argmax(far)]) if far.any() else float("nan")
+
+    def summary(self) -> str:
+        """One sentence: the best law, its evidence and the runner-up."""
+        wins = self.bootstrap_wins.get(self.best)
+        share = f", wins {wins:.0%} of seed resamples" if wins is not None else ""
+        fit = self.laws[self.best]
+        return (f"{_law_text(fit)} fits best (AICc {self.delta_aicc:.3g} below the {self.runner_up.replace('_', ' ')}: "
+                f"{self.strength} evidence, Akaike weight {self.weights[self.best]:.2f}{share})")
+
+
+def fit_growth_laws(n_samples: Any, rstar: Any, variance: Any, replicates: Any = None, *,
+                    confidence: float = 0.95) -> GrowthFit:
+    """Fit the three growth laws to r*(N) and pick one by AICc (criterion: module docstring).
+
+    Args:
+        n_samples: sample sizes N (> 0, at least 4 distinct).
+        rstar: r* at each N (> 0).
+        variance: seed variance of r* at each N (>= 0; the rounding variance 1/12 is added here).
+        replicates: optional (len(N), B) r*(N) curves from seed resamples, for the share of
+            resamples each law wins.
+        confidence: level of the power-law exponent's interval.
+    Returns:
+        GrowthFit with every law's fit, the best law, its AICc gap and bootstrap wins, and the
+        power-law exponent with its interval.
+    """
+    x, y, var = _as_curve(n_samples, rstar, variance)
+    confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
+    w = 1.0 / var
+    params = {law: _fit_law(law, x, y[:, None], w)[..., 0] for law in LAWS}
+    fits = {law: _law_fit(law, params[law], x, y, w) for law in LAWS}
+    ranked = sorted(LAWS, key=lambda law: fits[law].aicc)
+    best, runner_up = ranked[0], ranked[1]
+    aicc = np.array([fits[law].aicc for law in LAWS])
+    raw = np.exp(-0.5 * (aicc - aicc.min()))
+    weights = dict(zip(LAWS, (raw / raw.sum()).tolist()))
+    wins, win_note = _bootstrap_wins(x, replicates, w, y.size)
+    q, ci, ci_note = _exponent_interval(fits["power_law"], x, y, w, confidence)
+    notes = ("Laws fitted by weighted least squares on r* with variance = seed-bootstrap variance + 1/12 "
+             "(integer rounding); seeds are shared across N, so those variances ignore their correlation.",
+             ci_note, win_note)
+    return GrowthFit(fits, best, runner_up, float(fits[runner_up].aicc - fits[best].aicc), weights, wins,
+                     q, ci, np.exp(x), y, var, confidence, tuple(n for n in notes if n))
+
+
+# ---------------------------------------------------------------- the three fits
+
+def _as_curve(n_samples, rstar, variance):
+    x = np.asarray(n_samples, dtype=np.float64).ravel()
+    y = np.asarray(rstar, dtype=np.float64).ravel()
+    var = np.asarray(variance, dtype=np.float64).ravel()
+    require(x.size == y.size == var.size, "rstar", f"one r* and one variance per N ({x.size})",
+            f"{y.size} r*, {var.size} variances")
+    require(bool(np.all(np.isfinite(x) & (x > 0))), "n_samples", "finite and > 0", x.tolist()[:4])
+    require(np.unique(x).size >= 4, "n_samples", "at least 4 distinct sizes (3 laws, up to 2 parameters)",
+            np.unique(x).size)
+    require(bool(np.all(np.isfinite(y) & (y > 0))), "rstar", "finite and > 0", y.tolist()[:4])
+    require(bool(np.all(np.isfinite(var) & (var >= 0))), "variance", "finite and >= 0", var.tolist()[:4])
+    return np.log(x), y, var + ROUNDING_VARIANCE
+
+
+def _fit_law(law: str, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Parameters (n_params, B) of `law` for each column of y (n, B): weighted least squares."""
+    if law == "constant":
+        return (np.sum(w[:, None] * y, axis=0) / w.sum())[None, :]
+    if law == "logarithm":
+        return _weighted_line(x, y, w)
+    return _power_gauss_newton(x, y, w)
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(intercept, slope) of the weighted line y ~ a + b x, per column of y."""
+    sw, sx, sxx = w.sum(), w @ x, w @ (x * x)
+    sy, sxy = w @ y, (w * x) @ y
+    det = sw * sxx - sx * sx
+    return np.stack([(sxx * sy - sx * sxy) / det, (sw * sxy - sx * sy) / det])
+
+
+def _power_gauss_newton(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(log c, q) of y ~ exp(log c + q x) by weighted Gauss-Newton on the r* scale, per column.
+
+    Starts from the weighted log-log line (weights y^2 w: the delta method's variance of log y),
+    then minimizes sum w (y - c N^q)^2 itself, so that all three laws share one residual scale.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = _weighted_line(x, np.log(y), w)  # weights approximate; refined below
+    theta = np.where(np.isfinite(theta), theta, 0.0)
+    chi2 = _chi2("power_law", theta, x, y, w)
+    for _ in range(GAUSS_NEWTON_STEPS):
+        f = np.exp(theta[0] + x[:, None] * theta[1])  # (n, B)
+        resid = y - f
+        j0, j1 = f, f * x[:, None]
+        a00, a01, a11 = (w[:, None] * j0 * j0).sum(0), (w[:, None] * j0 * j1).sum(0), (w[:, None] * j1 * j1).sum(0)
+        g0, g1 = (w[:, None] * j0 * resid).sum(0), (w[:, None] * j1 * resid).sum(0)
+        det = a00 * a11 - a01 * a01
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = np.stack([(a11 * g0 - a01 * g1) / det, (a00 * g1 - a01 * g0) / det])
+        step = np.where(np.isfinite(step), step, 0.0)
+        for _ in range(8):  # step halving: accept only steps that lower chi^2
+            trial = theta + step
+            with np.errstate(over="ignore", invalid="ignore"):
+                new = _chi2("power_law", trial, x, y, w)
+            better = new <= chi2
+            theta = np.where(better, trial, theta)
+            chi2 = np.where(better, new, chi2)
+            if better.all():
+                break
+            step = np.where(better, 0.0, 0.5 * step)
+    return theta
+
+
+def _predict(law: str, params: dict[str, float], x: np.ndarray) -> np.ndarray:
+    if law == "constant":
+        return np.full_like(x, params["c"])
+    if law == "logarithm":
+        return params["a"] + params["b"] * x
+    return params["c"] * np.exp(params["q"] * x)
+
+
+def _named(law: str, theta: np.ndarray) -> dict[str, float]:
+    if law == "constant":
+        return {"c": float(theta[0])}
+    if law == "logarithm":
+        return {"a": float(theta[0]), "b": float(theta[1])}
+    return {"c": float(np.exp(theta[0])), "q": float(theta[1])}
+
+
+def _law_fit(law: str, theta: np.ndarray, x, y, w) -> LawFit:
+    params = _named(law, theta)
+    chi2 = float(np.sum(w * (y - _predict(law, params, x)) ** 2))
+    return LawFit(law, params, chi2, _aicc(chi2, N_PARAMS[law], y.size))
+
+
+def _aicc(chi2, k: int, n: int):
+    return chi2 + 2 * k + 2 * k * (k + 1) / max(n - k - 1, 1)
+
+
+def _chi2(law: str, theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    if law == "constant":
+        f = np.broadcast_to(theta[0], y.shape)
+    elif law == "logarithm":
+        f = theta[0] + x[:, None] * theta[1]
+    else:
+        f = np.exp(theta[0] + x[:, None] * theta[1])
+    return np.sum(w[:, None] * (y - f) ** 2, axis=0)
+
+
+# ---------------------------------------------------------------- evidence strength
+
+def _bootstrap_wins(x, replicates, w, n_points: int) -> tuple[dict[str, float], str]:
+    """Share of seed resamples in which each law has the smallest AICc (same variances)."""
+    if replicates is None:
+        return {}, "No seed resamples given: no bootstrap share of wins."
+    reps = np.asarray(replicates, dtype=np.float64)
+    require(reps.ndim == 2 and reps.shape[0] == x.size, "replicates", f"an array ({x.size}, B)", reps.shape)
+    reps = reps[:, np.all(np.isfinite(reps) & (reps > 0), axis=0)]
+    if reps.shape[1] == 0:
+        return {}, "Every seed resample lacked an r* somewhere: no bootstrap share of wins."
+    scores = np.stack([_aicc(_chi2(law, _fit_law(law, x, reps, w), x, reps, w), N_PARAMS[law], n_points)
+                       for law in LAWS])
+    winner = np.argmin(scores, axis=0)
+    wins = {law: float(np.mean(winner == i)) for i, law in enumerate(LAWS)}
+    return wins, f"Bootstrap share of wins over {reps.shape[1]} seed resamples, r*(N) recomputed in each."
+
+
+def _exponent_interval(power: LawFit, x, y, w, confidence: float):
+    """t-interval of q from the Gauss-Newton covariance, Birge-widened when chi^2/dof > 1."""
+    f = power.predict(np.exp(x))
+    j = np.column_stack([f, f * x])
+    dof = y.size - 2
+    cov = np.linalg.pinv(j.T @ (w[:, None] * j))
+    birge = max(1.0, power.chi2 / dof) if dof > 0 else 1.0
+    se = float(np.sqrt(cov[1, 1] * birge))
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(dof, 1))) * se
+    q = power.params["q"]
+    note = (f"{confidence:.0%} interval of the power-law exponent: weighted-fit t-interval (dof {dof})"
+            + (f", widened by the Birge ratio sqrt(chi2/dof) = {np.sqrt(birge):.3g}" if birge > 1 else "") + ".")
+    return float(q), (float(q - half), float(q + half)), note
+
+
+def _law_text(fit: LawFit) -> str:
+    p = fit.params
+    if fit.law == "power_law":
+        return f"a power law r* = {p['c']:.3g} N^{p['q']:.3g}"
+    if fit.law == "logarithm":
+        return f"a logarithm r* = {p['a']:.3g} + {p['b']:.3g} log N"
+    return f"a constant r* = {p['c']:.3g}"
