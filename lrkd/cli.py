@@ -1,4 +1,4 @@
-"""The `lrkd` command line: report, claims, sweep, verify, experiments.
+"""The `lrkd` command line: report, claims, sweep, verify, experiments, teacher-outputs.
 
 Every subcommand has --help. Bad input (an unknown subcommand, option or config key, a wrong type,
 a value out of range, a missing file) prints ONE line on stderr and exits with code 2; the
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_claims(sub)
     _add_sweep(sub)
     _add_verify(sub)
+    _add_teacher_outputs(sub)
     _add_experiments(sub)
     return parser
 
@@ -90,6 +91,16 @@ def _add_sweep(sub) -> None:
     p.set_defaults(handler=_cmd_sweep)
 
 
+def _add_teacher_outputs(sub) -> None:
+    p = sub.add_parser("teacher-outputs", help="compute a distillation config's teacher outputs once and store them "
+                                               "(then run it with teacher_outputs = \"stored\")")
+    p.add_argument("config", type=Path, help="TOML file of simulate.lrc.LRCConfig keys (e.g. configs/lrc_quick.toml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (type-checked); repeatable")
+    _common(p)
+    p.set_defaults(handler=_cmd_teacher_outputs)
+
+
 def _add_verify(sub) -> None:
     p = sub.add_parser("verify", help="rerun the quick claim checks against the committed baseline")
     p.add_argument("--baseline", type=Path, default=None, help="baseline JSON (default: reports/baseline.json)")
@@ -128,6 +139,15 @@ def _cmd_sweep(args) -> int:
 
     return commands.sweep(args.config, args.overrides, store=args.store, out=args.out, workers=args.workers,
                           executor=args.executor, scheduler=args.scheduler)
+
+
+def _cmd_teacher_outputs(args) -> int:
+    from lrkd.config import load
+    from simulate.lrc import LRCConfig, store_teacher_outputs
+
+    for path in store_teacher_outputs(load(LRCConfig, args.config, args.overrides)):
+        print(path)
+    return 0
 
 
 def _cmd_experiments(args) -> int:

@@ -63,6 +63,16 @@ def train_sweep(config: LRCConfig, d_S_values: Sequence[int] | None = None,
                           progress_bar=progress)
 
 
+def store_teacher_outputs(config: LRCConfig, d_S_values: Sequence[int] | None = None,
+                          token_budgets: Sequence[int] | None = None, alphas: Sequence[float] | None = None, *,
+                          teacher: Teacher | None = None) -> list:
+    """Compute and store the teacher outputs that `distill` / `train_sweep` of this config read
+    (see simulate/lrc/outputs.py); returns the store files. `lrkd teacher-outputs CONFIG` calls it."""
+    from simulate.lrc.train import store_outputs
+
+    return store_outputs(config, sweep_specs(config, d_S_values, token_budgets, alphas), teacher=teacher)
+
+
 def sweep_cell(config: LRCConfig, d_S_values: Sequence[int] | None = None,
                token_budgets: Sequence[int] | None = None,
                alphas: Sequence[float] | None = None) -> dict[str, Any]:

@@ -268,6 +268,7 @@ class EvalSet:
     hidden_layers: tuple[int, ...]
     n_mi: int
     mi_tokens: int
+    store: Path | None = None  # the stored teacher outputs it was read from, if any
 
 
 def build_eval_set(teacher: Teacher, heldout: np.ndarray, stream: BatchStream, config: LRCConfig,
@@ -300,7 +301,7 @@ def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_m
     targets = [out.targets(range(j * b, (j + 1) * b), dev) for j in range(config.eval_batches)]
     mi_rows = range(n_mi)
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
-    ev = EvalSet(held, targets, train, out.acts(mi_rows, dev), layers, n_mi, config.mi_tokens)
+    ev = EvalSet(held, targets, train, out.acts(mi_rows, dev), layers, n_mi, config.mi_tokens, out.path)
     return ev, {l: _flat(h, config.mi_tokens) for l, h in out.hidden(mi_rows, dev).items()}
 
 
@@ -466,7 +467,8 @@ def train_students(config: LRCConfig, specs: list[StudentSpec], *, teacher: Teac
         teacher.set_compute_dtype(None)  # the returned students run in float32 by default
 
 
-def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[RunRecord]:
+def run_data(config: LRCConfig, specs, teacher: Teacher):
+    """(corpus, training sequences, batch stream) of a run, in the (reduced) teacher's token ids."""
     check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))  # the reduced one
     min_heldout = max(config.eval_batches * config.batch_size, -(-config.mi_tokens // config.seq_len))
     corpus = build_corpus(teacher.tokenizer, config.text, config.seq_len, heldout_every=config.heldout_every,
@@ -474,7 +476,30 @@ def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[
                           min_heldout=min_heldout)
     corpus = replace(corpus, train=teacher.encode(corpus.train), heldout=teacher.encode(corpus.heldout))
     train_seqs = subsample(corpus.train, config.train_tokens, config.seed)
-    stream = BatchStream(train_seqs, config.batch_size, config.seed)
+    return corpus, train_seqs, BatchStream(train_seqs, config.batch_size, config.seed)
+
+
+def store_outputs(config: LRCConfig, specs, *, teacher: Teacher | None = None) -> list[Path]:
+    """Write the stored teacher outputs a run of `config` reads (the training sequences it visits
+    and its evaluation set); afterwards teacher_outputs = "stored" runs need no teacher forward."""
+    config = replace(config, teacher_outputs="cached")
+    prec = resolve_precision(config.device, config.dtype)
+    teacher = teacher or load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
+    teacher.to(prec.device).to_dtype(prec.param_dtype)
+    check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))
+    teacher = prepare_teacher(teacher, config)
+    teacher.set_compute_dtype(prec.autocast_dtype)
+    try:
+        corpus, _, stream = run_data(config, specs, teacher)
+        source = teacher_source(config, teacher, stream, specs, prec)
+        ev, _ = build_eval_set(teacher, corpus.heldout, stream, config, prec)
+        return [source.outputs.path, ev.store]
+    finally:
+        teacher.set_compute_dtype(None)
+
+
+def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[RunRecord]:
+    corpus, train_seqs, stream = run_data(config, specs, teacher)
     folder = run_folder(config, specs)
     trainees = [Trainee(spec, config, teacher) for spec in specs]
     if (folder / FINAL).is_file():

@@ -102,3 +102,21 @@ def test_a_reduced_teacher_is_the_real_ones_first_layers_and_vocabulary_rows(ws)
     torch.testing.assert_close(whole.forward(ids).logits, full.logits, rtol=1e-5, atol=1e-5)
     with pytest.raises(InputError, match="teacher_layers"):
         reduce_teacher(teacher, n_layers=3)
+
+
+def test_lrkd_teacher_outputs_writes_what_a_stored_run_reads(ws, tmp_path, capsys):
+    from lrkd.cli import main
+
+    cfg = config(ws, tmp_path, dtype="float32", teacher_outputs="stored", top_k=8)
+    toml = tmp_path / "distill.toml"
+    toml.write_text("\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in
+                              {"teacher": cfg.teacher, "text": cfg.text, "seq_len": 16, "batch_size": 4, "steps": 3,
+                               "d_S": 16, "top_k": 8, "eval_points": 2, "hidden_snapshots": 2, "eval_batches": 1,
+                               "mi_tokens": 16, "heldout_every": 5, "device": "cpu", "dtype": "float32",
+                               "cache_dir": cfg.cache_dir, "output_dir": cfg.output_dir}.items()) + "\n")
+    assert main(["teacher-outputs", str(toml)]) == 0
+    written = capsys.readouterr().out.split()
+    assert len(written) == 2 and all(p.endswith(".safetensors") for p in written)
+    record = distill(cfg)  # "stored": reads them, never runs the teacher's forward
+    assert record.completed and len(record.steps) == 3
+    assert main(["teacher-outputs", str(toml), "--set", "top_k=0"]) == 2  # bad input: one line, exit 2
