@@ -368,7 +368,20 @@ def hit_rate(calibration: Sequence) -> str:
 
 def expected_text(verdict) -> str:
     expected = str(verdict.numbers.get("expected", "?"))
+    if expected in CODES:  # the planted truth is a verdict code, possibly with accepted alternatives
+        return " or ".join(LABELS[c] for c in verdict.numbers.get("accepted", [expected]) if c in LABELS)
     return {"true": "true (should hold)", "false": "false (should fail)"}.get(expected, expected)
+
+
+def confusion_rows(calibration: Sequence) -> tuple[list[str], list[list[str]]]:
+    """The confusion matrix of planted truth (rows) x verdict (columns), as a header and text rows
+    (validate.calibration.confusion_matrix; planted claims without a code as truth are left out)."""
+    from validate.calibration import confusion_matrix
+
+    table = confusion_matrix([v for v in calibration if v.numbers.get("expected") in CODES])
+    header = ["planted \\ verdict", *(LABELS[c] for c in table.columns)]
+    rows = [[LABELS[truth], *(str(int(n)) if n else "." for n in table.loc[truth])] for truth in table.index]
+    return header, rows
 
 
 def correct_mark(verdict) -> str:
@@ -498,6 +511,10 @@ def md_calibration(ctx: ReportContext, plan: Plan) -> list[str]:
         return lines + ["No planted claims were run.", ""]
     lines += ["Claims whose truth is known by construction, run through the same machinery: "
               f"**{hit_rate(ctx.calibration)}**.", ""]
+    header, matrix = confusion_rows(ctx.calibration)
+    lines += ["Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, "
+              "and the alternatives a planted claim accepts):", ""]
+    lines += md_table([md_escape(h) for h in header], [[md_escape(c) for c in row] for row in matrix])
     rows = [(md_escape(v.claim), md_escape(v.experiment), md_escape(expected_text(v)), md_badge(v.code),
              correct_mark(v), md_prose(v.explanation)) for v in ctx.calibration]
     lines += md_table(("Planted claim", "Experiment", "Expected", "Obtained", "Correct", "Explanation"), rows)
@@ -658,8 +675,14 @@ def html_calibration(ctx: ReportContext, plan: Plan) -> str:
     head = ("<tr><th>Planted claim</th><th>Experiment</th><th>Expected</th><th>Obtained</th>"
             "<th>Correct</th><th>Explanation</th></tr>")
     shown = "".join(html_figure(f) for v in ctx.calibration for f in plan.figures[id(v)])
+    header, matrix = confusion_rows(ctx.calibration)
+    confusion = ('<table id="confusion-matrix"><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header)
+                 + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
+                                                    for row in matrix) + "</tbody></table>")
     return (out + "<p>Claims whose truth is known by construction, run through the same machinery: "
             f'<span class="hit">{esc(hit_rate(ctx.calibration))}</span>.</p>'
+            "<p>Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
+            f"alternatives a planted claim accepts):</p>{confusion}"
             f'<table id="calibration-table"><thead>{head}</thead><tbody>{rows}</tbody></table>{shown}')
 
 
