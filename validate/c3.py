@@ -55,6 +55,7 @@ ARM_LABELS = {"noisy": "(a) output loss, noisy labels", "kd": "(b) output KD, cl
               "kd_clone": "(c) KD + clone loss", "noisy_clone": "(c') noisy labels + clone loss"}
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 ESTIMATED_SCALES = (0.5, 1.0, 2.0, 4.0)  # an estimated MI costs ~0.3 s a point
+NOISE_STDS = (0.05, 0.1, 0.2, 0.5, 1.0)   # channel widths of the linear-teacher sensitivity table
 KSG_K = 5
 DEFAULT_NOISE_STD = 0.2  # s of the MI noise channel, in units of the teacher hidden RMS (1)
 
@@ -218,6 +219,32 @@ def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM,
     return pd.DataFrame(rows)
 
 
+def noise_sensitivity(sweep: DeepSweep, evidence: pd.DataFrame, noise_stds: Sequence[float] = NOISE_STDS,
+                      controls: Sequence[str] = CONTROLS, clone_arm: str = CLONE_ARM) -> pd.DataFrame:
+    """Linear teacher: the last-step MI gain of cloning over each control at other channel widths s
+    (exact, the same trained students): does the comparison depend on the noise that defines the MI?"""
+    teacher = sweep.teacher
+    a = teacher.hidden_map
+    last = evidence[evidence["step"] == evidence["step"].max()]
+    rows = []
+    for s in noise_stds:
+        mi_of = {(r.arm, r.seed): exact_mi(a, a @ sweep.projection(r.seed, r.arm, r.lr, r.step), s)
+                 for r in last.itertuples()}
+        for control in controls:
+            diffs = np.array([mi_of[(clone_arm, seed)] - mi_of[(control, seed)]
+                              for seed in sorted(last["seed"].unique())])
+            low, high = mean_interval(diffs)
+            rows.append({"noise_std": float(s), "control": control, "gain": float(diffs.mean()), "gain_low": low,
+                         "gain_high": high})
+    return pd.DataFrame(rows)
+
+
+def _sensitivity_sentence(table: pd.DataFrame) -> str:
+    parts = [f"s = {r.noise_std:g}: {r.gain:+.2f} [{r.gain_low:+.2f}, {r.gain_high:+.2f}]"
+             for r in table[table["control"] == "kd"].itertuples()]
+    return "Gain over clean KD at other noise widths: " + "; ".join(parts) + "."
+
+
 def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000, benchmark_reps: int = 2,
                 lrs: Sequence[float] = ()) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The tables and context of a c3_information Runs from a DeepSweep.
@@ -230,6 +257,8 @@ def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000, b
     evidence = deep_evidence(sweep, noise_std, mi_samples=mi_samples)
     tables = {"trajectory": sweep.frame, "evidence": evidence, "arms": arm_summary(evidence),
               "scaled": scaled_students(sweep, noise_std, mi_samples=mi_samples)}
+    if teacher.activation == "linear" and set(CONTROLS) | {CLONE_ARM} <= set(evidence["arm"]):
+        tables["noise_sensitivity"] = noise_sensitivity(sweep, evidence)
     if teacher.activation != "linear":
         tables["benchmark"] = estimator_benchmark(teacher.d, teacher.d, benchmark_levels(evidence), mi_samples,
                                                   benchmark_reps)
@@ -407,8 +436,12 @@ def comparison_verdict(claim, runs, *, experiment: str, margin: float, base: Ver
         + _edge_note(arms, runs.context.get("lrs")) + ".",
         "Clone MSE is a proxy: MI is not monotone in it (numbers nonmonotone_*).",
         "The Spearman correlation of clone MSE and MI over training is description, not evidence."))
-    bound_part = (base.explanation + " ") if base else ""
-    return Verdict(claim.id, experiment, code, bound_part + sentence, numbers,
+    if base:  # the bound is a theorem checked alongside; its own sentence goes to the notes
+        sentence += f" Clone-error bound check: {base.label}."
+        notes = (f"Bound check: {base.explanation}",) + notes
+    if "noise_sensitivity" in runs:
+        sentence += " " + _sensitivity_sentence(runs["noise_sensitivity"])
+    return Verdict(claim.id, experiment, code, sentence, numbers,
                    base.worst_point if base else None, would, notes, figures)
 
 

@@ -141,3 +141,22 @@ def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
                                  executor=SerialExecutor())
     verdict = check_claim("mutual_information", sweep)
     assert verdict.code == "inconclusive" and "not run" in verdict.explanation
+
+
+def test_check_claim_takes_a_deep_sweep_directly():
+    import simulate
+
+    teacher = simulate.DeepTeacher((6, 5, 2))
+    sweep = simulate.deep_clone_sweep(teacher, 2, [0, 1, 2], lrs=(0.01,), sample_size=200, steps=200,
+                                      executor=SerialExecutor())
+    verdict = check_claim("mutual_information", sweep)
+    assert verdict.code in ("holds", "violated", "inconclusive")
+    assert {"mi_gain_over_kd", "mi_gain_over_noisy", "nonmonotone_scale_of_max_mi"} <= set(verdict.numbers)
+
+
+def test_the_comparison_is_reported_at_other_noise_widths(linear_runs):
+    table = linear_runs["noise_sensitivity"]
+    assert set(table["noise_std"]) == set(c3.NOISE_STDS)
+    at_default = table[(table["noise_std"] == linear_runs.context["noise_std"]) & (table["control"] == "kd")]
+    n = check_claim("mutual_information", linear_runs).numbers
+    assert at_default["gain"].iloc[0] == pytest.approx(n["mi_gain_over_kd"])
