@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from lrkd import progress
 
-    progress.set_quiet(bool(getattr(args, "quiet", False)))
+    if getattr(args, "quiet", False):  # else LRKD_QUIET (read by lrkd.progress) decides
+        progress.set_quiet(True)
     try:
         return args.handler(args)
     except InputError as exc:

@@ -43,6 +43,7 @@ def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, wo
     """
     pool = executor_for(workers, executor, scheduler)
     experiment, cfg = load_sweep_config(path, overrides)
+    check_devices(cfg)
     with pool:  # connects to the scheduler (or starts a local cluster) before anything is written
         results = ResultStore(store)
         before = results.count(experiment.name)
@@ -58,6 +59,21 @@ def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, wo
             df.to_parquet(out / f"{experiment.name}.{name}.parquet", index=False)
         print(f"tables written to {out}/")
     return 0
+
+
+def check_devices(cfg) -> None:
+    """Every `device` key of a config (nested ones too) names a device this machine has.
+
+    Done before a cluster starts or a store is written, so `--set device=cuda` on a machine
+    without a GPU is a one-line error at once. (`auto` always passes: each worker then takes
+    its own GPU if it has one.)
+    """
+    from lrkd.device import resolve
+    from lrkd.store import flatten
+
+    for key, value in flatten(configs.to_dict(cfg)).items():
+        if key.split(".")[-1] == "device" and isinstance(value, str):
+            resolve(value)
 
 
 def list_experiments(name: str | None) -> int:

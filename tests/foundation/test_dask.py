@@ -174,6 +174,19 @@ def test_unreachable_scheduler_is_one_line_with_exit_2(tmp_path):
     assert not (tmp_path / "r.db").exists()  # failed before writing anything
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_fails_before_a_cluster_starts(tmp_path):
+    config = tmp_path / "c2.toml"
+    config.write_text('experiment = "c2_generalization"\nranks = [2]\nsample_sizes = [128]\nseeds = [0]\n')
+    out = subprocess.run([sys.executable, "-m", "lrkd", "sweep", str(config), "--executor", "dask", "--workers", "2",
+                          "--set", "device=cuda", "--store", str(tmp_path / "r.db")],
+                         env=_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    line, = out.stderr.strip().splitlines()
+    assert line == "lrkd sweep: error: device: cuda was requested but no CUDA GPU is available; use auto or cpu"
+    assert not (tmp_path / "r.db").exists()
+
+
 @pytest.mark.parametrize("address", ["not an address", "tcp://only-a-host", "tcp://host:99999", "bogus://h:1", ""])
 def test_malformed_scheduler_addresses_name_the_field(address):
     with pytest.raises(InputError, match=r"^--scheduler: must be a Dask scheduler address like tcp://HOST:PORT"):
