@@ -26,9 +26,11 @@ class Job:
 
 SYNTHETIC = {
     "quick": [Job("c1_quadratic", "quick"), Job("c1_lowrank", "quick"), Job("c2_generalization", "quick"),
+              Job("c2_generalization", "quick_bounded"),
               Job("c3_information", "quick"), Job("c3_information", "quick_relu"), Job("c4_rank", "quick"),
               Job("c4_rank", "quick_exponential")],
     "full": [Job("c1_quadratic", "full"), Job("c1_lowrank", "full"), Job("c2_generalization", "full"),
+             Job("c2_generalization", "full_bounded"),
              Job("c3_information", "full"), Job("c3_information", "full_relu"), Job("c4_rank", "full"),
              Job("c4_rank", "full_exponential")],
 }

@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from reports import figures as figs
-from validate.verdict import CODES, LABELS, jsonable
+from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = ("Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
          "Generalization, and Information-Theoretic Guarantees")
@@ -51,7 +51,7 @@ FAMILY_ALIASES = {"information": 2, "rank": 3}
 EXPONENT_KEYS = ("exponent", "fitted_exponent", "measured_exponent")
 RATIO_KEYS = ("worst_ratio", "max_ratio", "ratio")
 MARKDOWN_DOTS = {"holds": "🟢", "not_tight": "🔵", "violated": "🔴", "vacuous": "⚪",
-                 "assumptions_not_met": "🟠", "inconclusive": "🟡"}
+                 "assumptions_not_met": "🟠", "inconclusive": "🟡", NOT_TESTED: "⚫"}
 KIND_TEXT = {"upper_bound": "upper bound: measured <= expression",
              "lower_bound": "lower bound: measured >= expression",
              "exponent": "growth exponent: measured grows like the expression"}
@@ -356,7 +356,7 @@ def upfront_items(ctx: ReportContext) -> list[str]:
 
 
 def verdict_counts(verdicts: Sequence) -> str:
-    counts = {code: sum(v.code == code for v in verdicts) for code in CODES}
+    counts = {code: sum(v.code == code for v in verdicts) for code in (*CODES, NOT_TESTED)}
     parts = [f"{n} {LABELS[c]}" for c, n in counts.items() if n]
     return f"{len(verdicts)} verdicts: " + "; ".join(parts) + "." if verdicts else "No verdicts in this run."
 

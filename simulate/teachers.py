@@ -200,6 +200,10 @@ def teacher_from_dict(data: Mapping[str, Any]) -> Teacher:
         cov = data.pop("input_cov", None)
         cov = None if cov is None else tuple(tuple(row) for row in cov)
         return LinearTeacher(spectrum=spectrum_from_dict(data.pop("spectrum")), input_cov=cov, **data)
+    if kind == "linear_bounded":  # simulate.data.BoundedLinearTeacher (Rademacher inputs, uniform noise)
+        from simulate.data import BoundedLinearTeacher
+
+        return BoundedLinearTeacher.from_dict(data)
     if kind == MLPTeacher.kind:
         return MLPTeacher(spectrum_in=spectrum_from_dict(data.pop("spectrum_in")),
                           spectrum_out=spectrum_from_dict(data.pop("spectrum_out")), **data)

@@ -14,7 +14,7 @@ of the asymptotic exponents (validate.checks.finite_size_offsets).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -36,6 +36,9 @@ class BoundSpec:
     trends: Mapping[str, str] = field(default_factory=dict)   # rate variable -> "decay" | "growth"
     constants: Mapping[str, float] = field(default_factory=dict)
     trivial: str | None = None                 # column with the trivial value (vacuity check)
+    # rate variables the experiment caps (r <= min(m, n)): for an explicit-constant bound a steeper
+    # exponent there cannot carry the data across the bound beyond the cap, so it is reported, not decisive
+    capped: Sequence[str] = ()
     x: str | None = None                       # column on the figure's x axis
     series: str | None = None                  # column separating lines on the figure
     x_label: str = ""
@@ -120,9 +123,13 @@ def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Predict
     fits = fit_mean_power_law(runs, columns, spec.measured)
     offsets = finite_size_offsets(prediction, runs, columns) if prediction and prediction.measured == spec.measured else {}
     claimed = claim.claimed_exponents
-    return [exponent_outcome(fits[spec.rates[v]], variable=v, claimed=float(claimed[v]),
-                             trend=spec.trends.get(v, "decay"), sense=direction, offset=offsets.get(spec.rates[v]))
-            for v in variables]
+    outcomes = [exponent_outcome(fits[spec.rates[v]], variable=v, claimed=float(claimed[v]),
+                                 trend=spec.trends.get(v, "decay"), sense=direction, offset=offsets.get(spec.rates[v]))
+                for v in variables]
+    if is_scale_free(claim, spec):  # an O(.) claim is a scaling claim: every variable's exponent decides
+        return outcomes
+    return [replace(o, meaning="wrong_capped") if o.meaning == "wrong" and o.variable in spec.capped else o
+            for o in outcomes]
 
 
 def _decades(runs: pd.DataFrame, spec: BoundSpec) -> dict[str, float]:

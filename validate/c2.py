@@ -27,11 +27,12 @@ from validate.bounds import BoundSpec, bound_verdict
 from theory.generalization import rrr_gap_leading
 from validate.checks import (Prediction, decide, exponent_outcome, finite_size_offsets, fit_mean_power_law,
                              summarize, usable, widened)
-from validate.verdict import Figure, Verdict
+from validate.verdict import NOT_TESTED, Figure, Verdict
 
 GAP_SPEC = BoundSpec(columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"}, measured="gen_gap",
                      grid=("rank", "n_samples"), rates={"N": "n_samples", "r": "rank"},
                      trends={"N": "decay", "r": "growth"}, trivial="zero_risk", x="n_samples", series="rank",
+                     capped=("r",),
                      x_label="N (training pairs)", y_label="generalization gap (test - train risk)")
 
 
@@ -108,12 +109,25 @@ def _rank_support_sentence(by_n: pd.DataFrame) -> str:
 
 
 def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, experiment: str) -> Verdict:
-    """`generalization_sqrt` with the largest norms seen in the data; Gaussian inputs are unbounded,
-    so its almost-sure norm assumptions are not met and the verdict says so."""
-    unmet = ["inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
-             f"R_x, R_y; evaluated with the largest norms in the training samples (R_x = {norms['R_x']:.3g}, "
-             f"R_y = {norms['R_y']:.3g}, R_W = {norms['R_W']:.3g})"]
-    return gap_verdict(claim, sweep, experiment=experiment, constants=norms, unmet=unmet)
+    """`generalization_sqrt` at its almost-sure norms. On bounded data (simulate.data.BoundedLinearTeacher)
+    R_x, R_y are sure bounds and R_W bounds every fitted student, so the bound is checked and can
+    hold or fail. On Gaussian data no finite R_x, R_y exist: the run cannot test the claim, and the
+    verdict says "not tested" (NOT_TESTED) with the bounded preset that does."""
+    constants = {k: norms[k] for k in ("R_x", "R_y", "R_W")}
+    if norms.get("bounded"):
+        notes = (f"Bounded data: ||x|| = R_x = {norms['R_x']:.3g} for every sample (Rademacher inputs), "
+                 f"||y|| <= R_y = {norms['R_y']:.3g} surely (uniform noise), and R_W = {norms['R_W']:.3g} = "
+                 "||W_T||_F + max sqrt(excess risk) >= ||W_S||_F for every fitted student (isotropic inputs: "
+                 "excess risk = ||W_S - W_T||_F^2).",)
+        return gap_verdict(claim, sweep, experiment=experiment, constants=constants, notes=notes)
+    verdict = gap_verdict(claim, sweep, experiment=experiment, constants=constants)
+    why = ("Not tested: inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
+           "R_x, R_y and no outcome of this run could test the bound; the c2_generalization presets "
+           "quick_bounded / full_bounded (Rademacher inputs, uniform noise) test it. For information only, at "
+           f"the largest norms in the training samples (R_x = {norms['R_x']:.3g}, R_y = {norms['R_y']:.3g}, "
+           f"R_W = {norms['R_W']:.3g}):")
+    return replace(verdict, code=NOT_TESTED, explanation=f"{why} {verdict.explanation}",
+                   would_change="Data with almost-sure bounds on ||x|| and ||y|| (the bounded presets).")
 
 
 ASYMPTOTIC_FACTOR = 10  # the leading-order reference is checked where N >= 10 (m + n)
@@ -175,14 +189,22 @@ def _next_order_slack(runs: pd.DataFrame) -> tuple[float, str]:
                    f"N = {n_min:g}.")
 
 
-def data_norms(teacher, n_samples: int, seeds) -> dict[str, float]:
-    """Largest ||x||, ||y|| over the training samples, and ||W_T||_F (the students' scale)."""
+def data_norms(teacher, n_samples: int, seeds, sweep: pd.DataFrame | None = None) -> dict[str, float]:
+    """The norms generalization_sqrt needs. Bounded teachers (a `bounds` property): their sure
+    R_x, R_y, and R_W = ||W_T||_F + max sqrt(excess risk) over the `sweep`'s students, which bounds
+    every ||W_S||_F by the triangle inequality (excess risk = ||W_S - W_T||_F^2 for isotropic
+    inputs); "bounded": True. Otherwise the largest ||x||, ||y|| over the training samples and
+    ||W_T||_F (the students' scale), with "bounded": False."""
+    w_norm = float(np.linalg.norm(teacher.weight))
+    if hasattr(teacher, "bounds"):
+        slack = float(np.sqrt(np.nanmax(sweep["excess_risk"].to_numpy(float)))) if sweep is not None else 0.0
+        return {**teacher.bounds, "R_W": w_norm + slack, "bounded": True}
     r_x = r_y = 0.0
     for seed in seeds:
         sample = teacher.sample(n_samples, seed)
         r_x = max(r_x, float(np.linalg.norm(sample.x, axis=1).max()))
         r_y = max(r_y, float(np.linalg.norm(sample.y, axis=1).max()))
-    return {"R_x": r_x, "R_y": r_y, "R_W": float(np.linalg.norm(teacher.weight))}
+    return {"R_x": r_x, "R_y": r_y, "R_W": w_norm, "bounded": False}
 
 
 def zero_risk(teacher) -> float:

@@ -36,6 +36,9 @@
        undecided variable leaves open. The decided "not tight in N" leads the explanation, and
        `would_change` says how many seeds or decades would decide the rest;
      - otherwise any loose variable gives not_tight, and all consistent gives holds.
+   "wrong_capped" (validate.bounds, explicit-constant bounds only): the data grow faster than the
+   bound in a variable the experiment caps (r <= min(m, n)); a bound that holds at every point
+   cannot be crossed by extrapolating in it, so it is reported and does not decide the code.
 """
 from __future__ import annotations
 
@@ -421,7 +424,8 @@ def decide(*, bound: BoundComparison | None = None, exponents: Sequence[Exponent
     if all_vacuous:
         side = "above" if bound is None or bound.direction == "upper" else "below"
         return Decision("vacuous", f"{subject.capitalize()} is at or {side} the trivial value at every evaluated "
-                        f"point, so it says nothing there. {_bound_sentence(bound, subject)}",
+                        f"point, so it says nothing there. {_bound_sentence(bound, subject)} "
+                        f"{_variables_sentence(exponents)}".strip(),
                         "A regime where the bound beats the trivial value (larger N, a smaller constant, a "
                         "smaller error).")
     if (bound is not None and bound.n_straddling) or undecided:
@@ -477,8 +481,11 @@ def _first_upper(text: str) -> str:
 
 def _outcome_sentence(e: ExponentOutcome) -> str:
     verb = {"ok": "consistent with", "loose": "beyond (on the safe side of)", "wrong": "beyond, in the direction "
-            "that breaks the claim,", "undecided": "not decided against"}[e.meaning]
-    label = {"ok": "consistent", "loose": "not tight", "wrong": "violated", "undecided": "undecided"}[e.meaning]
+            "that breaks the claim,", "undecided": "not decided against",
+            "wrong_capped": "steeper than"}[e.meaning]
+    label = {"ok": "consistent", "loose": "not tight", "wrong": "violated", "undecided": "undecided",
+             "wrong_capped": f"steeper than the bound (not decisive: {e.variable} is capped in this experiment)"
+             }[e.meaning]
     return f"{_first_upper(label)} in {e.variable}: the exponent {_fit_text(e)} is {verb} the claimed {e.claimed:g}."
 
 

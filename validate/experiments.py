@@ -147,6 +147,7 @@ class GeneralizationConfig(TeacherConfig):
     seeds: tuple[int, ...] = tuple(range(24))
     ranks: tuple[int, ...] = (2, 4, 8, 16)
     sample_sizes: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
+    data: str = "gaussian"  # "bounded": Rademacher inputs, uniform noise (simulate.data.BoundedLinearTeacher)
 
     def __post_init__(self):
         super().__post_init__()
@@ -154,6 +155,14 @@ class GeneralizationConfig(TeacherConfig):
         for r in self.ranks:
             require_int_in(r, "ranks", 1, min(self.m, self.n))
         _positive_ints(self.sample_sizes, "sample_sizes")
+        require(self.data in ("gaussian", "bounded"), "data", "'gaussian' or 'bounded'", self.data)
+
+    def teacher(self) -> simulate.LinearTeacher:
+        if self.data == "gaussian":
+            return super().teacher()
+        from simulate.data import BoundedLinearTeacher
+
+        return BoundedLinearTeacher(self.m, self.n, self.spectrum.build(), noise=self.noise, seed=0)
 
 
 def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> Runs:
@@ -161,8 +170,9 @@ def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=Non
     sweep = simulate.rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device,
                                 store=store, executor=executor, progress=progress, experiment="c2_generalization")
     sweep = sweep.assign(zero_risk=c2.zero_risk(teacher))
-    norms = c2.data_norms(teacher, max(cfg.sample_sizes), cfg.seeds)
-    return Runs("c2_generalization", "", {"sweep": sweep, "norms": pd.DataFrame([norms])}, norms=norms)
+    norms = c2.data_norms(teacher, max(cfg.sample_sizes), cfg.seeds, sweep)
+    label = "" if cfg.data == "gaussian" else "bounded data"
+    return Runs("c2_generalization", label, {"sweep": sweep, "norms": pd.DataFrame([norms])}, norms=norms)
 
 
 # -- C3 ---------------------------------------------------------------------------------------------
@@ -345,9 +355,12 @@ EXPERIMENTS = (
     Experiment("c2_generalization", GeneralizationConfig, run_c2,
                "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
                ("generalization", "generalization_sqrt", "rrr_excess_risk", "generalization_lora_sqrt"),
-               {"quick": {}, "full": {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
-                                      "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
-                                      "seeds": list(range(64))}}),
+               {"quick": {}, "quick_bounded": {"data": "bounded"},
+                "full": {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
+                         "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384], "seeds": list(range(64))},
+                "full_bounded": {"data": "bounded", "m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
+                                 "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
+                                 "seeds": list(range(64))}}),
     Experiment("c3_information", InformationConfig, run_c3,
                "two-layer teachers (deep linear: exact MI; ReLU: KSG): cloning a hidden activation vs "
                "noisy-label and clean-KD controls at equal steps, step sizes tuned per arm",

@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 
 CODES = ("holds", "not_tight", "violated", "vacuous", "assumptions_not_met", "inconclusive")
+#: Not a verdict: the run cannot test the claim (its data break what the claim needs, by design
+#: of the experiment, so no outcome could differ). Reports print "not tested", never a code.
+NOT_TESTED = "not_tested"
 
 LABELS = {
     "holds": "holds",
@@ -31,6 +34,7 @@ LABELS = {
     "vacuous": "vacuous",
     "assumptions_not_met": "assumptions not met",
     "inconclusive": "inconclusive",
+    NOT_TESTED: "not tested",
 }
 
 FIGURE_KINDS = ("bound_vs_measured", "rstar_vs_n", "mi_vs_clone", "spectrum", "estimate_vs_truth", "rstar_growth",
@@ -66,8 +70,13 @@ class Verdict:
     figures: tuple[Figure, ...] = ()
 
     def __post_init__(self):
-        if self.code not in CODES:
-            raise ValueError(f"verdict code must be one of {CODES}, got {self.code!r}")
+        if self.code not in CODES and self.code != NOT_TESTED:
+            raise ValueError(f"verdict code must be one of {CODES} (or {NOT_TESTED!r}), got {self.code!r}")
+
+    @property
+    def tested(self) -> bool:
+        """False when the run could not test the claim (code NOT_TESTED)."""
+        return self.code != NOT_TESTED
 
     @property
     def label(self) -> str:

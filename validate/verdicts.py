@@ -152,7 +152,7 @@ def as_runs(result, claim_id: str) -> Runs:
         if claim_id in RANK_CLAIMS:
             return Runs("c4_rank", "", {"sweep": result}, spectrum=teacher.spectrum.to_dict(),
                         singular_values=teacher.singular_values)
-        norms = c2.data_norms(teacher, int(result["n_samples"].max()), sorted(result["seed"].unique()))
+        norms = c2.data_norms(teacher, int(result["n_samples"].max()), sorted(result["seed"].unique()), result)
         return Runs("c2_generalization", "", {"sweep": result.assign(zero_risk=c2.zero_risk(teacher))}, norms=norms)
     if "avg_grad_norm_sq" in result:
         if "L_exact" in result:
