@@ -236,7 +236,7 @@ def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) 
 # the ReLU case: hidden width 4 keeps KSG (8 joint dimensions) usable; a coarser MI channel (its bias
 # grows with the MI)
 C3_RELU = {"activation": "relu", "widths": [8, 4, 1], "rank": 2, "lrs": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
-           "mi_samples": 2000, "noise_std": 0.5}
+           "mi_samples": 2000, "noise_std": 0.5, "seeds": list(range(8))}
 
 
 # -- C4 ---------------------------------------------------------------------------------------------

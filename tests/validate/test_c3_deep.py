@@ -160,3 +160,11 @@ def test_the_comparison_is_reported_at_other_noise_widths(linear_runs):
     at_default = table[(table["noise_std"] == linear_runs.context["noise_std"]) & (table["control"] == "kd")]
     n = check_claim("mutual_information", linear_runs).numbers
     assert at_default["gain"].iloc[0] == pytest.approx(n["mi_gain_over_kd"])
+
+
+def test_the_estimator_band_is_the_bias_difference_between_the_two_levels():
+    bench = pd.DataFrame({"estimator": "ksg", "kind": ["gaussian"] * 2 + ["leaky_relu"] * 2,
+                          "truth": [1.0, 2.0, 1.0, 2.0], "error": [-0.1, -0.2, -0.2, -0.6]})
+    assert c3.estimator_margin(bench, 1.0, 1.5) == pytest.approx(0.2)   # leaky: -0.2 -> -0.4
+    assert c3.estimator_margin(bench, 1.2, 1.2) == 0.0
+    assert c3.estimator_margin(bench) == pytest.approx(0.4)             # the whole range
