@@ -282,8 +282,8 @@ class RealConfig:
     lrc: Any = None  # an LRCConfig; a table of its keys in TOML
     widths: tuple[int, ...] = (4, 8, 16, 32, 64)
     budgets: tuple[int, ...] = (512, 1024, 2048)
-    seeds: tuple[int, ...] = (0, 1)
-    epochs: int = 6
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 4
     alphas: tuple[float, ...] = (0.0, 0.2)
     c3_width: int = 16
     c3_tokens: int = 2048

@@ -168,8 +168,8 @@ def broken_assumptions(evidence: pd.DataFrame) -> list[str]:
     worst = evidence.loc[evidence["eta_L"].idxmax()]
     if worst["eta_L"] > 1.0:
         broken.append(f"step size above 1/L: eta L = {worst['eta_L']:.3g} at T = {int(worst['T'])} (seed "
-                      f"{int(worst['seed'])}) with L measured along the path ({worst['L']:.3g}) above the L at "
-                      f"P_0 ({worst['L0']:.3g}) that set eta")
+                      f"{int(worst['seed'])}), L measured along the path = {worst['L']:.3g} against "
+                      f"L(P_0) = {worst['L0']:.3g} that set eta")
     if not np.all(np.isfinite(evidence["Delta"])) or (evidence["Delta"] < 0).any():
         broken.append("f(P_0) not finite and >= 0")
     return broken

@@ -158,4 +158,4 @@ def test_convergence_verdict_paths():
     ok = real.convergence_verdict(claim, _c1_evidence(0.5), experiment="x")
     assert ok.code != "assumptions_not_met"
     broken = real.convergence_verdict(claim, _c1_evidence(1.7), experiment="x")
-    assert broken.code == "assumptions_not_met" and "eta L = 1.7" in broken.explanation
+    assert broken.code == "assumptions_not_met" and "eta L = 1.7 at T = 8" in broken.explanation
