@@ -115,4 +115,7 @@ def print_summary(verdicts, calibration, html: Path, written) -> None:
     if calibration:
         correct = sum(bool(v.numbers.get("correct")) for v in calibration)
         print(f"calibration: {correct} of {len(calibration)} planted claims classified correctly")
+        for v in calibration:  # a miss is a finding about the engine: name it where it is seen
+            if not v.numbers.get("correct"):
+                print(f"  missed: {v.claim}: expected {' or '.join(v.numbers.get('accepted', []))}, got {v.code}")
     print(f"report: {html} ({len(written)} files)")

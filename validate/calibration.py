@@ -305,25 +305,36 @@ def _c3_opposite(claim, runs) -> Verdict:
 
 
 def _c4_planted() -> list[Planted]:
+    """r* claims. At the quick and test sizes (m = n = 64, N up to 8192 inside the rank grid) r*
+    spans about 1.2 decades and the exponent's resolution (half its interval) is about 0.15-0.25, so
+    claims within that of the truth may also come out inconclusive (stated per claim); at m = n = 128
+    (the full preset) each is decided as `expected` (tests/validate/test_calibration.py, slow)."""
     p, e = "c4_rank", "c4_rank_exponential"
+    coarse = " At m = n = 64 the grid's resolution is about 0.25, so inconclusive is right there too."
 
     def rank(id, exponent, title):
         return _claim(id, f"C*N**({exponent})", kind="exponent", rates=("N",), free="C", title=title)
 
     return [
         Planted(rank("cal_c4_sqrt", "1/2", "r* = O(N^(1/2)), s_k = 1/k"), p, "holds",
-                "Fast rate with s_k = k^(-alpha): r* ~ N^(1/(2 alpha)) = N^(1/2) at alpha = 1.", C4),
+                "Fast rate with s_k = k^(-alpha): r* ~ N^(1/(2 alpha)) = N^(1/2) at alpha = 1. Theory's finite-size "
+                "r* climbs faster on these grids (local slope 0.57-0.64), so only its offset makes this hold." + coarse,
+                C4, also=("inconclusive",)),
+        Planted(rank("cal_c4_tenth", "1/10", "r* = O(N^(1/10)), s_k = 1/k"), p, "violated",
+                "0.4 below the true 1/2: decided at any of the grids.", C4),
         Planted(rank("cal_c4_quarter", "1/4", "r* = O(N^(1/4)), s_k = 1/k"), p, "violated",
-                "The paper's-form exponent 1/(4 alpha) against the true 1/2: too slow.", C4),
-        Planted(rank("cal_c4_0.4", "2/5", "r* = O(N^0.4), s_k = 1/k"), p, "violated", "0.1 below the true 1/2.", C4),
+                "The paper's-form exponent 1/(4 alpha) against the true 1/2: too slow." + coarse, C4,
+                also=("inconclusive",)),
+        Planted(rank("cal_c4_0.4", "2/5", "r* = O(N^0.4), s_k = 1/k"), p, "violated", "0.1 below the true 1/2." + coarse,
+                C4, also=("inconclusive",)),
         Planted(rank("cal_c4_0.6", "3/5", "r* = O(N^0.6), s_k = 1/k"), p, "not_tight",
-                "0.1 above the true 1/2, so true and loose. On these grids theory's own finite-size r* climbs at "
+                "0.1 above the true 1/2, so true and loose. At m = n = 64 theory's own finite-size r* climbs at "
                 "0.57-0.64, so the data cannot separate 0.6 from the truth: holds (consistent) and inconclusive "
-                "are right too; only a verdict calling it false is wrong.", C4, also=("holds", "inconclusive")),
+                "are right there too; only a verdict calling it false is wrong.", C4, also=("holds", "inconclusive")),
         Planted(rank("cal_c4_3_4", "3/4", "r* = O(N^(3/4)), s_k = 1/k"), p, "not_tight",
-                "1/4 above the true 1/2: true and loose.", C4),
-        Planted(rank("cal_c4_linear", "1", "r* = O(N), s_k = 1/k"), p, "not_tight", "r* grows as N^(1/2), far below N.",
-                C4),
+                "1/4 above the true 1/2: true and loose." + coarse, C4, also=("inconclusive",)),
+        Planted(rank("cal_c4_linear", "1", "r* = O(N), s_k = 1/k"), p, "not_tight",
+                "r* grows as N^(1/2), far below N." + coarse, C4, also=("inconclusive",)),
         Planted(rank("cal_c4_exp_quarter", "1/4", "r* = O(N^(1/4)), exponential spectrum"), e, "not_tight",
                 "For s_k = exp(-beta k), r* ~ log(N)/(2 beta): o(N^eps) for every eps > 0, so O(N^(1/4)) is true and "
                 "loose; inconclusive is also right where the grid is too short to tell log N from N^(1/4) (a "
@@ -462,9 +473,9 @@ SMALL_SIZES: dict[str, tuple[str, dict, int]] = {
     "c1_quadratic": ("quick", {"steps": [100, 200, 400, 800, 1600, 3200]}, 6),
     "c2_generalization": ("quick", {"sample_sizes": [128, 256, 512, 1024, 2048]}, 24),
     "c3_information": ("quick", {"steps": 300, "lrs": [1e-2, 3e-2], "mi_samples": 1000}, 4),
-    # r* needs room to grow: 7 sizes inside the rank grid at m = n = 64 (power law); the exponential
-    # spectrum's r* ~ log N stays small, so 32 x 32 suffices there
-    "c4_rank": ("quick", {"m": 64, "n": 64, "sample_sizes": [256 * 2**k for k in range(8)]}, 6),
+    # r* needs room to grow: m = n = 64 (power law; above N = 8192 the full-rank fit wins there); the
+    # exponential spectrum's r* ~ log N stays small, so 32 x 32 suffices
+    "c4_rank": ("quick", {"m": 64, "n": 64, "sample_sizes": [256 * 2**k for k in range(6)]}, 6),
     "c4_rank_exponential": ("quick_exponential", {"m": 32, "n": 32, "sample_sizes": [256 * 2**k for k in range(8)]}, 6),
 }
 

@@ -100,3 +100,19 @@ def test_confusion_matrix_counts_planted_truth_against_verdict():
 def test_a_planted_claim_needs_a_real_code():
     with pytest.raises(ValueError, match="verdict code"):
         calibration.Planted(calibration.planted_claims()[0].claim, "c1_quadratic", "true", "", lambda c, r: None)
+
+
+@pytest.mark.slow
+def test_rank_claims_are_decided_at_the_full_size():
+    """At m = n = 128 (the full preset's teacher) every r* planted claim comes out as its expected
+    code, not merely an accepted alternative (about 20 s per seed set)."""
+    from lrkd.experiments import get_experiment
+    from lrkd.sweep import SerialExecutor
+
+    experiment = get_experiment("c4_rank")
+    config = experiment.config("quick", m=128, n=128, sample_sizes=[1024 * 2**k for k in range(6)],
+                               seeds=list(range(100, 106)), device="cpu")
+    runs = experiment.run(config, executor=SerialExecutor(), progress=False)
+    planted = [p for p in calibration.planted_claims() if p.source == "c4_rank"]
+    got = {p.claim.id: p.check(p.claim, runs).code for p in planted}
+    assert got == {p.claim.id: p.expected for p in planted}
