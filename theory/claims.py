@@ -298,7 +298,9 @@ class Claim:
     # -- variants -------------------------------------------------------------------------------
     def with_constant(self, factor: float, id: str | None = None) -> Claim:
         """A copy whose expr is multiplied by `factor` (validate/ plants false claims this way:
-        ``claim.with_constant(0.01)`` is "the constant divided by 100"). Exponents are unchanged."""
+        ``claim.with_constant(0.01)`` is "the constant divided by 100"). Exponents are unchanged.
+        The copy has explicit constants (``free_constant=None``): scaling an O(.) claim means
+        stating its constant, and only an explicit bound is checked point by point."""
         factor = sp.nsimplify(factor)
         if not factor.is_positive:
             raise ValueError(f"claim {self.id}: with_constant needs factor > 0; got {factor}")
@@ -309,6 +311,7 @@ class Claim:
             title=f"{self.title or self.id} (constant x {float(factor):g})",
             paper=False,
             claimed=self.claimed_exponents,
+            free_constant=None,
         )
 
     @classmethod

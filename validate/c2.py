@@ -154,6 +154,15 @@ def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Ver
                                sense="equal")
     decision = decide(exponents=[outcome], n_seeds=int(points["n_seeds"].min()),
                       subject="the reduced-rank reference")
+    by_n = pd.Series(ratio).groupby(points["n_samples"].to_numpy()).median()
+    if decision.code == "violated" and _still_approaching(by_n):
+        decision = replace(decision, code="inconclusive", explanation=(
+            f"Pre-asymptotic. Read alone, the exponent would decide: {decision.explanation} But the reference is a "
+            "leading-order statement and the "
+            f"measured/predicted ratio is still moving toward 1 at every step of N ({', '.join(f'{v:.3g}' for v in by_n)}), "
+            "so this grid cannot tell a next-order term from a wrong exponent."),
+            would_change=f"Larger N (beyond {by_n.index[-1]:g}): the ratio settling at 1 (holds) or moving away "
+                         "from it (violated).")
     numbers = {"exponent": fit.exponent, "exponent_ci": list(fit.ci), "claimed_exponent": outcome.claimed,
                "exponent_variable": "N", "ratio_median": float(np.median(ratio)),
                "ratio_range": [float(ratio.min()), float(ratio.max())], "n_points": len(points)}
@@ -166,7 +175,6 @@ def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Ver
                                   "bound": predicted, "series": [f"rank={r}" for r in points["rank"]]}),
                     {"x_label": "N (training pairs)", "y_label": "excess risk (population - noise floor)",
                      "claimed_exponent": outcome.claimed})
-    by_n = pd.Series(ratio).groupby(points["n_samples"].to_numpy()).median()
     explanation = (decision.explanation + f" Measured/predicted excess risk: median {np.median(ratio):.3g}, "
                    f"range [{ratio.min():.3g}, {ratio.max():.3g}]; the median ratio goes from {by_n.iloc[0]:.3g} "
                    f"at N = {by_n.index[0]:g} to {by_n.iloc[-1]:.3g} at N = {by_n.index[-1]:g}.")
@@ -177,6 +185,13 @@ def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Ver
         notes.append(f"{n_diverged} diverged runs excluded.")
     return Verdict(claim.id, experiment, decision.code, explanation, numbers, worst_point,
                    decision.would_change, tuple(notes), (figure,))
+
+
+def _still_approaching(ratio_by_n: pd.Series) -> bool:
+    """True when |median measured/predicted - 1| shrinks at every step of N (and is not yet 0): the
+    data are still converging to (or passing through) a leading-order reference."""
+    distance = np.abs(ratio_by_n.to_numpy(float) - 1.0)
+    return len(distance) >= 2 and bool(np.all(np.diff(distance) < 0))
 
 
 def _next_order_slack(runs: pd.DataFrame) -> tuple[float, str]:

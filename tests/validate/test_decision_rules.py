@@ -134,3 +134,36 @@ def test_smoothness_transfer_is_measured_not_recomputed():
     assert validate.check_claim("smoothness_transfer", runs).code == "holds"
     too_small = theory.get_claim("smoothness_transfer").with_constant(0.9, id="transfer_x0.9")
     assert c1.transfer_verdict(too_small, transfer, experiment="c1_lowrank").code == "violated"
+
+
+def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
+    """Gaussian data: no finite R_x, R_y, so 'not tested'. Bounded data (Rademacher inputs, uniform
+    noise): the sure norms make the bound checkable; here it is vacuous (far above the zero
+    predictor's risk), and the same bound scaled below the data is violated."""
+    gaussian = validate.check_claim("generalization_sqrt", c2_runs[1.0])
+    assert gaussian.code == "not_tested" and not gaussian.tested and gaussian.label == "not tested"
+    experiment = get_experiment("c2_generalization")
+    bounded = experiment.run(experiment.config("quick_bounded", seeds=list(range(8))), store=None, progress=False)
+    norms = bounded.context["norms"]
+    assert norms["bounded"] and norms["R_x"] == pytest.approx(np.sqrt(32))
+    x = bounded["sweep"]
+    verdict = validate.check_claim("generalization_sqrt", bounded)
+    assert verdict.code == "vacuous", verdict.explanation
+    assert verdict.numbers["outcome_r"] == "wrong_capped"   # steeper in r, but r <= min(m, n)
+    from validate import c2
+    tiny = theory.get_claim("generalization_sqrt").with_constant(1e-4, id="sqrt_tiny")
+    assert c2.sqrt_form_verdict(tiny, x, norms, experiment=bounded.name).code == "violated"
+
+
+def test_scaling_an_o_claim_makes_it_explicit():
+    claim = theory.get_claim("generalization")
+    assert claim.free_constant == "C" and claim.with_constant(0.01).free_constant is None
+
+
+def test_a_leading_order_reference_is_not_rejected_while_the_data_still_approach_it():
+    from validate.c2 import _still_approaching
+    import pandas as pd
+
+    assert _still_approaching(pd.Series([1.23, 1.14, 1.09], index=[1024, 2048, 4096]))
+    assert not _still_approaching(pd.Series([1.09, 1.14, 1.23], index=[1024, 2048, 4096]))   # moving away
+    assert not _still_approaching(pd.Series([1.2, 1.1, 0.7], index=[1024, 2048, 4096]))      # passed through 1
