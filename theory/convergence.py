@@ -269,11 +269,15 @@ def expected_average_grad_norm_sq(eigenvalues, x0, sigma, eta, T):
     eta, T = np.broadcast_arrays(np.asarray(eta, dtype=np.float64), np.asarray(T, dtype=np.float64))
     e, t = eta[..., None], T[..., None]
     one_minus_q = e * h * (2.0 - e * h)            # 1 - (1 - eta h)^2 without cancellation
-    log_q = 2.0 * np.log1p(-e * h) if np.all(e * h < 1) else np.log(np.square(1.0 - e * h))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # S = (1 - q^T)/(1 - q) = -expm1(T log q)/(1 - q), and S -> T as q -> 1 (h = 0)
-        s = np.where(one_minus_q > 0, -np.expm1(t * log_q) / one_minus_q, t)
+    # Where (1 - q) T is tiny, S = sum_{t<T} q^t and (T - S)/(1 - q) = sum_{t<T} (1 - q^t)/(1 - q)
+    # are taken from their series, S = T and T (T - 1)/2, to first order (no 0/0, no cancellation).
+    small = np.abs(one_minus_q) * t < 1e-8
+    safe = np.where(small, 1.0, one_minus_q)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # log q; eta h = 1 gives q = 0 (log -inf, q^T = 0): the coordinate is solved in one step
+        log_q = np.log(np.square(1.0 - e * h))
+        s = np.where(small, t, -np.expm1(t * log_q) / safe)
         noise = e**2 * sigma**2 / h.size
-        stationary_part = np.where(one_minus_q > 0, noise * (t - s) / one_minus_q, noise * t * (t - 1) / 2)
+        stationary_part = np.where(small, noise * t * (t - 1) / 2, noise * (t - s) / safe)
     total = np.sum(h**2 * (v0 * s + stationary_part), axis=-1)
     return total / T

@@ -516,6 +516,8 @@ def _fit_text(e: ExponentOutcome) -> str:
     """'-0.492 [-0.502, -0.481]', with the offset-corrected interval when theory gave an offset."""
     lo, hi = e.fit.ci
     text = f"{e.fit.exponent:.3g} [{lo:.3g}, {hi:.3g}]"
+    if np.isfinite(e.resolution):
+        text += f" (resolution {e.resolution:.2g})"
     if e.offset is not None:
         estimate, (clo, chi) = e.corrected
         text += (f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid: "
