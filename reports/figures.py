@@ -359,18 +359,20 @@ def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         best = " (best)" if law == meta.get("best") else ""
         ax.plot(curve["n_samples"], curve["rstar"], ls=ls, color=color, lw=1.6 if best else 1.1,
                 label=f"{law.replace('_', ' ')} fit, AICc {fmt(curve.get('aicc'))}{best}")
-    if meta.get("rank_max") is not None:
-        ax.axhline(float(meta["rank_max"]), color="#555555", ls="--", lw=1.0,
-                   label=f"r* <= min(m, n) = {fmt(meta['rank_max'])}")
+    rank_max = meta.get("rank_max")
+    if rank_max is not None and float(rank_max) <= 2 * np.nanmax(col(data, "rstar_high")):
+        ax.axhline(float(rank_max), color="#555555", ls="--", lw=1.0, label=f"r* <= min(m, n) = {fmt(rank_max)}")
     scales(ax, True, False)
     ax.set_xlabel(meta.get("x_label", "N (training samples)"))
     ax.set_ylabel(meta.get("y_label", "optimal rank r*"))
     ax.set_title(title)
     legend_below(fig, [ax])
+    lines = [f"min(m, n) = {fmt(rank_max)}" if rank_max is not None else ""]
     if meta.get("best") is not None:
         state = "identified" if meta.get("identified") else "not identified"
-        corner_text(ax, [f"best: {str(meta['best']).replace('_', ' ')} ({state})",
-                         f"AICc gap {fmt(meta.get('delta_aicc'))}: {meta.get('evidence', '')}"], loc="upper left")
+        lines = [f"best: {str(meta['best']).replace('_', ' ')} ({state})",
+                 f"AICc gap {fmt(meta.get('delta_aicc'))}: {meta.get('evidence', '')}", *lines]
+    corner_text(ax, lines, loc="upper left")
     return fig
 
 

@@ -32,6 +32,7 @@ SYNTHETIC = {
     "full": [Job("c1_quadratic", "full"), Job("c1_lowrank", "full"), Job("c2_generalization", "full"),
              Job("c2_generalization", "full_bounded"),
              Job("c3_information", "full"), Job("c3_information", "full_relu"), Job("c4_rank", "full"),
+             Job("c4_rank", "full_alpha_0.75"), Job("c4_rank", "full_alpha_1.5"), Job("c4_rank", "full_alpha_2"),
              Job("c4_rank", "full_exponential")],
 }
 REAL = {"quick": [Job("lrc_real", "quick", real=True)], "full": [Job("lrc_real", "full", real=True)]}

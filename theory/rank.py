@@ -293,10 +293,10 @@ def spiked_threshold_sq() -> sp.Expr:
 def spiked_rstar(singular_values, *, m: int, n: int, noise: float, sample_sizes) -> np.ndarray:
     """r*(N) of truncated-SVD reduced-rank regression in the spiked model, with the OLS branch.
 
-    r_trunc(N) = #{k : s_k > x_c sigma sqrt(max(m, n) / N)} (at least 1). Heavy spectral tails make
+    r_trunc(N) = #{k : s_k > x_c sigma sqrt(max(m, n) / (N - n - 1))} (at least 1). Heavy spectral tails make
     the full-rank fit (OLS, exact expected risk sigma^2 m n / (N - n - 1) for Gaussian inputs)
     beat the truncation once r* nears min(m, n)/2; then r* = min(m, n). The truncation's risk is
-    sum_{k <= r} keep_cost(x_k) + sum_k x_k^2 in noise units sigma^2 max(m, n)/N.
+    sum_{k <= r} keep_cost(x_k) + sum_k x_k^2 in noise units sigma^2 max(m, n)/(N - n - 1).
     Args: singular_values of W_T (decreasing), m, n, noise sigma > 0, sample_sizes N > n + 1.
     Returns: integer r* per N.
     """
@@ -310,7 +310,9 @@ def spiked_rstar(singular_values, *, m: int, n: int, noise: float, sample_sizes)
     cost = numpy_function(spiked_keep_cost(), (x_spike, b_aspect))
     out = []
     for size in sizes:
-        unit = noise**2 * high / size  # variance unit of the noise matrix, times max(m, n)
+        # W_ols - W_T has rows of covariance sigma^2 (X^T X)^-1, whose mean is I / (N - n - 1) for
+        # Gaussian inputs: the effective entry variance of the noise matrix RRR truncates.
+        unit = noise**2 * high / (size - n - 1)  # variance unit of the noise matrix, times max(m, n)
         x = s / np.sqrt(unit)
         kept = x[x > x_c]
         truncated = (np.sum(cost(kept, b)) + np.sum(x**2)) * unit

@@ -127,8 +127,8 @@ def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict,
 
 def _rstar_variance(kept: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
     """Seed variance of r* at each size: the larger of the bootstrap argmins' variance and that of
-    a uniform choice among the ranks the seeds cannot tell from r* (flat_low..flat_high); a few
-    seeds give few distinct resamples, so the bootstrap alone understates a flat minimum."""
+    a uniform choice among the ranks within one standard error of the minimum (flat_low..flat_high);
+    a few seeds give few distinct resamples, so the bootstrap alone understates a flat minimum."""
     width = (kept["flat_high"] - kept["flat_low"] + 1).to_numpy(dtype=float)
     return np.maximum(np.nanvar(replicates, axis=1), (width**2 - 1) / 12.0)
 

@@ -265,6 +265,33 @@ def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs
                 singular_values=np.asarray(teacher.singular_values))
 
 
+def _sizes(start: int, stop: int, per_octave: int = 2) -> list[int]:
+    """Sample sizes from start to stop (inclusive), per_octave of them per doubling."""
+    count = int(round(np.log2(stop / start) * per_octave))
+    return [int(round(start * 2 ** (i / per_octave))) for i in range(count + 1)]
+
+
+# C4 grids keep r* inside the rank grid and below about min(m, n)/6, where theory's finite-size r*
+# (validate.c4.oracle_rstar) is accurate; heavy tails meet the full-rank (OLS) branch near
+# min(m, n)/4. The noise sets where r* starts (about 2 at the smallest N): r* depends on N / sigma^2.
+# Quick: the paper's s_k = 1/k case and an exponential spectrum; full: every alpha of the sweep on
+# 128 x 128, as many decades of N as the rank grid allows (3 for alpha = 2 and the exponential).
+C4_PRESETS = {
+    "quick": {"noise": 0.58, "sample_sizes": _sizes(256, 5792)},
+    "quick_exponential": {"noise": 0.7, "spectrum": {"kind": "exponential", "decay": 0.3},
+                          "sample_sizes": _sizes(256, 16384)},
+    "full": {"m": 128, "n": 128, "noise": 0.58, "sample_sizes": _sizes(512, 65536), "seeds": list(range(12))},
+    "full_alpha_0.75": {"m": 128, "n": 128, "noise": 0.69, "spectrum": {"kind": "power_law", "decay": 0.75},
+                        "sample_sizes": _sizes(512, 11585), "seeds": list(range(12))},
+    "full_alpha_1.5": {"m": 128, "n": 128, "noise": 0.41, "spectrum": {"kind": "power_law", "decay": 1.5},
+                       "sample_sizes": _sizes(512, 262144, 1), "seeds": list(range(12))},
+    "full_alpha_2": {"m": 128, "n": 128, "noise": 0.29, "spectrum": {"kind": "power_law", "decay": 2.0},
+                     "sample_sizes": _sizes(512, 524288, 1), "seeds": list(range(12))},
+    "full_exponential": {"m": 128, "n": 128, "spectrum": {"kind": "exponential", "decay": 0.3},
+                         "sample_sizes": _sizes(1024, 524288, 1), "seeds": list(range(12))},
+}
+
+
 # -- the real run ------------------------------------------------------------------------------------
 def _lrc_config_type():
     from simulate.lrc import LRCConfig
@@ -370,12 +397,7 @@ EXPERIMENTS = (
                 "full_relu": {**C3_RELU, "steps": 8000, "seeds": list(range(16)), "benchmark_reps": 4}}),
     Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
                ("optimal_rank",),
-               {"quick": {}, "quick_exponential": {"spectrum": {"kind": "exponential", "decay": 0.3}},
-                "full": {"m": 128, "n": 128, "sample_sizes": [1024, 2048, 4096, 8192, 16384, 32768, 65536],
-                         "seeds": list(range(16))},
-                "full_exponential": {"m": 128, "n": 128, "spectrum": {"kind": "exponential", "decay": 0.3},
-                                     "sample_sizes": [1024, 2048, 4096, 8192, 16384, 32768, 65536],
-                                     "seeds": list(range(16))}}),
+               C4_PRESETS),
     Experiment("lrc_real", RealConfig, run_lrc_real,
                "real Low-Rank Clone distillation of SmolLM2-135M-Instruct on KJV text, with and without cloning",
                ("convergence", "generalization", "mutual_information", "optimal_rank"),

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from lrkd.errors import require, require_float_in, require_int_in
 from validate.fits import (ExponentFit, bootstrap_replicates, expanded_level, fit_exponent,
@@ -56,8 +55,8 @@ def empirical_rstar(
     (central `confidence` percentile band of the bootstrap argmins over seeds), n_seeds,
     min_risk (seed-mean risk at rstar), max_rank and min_rank (the grid at that N), at_edge
     ("upper", "lower" or ""): r* on the grid's edge only bounds the true r*; flat_low, flat_high:
-    the contiguous ranks around r* whose seed-mean risk the seeds cannot tell from the minimum's
-    (paired t-test over seeds at `confidence`, `_indistinguishable`).
+    the contiguous ranks around r* whose seed-mean risk lies within one paired standard error of
+    the minimum's (`_indistinguishable`).
     """
     clean, excluded = _clean_sweep(df, risk)
     confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
@@ -67,7 +66,7 @@ def empirical_rstar(
     boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
                                 cube.seeds.size, n_resamples, seed)
     frame = _rstar_frame(cube, best, boot, confidence)
-    frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best, confidence)
+    frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best)
     frame.attrs["excluded"] = excluded
     frame.attrs["notes"] = _sweep_notes(excluded, frame, risk)
     return frame
@@ -199,20 +198,20 @@ def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray,
     return frame
 
 
-def _indistinguishable(cube: _RiskCube, best: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks next to r* that the seeds cannot tell from it: for each rank, the paired differences
-    risk_s(r) - risk_s(r*) over seeds have a mean within t_{S-1} standard errors of 0. A flat risk
-    curve near its minimum (dense spectra near the noise threshold) leaves r* uncertain by more
-    than a few-seed bootstrap of the argmin shows; this range says by how much."""
-    n_seeds = cube.values.shape[-1]
+def _indistinguishable(cube: _RiskCube, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks next to r* that the seeds cannot tell from it: the paired differences
+    risk_s(r) - risk_s(r*) over seeds have a mean within one standard error of 0 (the
+    one-standard-error rule of model selection: Breiman et al. 1984, CART sec. 3.4; Hastie,
+    Tibshirani & Friedman, ESL sec. 7.10). A flat risk curve near its minimum (dense spectra near
+    the noise threshold) leaves r* uncertain by more than a few-seed bootstrap of the argmin shows
+    (5 seeds have only 126 distinct resamples); this range says by how much."""
     at = np.searchsorted(cube.ranks, np.nan_to_num(best, nan=cube.ranks[0]))
     diff = cube.values - cube.values[np.arange(cube.n_values.size), at][:, None, :]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(diff, axis=-1)
         se = np.nanstd(diff, axis=-1, ddof=1) / np.sqrt(np.sum(np.isfinite(diff), axis=-1))
-    t = stats.t.ppf(0.5 + confidence / 2.0, max(n_seeds - 1, 1))
-    close = np.isfinite(mean) & (mean <= t * np.nan_to_num(se, nan=0.0))
+    close = np.isfinite(mean) & (mean <= np.nan_to_num(se, nan=0.0))
     low, high = at.copy(), at.copy()
     for i in range(cube.n_values.size):
         while low[i] > 0 and close[i, low[i] - 1]:

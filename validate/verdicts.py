@@ -116,8 +116,10 @@ def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
     experiment, or what simulate/ returns directly (a rank_sweep, convergence_sweep or
     quadratic_sweep frame, a DeepSweep or a CloneSweep)."""
     claim = claim_id if isinstance(claim_id, theory.Claim) else theory.get_claim(claim_id)
-    runs = runs if isinstance(runs, Runs) else as_runs(runs, claim.id)
+    runs = runs if isinstance(runs, Runs) else as_runs(runs, claim.id, rank_claim=claim.experiment in RSTAR_CHECKS)
     check = CHECKS.get((runs.experiment, claim.id))
+    if check is None and claim.kind == "exponent":
+        check = RSTAR_CHECKS.get(runs.experiment)  # any r* growth claim: the C4 growth-law check
     if check is not None:
         return check(runs, claim)
     if claim.experiment == runs.experiment and claim.measured_column:
@@ -127,9 +129,10 @@ def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
 
 
 RANK_CLAIMS = ("optimal_rank",)
+RSTAR_CHECKS = {"c4_rank": _rank}  # experiments producing r*(N): every exponent claim on them uses C4
 
 
-def as_runs(result, claim_id: str) -> Runs:
+def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
     """Wrap a simulate/ result as the Runs of the experiment that produces it."""
     import pandas as pd
 
@@ -149,7 +152,7 @@ def as_runs(result, claim_id: str) -> Runs:
                          f"got {type(result).__name__}")
     if "test_risk" in result and "step" not in result:
         teacher = simulate.teacher_from_dict(_nested(result.iloc[0], "teacher."))
-        if claim_id in RANK_CLAIMS:
+        if claim_id in RANK_CLAIMS or rank_claim:
             return Runs("c4_rank", "", {"sweep": result}, spectrum=teacher.spectrum.to_dict(),
                         singular_values=teacher.singular_values)
         norms = c2.data_norms(teacher, int(result["n_samples"].max()), sorted(result["seed"].unique()), result)
@@ -178,8 +181,8 @@ def _nested(row, prefix: str) -> dict:
 def claims_checked_by(runs: Runs) -> list[theory.Claim]:
     """Built-in and user claims that have a check on this experiment."""
     ids = [cid for (exp, cid) in CHECKS if exp == runs.experiment]
-    ids += [c.id for c in theory.all_claims() if c.experiment == runs.experiment and c.measured_column
-            and c.id not in ids]
+    ids += [c.id for c in theory.all_claims() if c.experiment == runs.experiment and c.id not in ids
+            and (c.measured_column or (c.kind == "exponent" and runs.experiment in RSTAR_CHECKS))]
     return [theory.get_claim(i) for i in ids]
 
 

@@ -111,7 +111,29 @@ def mi_mse_figure() -> Figure:
     return Figure("mi_vs_mse", "C3: MI is not monotone in clone MSE", data)
 
 
-ALL_FIGURES = (bound_figure, rstar_figure, mi_figure, spectrum_figure, estimate_figure, mi_arm_figure, mi_mse_figure)
+def rstar_growth_figure() -> Figure:
+    N = np.geomspace(256, 16384, 7)
+    r = np.floor(1 + np.log(N / 256) / 0.6)
+    laws = {law: {"n_samples": N.tolist(), "rstar": curve.tolist(), "aicc": aicc}
+            for law, curve, aicc in (("power_law", 0.9 * (N / 256) ** 0.35, 14.0),
+                                     ("logarithm", 1 + np.log(N / 256) / 0.6, 4.0), ("constant", np.full(7, 4.0), 90.0))}
+    return Figure("rstar_growth", "r* against N with three growth laws",
+                  pd.DataFrame({"n_samples": N, "rstar": r, "rstar_low": r - 1, "rstar_high": r + 1}),
+                  {"laws": laws, "best": "logarithm", "identified": True, "delta_aicc": 10.0, "evidence": "decisive",
+                   "rank_max": 64})
+
+
+def spectrum_null_figure() -> Figure:
+    k = np.arange(1, 65, dtype=float)
+    null = 0.32 * np.sqrt(np.clip(1 - (k - 0.5) / 64, 0, 1)) + 0.01
+    s = np.where(k <= 4, 2.0 / k, null)
+    return Figure("spectrum_null", "singular values against the Gaussian null",
+                  pd.DataFrame({"k": k, "s": s, "null": null, "spike": k <= 4, "series": "W"}),
+                  {"edges": {"W": {"threshold": 0.4, "mp_edge": 0.33, "n_spikes": 4, "family": "too_few_spikes"}}})
+
+
+ALL_FIGURES = (bound_figure, rstar_figure, mi_figure, spectrum_figure, estimate_figure, mi_arm_figure, mi_mse_figure,
+               rstar_growth_figure, spectrum_null_figure)
 
 
 def fake_claims() -> list[FakeClaim]:
@@ -178,6 +200,8 @@ REQUIRED_COLUMNS = {
     estimate_figure: ("truth", "estimate"),
     mi_arm_figure: ("arm", "mi", "mi_low", "mi_high"),
     mi_mse_figure: ("clone_mse", "mi"),
+    rstar_growth_figure: ("n_samples", "rstar", "rstar_low", "rstar_high"),
+    spectrum_null_figure: ("k", "s", "null", "spike"),
 }
 
 

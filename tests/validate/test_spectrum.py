@@ -1,9 +1,12 @@
-"""Spectrum-family fits: planted power-law and exponential spectra are told apart and recovered."""
+"""Spectrum-family fits: planted power-law and exponential spectra are told apart and recovered;
+against the random-matrix null, Gaussian matrices are bulk only and planted spikes are counted."""
 import numpy as np
 import pytest
 
+import theory
 from lrkd.errors import InputError
-from validate.spectrum import fit_spectrum
+from validate.c4 import spectrum_verdict
+from validate.spectrum import compare_with_null, fit_spectrum
 
 
 def noisy(values, seed, noise=0.05):
@@ -79,3 +82,74 @@ def test_bad_inputs_raise_input_error(values, kwargs, field):
     with pytest.raises(InputError) as info:
         fit_spectrum(values, **kwargs)
     assert info.value.field == field
+
+
+# -- the random-matrix null ---------------------------------------------------------------------
+SHAPES = [(64, 64), (96, 288), (300, 100)]
+
+
+def gaussian(shape, seed, scale=0.02):
+    return scale * np.random.default_rng(seed).standard_normal(shape)
+
+
+def planted_low_rank(shape, seed, rank=8, scale=0.02):
+    """rank spikes of strength x = 6 .. 2.5 noise units (x sigma sqrt(max(m, n))) plus Gaussian noise."""
+    rng = np.random.default_rng(1000 + seed)
+    m, n = shape
+    u = np.linalg.qr(rng.standard_normal((m, rank)))[0]
+    v = np.linalg.qr(rng.standard_normal((n, rank)))[0]
+    strengths = np.linspace(6.0, 2.5, rank) * scale * np.sqrt(max(shape))
+    return u @ np.diag(strengths) @ v.T + gaussian(shape, seed, scale)
+
+
+def svdvals(matrix):
+    return np.linalg.svd(matrix, compute_uv=False)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", range(5))
+def test_a_gaussian_matrix_is_bulk_only(shape, seed):
+    s = svdvals(gaussian(shape, seed))
+    null = compare_with_null(s, shape)
+    assert null.bulk_only and null.family == "bulk_only" and null.summary() == "no structure beyond the bulk"
+    assert null.scale == pytest.approx(0.02, rel=0.05)  # median-based scale estimate
+    assert null.mp_edge == pytest.approx(0.02 * (np.sqrt(shape[0]) + np.sqrt(shape[1])), rel=0.05)
+    assert compare_with_null(s).bulk_only  # also with the shape inferred from the bulk
+    assert fit_spectrum(s).family in ("power_law", "exponential")  # the old whole-spectrum fit names a family
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", range(5))
+def test_a_planted_rank_8_signal_has_8_spikes(shape, seed):
+    null = compare_with_null(svdvals(planted_low_rank(shape, seed)), shape)
+    assert null.n_spikes == 8 and not null.bulk_only
+    assert null.family_fit is not None and null.family_fit.n_points == 8  # the family is fitted to spikes only
+
+
+def test_spikes_carry_the_planted_decay_family():
+    m, n = 128, 128
+    rng = np.random.default_rng(7)
+    u, v = (np.linalg.qr(rng.standard_normal((d, 20)))[0] for d in (m, n))
+    k = np.arange(1, 21)
+    signal = u @ np.diag(40.0 * 0.02 * np.sqrt(n) * k**-1.5) @ v.T
+    null = compare_with_null(svdvals(signal + gaussian((m, n), 7)), (m, n))
+    assert 3 <= null.n_spikes < 20 and null.family == "power_law"
+
+
+def test_spectrum_verdict_does_not_read_r_star_from_a_random_matrix():
+    claim = theory.get_claim("optimal_rank")
+    values = {f"g{i}": svdvals(gaussian(shape, i)) for i, shape in enumerate(SHAPES)}
+    shapes = {f"g{i}": shape for i, shape in enumerate(SHAPES)}
+    verdict = spectrum_verdict(claim, values, experiment="x", shapes=shapes)
+    assert verdict.code == "inconclusive" and "Not tested" in verdict.explanation
+    assert verdict.numbers["matrices_with_structure"] == 0 and verdict.numbers["tested"] is False
+    assert verdict.figures[0].kind == "spectrum_null"
+    planted = {**values, "low_rank": svdvals(planted_low_rank((64, 64), 0))}
+    tested = spectrum_verdict(claim, planted, experiment="x", shapes={**shapes, "low_rank": (64, 64)})
+    assert tested.numbers["matrices_with_structure"] == 1 and tested.numbers["tested"] is True
+    assert tested.code in ("holds", "not_tight", "violated")
+
+
+def test_shape_must_match_the_number_of_singular_values():
+    with pytest.raises(InputError, match="shape"):
+        compare_with_null(svdvals(gaussian((64, 64), 0)), (32, 64))

@@ -1,0 +1,137 @@
+"""Growth laws of r*(N): the selection on planted curves, then on real closed-form rank sweeps.
+
+Part 1 plants integer staircases of known laws (what an empirical r* looks like) and checks that
+the AICc criterion of validate.growth names the law, and refuses to when the range is too short.
+Part 2 runs simulate.rank_sweep (one SVD per (N, seed), seeds 0..4) on 64 x 64 teachers with planted
+spectra, on grids where r* stays inside the rank grid (N/sigma^2 sets where r* starts; see
+validate.experiments C4_PRESETS), and checks the acceptance of issue 14: the logarithm wins for an
+exponential spectrum, the power law for alpha in {0.75, 1, 1.5, 2} with an exponent interval that
+covers theory's finite-size prediction on the same grid (validate.c4.oracle_rstar).
+"""
+import numpy as np
+import pytest
+
+import simulate
+import theory
+from lrkd.errors import InputError
+from lrkd.sweep import SerialExecutor
+from validate import c4, check_claim
+from validate.growth import IDENTIFY_DELTA, fit_growth_laws
+
+SIZES = np.geomspace(256, 262144, 11)
+
+
+def staircase(values):
+    return np.floor(values).astype(float)
+
+
+# -- part 1: planted curves --------------------------------------------------------------------
+@pytest.mark.parametrize("q", [0.25, 0.5, 2 / 3])
+def test_a_power_law_staircase_is_identified_with_its_exponent(q):
+    r = staircase(2 * (SIZES / SIZES[0]) ** q)
+    fit = fit_growth_laws(SIZES, r, np.zeros_like(r))
+    assert fit.best == "power_law" and fit.identified
+    assert fit.exponent_ci[0] <= q + 0.05 and fit.exponent_ci[1] >= q - 0.05  # floor() bends small r*
+    assert fit.laws["power_law"].chi2 < fit.laws["logarithm"].chi2
+
+
+def test_a_logarithmic_staircase_is_identified():
+    r = staircase(1 + np.log(SIZES / SIZES[0]) / (2 * 0.3))
+    fit = fit_growth_laws(SIZES, r, np.zeros_like(r))
+    assert fit.best == "logarithm" and fit.identified and fit.strength == "decisive"
+    assert fit.laws["logarithm"].params["b"] == pytest.approx(1 / 0.6, rel=0.1)
+
+
+def test_a_flat_curve_is_a_constant_and_a_short_range_is_not_identified():
+    flat = fit_growth_laws(SIZES, np.full(SIZES.size, 5.0), np.full(SIZES.size, 0.3))
+    assert flat.best == "constant"
+    short = np.geomspace(1000, 2000, 5)  # one octave: N^0.5 and log N are the same line here
+    fit = fit_growth_laws(short, staircase(0.2 * short**0.5), np.full(5, 0.25))
+    assert not fit.identified and fit.delta_aicc < IDENTIFY_DELTA
+    assert np.isfinite(fit.separation_size())  # says how far N must reach to tell them apart
+
+
+def test_bootstrap_replicates_give_the_share_of_wins():
+    r = staircase(2 * (SIZES / SIZES[0]) ** 0.5)
+    rng = np.random.default_rng(0)
+    reps = np.clip(r[:, None] + rng.integers(-1, 2, size=(r.size, 200)), 1, None)
+    fit = fit_growth_laws(SIZES, r, np.full(r.size, 0.5), reps)
+    assert set(fit.bootstrap_wins) == {"power_law", "logarithm", "constant"}
+    assert fit.bootstrap_wins["power_law"] > 0.8 and sum(fit.bootstrap_wins.values()) == pytest.approx(1)
+
+
+@pytest.mark.parametrize("rstar, field", [([1, 2, 3], "n_samples"), ([0, 1, 2, 3, 4], "rstar")])
+def test_bad_curves_raise_input_error(rstar, field):
+    with pytest.raises(InputError, match=field):
+        fit_growth_laws(SIZES[:len(rstar)], rstar, np.zeros(len(rstar)))
+
+
+# -- part 2: closed-form rank sweeps ------------------------------------------------------------
+def geometric(start, stop, per_octave):
+    count = int(round(np.log2(stop / start) * per_octave))
+    return [int(round(start * 2 ** (i / per_octave))) for i in range(count + 1)]
+
+
+GRIDS = {  # spectrum -> (noise, sample sizes): r* from about 2 to about min(m, n)/6
+    ("power_law", 0.75): (0.69, geometric(256, 2435, 4)),
+    ("power_law", 1.0): (0.58, geometric(256, 5793, 3)),
+    ("power_law", 1.5): (0.41, geometric(256, 32768, 1)),
+    ("power_law", 2.0): (0.29, geometric(256, 65536, 1)),
+    ("exponential", 0.3): (0.7, geometric(256, 16384, 2)),
+}
+
+
+def sweep_for(kind, decay):
+    noise, sizes = GRIDS[(kind, decay)]
+    spectrum = simulate.PowerLaw(decay) if kind == "power_law" else simulate.Exponential(decay)
+    teacher = simulate.LinearTeacher(64, 64, spectrum, noise=noise, seed=0)
+    sweep = simulate.rank_sweep(teacher, list(range(1, 65)), sizes, range(5), device="cpu",
+                                executor=SerialExecutor(), progress=False)
+    return teacher, sweep
+
+
+def rank_verdict(teacher, sweep, claim="optimal_rank"):
+    claim = theory.get_claim(claim) if isinstance(claim, str) else claim
+    return c4.rank_verdict(claim, sweep, experiment="c4_rank", spectrum=teacher.spectrum.to_dict(),
+                           singular_values=teacher.singular_values)
+
+
+@pytest.fixture(scope="module")
+def exponential_sweep():
+    return sweep_for("exponential", 0.3)
+
+
+def test_exponential_spectrum_grows_like_a_logarithm(exponential_sweep):
+    verdict = rank_verdict(*exponential_sweep)
+    assert verdict.numbers["growth_law"] == "logarithm", verdict.explanation
+    assert verdict.numbers["bootstrap_wins"]["logarithm"] >= 0.8
+    assert verdict.code == "not_tight"  # log N is O(sqrt N), and far from tight
+    assert verdict.figures[0].kind == "rstar_growth" and set(verdict.figures[0].meta["laws"]) == {
+        "power_law", "logarithm", "constant"}
+
+
+@pytest.mark.parametrize("alpha", [0.75, 1.0, 1.5, 2.0])
+def test_power_law_spectrum_grows_like_a_power_law_covering_the_prediction(alpha):
+    verdict = rank_verdict(*sweep_for("power_law", alpha))
+    numbers = verdict.numbers
+    assert numbers["growth_law"] == "power_law", verdict.explanation
+    low, high = numbers["exponent_ci"]
+    assert low <= numbers["predicted_local_exponent"] <= high, verdict.explanation
+    assert numbers["prediction_covered"]
+    # the paper's claim r* = O(sqrt N): violated for alpha < 1, holds at 1, loose above
+    expected = {0.75: "violated", 1.0: "holds", 1.5: "not_tight", 2.0: "not_tight"}[alpha]
+    assert verdict.code == expected, verdict.explanation
+
+
+def test_a_user_rstar_claim_goes_through_check_claim(exponential_sweep):
+    claim = theory.Claim.from_formula("mine", "C*N**(1/4)", kind="exponent", rate_variables=("N",),
+                                      defaults={"C": 1.0}, experiment="c4_rank")
+    verdict = check_claim(claim, exponential_sweep[1])  # a raw rank_sweep frame
+    assert verdict.claim == "mine" and verdict.experiment == "c4_rank"
+    assert verdict.code == "not_tight"  # log N grows slower than N^(1/4)
+    log_claim = theory.Claim.from_formula("mine_log", "C*log(N)", kind="exponent", rate_variables=("N",),
+                                          defaults={"C": 1.0}, experiment="c4_rank")
+    assert check_claim(log_claim, exponential_sweep[1]).code == "holds"
+    flat_claim = theory.Claim.from_formula("mine_flat", "C*N**0", kind="exponent", rate_variables=("N",),
+                                           defaults={"C": 1.0}, experiment="c4_rank")
+    assert check_claim(flat_claim, exponential_sweep[1]).code == "violated"  # r* = O(1) is false here

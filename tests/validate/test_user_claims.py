@@ -1,0 +1,55 @@
+"""User claims of every kind the built-ins use go through validate.check_claim (issue 10).
+
+Upper bound, lower bound and r* exponent claims written with theory.Claim.from_formula, bound to
+an experiment by name, checked on what simulate.rank_sweep returns, and flipped by a planted
+false version so that each verdict path can come out differently.
+"""
+import pytest
+
+import simulate
+import theory
+from lrkd.sweep import SerialExecutor
+from validate import check_claim
+from validate.verdict import CODES
+
+COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
+    return simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048, 4096], range(5),
+                               device="cpu", executor=SerialExecutor(), progress=False)
+
+
+def user(id, formula, kind, **fields):
+    return theory.Claim.from_formula(id, formula, kind=kind, **fields)
+
+
+def test_a_user_upper_bound_is_checked_and_can_fail(sweep):
+    # the reduced-rank excess risk is about sigma^2 r (m+n-r)/N + tail: 4x that bounds it, 1/100 does not
+    fields = dict(rate_variables=("N",), experiment="c2_generalization", columns=COLUMNS,
+                  measured_column="excess_risk", defaults={"K": 4.0, "A": 1.5})
+    loose = check_claim(user("mine_upper", "K*sigma**2*r*(m+n)/N + A", "upper_bound", **fields), sweep)
+    assert loose.claim == "mine_upper" and loose.code in CODES and loose.code != "violated"
+    tight = check_claim(user("mine_upper_low", "sigma**2*r*(m+n)/(100*N)", "upper_bound",
+                             **{**fields, "defaults": {}}), sweep)
+    assert tight.code == "violated"
+
+
+def test_a_user_lower_bound_is_checked_and_can_fail(sweep):
+    fields = dict(experiment="c2_generalization", columns={"m": "m", "sigma": "noise"}, measured_column="test_risk")
+    # no predictor beats the noise floor: population risk >= m sigma^2; twice the floor is false
+    true = check_claim(user("mine_lower", "m*sigma**2", "lower_bound", **fields), sweep)
+    assert true.claim == "mine_lower" and true.code in CODES and true.code != "violated"
+    false = check_claim(user("mine_lower_high", "2*m*sigma**2", "lower_bound", **fields), sweep)
+    assert false.code == "violated"
+
+
+def test_a_user_rstar_exponent_claim_is_checked_and_can_fail(sweep):
+    fields = dict(kind="exponent", rate_variables=("N",), defaults={"C": 1.0}, experiment="c4_rank")
+    quarter = check_claim(theory.Claim.from_formula("mine", "C*N**(1/4)", **fields), sweep)
+    assert quarter.claim == "mine" and quarter.experiment == "c4_rank" and quarter.code in CODES
+    linear = check_claim(theory.Claim.from_formula("mine_linear", "C*N", **fields), sweep)
+    assert linear.code in ("not_tight", "inconclusive")
+    assert quarter.numbers["growth_law"] == linear.numbers["growth_law"]  # same evidence, another claim
