@@ -535,13 +535,13 @@ def _figures(runs, arms: pd.DataFrame) -> tuple[Figure, ...]:
 
 
 # -- planted comparison claims (calibration) ---------------------------------------------------------
-PLANTED_SENSES = {"planted_c3_clone_beats_kd": "greater", "planted_c3_clone_not_above_kd": "not_greater"}
+PLANTED_SENSES = {"cal_c3_clone_beats_kd": "greater", "cal_c3_clone_not_above_kd": "not_greater"}
 
 
 def planted_claim(claim_id: str) -> theory.Claim:
     """A planted C3 comparison claim, read by `planted_verdict`:
-      planted_c3_clone_beats_kd      MI(kd + clone) > MI(clean-output KD) at equal steps
-      planted_c3_clone_not_above_kd  MI(kd + clone) <= MI(clean-output KD) (its opposite)
+      cal_c3_clone_beats_kd      MI(kd + clone) > MI(clean-output KD) at equal steps
+      cal_c3_clone_not_above_kd  MI(kd + clone) <= MI(clean-output KD) (its opposite)
     Their truth is what the data say; exactly one of them can hold on a decisive run."""
     sense = PLANTED_SENSES[claim_id]
     words = "beats" if sense == "greater" else "does not beat"

@@ -75,8 +75,8 @@ def test_planted_clone_vs_kd_claims_come_out_as_the_data_say(linear_runs, seed):
     4-seed runs that leave out `seed`: each verdict follows the sign of the measured interval."""
     runs = _without_seed(linear_runs, seed)
     gain = c3.compare_arms(runs["evidence"], "kd_clone", "kd")
-    beats = c3.planted_verdict(c3.planted_claim("planted_c3_clone_beats_kd"), runs)
-    not_above = c3.planted_verdict(c3.planted_claim("planted_c3_clone_not_above_kd"), runs)
+    beats = c3.planted_verdict(c3.planted_claim("cal_c3_clone_beats_kd"), runs)
+    not_above = c3.planted_verdict(c3.planted_claim("cal_c3_clone_not_above_kd"), runs)
     if gain.ci[0] > 0:
         assert (beats.code, not_above.code) == ("holds", "violated")
     elif gain.ci[1] < 0:
