@@ -4,8 +4,9 @@ A verdict machine is only worth trusting if it can fail: it must say `holds` to 
 `violated` to a false one just across the boundary, `vacuous` to a true but useless bound,
 `inconclusive` when the data cannot decide and `assumptions_not_met` when the run breaks the
 claim's premises. Each `Planted` below is a theory.Claim written from its own formula (never a
-copy of a production claim), the evidence it is checked on (a `Source`: an experiment's runs,
-a seed subset of them, or a small run of its own), the code a correct engine returns and why.
+copy of a production claim), the evidence it is checked on (a source of `sources()`: an
+experiment's runs, a seed subset of them, or a small run of its own), the code a correct engine
+returns and why.
 The checks are the production ones (validate.verdicts.CHECKS, validate.c2.gap_verdict), so a
 corrupted engine shows up here: tests/validate/test_mutation.py corrupts it on purpose.
 
@@ -144,13 +145,12 @@ def _expected_claim(id: str, factor: float, title: str) -> theory.Claim:
                         claimed={"T": sp.Rational(-1, 2)}, title=f"planted: {title}", paper=False)
 
 
-GHADIMI_LAN = "4*L*Delta/T + 2*sigma*sqrt(2*L*Delta/T)"
+GHADIMI_LAN = "4*L*Delta/(T) + 2*sigma*sqrt(2*L*Delta/(T))"  # claims.md C1, with eta = min(1/L, eta*)
 
 
 def _gl(id: str, title: str, *, factor: str = "1", t: str = "T") -> theory.Claim:
     """Ghadimi & Lan's bound written out again, times `factor`, with T replaced by `t`."""
-    formula = f"({factor})*(4*L*Delta/({t}) + 2*sigma*sqrt(2*L*Delta/({t})))"
-    return _claim(id, formula, rates=("T",), title=title)
+    return _claim(id, f"({factor})*({GHADIMI_LAN.replace('(T)', f'({t})')})", rates=("T",), title=title)
 
 
 # -- the checks (the production paths) ---------------------------------------------------------------
@@ -220,10 +220,10 @@ def _c1_planted() -> list[Planted]:
                 "1.2 times the exact expectation of the measured average: true at every T, 20% above the truth.", C1),
         Planted(_expected_claim("cal_c1_expected_x0.85", 0.85, "0.85 x the exact expected SGD trajectory"), q,
                 "violated", "0.85 times the exact expectation: the true mean lies 18% above it at every T.", C1),
-        Planted(_gl("cal_c1_rate_0.55", "Ghadimi-Lan at rate T^-0.55 (T -> T^1.1)", t="T**1.1"), q, "violated",
+        Planted(_gl("cal_c1_rate_0.55", "Ghadimi-Lan at rate T^-0.55 (T -> T^1.1)", t="T**(11/10)"), q, "violated",
                 "Noisy SGD with the tuned constant step cannot beat T^(-1/2): the claimed T^(-0.55) is 0.05 too fast "
                 "(issue 10's false claim).", C1),
-        Planted(_gl("cal_c1_rate_0.45", "Ghadimi-Lan at rate T^-0.45 (T -> T^0.9)", t="T**0.9"), q, "not_tight",
+        Planted(_gl("cal_c1_rate_0.45", "Ghadimi-Lan at rate T^-0.45 (T -> T^0.9)", t="T**(9/10)"), q, "not_tight",
                 "Larger than Ghadimi-Lan for T > 1, so true; its rate T^(-0.45) is 0.05 slower than the truth.", C1),
         Planted(_claim("cal_c1_O_sqrt", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2)"), q, "holds",
                 "The expectation decays as T^(-1/2) (both its terms scale so under eta ~ T^(-1/2)).", C1),
