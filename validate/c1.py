@@ -99,18 +99,27 @@ def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str, unmet
                          prediction=prediction)
 
 
-def transfer_evidence(trajectory: pd.DataFrame, teacher) -> pd.DataFrame:
-    """One row per (seed, rank) of the c1_lowrank runs: L_f and L_g MEASURED by power iteration on
-    the objectives with a trained embedding (simulate.students_linear.measure_transfer_smoothness),
-    and ||W_T||_2. The formula under test is not used to produce any of them.
+TRANSFER_SCALES = (1.0, 3.0)  # the run's teacher, and the same teacher with W_T x 3 (||W_T||_2 != 1)
+
+
+def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES) -> pd.DataFrame:
+    """One row per (teacher scale, seed, rank) of the c1_lowrank runs: L_f and L_g MEASURED by power
+    iteration on the objectives with a trained embedding
+    (simulate.students_linear.measure_transfer_smoothness), and ||W_T||_2. The formula under test
+    is not used to produce any of them. Besides the run's teacher, the same teacher with W_T scaled
+    (its spectrum's `scale`) is measured: with ||W_T||_2 = 1 alone, L_f <= ||W_T||^2 L_g could not
+    be told from L_f <= ||W_T|| L_g.
 
     Args:
         trajectory: convergence_sweep rows (seed, rank, alpha, n_samples).
         teacher: the LinearTeacher the runs distilled.
+        scales: factors applied to W_T (1 = the run's teacher).
 
     Returns:
-        DataFrame with seed, rank, run, L_f, L_g, W_norm, power_change_f, power_change_g.
+        DataFrame with teacher_scale, seed, rank, run, L_f, L_g, W_norm, power_change_f, power_change_g.
     """
+    import dataclasses
+
     import torch
 
     from simulate import Run, load_data
@@ -118,17 +127,25 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher) -> pd.DataFrame:
 
     keys = trajectory.drop_duplicates(["seed", "rank"])[["seed", "rank", "alpha", "n_samples"]]
     runs = [Run(int(k.seed), int(k.rank), float(k.alpha)) for k in keys.itertuples()]
-    data = load_data(teacher, int(keys["n_samples"].iloc[0]), [run.seed for run in runs],
-                     dtype=torch.float64, device=torch.device("cpu"))
-    measured = measure_transfer_smoothness(teacher, data, runs)
-    return pd.DataFrame({"seed": keys["seed"].to_numpy(), "rank": keys["rank"].to_numpy(),
-                         "run": np.arange(1, len(runs) + 1), **measured})
+    frames = []
+    for scale in scales:
+        if scale != 1.0 and not hasattr(teacher.spectrum, "scale"):
+            continue
+        scaled = teacher if scale == 1.0 else dataclasses.replace(
+            teacher, spectrum=dataclasses.replace(teacher.spectrum, scale=teacher.spectrum.scale * scale))
+        data = load_data(scaled, int(keys["n_samples"].iloc[0]), [run.seed for run in runs],
+                         dtype=torch.float64, device=torch.device("cpu"))
+        measured = measure_transfer_smoothness(scaled, data, runs)
+        frames.append(pd.DataFrame({"teacher_scale": scale, "seed": keys["seed"].to_numpy(),
+                                    "rank": keys["rank"].to_numpy(), **measured}))
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(run=np.arange(1, len(out) + 1))
 
 
 def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdict:
     """L_f <= ||W_T||_2^2 L_g, with L_f and L_g measured per run (`transfer_evidence`)."""
     spec = BoundSpec(columns={"W_norm": "W_norm", "L_g": "L_g"}, measured="L_f", grid=("rank", "run"),
-                     x="run", x_label="run (one per seed and rank)",
+                     x="run", x_label="run (one per teacher scale, seed and rank)",
                      y_label="L_f (power iteration on the objective's Hessian)")
     worst_change = float(np.nanmax(transfer[["power_change_f", "power_change_g"]].to_numpy()))
     notes = ("L_f is measured by power iteration on Hessian-vector products of f(P) = g(W_T P) itself, and "
@@ -137,6 +154,8 @@ def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdi
              f"its last relative change was at most {worst_change:.2g}.",
              "For this linear student the Hessian of f is (E^T S E) kron (W_T^T W_T) up to a factor, so the "
              "inequality is an equality in exact arithmetic: a measured ratio of 1 is the expected answer, "
-             "and a ratio above 1 beyond roundoff would break the claim.")
+             "and a ratio above 1 beyond roundoff would break the claim.",
+             f"Teachers measured: W_T scaled by {sorted(set(transfer['teacher_scale']))} (||W_T||_2 = "
+             f"{sorted(set(np.round(transfer['W_norm'], 6)))}), so the power of ||W_T||_2 is tested too.")
     return bound_verdict(claim, transfer, spec, experiment=experiment, notes=notes,
                          title="smoothness transfer: measured L_f against ||W_T||^2 L_g")

@@ -134,6 +134,9 @@ def test_smoothness_transfer_is_measured_not_recomputed():
     assert validate.check_claim("smoothness_transfer", runs).code == "holds"
     too_small = theory.get_claim("smoothness_transfer").with_constant(0.9, id="transfer_x0.9")
     assert c1.transfer_verdict(too_small, transfer, experiment="c1_lowrank").code == "violated"
+    assert set(transfer["W_norm"].round(6)) == {1.0, 3.0}
+    first_power = theory.Claim.from_formula("transfer_norm_once", "W_norm*L_g", kind="upper_bound")
+    assert c1.transfer_verdict(first_power, transfer, experiment="c1_lowrank").code == "violated"
 
 
 def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
