@@ -393,7 +393,8 @@ EXPERIMENTS = (
                "noisy-label and clean-KD controls at equal steps, step sizes tuned per arm",
                ("mutual_information", "mutual_information_trace"),
                {"quick": {}, "quick_relu": C3_RELU,
-                "full": {"widths": [32, 32, 8], "rank": 8, "steps": 8000, "seeds": list(range(16))},
+                "full": {"widths": [32, 32, 8], "rank": 8, "steps": 8000, "seeds": list(range(16)),
+                         "lrs": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]},  # 8000 steps: best step sizes are smaller
                 "full_relu": {**C3_RELU, "steps": 8000, "seeds": list(range(16)), "benchmark_reps": 4}}),
     Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
                ("optimal_rank",),
