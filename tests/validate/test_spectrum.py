@@ -153,3 +153,15 @@ def test_spectrum_verdict_does_not_read_r_star_from_a_random_matrix():
 def test_shape_must_match_the_number_of_singular_values():
     with pytest.raises(InputError, match="shape"):
         compare_with_null(svdvals(gaussian((64, 64), 0)), (32, 64))
+
+
+def test_flat_spikes_fall_outside_the_rstar_table():
+    m, n = 128, 128
+    rng = np.random.default_rng(3)
+    u, v = (np.linalg.qr(rng.standard_normal((d, 30)))[0] for d in (m, n))
+    k = np.arange(1, 31)
+    signal = u @ np.diag(8.0 * 0.02 * np.sqrt(n) * k**-0.3) @ v.T  # spikes decaying as k^-0.3
+    values = {"flat": svdvals(signal + gaussian((m, n), 3))}
+    verdict = spectrum_verdict(theory.get_claim("optimal_rank"), values, experiment="x", shapes={"flat": (m, n)})
+    assert verdict.numbers["matrices_with_family"] == 1 and verdict.numbers["matrices_outside_table"] == 1
+    assert verdict.code == "inconclusive" and "r* table" in verdict.explanation
