@@ -108,7 +108,8 @@ class DaskExecutor:
         connect_timeout: seconds to wait for the scheduler before giving up with an InputError.
 
     Use it as a context manager (`with DaskExecutor(...) as ex:`) so that the cluster is always
-    closed; `map_unordered` outside one starts it, and `close()` ends it.
+    closed: entering connects to `scheduler` at once; a local cluster starts when the first
+    cells are mapped. `close()` ends it (and `start()` starts either explicitly).
     """
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, *,
@@ -178,7 +179,9 @@ class DaskExecutor:
             cluster.close()
 
     def __enter__(self) -> "DaskExecutor":
-        return self.start()
+        # a running cluster is joined now, so that a bad address fails before any work; a local
+        # one starts with the first cells, so a rerun with every cell stored starts nothing
+        return self.start() if self.scheduler is not None else self
 
     def __exit__(self, *exc) -> None:
         self.close()
