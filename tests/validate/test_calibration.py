@@ -67,6 +67,8 @@ def test_the_exact_sgd_expectation_matches_theory_and_the_data():
 def test_sources_derive_two_seed_and_broken_assumption_runs():
     src = calibration.sources(calibration.small_runs(0))
     assert src["c1_quadratic_2seeds"]["evidence"]["seed"].nunique() == 2
+    large = src["c2_generalization_large_N"]["sweep"]
+    assert large["n_samples"].min() >= 4 * (large["m"] + large["n"]).max()
     assert calibration.sgd_assumptions_broken(src["c1_quadratic"]["trajectory"]) == []
     assert "adam" in calibration.sgd_assumptions_broken(src["c1_quadratic_adam"]["trajectory"])[0]
     assert "1.5/L" in calibration.sgd_assumptions_broken(src["c1_quadratic_big_step"]["trajectory"])[0]
