@@ -19,6 +19,8 @@ fitted with a decay family, and a spectrum inside the bulk gives no r* reading a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import sympy as sp
@@ -26,6 +28,7 @@ import sympy as sp
 import theory
 import theory.rank
 from lrkd.errors import require
+from validate.fits import ExponentFit, compare_exponent
 from validate.growth import GrowthFit, fit_growth_laws
 from validate.rstar import empirical_rstar, rstar_replicates
 from validate.spectrum import compare_with_null
@@ -89,25 +92,19 @@ def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict,
     finite-size r* (oracle_rstar, spiked model) on the same sizes goes through the same fit: its
     exponent is the prediction the measured interval should cover.
     """
-    rstar = empirical_rstar(sweep)
-    m, n, noise = int(sweep["m"].iloc[0]), int(sweep["n"].iloc[0]), float(sweep["noise"].iloc[0])
+    ev = growth_evidence(sweep, singular_values)
+    rstar, m, n, noise, inside, oracle_all = ev.rstar, ev.m, ev.n, ev.noise, ev.inside, ev.oracle
     sizes_all = rstar["n_samples"].to_numpy(dtype=float)
-    oracle_all = oracle_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sizes_all)
-    inside = _inside_grid(rstar)
     claimed = _claimed_law(claim)
     asymptotic = derived_exponent(spectrum)
     base = {"claimed_exponent": claimed[1], "exponent_variable": "N", "asymptotic_exponent": asymptotic,
             "rstar_range": [int(rstar["rstar"].min()), int(rstar["rstar"].max())], "n_sizes": int(inside.sum()),
             "seeds": int(rstar["n_seeds"].min()), "m": m, "n": n, "n_range": [sizes_all.min(), sizes_all.max()]}
     all_notes = [*notes, *rstar.attrs.get("notes", [])]
-    if inside.sum() < MIN_SIZES:
+    if ev.growth is None:
         return _too_few_sizes(claim, experiment, rstar, oracle_all, base, all_notes, min(m, n))
-    kept = rstar[inside]
+    kept, growth, predicted = rstar[inside], ev.growth, ev.predicted
     sizes = kept["n_samples"].to_numpy(dtype=float)
-    replicates = rstar_replicates(sweep, sizes)
-    variance = _rstar_variance(kept, replicates)
-    growth = fit_growth_laws(sizes, kept["rstar"], variance, replicates)
-    predicted = fit_growth_laws(sizes, oracle_all[inside], variance)
     covered = bool(growth.exponent_ci[0] <= predicted.exponent <= growth.exponent_ci[1])
     offset = predicted.exponent - asymptotic if np.isfinite(asymptotic) and predicted.best == "power_law" else 0.0
     code, reading, would_change = _judge(growth, claimed, offset)
@@ -130,6 +127,54 @@ def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict,
     all_notes += [*growth.notes, *_edge_sentence(rstar, inside)]
     return Verdict(claim.id, experiment, code, reading + context, numbers, worst, would_change,
                    tuple(dict.fromkeys(n for n in all_notes if n)), (figure,))
+
+
+@dataclass(frozen=True)
+class RankEvidence:
+    """What a rank sweep says about r*(N), whatever the claim: r* with its bands, which sizes lie
+    inside the rank grid, the growth-law fits of the data and of theory's finite-size r*."""
+
+    rstar: pd.DataFrame
+    m: int
+    n: int
+    noise: float
+    inside: np.ndarray
+    oracle: np.ndarray  # theory's finite-size r* at every size
+    growth: GrowthFit | None  # None when fewer than MIN_SIZES sizes lie inside the grid
+    predicted: GrowthFit | None
+
+
+_EVIDENCE: dict[int, tuple[pd.DataFrame, bytes, RankEvidence]] = {}  # id(sweep) -> (sweep, spectrum, evidence)
+
+
+def growth_evidence(sweep: pd.DataFrame, singular_values: np.ndarray) -> RankEvidence:
+    """The claim-independent C4 evidence of one sweep, computed once per sweep object (every claim
+    checked on the same runs, the built-in and the planted ones, reads the same fits).
+
+    Args: sweep (a rank_sweep frame), singular_values (the planted W_T spectrum, for theory's r*).
+    Returns: RankEvidence.
+    """
+    key = np.asarray(singular_values, dtype=np.float64).tobytes()
+    hit = _EVIDENCE.get(id(sweep))
+    if hit is not None and hit[0] is sweep and hit[1] == key:
+        return hit[2]
+    rstar = empirical_rstar(sweep)
+    m, n, noise = int(sweep["m"].iloc[0]), int(sweep["n"].iloc[0]), float(sweep["noise"].iloc[0])
+    oracle = oracle_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=rstar["n_samples"].to_numpy(float))
+    inside = _inside_grid(rstar)
+    growth = predicted = None
+    if inside.sum() >= MIN_SIZES:
+        kept = rstar[inside]
+        sizes = kept["n_samples"].to_numpy(dtype=float)
+        replicates = rstar_replicates(sweep, sizes)
+        variance = _rstar_variance(kept, replicates)
+        growth = fit_growth_laws(sizes, kept["rstar"], variance, replicates)
+        predicted = fit_growth_laws(sizes, oracle[inside], variance)
+    evidence = RankEvidence(rstar, m, n, noise, inside, oracle, growth, predicted)
+    if len(_EVIDENCE) >= 8:
+        _EVIDENCE.pop(next(iter(_EVIDENCE)))
+    _EVIDENCE[id(sweep)] = (sweep, key, evidence)
+    return evidence
 
 
 def _rstar_variance(kept: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
@@ -174,7 +219,7 @@ def _judge(growth: GrowthFit, claimed: tuple[str, float], offset: float = 0.0) -
     if not growth.identified:
         return _unidentified(growth, claim_text)
     if growth.best == "power_law":
-        return _judge_power(growth.exponent_ci, law, q, claim_text, offset)
+        return _judge_power(growth.exponent_fit(), law, q, claim_text, offset)
     found = "log N" if growth.best == "logarithm" else "a constant"
     claimed_order = ORDER[law] if q >= 0 else -1  # a decaying power is slower than a constant
     if claimed_order > ORDER[growth.best]:
@@ -186,19 +231,21 @@ def _judge(growth: GrowthFit, claimed: tuple[str, float], offset: float = 0.0) -
             "A grid on which r* grows no faster than claimed.")
 
 
-def _judge_power(ci: tuple[float, float], law: str, q: float, claim_text: str,
+def _judge_power(fit: ExponentFit, law: str, q: float, claim_text: str,
                  offset: float = 0.0) -> tuple[str, str, str]:
-    """An identified power law with exponent interval ci against the claimed class (its exponent
-    moved by the grid's finite-size offset when the claim is a power law)."""
-    low, high = ci
+    """An identified power law's exponent interval against the claimed class (its exponent moved
+    by the grid's finite-size offset when the claim is a power law), placed by the engine's shared
+    rule validate.fits.compare_exponent ("slower": the interval lies below the claim)."""
+    low, high = fit.ci
     found = f"r* grows as a power law with exponent interval [{low:.3g}, {high:.3g}]"
     if law == "power_law" and offset:
         q = q + offset
         claim_text = f"{claim_text} (exponent {q:.3g} on this grid: theory's finite-size offset {offset:+.3g})"
-    if high < q:
+    relation = compare_exponent(fit, q, "growth")
+    if relation == "slower":
         return ("not_tight", f"{found}, below the claimed {claim_text}: the claim holds but is not tight.",
                 "An exponent interval reaching the claimed exponent.")
-    if low > q:
+    if relation == "faster":
         return ("violated", f"{found}, faster than the claimed {claim_text} on this range of N.",
                 "A wider grid whose exponent interval comes back to the claimed one.")
     if law == "power_law" and high - low <= RESOLUTION:

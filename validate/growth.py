@@ -36,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 from lrkd.errors import require, require_float_in
+from validate.fits import ExponentFit
 
 __all__ = ["LAWS", "LawFit", "GrowthFit", "fit_growth_laws", "ROUNDING_VARIANCE"]
 
@@ -91,6 +92,12 @@ class GrowthFit:
     def strength(self) -> str:
         """Burnham-Anderson word for the AICc gap to the runner-up."""
         return next((word for limit, word in STRENGTH if self.delta_aicc >= limit), "none")
+
+    def exponent_fit(self) -> ExponentFit:
+        """The power law's exponent as a validate.fits.ExponentFit (for the shared comparison rule)."""
+        power = self.laws["power_law"]
+        return ExponentFit(self.exponent, self.exponent_ci, float(np.log(power.params["c"])), int(self.rstar.size),
+                           int(self.rstar.size), {}, self.notes, self.confidence)
 
     def separation_size(self, law_a: str | None = None, law_b: str | None = None, *,
                         up_to: float = 1e4) -> float:
