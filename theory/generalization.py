@@ -38,8 +38,12 @@ the paper's form in the r-exponent (1/2 against 1), which is what validate/ tell
 ``rrr_gap_leading`` is theory's expected gap of the rank-r least-squares estimator to leading
 order in 1/N: the estimation excess sigma^2 r(m+n-r)/N plus the training optimism, the same
 again (an estimator with r(m+n-r) free parameters fits that much of the noise), so
-2 sigma^2 r(m+n-r)/N. Its local slopes on a grid (exactly -1 in N; below 1 in r because of the
--r^2 gauge term) give the finite-size offsets of the measured gap's exponents.
+2 sigma^2 r(m+n-r)/N. ``rrr_gap_finite`` keeps the finite-N factor of the Gaussian design:
+sigma^2 r(m+n-r) (1/(N-n-1) + 1/N), which is EXACT at full rank r = m = n (test excess
+sigma^2 m n/(N-n-1), train deficit sigma^2 m n/N) and equals the leading order for every r as
+N -> oo; for r < min(m, n) applying the full-rank factor to the rank-r degrees of freedom is our
+approximation. Its local slopes on a grid (steeper than -1 in N at small N/n; below 1 in r
+because of the -r^2 gauge term) give the finite-size offsets of the measured gap's exponents.
 """
 from __future__ import annotations
 
@@ -70,6 +74,8 @@ RRR_EXCESS_RISK = sigma**2 * r * (m + n - r) / N + tail
 LORA_SQRT_BOUND = C * sp.sqrt(r) / sp.sqrt(N)
 #: Leading-order expected gap (test minus train risk) of the rank-r least-squares estimator.
 RRR_GAP_LEADING = 2 * sigma**2 * r * (m + n - r) / N
+#: The same with the Gaussian design's finite-N factor (exact at full rank; see the docstring).
+RRR_GAP_FINITE = sigma**2 * r * (m + n - r) * (1 / (N - n - 1) + 1 / N)
 
 
 def loss_range() -> sp.Expr:
@@ -339,3 +345,20 @@ def rrr_gap_leading(r, m, n, N, sigma):
                      dtype=np.float64)
     return out[()] if out.ndim == 0 else out
 
+
+
+def rrr_gap_finite(r, m, n, N, sigma):
+    """sigma^2 r (m+n-r) (1/(N-n-1) + 1/N): the expected gap with the Gaussian design's finite-N
+    factor (exact at full rank, -> rrr_gap_leading as N -> oo); NaN where N <= n + 1.
+
+    Args:
+        r, m, n, N, sigma: rank, output and input widths, samples, noise standard deviation.
+
+    Returns:
+        float64 array (or scalar).
+    """
+    args = [np.asarray(v, dtype=np.float64) for v in (r, m, n, N, sigma)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(numpy_function(RRR_GAP_FINITE, (S.r, S.m, S.n, S.N, S.sigma))(*args), dtype=np.float64)
+    out = np.where(args[3] > args[2] + 1, out, np.nan)
+    return out[()] if out.ndim == 0 else out

@@ -9,10 +9,10 @@ teacher with Gaussian inputs. Measured, per (r, N), averaged over seeds:
 The trivial value for vacuity is the population risk of predicting zero, ||W_T||_F^2 + m sigma^2:
 a bound on the gap above it says nothing a constant predictor does not.
 
-The gap's exponents are read against theory's leading-order gap 2 sigma^2 r(m+n-r)/N
-(theory.generalization.rrr_gap_leading, `gap_prediction`): its local slope in r on the grid is
-below 1 (the -r^2 term), and that offset is taken off the measured r-exponent before it is
-compared with a claim. The r-exponent is also fitted at each fixed N (`rank_exponent_by_n`) and
+The gap's exponents are read against theory's gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)
+(theory.generalization.rrr_gap_finite, `gap_prediction`): its local slope in N is steeper than -1
+at small N/n, in r below 1 (the -r^2 term), and those offsets are taken off the measured
+exponents before they are compared with a claim. The r-exponent is also fitted at each fixed N (`rank_exponent_by_n`) and
 set against both r (the paper) and sqrt(r) (Kratsios et al. 2025), so the report says which the
 data support at which N.
 """
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from validate.bounds import BoundSpec, bound_verdict
-from theory.generalization import rrr_gap_leading
+from theory.generalization import rrr_gap_finite
 from validate.checks import (Prediction, decide, exponent_outcome, finite_size_offsets, fit_mean_power_law,
                              summarize, usable, widened)
 from validate.verdict import NOT_TESTED, Figure, Verdict
@@ -40,14 +40,15 @@ RANK_READINGS = {"r (the paper)": 1.0, "sqrt(r) (Kratsios et al. 2025)": 0.5}
 
 
 def gap_prediction() -> Prediction:
-    """Theory's expected gap on the c2 grid: 2 sigma^2 r (m+n-r)/N (leading order in 1/N), whose
-    asymptotic exponents are -1 in N and 1 in r (r << m + n)."""
+    """Theory's expected gap on the c2 grid: sigma^2 r (m+n-r) (1/(N-n-1) + 1/N)
+    (theory.generalization.rrr_gap_finite: exact at full rank, the leading order 2 sigma^2 r(m+n-r)/N
+    as N grows), whose asymptotic exponents are -1 in N and 1 in r (r << m + n)."""
     def predict(grid: pd.DataFrame) -> np.ndarray:
-        return rrr_gap_leading(grid["rank"].to_numpy(float), grid["m"].to_numpy(float), grid["n"].to_numpy(float),
-                               grid["n_samples"].to_numpy(float), grid["noise"].to_numpy(float))
+        return rrr_gap_finite(grid["rank"].to_numpy(float), grid["m"].to_numpy(float), grid["n"].to_numpy(float),
+                              grid["n_samples"].to_numpy(float), grid["noise"].to_numpy(float))
 
     return Prediction("gen_gap", {"n_samples": -1.0, "rank": 1.0}, predict,
-                      "the leading-order least-squares gap 2 sigma^2 r(m+n-r)/N")
+                      "the least-squares gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)")
 
 
 def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, columns=None, unmet=(),
@@ -68,7 +69,7 @@ def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, 
     return replace(verdict, explanation=f"{verdict.explanation} {summary}",
                    numbers={**verdict.numbers, "r_exponent_by_N": by_n.to_dict("records")},
                    notes=(*verdict.notes, "The r-exponent at fixed N is the local slope of the seed-mean gap in r "
-                          "at that N, minus the offset of theory's 2 sigma^2 r(m+n-r)/N on the same ranks; "
+                          "at that N, minus the offset of theory's sigma^2 r(m+n-r) (1/(N-n-1) + 1/N) on the same ranks; "
                           "a reading is supported where its exponent lies in that corrected interval."))
 
 
