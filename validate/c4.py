@@ -360,10 +360,13 @@ def spectrum_verdict(claim, singular_values: dict[str, np.ndarray], *, experimen
         numbers["derived_exponent_range"] = [float("nan"), float("nan")]
     else:
         low, high = float(in_table["derived_exponent"].min()), float(in_table["derived_exponent"].max())
-        code = "not_tight" if high < claimed else ("violated" if low > claimed else "holds")
+        # one code only when every matrix's prediction lies on the same side of the claim
+        code = "not_tight" if high < claimed else ("violated" if low > claimed else "inconclusive")
+        side = {"not_tight": "all below it", "violated": "all above it",
+                "inconclusive": "on both sides of it, so the matrices disagree"}[code]
         explanation = (head + f" For the {len(in_table)} inside it, the r* exponent theory/ derives ({variance} "
-                       f"rate) lies in [{low:.3g}, {high:.3g}] against the claimed {claimed:g}: a prediction from "
-                       "the spikes, not a measured r*." + _log_growth_scale(in_table, variance))
+                       f"rate) lies in [{low:.3g}, {high:.3g}] against the claimed {claimed:g} ({side}): a "
+                       "prediction from the spikes, not a measured r*." + _log_growth_scale(in_table, variance))
         numbers["derived_exponent_range"] = [low, high]
     notes = ["LRC's 'rank' is the student hidden size d_S, far below sqrt(N) for billions of tokens."]
     if numbers["shapes_estimated"]:
