@@ -308,9 +308,9 @@ class RealConfig:
 
     lrc: Any = None  # an LRCConfig; a table of its keys in TOML
     widths: tuple[int, ...] = (4, 8, 16, 32, 64)
-    budgets: tuple[int, ...] = (512, 1024, 2048)
+    budgets: tuple[int, ...] = (256, 512, 1024)
     seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 4
+    epochs: int = 8
     alphas: tuple[float, ...] = (0.0, 0.2)
     c3_width: int = 16
     c3_tokens: int = 2048
@@ -318,10 +318,10 @@ class RealConfig:
     c3_seeds: tuple[int, ...] = (0, 1, 2)
     c3_snapshots: int = 8
     c1_width: int = 16
-    c1_steps: tuple[int, ...] = (4, 8, 16, 32)
+    c1_steps: tuple[int, ...] = (8, 16, 32, 64)
     c1_seeds: tuple[int, ...] = (0, 1, 2)
     c1_batches: int = 4
-    c1_power_iters: int = 4
+    c1_power_iters: int = 3
 
     def __post_init__(self):
         for name, least in (("widths", 5), ("budgets", 3), ("seeds", 2), ("c3_seeds", 3), ("c1_steps", 2),
@@ -400,7 +400,8 @@ EXPERIMENTS = (
                ("optimal_rank",),
                C4_PRESETS),
     Experiment("lrc_real", RealConfig, run_lrc_real,
-               "real Low-Rank Clone distillation of SmolLM2-135M-Instruct on KJV text, with and without cloning",
+               "real LRC of SmolLM2-135M-Instruct on KJV text (quick: first 2 layers, KJV vocabulary): rank sweep, "
+               "plain SGD, cloning arms",
                ("convergence", "generalization", "mutual_information", "optimal_rank"),
                {"quick": REAL_QUICK, "full": REAL_FULL}),
 )
