@@ -88,12 +88,13 @@ def test_finished_cells_are_skipped_on_rerun(executor, tmp_path):
     assert ResultStore(store).count("toy") == 6 and len(again) == 6
 
 
-def test_workers_never_write_the_store(executor, tmp_path):
-    """The driver is the only writer: a cell sees no store path, so workers need no shared disk."""
+def test_workers_are_sent_no_store_path(executor, tmp_path):
+    """The driver is the only writer: what goes to the workers names no store, so they need no shared disk."""
     store = tmp_path / "only-driver.db"
-    stored = run_grid("toy", _cells(range(3)), _cell_reporting_open_files, store=store, executor=executor)
-    for cell in stored:
-        assert not any(str(store) in path for path in cell.tables["files"][0]["open"].split("|"))
+    spy = _ShippingSpy(executor)
+    run_grid("toy", _cells(range(3)), toy_plugin.run_toy_cell, store=store, executor=spy)
+    assert len(spy.shipped) == 3
+    assert not any(str(store).encode() in blob or store.name.encode() in blob for blob in spy.shipped)
     assert ResultStore(store).count("toy") == 3
 
 
@@ -225,18 +226,24 @@ def _cell_failing_on_seed_2(cell):
     return toy_plugin.run_toy_cell(cell)
 
 
-def _cell_reporting_open_files(cell):
-    result = toy_plugin.run_toy_cell(cell)
-    result.tables["files"] = [{"open": "|".join(f.path for f in psutil.Process().open_files())}]
-    return result
-
-
 def _set_allowed_failures(n, dask_scheduler=None):
     before, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, n
     return before
 
 
 # -- helpers ---------------------------------------------------------------------------------
+class _ShippingSpy:
+    """An executor that records, pickled as the workers receive it, everything it sends them."""
+
+    def __init__(self, inner):
+        self.inner, self.shipped = inner, []
+
+    def map_unordered(self, fn, items):
+        items = list(items)
+        self.shipped += [cloudpickle.dumps((fn, item)) for item in items]
+        return self.inner.map_unordered(fn, items)
+
+
 class _kill_the_victims_worker:
     """While active, SIGKILL the worker process that announces itself in victim.pid."""
 
