@@ -252,7 +252,8 @@ def _judge_power(fit: ExponentFit, law: str, q: float, claim_text: str,
         return "holds", f"{found}, which covers the claimed {claim_text}.", \
             "An exponent interval excluding the claimed exponent."
     return ("inconclusive", f"{found}; it covers the claimed {claim_text} but is too wide to decide "
-            f"(resolution {RESOLUTION:g}, or the claim's class is not a power law).", "More seeds or more decades of N.")
+            f"(resolution {RESOLUTION:g}, or the claim's class is not a power law).",
+            "More seeds or more decades of N.")
 
 
 def _unidentified(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
