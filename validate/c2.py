@@ -48,7 +48,7 @@ def gap_prediction() -> Prediction:
                               grid["n_samples"].to_numpy(float), grid["noise"].to_numpy(float))
 
     return Prediction("gen_gap", {"n_samples": -1.0, "rank": 1.0}, predict,
-                      "the least-squares gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)")
+                      "the least-squares gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)", exact=False)
 
 
 def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, columns=None, unmet=(),
@@ -93,11 +93,12 @@ def rank_exponent_by_n(sweep: pd.DataFrame, prediction: Prediction | None = None
         fit = fit_mean_power_law(group, ["rank"], "gen_gap")["rank"]
         offset = finite_size_offsets(prediction, group, ["rank"]).get("rank")
         shift = offset.offset if offset is not None else 0.0
-        low, high = fit.ci[0] - shift, fit.ci[1] - shift
+        u = offset.uncertainty if offset is not None else 0.0
+        low, high = fit.ci[0] - shift - u, fit.ci[1] - shift + u
         inside = {name: bool(low <= value <= high) for name, value in readings.items()}
         decidable = np.isfinite(fit.ci_width)
         rows.append({"N": int(n_samples), "exponent": fit.exponent, "ci": list(fit.ci), "offset": shift,
-                     "corrected": fit.exponent - shift, "corrected_ci": [low, high], "resolution": fit.ci_width / 2,
+                     "corrected": fit.exponent - shift, "corrected_ci": [low, high], "resolution": (high - low) / 2,
                      "supports": (" and ".join(k for k, v in inside.items() if v) or "neither") if decidable
                      else "undecided (too few seeds)"})
     return pd.DataFrame(rows)

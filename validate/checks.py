@@ -17,8 +17,10 @@
    expected SGD trajectory on the noisy quadratic, the reduced-rank risk), the predicted quantity's
    local slope on the same grid, minus its asymptotic exponent, is the finite-size offset
    (`finite_size_offsets`); the measured interval minus that offset estimates the asymptotic
-   exponent, and the claimed exponent is compared with it as it is. Without a prediction the
-   local slope is compared directly, and the verdict says so.
+   exponent, and the claimed exponent is compared with it as it is. An approximate prediction
+   (`Prediction.exact=False`: the least-squares gap away from full rank) is trusted in sign and
+   size only, so the corrected interval is widened by the offset's own size. Without a
+   prediction the local slope is compared directly, and the verdict says so.
 
    Resolution: the interval's half-width is the smallest exponent difference the run can tell
    apart (a claim farther than that from the estimate is excluded). A claimed exponent inside an
@@ -225,12 +227,17 @@ class Prediction:
     predict: grid-point rows (one per combination of the rate columns, with every other column of
              the first run there, e.g. the step size used at that T) -> expected mean per row.
     asymptotic: {rate column: the predicted quantity's asymptotic exponent in it}.
+    exact: True when theory gives the expectation itself (the SGD trajectory on the quadratic);
+           False for an approximation (the least-squares gap away from full rank), whose offset
+           is trusted in sign and size only: the comparison then allows any correction between
+           none and twice the predicted one (the offset's own size is its uncertainty).
     """
 
     measured: str
     asymptotic: Mapping[str, float]
     predict: Callable[[pd.DataFrame], np.ndarray]
     source: str
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -241,6 +248,12 @@ class FiniteSizeOffset:
     predicted_slope: float
     asymptotic: float
     source: str
+    exact: bool = True
+
+    @property
+    def uncertainty(self) -> float:
+        """0 for an exact prediction; the offset's size for an approximate one."""
+        return 0.0 if self.exact else abs(self.offset)
 
     @property
     def offset(self) -> float:
@@ -268,7 +281,8 @@ def finite_size_offsets(prediction: Prediction | None, table: pd.DataFrame, vari
     keep = np.isfinite(predicted) & (predicted > 0)
     design = _design(pd.MultiIndex.from_frame(grid[list(variables)]), variables)[keep]
     coef = np.linalg.lstsq(design, np.log(predicted[keep]), rcond=None)[0]
-    return {v: FiniteSizeOffset(v, float(coef[k]), float(prediction.asymptotic[v]), prediction.source)
+    return {v: FiniteSizeOffset(v, float(coef[k]), float(prediction.asymptotic[v]), prediction.source,
+                                prediction.exact)
             for k, v in enumerate(variables, start=1)}
 
 
@@ -289,15 +303,23 @@ class ExponentOutcome:
         return self.offset.offset if self.offset is not None else 0.0
 
     @property
+    def uncertainty(self) -> float:
+        return self.offset.uncertainty if self.offset is not None else 0.0
+
+    @property
     def corrected(self) -> tuple[float, tuple[float, float]]:
-        """The asymptotic exponent the measured local slope implies: (estimate, interval)."""
+        """The asymptotic exponent the measured local slope implies: (estimate, interval), the
+        interval widened by the offset's uncertainty when the prediction is approximate."""
         low, high = self.fit.ci
-        return self.fit.exponent - self.shift, (low - self.shift, high - self.shift)
+        u = self.uncertainty
+        return self.fit.exponent - self.shift, (low - self.shift - u, high - self.shift + u)
 
     @property
     def resolution(self) -> float:
-        """Half the interval's width: a claim farther than this from the estimate is excluded."""
-        return self.fit.ci_width / 2
+        """Half the (corrected) interval's width: a claim farther than this from the estimate is
+        excluded."""
+        low, high = self.corrected[1]
+        return (high - low) / 2
 
     @property
     def numbers(self) -> dict[str, Any]:
@@ -308,7 +330,8 @@ class ExponentOutcome:
         if self.offset is not None:
             estimate, ci = self.corrected
             out.update({f"finite_size_offset_{v}": self.shift, f"predicted_slope_{v}": self.offset.predicted_slope,
-                        f"corrected_exponent_{v}": estimate, f"corrected_exponent_{v}_ci": list(ci)})
+                        f"corrected_exponent_{v}": estimate, f"corrected_exponent_{v}_ci": list(ci),
+                        f"offset_uncertainty_{v}": self.uncertainty})
         return out
 
 
@@ -346,8 +369,11 @@ def exponent_outcome(fit: ExponentFit, *, variable: str, claimed: float, trend: 
         An ExponentOutcome with its relation and meaning (ok | loose | wrong | undecided).
     """
     shift = offset.offset if offset is not None else 0.0
+    u = offset.uncertainty if offset is not None else 0.0
     low, high = fit.ci
-    relation = compare_exponent(replace(fit, ci=(low - shift, high - shift)), claimed, trend)
+    relation = compare_exponent(replace(fit, ci=(low - shift - u, high - shift + u)), claimed, trend)
+    # "undecided" is about the data's precision (more seeds would help); the band of an approximate
+    # prediction widens what counts as consistent, but no number of seeds narrows it
     if relation == "consistent" and not (np.isfinite(fit.ci_width) and fit.ci_width <= max_ci_width):
         meaning = "undecided"
     else:
@@ -520,8 +546,9 @@ def _fit_text(e: ExponentOutcome) -> str:
         text += f" (resolution {e.resolution:.2g})"
     if e.offset is not None:
         estimate, (clo, chi) = e.corrected
-        text += (f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid: "
-                 f"{estimate:.3g} [{clo:.3g}, {chi:.3g}])")
+        approx = f", +-{e.uncertainty:.2g} as the prediction is approximate" if e.uncertainty else ""
+        text += (f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid"
+                 f"{approx}: {estimate:.3g} [{clo:.3g}, {chi:.3g}])")
     return text
 
 
