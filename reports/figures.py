@@ -19,7 +19,8 @@ rstar_vs_n
     columns  n_samples, rstar, rstar_low, rstar_high; optional series.
     meta     fit (as above); sqrt_reference (truthy: c * sqrt(N) through the first point);
              theory_exponent (c * N**theory_exponent through the first point); rank_max
-             (dashed horizontal line r* <= min(m, n)); x_label, y_label. Always log-log.
+             (dashed horizontal line r* <= min(m, n); its legend text rank_max_label when given);
+             x_label, y_label. Always log-log.
 mi_vs_clone
     columns  step, clone_loss, and at least one of mi_gaussian, mi_ksg, mi_infonce,
              mi_lower_bound, mi_exact; optional series (e.g. "clone (alpha=0.5)").
@@ -315,7 +316,7 @@ def draw_rstar_vs_n(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         draw_fit(ax, col(data, "n_samples"), meta["fit"], color="#444444")
     if meta.get("rank_max") is not None:
         ax.axhline(float(meta["rank_max"]), color="#555555", ls="--", lw=1.2,
-                   label=f"r* <= min(m, n) = {fmt(meta['rank_max'])}")
+                   label=meta.get("rank_max_label") or f"r* <= min(m, n) = {fmt(meta['rank_max'])}")
     scales(ax, True, True)
     ax.set_xlabel(meta.get("x_label", "N (training samples)"))
     ax.set_ylabel(meta.get("y_label", "optimal rank r*"))

@@ -135,11 +135,12 @@ def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
 
 def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) -> Figure:
     data = rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].assign(series="measured (seed band)")
-    meta = {"sqrt_reference": True, "rank_max": widest, "x_label": "N (training-set tokens)",
-            "y_label": "r* (student width d_S)"}
+    meta = {"sqrt_reference": True, "rank_max": widest, "rank_max_label": f"widest student in the grid, d_S = {widest}",
+            "x_label": "N (training-set tokens)", "y_label": "r* (student width d_S)"}
     if fit is not None and np.isfinite(fit.exponent):
         meta["fit"] = {"exponent": fit.exponent, "ci": list(fit.ci), "intercept": fit.intercept}
-    return Figure("rstar_vs_n", f"{claim.id}: measured r* against N, real teacher ({teacher})", data, meta)
+    short = teacher.split(",")[0] + (" (reduced)" if "reduced" in teacher else "")
+    return Figure("rstar_vs_n", f"{claim.id}: measured r* against N, {short}", data, meta)
 
 
 # -- C1: plain SGD --------------------------------------------------------------------------------
