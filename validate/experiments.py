@@ -322,6 +322,7 @@ class RealConfig:
     c1_seeds: tuple[int, ...] = (0, 1, 2)
     c1_batches: int = 4
     c1_power_iters: int = 3
+    device: str = "auto"  # `lrkd report --device`: overrides lrc.device unless "auto"
 
     def __post_init__(self):
         for name, least in (("widths", 5), ("budgets", 3), ("seeds", 2), ("c3_seeds", 3), ("c1_steps", 2),
@@ -342,6 +343,10 @@ class RealConfig:
             from lrkd.config import from_dict
 
             object.__setattr__(self, "lrc", from_dict(lrc_type, self.lrc or {}, prefix="lrc."))
+        if self.device != "auto":
+            from dataclasses import replace
+
+            object.__setattr__(self, "lrc", replace(self.lrc, device=self.device))
 
 
 def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -> Runs:
