@@ -210,7 +210,8 @@ class DaskExecutor:
                     lost += 1
                 future.release()
         finally:  # a driver that stops early (Ctrl-C, an error) leaves no work queued on the cluster
-            client.cancel([f for f in futures if not f.done()])
+            if client.status == "running":
+                client.cancel([f for f in futures if not f.done()])
         if error is not None:
             raise error
         if lost:

@@ -14,6 +14,7 @@ semantics without touching experiment code.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -94,14 +95,27 @@ def run_grid(experiment: str, cells: Sequence[Mapping[str, Any]], run_cell: RunC
     if executor is None:
         # a cell function defined in a script's __main__ cannot be found by worker processes
         executor = SerialExecutor() if run_cell.__module__ == "__main__" else default_executor(len(todo))
+    results = executor.map_unordered(_execute, todo)
     with progress_bars.bar(total=len(set(keys)), initial=len(done), desc=desc or experiment,
-                           enabled=progress) as bar:
-        for stored in executor.map_unordered(_execute, todo):
+                           enabled=progress) as bar, _closing(results):
+        for stored in results:
             if store is not None:  # written before the next result is awaited: a kill loses only cells in flight
                 store.put(stored.key, experiment, stored.cell, stored.tables, stored.arrays, stored.provenance)
             fresh[stored.key] = stored
             bar.update(1)
     return [fresh[k] if k in fresh else _load(store, k) for k in keys]
+
+
+@contextmanager
+def _closing(results):
+    """Close a generator of results on the way out, so that an executor stops its pending work
+    now (while its cluster is still open), not whenever the generator is garbage-collected."""
+    try:
+        yield
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
 
 
 def _unique_tasks(cells, keys, done, run_cell) -> list[_Task]:

@@ -155,7 +155,12 @@ def test_cli_sweep_on_a_local_dask_cluster(tmp_path):
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert stderr == "" and "6 new cells" in stdout
-    assert not _processes_in_session(run.pid), "the local cluster's workers outlived lrkd"
+    # multiprocessing's resource tracker may take a moment to notice its parent is gone; a leaked
+    # worker would stay
+    deadline = time.time() + 15
+    while _processes_in_session(run.pid) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _processes_in_session(run.pid), f"outlived lrkd: {_processes_in_session(run.pid, cmdline=True)}"
     serial = toy_plugin.run_toy(toy_plugin.ToyConfig(size=12, seeds=tuple(range(6))), executor=SerialExecutor())
     expected = serial["results"].sort_values(["seed", "rank"]).reset_index(drop=True)[["seed", "rank", "tail"]]
     for table in (ResultStore(tmp_path / "d.db").frame("toy"), pd.read_csv(tmp_path / "tables" / "toy.results.csv")):
@@ -275,12 +280,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _processes_in_session(sid: int) -> list[int]:
+def _processes_in_session(sid: int, cmdline: bool = False) -> list:
     alive = []
     for proc in psutil.process_iter():
         try:
             if os.getsid(proc.pid) == sid and proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc.pid)
+                alive.append(" ".join(proc.cmdline())[:200] if cmdline else proc.pid)
         except (ProcessLookupError, psutil.Error):
             pass
     return alive
