@@ -79,6 +79,7 @@ def bound_verdict(claim, table: pd.DataFrame, spec: BoundSpec, *, experiment: st
     numbers = _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged)
     all_notes = [*notes, *_vacuity_notes(comparison.points, vacuous, spec)]
     if scale_free:
+        numbers.pop("worst_ratio", None)  # 1 by construction at the covering constant: no evidence
         numbers.update({"scale_free": True, "best_fit_constant": constant["C_fit"],
                         "covering_constant": constant["C_cover"], "points_beyond_bound": None})
         decision.explanation = (f"{decision.explanation} Best-fit constant {claim.free_constant} = "
