@@ -290,32 +290,43 @@ def spiked_threshold_sq() -> sp.Expr:
     return threshold
 
 
-def spiked_rstar(singular_values, *, m: int, n: int, noise: float, sample_sizes) -> np.ndarray:
-    """r*(N) of truncated-SVD reduced-rank regression in the spiked model, with the OLS branch.
+def spiked_risks(singular_values, *, m: int, n: int, noise: float, sample_sizes):
+    """The two branches of truncated reduced-rank regression in the spiked model, per N.
 
-    r_trunc(N) = #{k : s_k > x_c sigma sqrt(max(m, n) / (N - n - 1))} (at least 1). Heavy spectral tails make
-    the full-rank fit (OLS, exact expected risk sigma^2 m n / (N - n - 1) for Gaussian inputs)
-    beat the truncation once r* nears min(m, n)/2; then r* = min(m, n). The truncation's risk is
-    sum_{k <= r} keep_cost(x_k) + sum_k x_k^2 in noise units sigma^2 max(m, n)/(N - n - 1).
+    Returns (r_trunc, truncated, full): r_trunc(N) = #{k : s_k > x_c sigma sqrt(max(m, n) / (N - n - 1))}
+    (at least 1); truncated = its risk, sum_{k <= r} keep_cost(x_k) + sum_k x_k^2 in noise units
+    sigma^2 max(m, n)/(N - n - 1); full = the full-rank (OLS) fit's exact expected risk
+    sigma^2 m n / (N - n - 1) for Gaussian inputs.
     Args: singular_values of W_T (decreasing), m, n, noise sigma > 0, sample_sizes N > n + 1.
-    Returns: integer r* per N.
     """
     s = np.asarray(singular_values, dtype=np.float64)
     sizes = np.asarray(sample_sizes, dtype=np.float64)
     if not (noise > 0 and np.all(sizes > n + 1)):
-        raise ValueError("spiked_rstar: needs noise > 0 and every N > n + 1")
+        raise ValueError("spiked_risks: needs noise > 0 and every N > n + 1")
     low, high = min(m, n), max(m, n)
     b = low / high
     x_c = float(sp.sqrt(spiked_threshold_sq()).subs(b_aspect, b))
     cost = numpy_function(spiked_keep_cost(), (x_spike, b_aspect))
-    out = []
+    ranks, truncated = [], []
     for size in sizes:
         # W_ols - W_T has rows of covariance sigma^2 (X^T X)^-1, whose mean is I / (N - n - 1) for
         # Gaussian inputs: the effective entry variance of the noise matrix RRR truncates.
         unit = noise**2 * high / (size - n - 1)  # variance unit of the noise matrix, times max(m, n)
         x = s / np.sqrt(unit)
         kept = x[x > x_c]
-        truncated = (np.sum(cost(kept, b)) + np.sum(x**2)) * unit
-        full = noise**2 * m * n / (size - n - 1)
-        out.append(low if full < truncated else max(int(kept.size), 1))
-    return np.asarray(out, dtype=np.int64)
+        ranks.append(max(int(kept.size), 1))
+        truncated.append((np.sum(cost(kept, b)) + np.sum(x**2)) * unit)
+    full = noise**2 * m * n / (sizes - n - 1)
+    return np.asarray(ranks, dtype=np.int64), np.asarray(truncated), full
+
+
+def spiked_rstar(singular_values, *, m: int, n: int, noise: float, sample_sizes) -> np.ndarray:
+    """r*(N) of truncated-SVD reduced-rank regression in the spiked model, with the OLS branch.
+
+    r_trunc(N) from `spiked_risks`; heavy spectral tails make the full-rank fit beat the truncation
+    once r* nears min(m, n)/4, and then r* = min(m, n).
+    Args: singular_values of W_T (decreasing), m, n, noise sigma > 0, sample_sizes N > n + 1.
+    Returns: integer r* per N.
+    """
+    ranks, truncated, full = spiked_risks(singular_values, m=m, n=n, noise=noise, sample_sizes=sample_sizes)
+    return np.where(full < truncated, min(m, n), ranks).astype(np.int64)
