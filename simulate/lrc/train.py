@@ -414,8 +414,11 @@ def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, spe
         return LiveTeacher(teacher, stream, config, prec)
     from simulate.lrc.outputs import teacher_outputs
 
-    steps = max([s.steps for s in specs] + [config.c1_batches if config.c1_estimates else 0])
-    rows = np.unique(np.concatenate([stream.indices(t) for t in range(steps)]))
+    if config.train_tokens is not None:  # a fixed training set: store all of it, whatever the step count
+        rows = np.arange(len(stream.sequences))
+    else:  # the whole training split: only the sequences this run visits
+        steps = max([s.steps for s in specs] + [config.c1_batches if config.c1_estimates else 0])
+        rows = np.unique(np.concatenate([stream.indices(t) for t in range(steps)]))
     capture = config.method == "lrc" and any(s.alpha > 0 for s in specs) and bool(config.clone_terms)
     outputs = teacher_outputs(teacher, stream.sequences[rows], cache_dir=cache_root(config.cache_dir), prec=prec,
                               top_k=config.top_k, temperature=config.kl_temperature, capture=capture,
