@@ -4,9 +4,10 @@ Part 1 plants integer staircases of known laws (what an empirical r* looks like)
 the AICc criterion of validate.growth names the law, and refuses to when the range is too short.
 Part 2 runs simulate.rank_sweep (one SVD per (N, seed), seeds 0..4) on 64 x 64 teachers (96 x 96 for
 alpha = 0.75) with planted spectra, on grids where r* stays inside the rank grid and the truncation
-regime (N/sigma^2 sets where r* starts; see validate.experiments C4_PRESETS), and checks the acceptance of issue 14: the logarithm wins for an
-exponential spectrum, the power law for alpha in {0.75, 1, 1.5, 2} with an exponent interval that
-covers theory's finite-size prediction on the same grid (validate.c4.oracle_rstar).
+regime (N/sigma^2 sets where r* starts; see validate.experiments C4_PRESETS), and checks the
+acceptance of issue 14: the logarithm wins for an exponential spectrum, the power law for alpha in
+{0.75, 1, 1.5, 2} with an exponent interval that covers theory's finite-size prediction on the same
+grid (validate.c4.oracle_rstar).
 """
 import numpy as np
 import pytest
