@@ -22,6 +22,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from lrkd.errors import InputError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY,
@@ -54,10 +56,13 @@ class ResultStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as exc:  # an unwritable folder, or not a results file
+            raise InputError("store", f"cannot open {self.path} as a results store ({exc})") from None
 
     def __repr__(self) -> str:
         return f"ResultStore({str(self.path)!r})"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import theory
 from lrkd import progress
-from lrkd.commands import executor_for
+from lrkd.executors import executor_for
 from lrkd.device import resolve, describe
 from lrkd.errors import InputError
 from lrkd.provenance import environment

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lrkd import progress
-from lrkd.commands import executor_for
+from lrkd.executors import executor_for
 from lrkd.errors import InputError
 from lrkd.store import ResultStore
 from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs

@@ -131,3 +131,15 @@ def test_generated_garbage_files_are_one_line_errors(capsys, tmp_path, data, com
         argv = (*argv, "--baseline", str(path))
     code, err = run_cli(capsys, *argv)
     assert_one_line_error(code, err)
+
+
+@pytest.mark.parametrize("store", ["unwritable", "not_a_database"])
+def test_a_bad_store_is_one_line_error(capsys, tmp_path, store):
+    path = UNWRITABLE + ".db" if store == "unwritable" else tmp_path / "garbage.db"
+    if store == "not_a_database":
+        path.write_bytes(BINARY * 64)
+    config = tmp_path / "ok.toml"
+    config.write_text('experiment = "c2_generalization"\npreset = "quick"\n')
+    code, err = run_cli(capsys, "sweep", str(config), "--store", str(path), "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err)
+    assert "store" in err
