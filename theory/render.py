@@ -15,18 +15,28 @@ import sympy as sp
 
 from theory.claims import Claim, all_claims
 
-_KIND_WORDS = {"upper_bound": "upper bound (measured <= bound)",
-               "lower_bound": "lower bound (measured >= bound)",
-               "exponent": "growth exponent (measured grows like the expression)"}
+#: How each claim kind reads in words (the command line and the report both print this).
+KIND_WORDS = {"upper_bound": "upper bound (measured <= bound)",
+              "lower_bound": "lower bound (measured >= bound)",
+              "exponent": "growth exponent (measured grows like the expression)"}
+#: LaTeX control words shown as unicode by tex_to_text (anything else prints as its name).
+TEX_WORDS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "Sigma": "Σ",
+    "nabla": "∇", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "cdot": "·", "times": "×",
+    "infty": "∞", "approx": "≈", "asymp": "≍", "sim": "∼", "|": "‖", "log": "log", "exp": "exp",
+    "min": "min", "max": "max", "sum": "Σ", "to": "→", "in": "∈",
+}
+_INLINE_MATH = re.compile(r"\$([^$\n]+?)\$")
 _WIDTH = 100
 
 
 def claim_text(claim: Claim) -> str:
     """A plain-text block: id, title, wording, reading, statement, symbols, assumptions, source."""
     lines = [f"{claim.id}: {claim.title}" if claim.title else claim.id,
-             f"  kind: {_KIND_WORDS[claim.kind]}{'   [paper claim]' if claim.paper else ''}"]
+             f"  kind: {KIND_WORDS[claim.kind]}{'   [paper claim]' if claim.paper else ''}"]
     if claim.wording:
-        lines += _wrapped("paper wording: ", f'"{_plain_math(claim.wording)}"')
+        lines += _wrapped("paper wording: ", f'"{plain_math(claim.wording)}"')
     if claim.reading:
         lines += _wrapped("reading: ", claim.reading)
     lines += _wrapped("statement: ", statement_text(claim))
@@ -123,10 +133,46 @@ def _escape(prose: str) -> str:
     return "".join(table.get(ch, ch) for ch in prose)
 
 
-def _plain_math(text: str) -> str:
-    """'$O(1/\\sqrt{T})$' -> 'O(1/sqrt(T))' for terminals."""
-    out = text.replace("$", "").replace("\\sqrt{", "sqrt(")
-    return out.replace("}", ")") if "sqrt(" in out else out
+def plain_math(text: str) -> str:
+    """Prose whose $...$ inline math is shown as unicode text: '$O(1/\\sqrt{T})$' -> 'O(1/√(T))'."""
+    return _INLINE_MATH.sub(lambda m: tex_to_text(m.group(1)), text)
+
+
+def tex_to_text(tex: str) -> str:
+    """Inline LaTeX as readable unicode text: \\sqrt{n} -> √(n), \\frac{a}{b} -> (a)/(b), \\alpha -> α."""
+    out, i = [], 0
+    while i < len(tex):
+        match = re.match(r"\\([A-Za-z]+|\|)", tex[i:])
+        if not match:
+            out.append("" if tex[i] in "{}" else tex[i])
+            i += 1
+            continue
+        word, i = match.group(1), i + match.end()
+        if word == "sqrt":
+            body, i = _tex_group(tex, i)
+            out.append(f"√({tex_to_text(body)})")
+        elif word == "frac":
+            top, i = _tex_group(tex, i)
+            bottom, i = _tex_group(tex, i)
+            out.append(f"({tex_to_text(top)})/({tex_to_text(bottom)})")
+        elif word in ("mathbb", "mathrm", "mathcal", "hat", "operatorname", "text"):
+            body, i = _tex_group(tex, i)
+            out.append("𝔼" if word == "mathbb" and body == "E" else tex_to_text(body))
+        else:
+            out.append(TEX_WORDS.get(word, word))
+    return "".join(out)
+
+
+def _tex_group(text: str, start: int) -> tuple[str, int]:
+    """The {...} group opening at text[start] (balanced) and the index after it."""
+    if start >= len(text) or text[start] != "{":
+        return "", start
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start + 1:i], i + 1
+    return text[start + 1:], len(text)
 
 
 def _wrapped(label: str, body: str) -> list[str]:
