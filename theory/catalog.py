@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from theory.claims import Claim, _REGISTRY, register_claim
 from theory.convergence import CONVERGENCE, SMOOTHNESS_TRANSFER
-from theory.generalization import (GENERALIZATION, GENERALIZATION_LORA_SQRT, GENERALIZATION_SQRT,
+from theory.generalization import (GENERALIZATION, GENERALIZATION_C1, GENERALIZATION_LORA_SQRT, GENERALIZATION_SQRT,
                                    RRR_EXCESS_RISK_CLAIM)
 from theory.information import MUTUAL_INFORMATION, MUTUAL_INFORMATION_TRACE
 from theory.rank import OPTIMAL_RANK
@@ -24,6 +24,7 @@ BUILTIN_CLAIMS: tuple[Claim, ...] = (
     RRR_EXCESS_RISK_CLAIM,
     MUTUAL_INFORMATION_TRACE,
     GENERALIZATION_LORA_SQRT,
+    GENERALIZATION_C1,
 )
 
 

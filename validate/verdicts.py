@@ -95,6 +95,7 @@ CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c1_lowrank", "smoothness_transfer"): _transfer,
     ("c2_generalization", "generalization"): _gap,
     ("c2_generalization", "generalization_lora_sqrt"): _gap,
+    ("c2_generalization", "generalization_c1"): _gap,
     ("c2_generalization", "generalization_sqrt"): _gap_sqrt,
     ("c2_generalization", "rrr_excess_risk"): _rrr,
     ("c3_information", "mutual_information"): _mi,
@@ -102,6 +103,7 @@ CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c4_rank", "optimal_rank"): _rank,
     ("lrc_real", "convergence"): _real_c1,
     ("lrc_real", "generalization"): _real_c2,
+    ("lrc_real", "generalization_c1"): _real_c2,
     ("lrc_real", "mutual_information"): _real_c3,
     ("lrc_real", "optimal_rank"): _real_c4,
 }
@@ -138,12 +140,12 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
 
     import simulate
 
-    if isinstance(result, simulate.CloneSweep):
-        seeds = sorted(result.frame["seed"].unique())
-        rank = int(result.frame["rank"].iloc[0])
     if isinstance(result, simulate.DeepSweep):
         tables, context = c3.deep_tables(result, noise_std=c3.DEFAULT_NOISE_STD)
         return Runs("c3_information", f"{result.teacher.activation} teacher", tables, **context)
+    if isinstance(result, simulate.CloneSweep):
+        seeds = sorted(result.frame["seed"].unique())
+        rank = int(result.frame["rank"].iloc[0])
         alphas = sorted(result.frame["alpha"].unique())
         return Runs("c3_information", "one-layer teacher", {"trajectory": result.frame, "evidence":
                     c3.shallow_evidence(result, rank, alphas, seeds, 0.1)}, noise_std=0.1, activation="linear")
