@@ -35,7 +35,8 @@ SYNTHETIC = {
              Job("c4_rank", "full_alpha_0.75"), Job("c4_rank", "full_alpha_1.5"), Job("c4_rank", "full_alpha_2"),
              Job("c4_rank", "full_exponential")],
 }
-REAL = {"quick": [Job("lrc_real", "quick", real=True)], "full": [Job("lrc_real", "full", real=True)]}
+REAL = {"quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
+        "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)]}
 
 
 def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[Job]:

@@ -372,6 +372,30 @@ REAL_FULL = {"lrc": LRC_FULL, "widths": [16, 32, 64, 128, 256, 384], "budgets": 
 
 
 
+# -- the real teacher's weight spectra ----------------------------------------------------------------
+@dataclass(frozen=True)
+class SpectraConfig:
+    """The whole real teacher (every layer, full vocabulary) whose weight spectra C4's spectrum
+    evidence reads: each matrix against a Gaussian null of its shape (validate.spectrum)."""
+
+    teacher: str = "smollm2-135m-instruct"  # as simulate.lrc.LRCConfig.teacher
+    cache_dir: str | None = None
+    include_embedding: bool = True
+
+
+def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progress=None) -> Runs:
+    """Singular values and shapes of every weight matrix, one SVD at a time (seconds, < 1 GB)."""
+    from simulate import lrc
+
+    teacher = lrc.load_teacher(cfg.teacher, cache_dir=cfg.cache_dir)
+    values, shapes = lrc.teacher_spectra(teacher, include_embedding=cfg.include_embedding), {}
+    for name, matrix in lrc.teacher_matrices(teacher, include_embedding=cfg.include_embedding).items():
+        shapes[name] = tuple(int(d) for d in matrix.shape)
+    spectra = pd.DataFrame([{"matrix": name, "k": k + 1, "s": float(v), "rows": shapes[name][0],
+                             "cols": shapes[name][1]} for name, vals in values.items() for k, v in enumerate(vals)])
+    return Runs("teacher_spectra", f"{cfg.teacher}, {len(values)} weight matrices", {"spectra": spectra})
+
+
 # -- registry ---------------------------------------------------------------------------------------
 EXPERIMENTS = (
     Experiment("c1_quadratic", QuadraticConfig, run_c1_quadratic,
@@ -386,7 +410,8 @@ EXPERIMENTS = (
                                       "seeds": list(range(16))}}),
     Experiment("c2_generalization", GeneralizationConfig, run_c2,
                "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
-               ("generalization", "generalization_sqrt", "rrr_excess_risk", "generalization_lora_sqrt"),
+               ("generalization", "generalization_c1", "generalization_sqrt", "rrr_excess_risk",
+                "generalization_lora_sqrt"),
                {"quick": {}, "quick_bounded": {"data": "bounded"},
                 "full": {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32],
                          "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384], "seeds": list(range(64))},
@@ -407,8 +432,11 @@ EXPERIMENTS = (
     Experiment("lrc_real", RealConfig, run_lrc_real,
                "real LRC of SmolLM2-135M-Instruct on KJV text (quick: first 2 layers, KJV vocabulary): rank sweep, "
                "plain SGD, cloning arms",
-               ("convergence", "generalization", "mutual_information", "optimal_rank"),
+               ("convergence", "generalization", "generalization_c1", "mutual_information", "optimal_rank"),
                {"quick": REAL_QUICK, "full": REAL_FULL}),
+    Experiment("teacher_spectra", SpectraConfig, run_teacher_spectra,
+               "the real teacher's weight spectra against a Marchenko-Pastur null (C4: what they predict for r*)",
+               ("optimal_rank",), {"quick": {}, "full": {}}),
 )
 
 for _experiment in EXPERIMENTS:

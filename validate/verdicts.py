@@ -89,6 +89,14 @@ def _real_c4(runs: Runs, claim) -> Verdict:
     return real.rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)
 
 
+def _spectra(runs: Runs, claim) -> Verdict:
+    table = runs["spectra"]
+    values = {name: group.sort_values("k")["s"].to_numpy() for name, group in table.groupby("matrix", sort=False)}
+    shapes = {name: (int(group["rows"].iloc[0]), int(group["cols"].iloc[0]))
+              for name, group in table.groupby("matrix", sort=False)}
+    return c4.spectrum_verdict(claim, values, experiment=runs.name, shapes=shapes)
+
+
 CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("c1_quadratic", "convergence"): _c1,
     ("c1_lowrank", "convergence"): _c1,
@@ -106,6 +114,7 @@ CHECKS: dict[tuple[str, str], Callable[[Runs, theory.Claim], Verdict]] = {
     ("lrc_real", "generalization_c1"): _real_c2,
     ("lrc_real", "mutual_information"): _real_c3,
     ("lrc_real", "optimal_rank"): _real_c4,
+    ("teacher_spectra", "optimal_rank"): _spectra,
 }
 
 def register_check(experiment: str, claim_id: str, check: Callable[[Runs, theory.Claim], Verdict]) -> None:

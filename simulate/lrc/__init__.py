@@ -26,7 +26,7 @@ Public API:
 from simulate.lrc.api import (distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs,
                               train_sweep)
 from simulate.lrc.config import LRCConfig, check_against_teacher
-from simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_spectra
+from simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
 from simulate.lrc.merge import merge
 from simulate.lrc.record import RunRecord, to_cell_result
 from simulate.lrc.student import DenseStudent, LRCStudent
@@ -35,6 +35,6 @@ from simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
 __all__ = [
     "DEFAULT_TEACHER", "DenseStudent", "LRCConfig", "LRCStudent", "RunRecord", "Teacher",
     "check_against_teacher", "distill", "estimate_c1_constants", "load_teacher", "merge",
-    "rank_sweep", "run_cell", "spectra_rows", "store_teacher_outputs", "sweep_cell", "sweep_specs", "teacher_spectra",
+    "rank_sweep", "run_cell", "spectra_rows", "store_teacher_outputs", "sweep_cell", "sweep_specs", "teacher_matrices", "teacher_spectra",
     "to_cell_result", "train_sweep",
 ]

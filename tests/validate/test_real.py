@@ -159,3 +159,19 @@ def test_convergence_verdict_paths():
     assert ok.code != "assumptions_not_met"
     broken = real.convergence_verdict(claim, _c1_evidence(1.7), experiment="x")
     assert broken.code == "assumptions_not_met" and "eta L = 1.7 at T = 8" in broken.explanation
+
+
+def test_teacher_spectra_experiment_gives_a_computed_spectrum_verdict(setup):
+    """The real teacher's spectra (experiment teacher_spectra) on the tiny random Llama: every
+    matrix with its shape, and the C4 spectrum check reads them against the Gaussian null. A random
+    teacher has no structure beyond the bulk, so the check must not predict an r* from it."""
+    ws, folder = setup[3], setup[4]
+    experiment = get_experiment("teacher_spectra")
+    runs = experiment.run(experiment.config("quick", teacher=str(ws["safetensors"]), cache_dir=str(folder / "cache")))
+    table = runs["spectra"]
+    assert {"matrix", "k", "s", "rows", "cols"} <= set(table.columns)
+    assert (table.groupby("matrix")["k"].max() == table.groupby("matrix")[["rows", "cols"]].min().min(axis=1)).all()
+    verdict = verdicts.check_claim("optimal_rank", runs)
+    assert verdict.code in CODES
+    assert verdict.numbers["matrices"] == table["matrix"].nunique()
+    assert verdict.numbers["matrices_with_structure"] <= 0.1 * verdict.numbers["matrices"]
