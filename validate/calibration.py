@@ -192,7 +192,8 @@ def _gap(claim, runs) -> Verdict:
 
 
 C1, C1_ASSUMPTIONS = _check("c1_quadratic", "convergence"), _c1_with_assumptions
-C3_LOGDET, C3_TRACE = _check("c3_information", "mutual_information"), _check("c3_information", "mutual_information_trace")
+C3_LOGDET = _check("c3_information", "mutual_information")
+C3_TRACE = _check("c3_information", "mutual_information_trace")
 C4 = _check("c4_rank", "optimal_rank")
 
 LOGDET_FORM = "h_x - logdet_cov_e/2 - d*(1 + log(2*pi))/2"   # h(X) - (1/2) log((2 pi e)^d det Sigma_E)
@@ -225,18 +226,22 @@ def _c1_planted() -> list[Planted]:
                 "(issue 10's false claim).", C1),
         Planted(_gl("cal_c1_rate_0.45", "Ghadimi-Lan at rate T^-0.45 (T -> T^0.9)", t="T**(9/10)"), q, "not_tight",
                 "Larger than Ghadimi-Lan for T > 1, so true; its rate T^(-0.45) is 0.05 slower than the truth.", C1),
-        Planted(_claim("cal_c1_O_sqrt", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2)"), q, "holds",
+        Planted(_claim("cal_c1_O_sqrt", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2)"), q,
+                "holds",
                 "The expectation decays as T^(-1/2) (both its terms scale so under eta ~ T^(-1/2)).", C1),
-        Planted(_claim("cal_c1_O_0.6", "C*sigma*sqrt(L*Delta)*T**(-3/5)", rates=("T",), free="C", title="O(T^-0.6)"), q, "violated",
+        Planted(_claim("cal_c1_O_0.6", "C*sigma*sqrt(L*Delta)*T**(-3/5)", rates=("T",), free="C", title="O(T^-0.6)"),
+                q, "violated",
                 "0.1 faster than the true T^(-1/2).", C1),
-        Planted(_claim("cal_c1_O_0.4", "C*sigma*sqrt(L*Delta)*T**(-2/5)", rates=("T",), free="C", title="O(T^-0.4)"), q, "not_tight",
+        Planted(_claim("cal_c1_O_0.4", "C*sigma*sqrt(L*Delta)*T**(-2/5)", rates=("T",), free="C", title="O(T^-0.4)"),
+                q, "not_tight",
                 "0.1 slower than the true T^(-1/2): true, not tight.", C1),
         Planted(_gl("cal_c1_rate_T2", "Ghadimi-Lan at rate 1/T^2 (T -> T^4)", t="T**4"), q, "violated",
                 "Far too fast for noisy SGD.", C1),
         Planted(_gl("cal_c1_gl_2seeds", "Ghadimi-Lan on 2 seeds"), "c1_quadratic_2seeds", "inconclusive",
                 "A true bound, but 2 seeds give no interval for the exponent (a bootstrap over seeds needs 3): the "
                 "rate cannot be confirmed.", C1),
-        Planted(_claim("cal_c1_O_sqrt_2seeds", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2) on 2 seeds"),
+        Planted(_claim("cal_c1_O_sqrt_2seeds", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C",
+                       title="O(T^-1/2) on 2 seeds"),
                 "c1_quadratic_2seeds", "inconclusive", "True, but 2 seeds cannot bound an exponent.", C1),
         Planted(_gl("cal_c1_gl_adam", "Ghadimi-Lan on an Adam run"), "c1_quadratic_adam", "assumptions_not_met",
                 "The bound is proved for plain SGD; the run used Adam (recorded in its trajectory).", C1_ASSUMPTIONS),
@@ -277,7 +282,8 @@ def _c2_planted() -> list[Planted]:
                 "c2_generalization_large_N", "holds", "As cal_c2_O_rank, on the part of the grid where the leading "
                 "order of the gap is accurate (N >= 4 (m+n)): the local r-slope is about 0.88 there and only "
                 "theory's finite-size offset (-0.12 on ranks 2..16 of m+n = 64) brings it to 1.", _gap),
-        Planted(_claim("cal_c2_O_sqrt_rank", "C*sqrt(r)", rates=("r",), free="C", title="gap = O(sqrt(r)) at fixed N"), s,
+        Planted(_claim("cal_c2_O_sqrt_rank", "C*sqrt(r)", rates=("r",), free="C", title="gap = O(sqrt(r)) at fixed N"),
+                s,
                 "violated", "The sqrt(r) reading (a frozen random LoRA factor) does not fit a trained rank-r "
                 "least-squares student, whose gap grows as r(m+n-r), i.e. about r.", _gap),
     ]
@@ -292,16 +298,19 @@ def _c3_planted() -> list[Planted]:
                 "error), and in this experiment cloning raises the MI over both controls.", C3_LOGDET),
         Planted(_claim("cal_c3_trace", TRACE_FORM, kind="lower_bound", real=C3_REAL,
                        title="I >= h(X) - (d/2) log(2 pi e D/d)"),
-                s, "holds", "Below the log-det form by AM-GM (det Sigma_E <= (tr Sigma_E/d)^d): also a theorem.", C3_TRACE),
+                s, "holds", "Below the log-det form by AM-GM (det Sigma_E <= (tr Sigma_E/d)^d): also a theorem.",
+                C3_TRACE),
         Planted(_claim("cal_c3_as_upper", LOGDET_FORM, kind="upper_bound", real=C3_REAL,
                        title="I <= h(X) - log det((2 pi e) Sigma_E)/2"),
                 s, "violated", "The lower bound read as an upper bound: false, since Sigma_E = E(X - Y)(X - Y)^T "
-                "carries the noise of both X and Y, so det Sigma_E > det Sigma_{X|Y} and the MI lies above.", C3_LOGDET),
+                "carries the noise of both X and Y, so det Sigma_E > det Sigma_{X|Y} and the MI lies above.",
+                C3_LOGDET),
         Planted(_claim("cal_c3_vacuous", f"{TRACE_FORM} - d", kind="lower_bound", real=C3_REAL,
                        title="the trace-form bound minus d nats"), s, "vacuous",
                 "True (below a theorem) but at or below 0, the trivial lower bound on an MI, everywhere: the bound "
                 "itself stays under d nats (one per dimension) at these sizes.", C3_TRACE),
-        Planted(_claim("cal_c3_no_gain", LOGDET_FORM, kind="lower_bound", real=C3_REAL, title="cloning does not raise the MI"),
+        Planted(_claim("cal_c3_no_gain", LOGDET_FORM, kind="lower_bound", real=C3_REAL,
+                       title="cloning does not raise the MI"),
                 s, "violated", "The opposite of C3 on a deep linear teacher, where cloning the hidden activation "
                 "raises the exact MI over both controls (noisy labels, clean-output KD) at equal steps.", _c3_opposite),
         Planted(_c3_comparison("cal_c3_clone_beats_kd"), s, "holds",
@@ -359,7 +368,8 @@ def _c4_planted() -> list[Planted]:
         Planted(rank("cal_c4_quarter", "1/4", "r* = O(N^(1/4)), s_k = 1/k"), p, "violated",
                 "The paper's-form exponent 1/(4 alpha) against the true 1/2: too slow." + coarse, C4,
                 also=("inconclusive",)),
-        Planted(rank("cal_c4_0.4", "2/5", "r* = O(N^0.4), s_k = 1/k"), p, "violated", "0.1 below the true 1/2." + coarse,
+        Planted(rank("cal_c4_0.4", "2/5", "r* = O(N^0.4), s_k = 1/k"), p, "violated",
+                "0.1 below the true 1/2." + coarse,
                 C4, also=("inconclusive",)),
         Planted(rank("cal_c4_0.6", "3/5", "r* = O(N^0.6), s_k = 1/k"), p, "not_tight",
                 "0.1 above the true 1/2, so true and loose. At m = n = 64 theory's own finite-size r* climbs at "

@@ -35,7 +35,7 @@ def patch_everywhere(monkeypatch, original, replacement) -> int:
     """Replace `original` by `replacement` in every loaded validate/ and theory/ module that holds it."""
     hits = 0
     for name, module in list(sys.modules.items()):
-        if module is None or not (name.split(".")[0] in ("validate", "theory")):
+        if module is None or name.split(".")[0] not in ("validate", "theory"):
             continue
         for attr, value in list(vars(module).items()):
             if value is original:
