@@ -136,13 +136,16 @@ _MI_ASSUMPTIONS = (
 
 MUTUAL_INFORMATION = Claim(
     id="mutual_information",
-    title="C3 information: activation cloning raises a lower bound on I(h_T; h_S)",
+    title="C3 information: activation cloning raises I(h_T; h_S) above both controls; the clone-error lower bound holds",
     wording=("Furthermore, we provide an information-theoretic analysis of the activation cloning "
              "mechanism, revealing its role in maximizing the mutual information between the "
              "teacher's and student's intermediate representations."),
     reading=("Our reading of the abstract: I(h_T; h_S) >= h(h_T) - (1/2) log((2 pi e)^d det Sigma_E), "
              "Sigma_E the covariance of the clone error h_T - f(h_S); minimizing the clone loss raises "
-             "this lower bound, so cloning maximizes a lower bound on the MI (not the MI itself)."),
+             "this lower bound (not the MI itself: the MI is not monotone in the clone MSE). validate/ "
+             "checks the bound, then reads 'maximizes' as a comparison at equal steps: a student trained "
+             "with the clone loss on a hidden activation that is not the teacher's output has higher "
+             "MI with the teacher than both controls, noisy labels and KD on the clean outputs."),
     expr=MI_LOGDET_BOUND,
     symbols=(_HX,
              SymbolInfo("logdet_cov_e", logdet_cov_e, "log det Sigma_E of the clone-error covariance",
