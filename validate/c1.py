@@ -45,7 +45,23 @@ def quadratic_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"problem": "quadratic", "T": last["steps"], "seed": last["seed"],
                          "avg_grad_norm_sq": last["avg_grad_norm_sq"], "min_grad_norm_sq": last["min_grad_norm_sq"],
                          "L": last["L_rule"], "sigma": np.sqrt(last["sigma2_rule"]), "Delta": last["delta"],
-                         "lr": last["lr"], "diverged": last["diverged"]}).reset_index(drop=True)
+                         "lr": last["lr"], "optimizer": last["optimizer"],
+                         "diverged": last["diverged"]}).reset_index(drop=True)
+
+
+def premises_broken(evidence: pd.DataFrame) -> list[str]:
+    """The Ghadimi-Lan premises a C1 evidence table breaks, read from what the runs recorded: plain
+    SGD (no Adam, no momentum) and a constant step eta <= 1/L. Each comes with its number."""
+    broken = []
+    if "optimizer" in evidence:
+        others = sorted(set(evidence["optimizer"].dropna()) - {"sgd"})
+        if others:
+            broken.append(f"trained with {', '.join(others)}, not plain SGD")
+    if {"lr", "L"} <= set(evidence.columns):
+        eta_l = (evidence["lr"] * evidence["L"]).to_numpy(dtype=float)
+        if np.nanmax(eta_l) > 1 + 1e-12:
+            broken.append(f"step size up to {np.nanmax(eta_l):.3g}/L, above the 1/L the bound needs")
+    return broken
 
 
 def lowrank_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
@@ -91,6 +107,7 @@ def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str, unmet
                         prediction: Prediction | None = None) -> Verdict:
     """The C1 bound (or a planted variant with the same symbols) on one evidence table; with a
     `prediction` (the quadratic) the T-exponent is corrected by theory's finite-size offset."""
+    unmet = (*unmet, *(b for b in premises_broken(evidence) if b not in unmet))
     if prediction is None:
         notes = (*notes, "No exact prediction of the measured mean exists for this run: the local slope in T "
                  "is compared with the claimed exponent directly (no finite-size correction).")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import theory
-from validate import calibration
+from validate import c1, calibration
 from validate.verdict import CODES, Verdict
 
 
@@ -74,9 +74,10 @@ def test_sources_derive_two_seed_and_broken_assumption_runs():
     assert src["c1_quadratic_2seeds"]["evidence"]["seed"].nunique() == 2
     large = src["c2_generalization_large_N"]["sweep"]
     assert large["n_samples"].min() >= 4 * (large["m"] + large["n"]).max()
-    assert calibration.sgd_assumptions_broken(src["c1_quadratic"]["trajectory"]) == []
-    assert "adam" in calibration.sgd_assumptions_broken(src["c1_quadratic_adam"]["trajectory"])[0]
-    assert "1.5/L" in calibration.sgd_assumptions_broken(src["c1_quadratic_big_step"]["trajectory"])[0]
+    # The production C1 check reads broken premises from the evidence (validate.c1.premises_broken).
+    assert c1.premises_broken(src["c1_quadratic"]["evidence"]) == []
+    assert "adam" in c1.premises_broken(src["c1_quadratic_adam"]["evidence"])[0]
+    assert "1.5/L" in c1.premises_broken(src["c1_quadratic_big_step"]["evidence"])[0]
     assert src["c4_rank"].context["spectrum"]["kind"] == "power_law"
     assert src["c4_rank_exponential"].context["spectrum"]["kind"] == "exponential"
 
