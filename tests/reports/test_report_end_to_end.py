@@ -2,17 +2,21 @@
 
 Runs the quick plan, real SmolLM2 run included, into a temporary folder, then checks the files,
 that verdicts.json carries a computed verdict for every claim x experiment with its numbers, that
-the real run flags its unmet assumptions for C1 and C3, that a rerun resumes from the store, and
+every paper claim is measured on the real model (no code there is a literal: each rests on measured
+numbers), that a rerun resumes from the store, and
 that the HTML renders in headless Chromium (scripts/check_report_html.py).
 """
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from validate.verdict import CODES
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +44,12 @@ def test_report_files_and_verdicts(report):
     by_key = {(v["claim"], v["experiment"].split(" ")[0]): v for v in verdicts}
     for claim in ("convergence", "generalization", "mutual_information", "optimal_rank"):
         assert any(c == claim for c, _ in by_key), claim
-    assert by_key[("convergence", "lrc_real")]["verdict"] == "assumptions_not_met"
-    assert by_key[("mutual_information", "lrc_real")]["verdict"] == "assumptions_not_met"
+    for claim in ("convergence", "generalization", "mutual_information", "optimal_rank"):
+        real = by_key[(claim, "lrc_real")]
+        assert real["verdict"] in CODES and real["numbers"], claim
+    # C1 under plain SGD carries a finite exponent interval; C3 an interval over seeds.
+    assert all(map(math.isfinite, by_key[("convergence", "lrc_real")]["numbers"]["exponent_ci"]))
+    assert by_key[("optimal_rank", "teacher_spectra")]["numbers"]["matrices"] == 211
     assert all(v["numbers"] and v["explanation"] for v in verdicts)
     assert list((report / "data").glob("*.parquet")) and list((report / "figures").glob("*.png"))
     calibration = json.loads((report / "calibration.json").read_text())
