@@ -1,45 +1,53 @@
 """Write the validation report: report.md, a self-contained report.html, figures, JSON records.
 
 `write_report(out_dir, ctx)` takes a `ReportContext` (verdicts computed by validate/ from runs,
-the theory claims, calibration verdicts of planted claims, config and provenance) and writes
+the theory claims, calibration verdicts of planted claims, config and provenance), builds one
+`reports.document.Document` from it (`build_document`) and writes
 
-  report.md          the report in Markdown (figures linked from figures/, formulas as $$ LaTeX $$)
-  report.html        the same report as one file: inline CSS, figures as base64 PNG data URIs,
+  report.md          the document in Markdown (figures linked from figures/, formulas as $$ LaTeX $$)
+  report.html        the same document as one file: inline CSS, figures as base64 PNG data URIs,
                      formulas typeset to PNG by matplotlib's mathtext beside their LaTeX source,
-                     no network access; a small script records on <body> how many images loaded
-                     and how many verdict rows the table has (scripts/check_report_html.py reads it)
+                     no network access; a small script records on <body> how many images loaded,
+                     how many verdicts the matrix shows and whether the page or the matrix
+                     overflows its width (scripts/check_report_html.py reads these)
   figures/<slug>.png every evidence figure (of the claims' verdicts and of the calibration
                      verdicts), and figures/<slug>.csv its data
   verdicts.json      [Verdict.to_json()], calibration.json likewise for the planted claims
   config.json        {"config": ..., "provenance": ..., "report": ...}
 
 Nothing here decides or writes a verdict or a number: every one comes from the context.
-Sections: header and "Up front" caveats (abstract only; n versus N), summary table
-(id="verdict-table", one <tr data-verdict="code"> per verdict), calibration (planted claims, hit
-rate), one section per claim (paper claims first: convergence, generalization, mutual_information,
-optimal_rank; a claim without verdicts says "Not evaluated in this run"), data and rerunning.
+Sections: header; the verdict matrix
+(id="verdict-matrix": one row per claim, one column per experiment group, i.e. the experiment's
+name without its parenthesised variant; each cell holds one compact coloured badge
+<a data-verdict="code"> per verdict, linking to its card, with a one-line tooltip); "Up front"
+caveats (abstract only; n versus N); contents; calibration
+(planted claims, hit rate, confusion matrix); one section per claim (paper claims first:
+convergence, generalization, mutual_information, optimal_rank; a claim without verdicts says
+"Not evaluated in this run"), each verdict a card with its figures beside it; data and rerunning.
 Prose may hold inline $...$ LaTeX: kept for Markdown, shown as unicode text in HTML.
 
-Key numbers in the summary table are read from `Verdict.numbers` by name: the first of
-EXPONENT_KEYS (with "<key>_ci" = [lo, hi]) against "claimed_exponent", and the first of
-RATIO_KEYS (measured / bound at the worst point). A verdict with none of these shows its first
-few scalar numbers instead. In the per-verdict numbers table, "<key>_ci" = [lo, hi] or
-"<key>_low"/"<key>_high" are shown next to "<key>" as "value [lo, hi]".
+Key numbers (each verdict card, the matrix tooltips, scripts/findings_table.py) are read from
+`Verdict.numbers` by name: the first of EXPONENT_KEYS (with "<key>_ci" = [lo, hi]) against
+"claimed_exponent", and the first of RATIO_KEYS (measured / bound at the worst point). A verdict
+with none of these shows its first few scalar numbers instead. In the per-verdict numbers table,
+"<key>_ci" = [lo, hi] or "<key>_low"/"<key>_high" are shown next to "<key>" as "value [lo, hi]".
 """
 from __future__ import annotations
 
-import base64
-import html
 import json
 import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from reports import figures as figs
+from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Contents, Document, Emph, FigureRef,
+                              Formula, Group, Link, MatrixRow, Paragraph, Prose, Quote, Row, Section, Strong, Table,
+                              VerdictMatrix, fmt, to_html, to_markdown)
+from theory.render import KIND_WORDS, plain_math, tex_to_text  # noqa: F401  (tex_to_text: the one home)
 from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = ("Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
@@ -50,11 +58,10 @@ PAPER_ORDER = ("convergence", "generalization", "mutual_information", "optimal_r
 FAMILY_ALIASES = {"information": 2, "rank": 3}
 EXPONENT_KEYS = ("exponent", "fitted_exponent", "measured_exponent")
 RATIO_KEYS = ("worst_ratio", "max_ratio", "ratio")
-MARKDOWN_DOTS = {"holds": "🟢", "not_tight": "🔵", "violated": "🔴", "vacuous": "⚪",
-                 "assumptions_not_met": "🟠", "inconclusive": "🟡", NOT_TESTED: "⚫"}
-KIND_TEXT = {"upper_bound": "upper bound: measured <= expression",
-             "lower_bound": "lower bound: measured >= expression",
-             "exponent": "growth exponent: measured grows like the expression"}
+#: The verdict matrix's compact code per verdict (the legend under the matrix spells each out).
+SHORT = {"holds": "H", "not_tight": "L", "violated": "V", "vacuous": "Va", "assumptions_not_met": "A",
+         "inconclusive": "?", NOT_TESTED: "–"}
+SHORT_LABELS = {"not_tight": "holds, not tight (loose)"}
 CAPTIONS = {
     "bound_vs_measured": "Measured quantity (solid, shaded: interval over seeds) against the bound "
                          "(dashed); dash-dot: fitted power law with its exponent interval.",
@@ -71,14 +78,6 @@ CAPTIONS = {
 DEFAULT_SAMPLE_SIZE = ("In synthetic runs N counts i.i.d. input-output pairs; in language-model runs "
                        "each experiment's notes say whether N counts tokens or sequences.")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-INLINE_MATH = re.compile(r"\$([^$\n]+?)\$")
-TEX_WORDS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "eta": "η",
-    "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "Sigma": "Σ",
-    "nabla": "∇", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "cdot": "·", "times": "×",
-    "infty": "∞", "approx": "≈", "asymp": "≍", "sim": "∼", "|": "‖", "log": "log", "exp": "exp",
-    "min": "min", "max": "max", "sum": "Σ", "to": "→", "in": "∈",
-}
 
 
 @dataclass
@@ -99,24 +98,7 @@ class ReportContext:
     sample_size_meaning: str = DEFAULT_SAMPLE_SIZE
 
 
-# -- the plan: what goes where, computed once for both formats ---------------------------------
-@dataclass
-class FigureFile:
-    slug: str
-    title: str
-    caption: str
-    png: bytes | None
-    error: str = ""
-
-    @property
-    def png_path(self) -> str:
-        return f"figures/{self.slug}.png"
-
-    @property
-    def csv_path(self) -> str:
-        return f"figures/{self.slug}.csv"
-
-
+# -- the plan: what goes where, computed once --------------------------------------------------
 @dataclass
 class ClaimSection:
     anchor: str
@@ -128,22 +110,32 @@ class ClaimSection:
 @dataclass
 class Plan:
     sections: list[ClaimSection]
-    figures: dict[int, list[FigureFile]]  # id(verdict) -> its figures (claims' and calibration's)
+    figures: dict[int, list[FigureRef]]  # id(verdict) -> its figures (claims' and calibration's)
     owners: dict[int, Any]  # id(verdict) -> verdict
+    anchors: dict[int, str] = field(default_factory=dict)  # id(verdict) -> its card's anchor
 
     def rows(self) -> list[tuple[ClaimSection, Any]]:
         return [(s, v) for s in self.sections for v in s.verdicts]
 
 
 def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
-    """Write every report file into out_dir; return {relative name: path}."""
+    """Write every report file into out_dir.
+
+    Args:
+        out_dir: the report folder (created with figures/ inside).
+        ctx: what the report shows.
+
+    Returns:
+        {name relative to out_dir: path} of every file written.
+    """
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
     plan = make_plan(ctx)
-    written = write_figures(out_dir, ctx, plan)
+    written = write_figures(out_dir, plan)
+    doc = build_document(ctx, plan)
     texts = {
-        "report.md": markdown(ctx, plan),
-        "report.html": html_page(ctx, plan),
+        "report.md": to_markdown(doc),
+        "report.html": to_html(doc, css=template("report.css"), script=template("report.js")),
         "verdicts.json": dump_json([v.to_json() for v in ctx.verdicts]),
         "calibration.json": dump_json([v.to_json() for v in ctx.calibration]),
         "config.json": dump_json(config_record(ctx)),
@@ -159,7 +151,9 @@ def make_plan(ctx: ReportContext) -> Plan:
     owners = {id(v): v for v in [*(v for s in sections for v in s.verdicts), *ctx.calibration]}
     slugs: set[str] = set()
     drawn = {key: [draw_one(v, i, f, slugs) for i, f in enumerate(v.figures)] for key, v in owners.items()}
-    return Plan(sections, drawn, owners)
+    taken = {s.anchor for s in sections}
+    anchors = {id(v): unique_slug(f"verdict-{s.claim_id}-{v.experiment}", taken) for s in sections for v in s.verdicts}
+    return Plan(sections, drawn, owners, anchors)
 
 
 def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
@@ -195,7 +189,7 @@ def family_rank(claim_id: str) -> int:
     return len(PAPER_ORDER)
 
 
-def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureFile:
+def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:
     """Draw a figure to PNG bytes; a figure that cannot be drawn is reported, not hidden."""
     slug = unique_slug(f"{verdict.claim}-{verdict.experiment}-{index + 1}-{figure.kind}", slugs)
     caption = str(figure.meta.get("caption") or CAPTIONS.get(figure.kind, ""))
@@ -203,11 +197,11 @@ def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureFile:
         png = figs.png_bytes(figs.draw(figure))
     except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"report figure {slug} not drawn: {exc}", stacklevel=2)
-        return FigureFile(slug, figure.title, caption, None, error=str(exc))
-    return FigureFile(slug, figure.title, caption, png)
+        return FigureRef(slug, figure.title, caption, None, error=str(exc))
+    return FigureRef(slug, figure.title, caption, png)
 
 
-def write_figures(out_dir: Path, ctx: ReportContext, plan: Plan) -> dict[str, Path]:
+def write_figures(out_dir: Path, plan: Plan) -> dict[str, Path]:
     written: dict[str, Path] = {}
     for key, files in plan.figures.items():
         for f, figure in zip(files, plan.owners[key].figures):
@@ -229,7 +223,174 @@ def dump_json(value: Any) -> str:
     return json.dumps(jsonable(value), indent=2, allow_nan=False, default=str) + "\n"
 
 
-# -- text helpers shared by both formats -------------------------------------------------------
+def template(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+# -- the document ------------------------------------------------------------------------------
+def build_document(ctx: ReportContext, plan: Plan) -> Document:
+    """The whole report as one document, written to Markdown and HTML alike.
+
+    Args:
+        ctx: what the report shows.
+        plan: its claim sections and drawn figures (make_plan).
+
+    Returns:
+        The Document: verdict matrix, up front, contents, calibration, one section per claim, data.
+    """
+    contents = [("Verdicts", "summary"), ("Calibration", "calibration"),
+                *((claim_title(s), s.anchor) for s in plan.sections), ("Data and rerunning", "data")]
+    blocks = [summary_section(ctx, plan), upfront_section(ctx), Contents(contents), calibration_section(ctx, plan),
+              *(claim_section(s, plan) for s in plan.sections), data_section(ctx, plan)]
+    return Document(ctx.title, header_facts(ctx), blocks)
+
+
+def upfront_section(ctx: ReportContext) -> Section:
+    return Section("Up front", [BulletList([Prose(item) for item in upfront_items(ctx)])], anchor="up-front",
+                   cls="upfront")
+
+
+def summary_section(ctx: ReportContext, plan: Plan) -> Section:
+    """Verdict counts and the verdict matrix (claims x experiment groups)."""
+    intro = Paragraph(verdict_counts(ctx.verdicts))
+    if not ctx.verdicts:
+        return Section("Verdicts at a glance", [intro], anchor="summary")
+    how = Paragraph(Emph("One row per claim, one column per experiment; each badge links to its verdict and "
+                         "names it on hover. A dot: the experiment does not test the claim."), cls="muted")
+    return Section("Verdicts at a glance", [intro, verdict_matrix(plan), how], anchor="summary")
+
+
+def experiment_group(experiment: str) -> str:
+    """An experiment's column in the verdict matrix: its name without a parenthesised variant."""
+    return str(experiment).split(" (", 1)[0].strip() or str(experiment)
+
+
+def verdict_matrix(plan: Plan) -> VerdictMatrix:
+    columns = list(dict.fromkeys(experiment_group(v.experiment) for _, v in plan.rows()))
+    rows = []
+    for s in plan.sections:
+        cells: list[list[Badge]] = [[] for _ in columns]
+        for v in s.verdicts:
+            cells[columns.index(experiment_group(v.experiment))].append(matrix_badge(v, plan))
+        rows.append(MatrixRow(s.claim_id, f"#{s.anchor}", claim_title(s), cells))
+    legend = [Badge(code, SHORT_LABELS.get(code, LABELS[code]), short=SHORT[code]) for code in (*CODES, NOT_TESTED)]
+    return VerdictMatrix(columns, rows, legend, corner="claim \\ experiment")
+
+
+def matrix_badge(v, plan: Plan) -> Badge:
+    """A verdict's compact badge; its tooltip is one line: code, experiment, key numbers, explanation."""
+    numbers = "; ".join(key_numbers(v.numbers))
+    parts = [LABELS[v.code], str(v.experiment), numbers, one_line(plain_math(str(v.explanation)))]
+    return Badge(v.code, LABELS[v.code], title=" · ".join(p for p in parts if p), short=SHORT[v.code],
+                 href=f"#{plan.anchors[id(v)]}")
+
+
+def one_line(text: str, limit: int = 240) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def badge(code: str) -> Badge:
+    return Badge(code, LABELS[code])
+
+
+def calibration_section(ctx: ReportContext, plan: Plan) -> Section:
+    title = "Calibration: planted claims"
+    if not ctx.calibration:
+        return Section(title, [Paragraph("No planted claims were run.")], anchor="calibration")
+    header, matrix = confusion_rows(ctx.calibration)
+    rows = [Row([Code(v.claim), Code(v.experiment), expected_text(v), badge(v.code), correct_badge(v),
+                 Prose(v.explanation)], {"data-expected": str(v.numbers.get("expected", ""))})
+            for v in ctx.calibration]
+    blocks = [
+        Paragraph(["Claims whose truth is known by construction, run through the same machinery: ",
+                   Strong(hit_rate(ctx.calibration)), "."]),
+        Paragraph("Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
+                  "alternatives a planted claim accepts):"),
+        Table(header, [Row(list(r)) for r in matrix], id="confusion-matrix", cls="confusion",
+              numeric=tuple(range(1, len(header)))),
+        Table(["Planted claim", "Experiment", "Expected", "Obtained", "Correct", "Explanation"], rows,
+              id="calibration-table"),
+        *(f for v in ctx.calibration for f in plan.figures[id(v)]),
+    ]
+    return Section(title, blocks, anchor="calibration")
+
+
+def correct_badge(v) -> Badge:
+    mark = correct_mark(v)
+    return Badge({"yes": "ok", "no": "miss"}.get(mark, "vacuous"), mark)
+
+
+def claim_section(section: ClaimSection, plan: Plan) -> Section:
+    claim = section.claim
+    if claim is not None:
+        blocks = [Group(statement_blocks(claim), cls="statement")]
+    else:
+        blocks = [Paragraph(Emph("This claim is not in the registry of this run; only its verdicts are shown."))]
+    if not section.verdicts:
+        blocks.append(Paragraph(Strong("Not evaluated in this run."), cls="muted"))
+    blocks += [verdict_card(v, plan) for v in section.verdicts]
+    return Section(claim_title(section), blocks, anchor=section.anchor, cls="claim")
+
+
+def statement_blocks(claim) -> list:
+    origin = "the paper's claim" if getattr(claim, "paper", False) else "standard-theory variant"
+    kind = getattr(claim, "kind", "")
+    latex = claim_latex(claim)
+    blocks = [Paragraph(Emph(f"{origin}; {KIND_WORDS.get(kind, kind)}"), cls="tags"),
+              Paragraph(Strong("Paper's wording:")), Quote(Prose(paper_wording(claim))),
+              Paragraph([Strong("Our formal reading:"), " ", Prose(getattr(claim, "reading", "") or "n/a")]),
+              Formula(latex, figs.formula_png(latex), claim_pretty(claim))]
+    symbols = getattr(claim, "symbols", ()) or ()
+    if symbols:
+        blocks.append(Table(["Symbol", "Meaning", "Domain"],
+                            [Row([Code(s.name), Prose(s.meaning), Prose(s.domain)]) for s in symbols]))
+    assumptions = getattr(claim, "assumptions", ()) or ()
+    if assumptions:
+        blocks += [Paragraph(Strong("Assumptions:")), BulletList([Prose(a) for a in assumptions])]
+    if getattr(claim, "source", ""):
+        blocks.append(Paragraph([Strong("Source:"), " ", Prose(claim.source)]))
+    return blocks
+
+
+def verdict_card(v, plan: Plan) -> Group:
+    """One verdict: code, explanation, key numbers, numbers, worst point, notes; its figures beside."""
+    main = [Paragraph(Prose(v.explanation), cls="explanation")]
+    keys = key_numbers(v.numbers)
+    if keys:
+        main.append(Paragraph([Strong("Key numbers:"), " ", "; ".join(keys)], cls="keys"))
+    rows = number_rows(v.numbers)
+    if rows:
+        main.append(Table(["Number", "Value"], [Row([Code(k), t]) for k, t in rows], cls="numbers", numeric=(1,)))
+    if v.worst_point:
+        main.append(Paragraph([Strong("Worst point:"), " ", worst_text(v.worst_point)]))
+    if v.would_change:
+        main.append(Paragraph([Strong("What would change this verdict:"), " ", Prose(v.would_change)]))
+    if v.notes:
+        main += [Paragraph(Strong("Notes:")), BulletList([Prose(n) for n in v.notes])]
+    title = ["Experiment ", Code(v.experiment), " ", badge(v.code)]
+    body = Columns(main, list(plan.figures[id(v)]))
+    return Group([Section(title, [body], level=3)], cls="verdict", id=plan.anchors[id(v)],
+                 attrs={"data-verdict": v.code})
+
+
+def data_section(ctx: ReportContext, plan: Plan) -> Section:
+    links = BulletList([Link(name, target) for name, target in data_links(ctx, plan)])
+    return Section("Data and rerunning", [
+        links, Paragraph("Rerun (results are resumed from the store, so only missing cells run):"),
+        CodeBlock(f"lrkd report --{ctx.size} --out DIR", "sh")], anchor="data")
+
+
+def data_links(ctx: ReportContext, plan: Plan) -> list[tuple[str, str]]:
+    links = [(p, p) for p in ctx.data_files]
+    links += [("verdicts.json (every verdict with its numbers)", "verdicts.json"),
+              ("calibration.json (planted claims)", "calibration.json"),
+              ("config.json (resolved config and provenance)", "config.json")]
+    links += [(f.csv_path, f.csv_path) for files in plan.figures.values() for f in files]
+    return links
+
+
+# -- text helpers ------------------------------------------------------------------------------
 def unique_slug(text: str, taken: set[str]) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "item"
     slug, i = base, 2
@@ -237,24 +398,6 @@ def unique_slug(text: str, taken: set[str]) -> str:
         slug, i = f"{base}-{i}", i + 1
     taken.add(slug)
     return slug
-
-
-def fmt(value: Any) -> str:
-    """A number or small structure as short text (4 significant digits, n/a for missing)."""
-    value = jsonable(value)
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(fmt(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k} = {fmt(v)}" for k, v in value.items())
-    return str(value)
 
 
 def number_rows(numbers: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -285,7 +428,7 @@ def interval_of(numbers: Mapping[str, Any], key: str):
 
 
 def key_numbers(numbers: Mapping[str, Any]) -> list[str]:
-    """The summary table's numbers: exponent [CI] vs claimed, worst ratio; else the first few."""
+    """A verdict's key numbers: exponent [CI] vs claimed, worst ratio; else the first few."""
     out = []
     key = next((k for k in EXPONENT_KEYS if k in numbers), None)
     if key is not None:
@@ -302,7 +445,6 @@ def key_numbers(numbers: Mapping[str, Any]) -> list[str]:
     if not out:
         out = [f"{k} = {t}" for k, t in number_rows(numbers)[:3]]
     return out
-
 
 def worst_text(worst: Mapping[str, Any] | None) -> str:
     return fmt(dict(worst)) if worst else ""
@@ -417,43 +559,6 @@ def claim_pretty(claim) -> str:
         return ""
 
 
-def tex_group(text: str, start: int) -> tuple[str, int]:
-    """The {...} group opening at text[start] (balanced) and the index after it."""
-    if start >= len(text) or text[start] != "{":
-        return "", start
-    depth = 0
-    for i in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[start + 1:i], i + 1
-    return text[start + 1:], len(text)
-
-
-def tex_to_text(tex: str) -> str:
-    """Inline LaTeX as readable unicode text: \\sqrt{n} -> √(n), \\frac{a}{b} -> (a)/(b), \\alpha -> α."""
-    out, i = [], 0
-    while i < len(tex):
-        match = re.match(r"\\([A-Za-z]+|\|)", tex[i:])
-        if not match:
-            out.append("" if tex[i] in "{}" else tex[i])
-            i += 1
-            continue
-        word, i = match.group(1), i + match.end()
-        if word == "sqrt":
-            body, i = tex_group(tex, i)
-            out.append(f"√({tex_to_text(body)})")
-        elif word == "frac":
-            top, i = tex_group(tex, i)
-            bottom, i = tex_group(tex, i)
-            out.append(f"({tex_to_text(top)})/({tex_to_text(bottom)})")
-        elif word in ("mathbb", "mathrm", "mathcal", "hat", "operatorname", "text"):
-            body, i = tex_group(tex, i)
-            out.append("𝔼" if word == "mathbb" and body == "E" else tex_to_text(body))
-        else:
-            out.append(TEX_WORDS.get(word, word))
-    return "".join(out)
-
-
 def paper_wording(claim) -> str:
     wording = getattr(claim, "wording", "") or ""
     if wording:
@@ -461,311 +566,3 @@ def paper_wording(claim) -> str:
     if getattr(claim, "paper", False):
         return "(no wording recorded)"
     return "(not a sentence of the paper: a standard-theory reference or user claim)"
-
-
-# -- Markdown ----------------------------------------------------------------------------------
-def md_escape(text: Any) -> str:
-    """Text safe inside Markdown (and table cells): no emphasis, links, HTML or cell breaks."""
-    text = re.sub(r"\s*\n\s*", " ", str(text))
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", text)
-
-
-def md_prose(text: Any) -> str:
-    """Escaped prose whose $...$ inline math is kept verbatim (GitHub renders it)."""
-    parts = INLINE_MATH.split(str(text))
-    return "".join(f"${p}$" if i % 2 else md_escape(p) for i, p in enumerate(parts))
-
-
-def md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
-
-
-def md_badge(code: str) -> str:
-    return f"{MARKDOWN_DOTS[code]} **{LABELS[code]}**"
-
-
-def markdown(ctx: ReportContext, plan: Plan) -> str:
-    lines = [f"# {md_escape(ctx.title)}", ""]
-    lines += [" · ".join(f"**{k}:** {md_escape(v)}" for k, v in header_facts(ctx)), ""]
-    lines += ["> **Up front**", ">"] + [f"> - {md_prose(item)}" for item in upfront_items(ctx)] + [""]
-    lines += md_summary(ctx, plan) + md_calibration(ctx, plan)
-    for section in plan.sections:
-        lines += md_claim(section, plan)
-    lines += md_data(ctx, plan)
-    return "\n".join(lines) + "\n"
-
-
-def md_summary(ctx: ReportContext, plan: Plan) -> list[str]:
-    rows = [(f"[{md_escape(claim_title(s))}](#{s.anchor})", md_escape(v.experiment), md_badge(v.code),
-             md_prose(v.explanation), md_escape("; ".join(key_numbers(v.numbers))))
-            for s, v in plan.rows()]
-    lines = ["## Summary", "", md_escape(verdict_counts(ctx.verdicts)), ""]
-    return lines + md_table(("Claim", "Experiment", "Verdict", "Explanation", "Key numbers"), rows)
-
-
-def md_calibration(ctx: ReportContext, plan: Plan) -> list[str]:
-    lines = ["## Calibration: planted claims", ""]
-    if not ctx.calibration:
-        return lines + ["No planted claims were run.", ""]
-    lines += ["Claims whose truth is known by construction, run through the same machinery: "
-              f"**{hit_rate(ctx.calibration)}**.", ""]
-    header, matrix = confusion_rows(ctx.calibration)
-    lines += ["Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, "
-              "and the alternatives a planted claim accepts):", ""]
-    lines += md_table([md_escape(h) for h in header], [[md_escape(c) for c in row] for row in matrix])
-    rows = [(md_escape(v.claim), md_escape(v.experiment), md_escape(expected_text(v)), md_badge(v.code),
-             correct_mark(v), md_prose(v.explanation)) for v in ctx.calibration]
-    lines += md_table(("Planted claim", "Experiment", "Expected", "Obtained", "Correct", "Explanation"), rows)
-    return lines + [line for v in ctx.calibration for f in plan.figures[id(v)] for line in md_figure(f)]
-
-
-def md_claim(section: ClaimSection, plan: Plan) -> list[str]:
-    lines = [f'<a id="{section.anchor}"></a>', "", f"## {md_escape(claim_title(section))}", ""]
-    claim = section.claim
-    if claim is not None:
-        lines += md_statement(claim)
-    else:
-        lines += ["*This claim is not in the registry of this run; only its verdicts are shown.*", ""]
-    if not section.verdicts:
-        return lines + ["**Not evaluated in this run.**", ""]
-    for v in section.verdicts:
-        lines += md_verdict(v, plan.figures[id(v)])
-    return lines
-
-
-def md_statement(claim) -> list[str]:
-    origin = "the paper's claim" if getattr(claim, "paper", False) else "standard-theory variant"
-    kind = getattr(claim, "kind", "")
-    lines = [f"*{origin}; {md_escape(KIND_TEXT.get(kind, kind))}*", "",
-             f"**Paper's wording:** “{md_prose(paper_wording(claim))}”", "",
-             f"**Our formal reading:** {md_prose(getattr(claim, 'reading', '') or 'n/a')}", "",
-             "**Statement:**", "", "$$", claim_latex(claim), "$$", ""]
-    pretty = claim_pretty(claim)
-    if pretty:
-        lines += ["```text", pretty, "```", ""]
-    symbols = getattr(claim, "symbols", ()) or ()
-    if symbols:
-        lines += md_table(("Symbol", "Meaning", "Domain"), [
-            (f"`{s.name}`", md_prose(s.meaning), md_prose(s.domain)) for s in symbols])
-    assumptions = getattr(claim, "assumptions", ()) or ()
-    if assumptions:
-        lines += ["**Assumptions:**", ""] + [f"- {md_prose(a)}" for a in assumptions] + [""]
-    if getattr(claim, "source", ""):
-        lines += [f"**Source:** {md_prose(claim.source)}", ""]
-    return lines
-
-
-def md_verdict(v, files: list[FigureFile]) -> list[str]:
-    lines = [f"### Experiment `{v.experiment}`: {md_badge(v.code)}", "", md_prose(v.explanation), ""]
-    rows = number_rows(v.numbers)
-    if rows:
-        lines += md_table(("Number", "Value"), [(f"`{k}`", md_escape(t)) for k, t in rows])
-    if v.worst_point:
-        lines += [f"**Worst point:** {md_escape(worst_text(v.worst_point))}", ""]
-    if v.would_change:
-        lines += [f"**What would change this verdict:** {md_prose(v.would_change)}", ""]
-    if v.notes:
-        lines += ["**Notes:**", ""] + [f"- {md_prose(n)}" for n in v.notes] + [""]
-    for f in files:
-        lines += md_figure(f)
-    return lines
-
-
-def md_figure(f: FigureFile) -> list[str]:
-    if f.png is None:
-        return [f"**Figure not drawn** ({md_escape(f.title)}): {md_escape(f.error)} "
-                f"(data: [{f.csv_path}]({f.csv_path}))", ""]
-    return [f"![{md_escape(f.title)}]({f.png_path})", "",
-            f"*{md_escape(f.title)}.* {md_escape(f.caption)} Data: [{f.csv_path}]({f.csv_path}).", ""]
-
-
-def md_data(ctx: ReportContext, plan: Plan) -> list[str]:
-    lines = ["## Data and rerunning", ""]
-    for name, target in data_links(ctx, plan):
-        lines.append(f"- [{md_escape(name)}]({target})")
-    lines += ["", "Rerun (results are resumed from the store, so only missing cells run):", "",
-              "```sh", f"lrkd report --{ctx.size} --out DIR", "```", ""]
-    return lines
-
-
-def data_links(ctx: ReportContext, plan: Plan) -> list[tuple[str, str]]:
-    links = [(p, p) for p in ctx.data_files]
-    links += [("verdicts.json (every verdict with its numbers)", "verdicts.json"),
-              ("calibration.json (planted claims)", "calibration.json"),
-              ("config.json (resolved config and provenance)", "config.json")]
-    links += [(f.csv_path, f.csv_path) for files in plan.figures.values() for f in files]
-    return links
-
-
-# -- HTML --------------------------------------------------------------------------------------
-def esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def prose(text: Any) -> str:
-    """Escaped prose whose $...$ inline math is shown as unicode text (LaTeX source on hover)."""
-    parts = INLINE_MATH.split(str(text))
-    return "".join(f'<span class="math" title="{esc(p)}">{esc(tex_to_text(p))}</span>' if i % 2 else esc(p)
-                   for i, p in enumerate(parts))
-
-
-def badge(code: str) -> str:
-    return f'<span class="badge {esc(code)}">{esc(LABELS[code])}</span>'
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def template(name: str) -> str:
-    return (TEMPLATES / name).read_text(encoding="utf-8")
-
-
-def html_page(ctx: ReportContext, plan: Plan) -> str:
-    body = [f"<h1>{esc(ctx.title)}</h1>", html_header(ctx), html_upfront(ctx), html_toc(plan),
-            html_summary(ctx, plan), html_calibration(ctx, plan)]
-    body += [html_claim(s, plan) for s in plan.sections]
-    body.append(html_data(ctx, plan))
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(ctx.title)}</title>", f"<style>\n{template('report.css')}</style>", "</head>",
-        "<body>", "<main>", *body, "</main>", f"<script>\n{template('report.js')}</script>",
-        "</body>", "</html>", ""])
-
-
-def html_header(ctx: ReportContext) -> str:
-    spans = "".join(f"<span><b>{esc(k)}:</b> {esc(v)}</span>" for k, v in header_facts(ctx))
-    return f'<p class="meta">{spans}</p>'
-
-
-def html_upfront(ctx: ReportContext) -> str:
-    items = "".join(f"<li>{prose(item)}</li>" for item in upfront_items(ctx))
-    return f'<section class="upfront" id="up-front"><h2>Up front</h2><ul>{items}</ul></section>'
-
-
-def html_toc(plan: Plan) -> str:
-    links = "".join(f'<li><a href="#{s.anchor}">{esc(claim_title(s))}</a></li>' for s in plan.sections)
-    return ('<nav class="toc"><ul><li><a href="#summary">Summary</a></li>'
-            '<li><a href="#calibration">Calibration</a></li>'
-            f'{links}<li><a href="#data">Data and rerunning</a></li></ul></nav>')
-
-
-def html_summary(ctx: ReportContext, plan: Plan) -> str:
-    rows = "".join(
-        f'<tr data-verdict="{esc(v.code)}"><td><a href="#{s.anchor}">{esc(claim_title(s))}</a></td>'
-        f"<td><code>{esc(v.experiment)}</code></td><td>{badge(v.code)}</td><td>{prose(v.explanation)}</td>"
-        f'<td class="num">{"<br>".join(esc(t) for t in key_numbers(v.numbers))}</td></tr>'
-        for s, v in plan.rows())
-    head = "<tr><th>Claim</th><th>Experiment</th><th>Verdict</th><th>Explanation</th><th>Key numbers</th></tr>"
-    return (f'<h2 id="summary">Summary</h2><p>{esc(verdict_counts(ctx.verdicts))}</p>'
-            f'<table id="verdict-table"><thead>{head}</thead><tbody>{rows}</tbody></table>')
-
-
-def html_calibration(ctx: ReportContext, plan: Plan) -> str:
-    out = '<h2 id="calibration">Calibration: planted claims</h2>'
-    if not ctx.calibration:
-        return out + "<p>No planted claims were run.</p>"
-    rows = "".join(
-        f'<tr data-expected="{esc(v.numbers.get("expected", ""))}"><td><code>{esc(v.claim)}</code></td>'
-        f"<td><code>{esc(v.experiment)}</code></td><td>{esc(expected_text(v))}</td><td>{badge(v.code)}</td>"
-        f"<td>{correct_badge(v)}</td><td>{prose(v.explanation)}</td></tr>" for v in ctx.calibration)
-    head = ("<tr><th>Planted claim</th><th>Experiment</th><th>Expected</th><th>Obtained</th>"
-            "<th>Correct</th><th>Explanation</th></tr>")
-    shown = "".join(html_figure(f) for v in ctx.calibration for f in plan.figures[id(v)])
-    header, matrix = confusion_rows(ctx.calibration)
-    confusion = ('<table id="confusion-matrix"><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header)
-                 + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
-                                                    for row in matrix) + "</tbody></table>")
-    return (out + "<p>Claims whose truth is known by construction, run through the same machinery: "
-            f'<span class="hit">{esc(hit_rate(ctx.calibration))}</span>.</p>'
-            "<p>Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
-            f"alternatives a planted claim accepts):</p>{confusion}"
-            f'<table id="calibration-table"><thead>{head}</thead><tbody>{rows}</tbody></table>{shown}')
-
-
-def correct_badge(v) -> str:
-    mark = correct_mark(v)
-    cls = {"yes": "ok", "no": "miss"}.get(mark, "vacuous")
-    return f'<span class="badge {cls}">{esc(mark)}</span>'
-
-
-def html_claim(section: ClaimSection, plan: Plan) -> str:
-    parts = [f'<section class="claim" id="{section.anchor}"><h2>{esc(claim_title(section))}</h2>']
-    if section.claim is not None:
-        parts.append(html_statement(section.claim))
-    else:
-        parts.append("<p><em>This claim is not in the registry of this run; only its verdicts are shown.</em></p>")
-    if not section.verdicts:
-        parts.append('<p class="muted"><strong>Not evaluated in this run.</strong></p>')
-    parts += [html_verdict(v, plan.figures[id(v)]) for v in section.verdicts]
-    return "\n".join(parts) + "</section>"
-
-
-def html_statement(claim) -> str:
-    paper = getattr(claim, "paper", False)
-    kind = getattr(claim, "kind", "")
-    parts = [f'<p><span class="tag">{"the paper&#x27;s claim" if paper else "standard-theory variant"}</span>'
-             f'<span class="tag">{esc(KIND_TEXT.get(kind, kind))}</span></p>',
-             f"<p><strong>Paper's wording:</strong></p><blockquote>{prose(paper_wording(claim))}</blockquote>",
-             f"<p><strong>Our formal reading:</strong> {prose(getattr(claim, 'reading', '') or 'n/a')}</p>",
-             html_formula(claim)]
-    symbols = getattr(claim, "symbols", ()) or ()
-    if symbols:
-        rows = "".join(f"<tr><td><code>{esc(s.name)}</code></td><td>{prose(s.meaning)}</td><td>{prose(s.domain)}</td></tr>"
-                       for s in symbols)
-        parts.append(f"<table><thead><tr><th>Symbol</th><th>Meaning</th><th>Domain</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
-    assumptions = getattr(claim, "assumptions", ()) or ()
-    if assumptions:
-        parts.append("<p><strong>Assumptions:</strong></p><ul>"
-                     + "".join(f"<li>{prose(a)}</li>" for a in assumptions) + "</ul>")
-    if getattr(claim, "source", ""):
-        parts.append(f"<p><strong>Source:</strong> {prose(claim.source)}</p>")
-    return "\n".join(parts)
-
-
-def html_formula(claim) -> str:
-    """The statement typeset (mathtext PNG when it parses), its LaTeX source, and plain text."""
-    latex = claim_latex(claim)
-    png = figs.formula_png(latex)
-    image = f'<img alt="{esc(latex)}" src="{data_uri(png)}">' if png else ""
-    pretty = claim_pretty(claim)
-    plain = f"<pre>{esc(pretty)}</pre>" if pretty else ""
-    return (f'<div class="formula"><p><strong>Statement:</strong></p>{image}'
-            f"<p>LaTeX: <code>{esc(latex)}</code></p>{plain}</div>")
-
-
-def html_verdict(v, files: list[FigureFile]) -> str:
-    parts = [f'<div class="verdict" data-verdict="{esc(v.code)}">',
-             f"<h3>Experiment <code>{esc(v.experiment)}</code> {badge(v.code)}</h3>",
-             f'<p class="explanation">{prose(v.explanation)}</p>']
-    rows = number_rows(v.numbers)
-    if rows:
-        body = "".join(f'<tr><td>{esc(k)}</td><td class="num">{esc(t)}</td></tr>' for k, t in rows)
-        parts.append(f'<table class="numbers"><thead><tr><th>Number</th><th>Value</th></tr></thead><tbody>{body}</tbody></table>')
-    if v.worst_point:
-        parts.append(f"<p><strong>Worst point:</strong> {esc(worst_text(v.worst_point))}</p>")
-    if v.would_change:
-        parts.append(f"<p><strong>What would change this verdict:</strong> {prose(v.would_change)}</p>")
-    if v.notes:
-        parts.append("<p><strong>Notes:</strong></p><ul>" + "".join(f"<li>{prose(n)}</li>" for n in v.notes) + "</ul>")
-    parts += [html_figure(f) for f in files]
-    return "\n".join(parts) + "</div>"
-
-
-def html_figure(f: FigureFile) -> str:
-    data = f'Data: <a href="{esc(f.csv_path)}">{esc(f.csv_path)}</a>.'
-    if f.png is None:
-        return f'<p class="error"><strong>Figure not drawn</strong> ({esc(f.title)}): {esc(f.error)}. {data}</p>'
-    return (f'<figure id="fig-{esc(f.slug)}"><img alt="{esc(f.title)}" src="{data_uri(f.png)}">'
-            f"<figcaption><strong>{esc(f.title)}.</strong> {esc(f.caption)} {data}</figcaption></figure>")
-
-
-def html_data(ctx: ReportContext, plan: Plan) -> str:
-    links = "".join(f'<li><a href="{esc(target)}">{esc(name)}</a></li>' for name, target in data_links(ctx, plan))
-    return (f'<h2 id="data">Data and rerunning</h2><ul>{links}</ul>'
-            "<p>Rerun (results are resumed from the store, so only missing cells run):</p>"
-            f"<pre>lrkd report --{esc(ctx.size)} --out DIR</pre>")

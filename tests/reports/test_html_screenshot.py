@@ -1,7 +1,8 @@
 """scripts/check_report_html.py: the report renders in headless Chromium (slow group).
 
 The browser tests write a report from fixture verdicts, run the documented script on it as a
-user would, and also feed it broken pages to see each check fail. The parsing checks at the end
+user would at a desktop (1280 px) and a phone (390 px) width, and also feed it broken pages (a
+broken image, no matrix, a page wider than the window) to see each check fail. The parsing checks at the end
 need no browser and run in the default group.
 """
 from __future__ import annotations
@@ -45,12 +46,26 @@ def fixture_report(fx, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @needs_chromium
-def test_report_renders_in_headless_chromium(fixture_report, tmp_path):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_report_renders_whole_at_desktop_and_phone_width(fixture_report, tmp_path, width):
     shot = tmp_path / "shot.png"
-    done = run_check(fixture_report, "--screenshot", str(shot))
+    done = run_check(fixture_report, "--screenshot", str(shot), "--width", str(width), "--height", "2400")
     assert done.returncode == 0, done.stderr
-    assert re.match(r"report renders: 4 verdict rows, (\d+)/\1 images loaded", done.stdout)
-    assert shot.read_bytes().startswith(b"\x89PNG")
+    assert re.match(rf"report renders at {width} px: 4 verdicts in the matrix, (\d+)/\1 images loaded", done.stdout)
+    import matplotlib.image as mpimg
+
+    assert mpimg.imread(str(shot)).shape[:2] == (2400, width)
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_page_wider_than_the_window_fails_the_check(fixture_report, tmp_path):
+    page = fixture_report.read_text(encoding="utf-8")
+    wide = page.replace("</main>", '<div style="width: 900px">too wide</div></main>', 1)
+    path = tmp_path / "wide.html"
+    path.write_text(wide, encoding="utf-8")
+    done = run_check(path, "--width", "390")
+    assert done.returncode == 1 and "wider than a 390 px window" in done.stderr
 
 
 @pytest.mark.slow
@@ -67,11 +82,11 @@ def test_a_broken_image_fails_the_check(fixture_report, tmp_path):
 
 @pytest.mark.slow
 @needs_chromium
-def test_a_page_without_the_verdict_table_fails_the_check(tmp_path):
+def test_a_page_without_the_verdict_matrix_fails_the_check(tmp_path):
     path = tmp_path / "empty.html"
     path.write_text("<!DOCTYPE html><html><body><p>nothing here</p></body></html>", encoding="utf-8")
     done = run_check(path)
-    assert done.returncode == 1 and "verdict table" in done.stderr
+    assert done.returncode == 1 and "verdict matrix" in done.stderr
 
 
 # -- no browser needed -------------------------------------------------------------------------
@@ -86,23 +101,37 @@ def test_missing_chromium_exits_2_with_the_install_hint(monkeypatch, tmp_path, c
     assert "apt-get install chromium" in capsys.readouterr().err
 
 
+FITS = 'data-page-overflow="0" data-matrix-overflow="0" data-viewport-width="390"'
+
+
 @pytest.mark.parametrize("body,message", [
-    ('<body data-images-loaded="2" data-images-total="2" data-verdict-rows="0">', "no rows"),
-    ('<body data-images-loaded="1" data-images-total="2" data-verdict-rows="3">', "only 1 of 2 images"),
-    ('<body data-images-loaded="0" data-images-total="0" data-verdict-rows="3">', "no images"),
+    (f'<body data-images-loaded="2" data-images-total="2" data-verdicts="0" {FITS}>', "shows no verdict"),
+    (f'<body data-images-loaded="1" data-images-total="2" data-verdicts="3" {FITS}>', "only 1 of 2 images"),
+    (f'<body data-images-loaded="0" data-images-total="0" data-verdicts="3" {FITS}>', "no images"),
+    ('<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-matrix-overflow="40" '
+     'data-viewport-width="390">', "40 px wider than its box at a 390 px window"),
+    ('<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-page-overflow="12" '
+     'data-viewport-width="390">', "page is 12 px wider than a 390 px window"),
     ("<body>", "script did not run"),
 ])
 def test_dom_checks_name_the_failure(body, message):
     script = load_script()
-    dom = f'<html>{body}<table id="verdict-table"></table></body></html>'
+    dom = f'<html>{body}<table id="verdict-matrix"></table></body></html>'
     with pytest.raises(script.CheckFailed, match=message):
         script.check_dom(dom)
 
 
 def test_dom_check_passes_on_a_rendered_page():
     script = load_script()
-    dom = '<html><body data-images-loaded="5" data-images-total="5" data-verdict-rows="3"><table id="verdict-table">'
+    dom = f'<html><body data-images-loaded="5" data-images-total="5" data-verdicts="3" {FITS}><table id="verdict-matrix">'
     assert script.check_dom(dom) == (3, 5)
+
+
+@pytest.mark.parametrize("width", ["99", "wide", "20001"])
+def test_a_bad_width_is_a_one_line_usage_error(width, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_script().main(["report.html", "--width", width])
+    assert stop.value.code == 2 and "--width" in capsys.readouterr().err
 
 
 def test_blank_screenshot_is_rejected(tmp_path):

@@ -1,4 +1,5 @@
-"""reports/render.py: the files written, self-containment, escaping, and numbers traced to verdicts.
+"""reports/render.py and reports/document.py: the files written, self-containment, the verdict
+matrix, escaping, and numbers traced to verdicts.
 
 The verdicts here are fixtures (tests/reports/conftest.py), never report content.
 """
@@ -10,11 +11,14 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from reports import document as doc
 from reports import render
 from reports.render import ReportContext, write_report
-from validate.verdict import CODES, LABELS, Verdict
+from theory.render import tex_to_text
+from validate.verdict import CODES, LABELS, NOT_TESTED, Verdict
 
 
 class TableRows(HTMLParser):
@@ -46,10 +50,65 @@ class TableRows(HTMLParser):
             self.in_body = False
 
 
-def parse(html_text: str, table_id: str = "verdict-table") -> TableRows:
+def parse(html_text: str, table_id: str = "calibration-table") -> TableRows:
     parser = TableRows(table_id)
     parser.feed(html_text)
     return parser
+
+
+class Matrix(HTMLParser):
+    """The verdict matrix: column heads, and per body row its claim and (column, code, href) badges."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside = self.in_head = False
+        self.columns: list[str] = []
+        self.rows: list[dict] = []
+        self.column = -1
+        self.in_col = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == "verdict-matrix":
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "thead":
+            self.in_head = True
+        elif tag == "th" and self.in_head and "col" in a.get("class", "").split():
+            self.in_col = True
+        elif tag == "tr" and not self.in_head:
+            self.rows.append({"claim": None, "badges": []})
+            self.column = -1
+        elif tag == "td":
+            self.column += 1
+        elif tag == "a" and self.rows and not self.in_head:
+            if self.rows[-1]["claim"] is None:
+                self.rows[-1]["claim"] = a["href"].removeprefix("#claim-")
+            else:
+                self.rows[-1]["badges"].append((self.column, a["data-verdict"], a["href"], a.get("title", "")))
+
+    def handle_endtag(self, tag):
+        if tag == "thead":
+            self.in_head = False
+        elif tag == "th":
+            self.in_col = False
+        elif tag == "table" and self.inside:
+            self.inside = False
+
+    def handle_data(self, data):
+        if self.in_col and data.strip():
+            self.columns.append(data.strip())
+
+
+def matrix(html_text: str) -> Matrix:
+    parser = Matrix()
+    parser.feed(html_text)
+    return parser
+
+
+def codes(html_text: str) -> list[str]:
+    return [code for row in matrix(html_text).rows for _, code, _, _ in row["badges"]]
 
 
 def context(fx, **changes) -> ReportContext:
@@ -95,14 +154,51 @@ def test_html_is_self_contained(report):
     assert "mathjax" not in page.lower()
 
 
-def test_verdict_table_has_one_row_per_verdict_in_claim_order(report):
+def test_verdict_matrix_has_a_row_per_claim_and_a_badge_per_verdict(report):
     ctx, _, out = report
-    rows = parse(read(out, "report.html")).rows
-    assert len(rows) == len(ctx.verdicts)
-    assert sorted(rows) == sorted(v.code for v in ctx.verdicts)
+    page = read(out, "report.html")
+    grid = matrix(page)
     # paper claims in the order convergence, generalization, ..., whatever order they arrive in
-    claims_in_rows = re.findall(r'<tr data-verdict="[^"]+"><td><a href="#claim-([a-z-]+)"', read(out, "report.html"))
-    assert claims_in_rows == ["convergence", "convergence", "generalization", "optimal-rank"]
+    assert [r["claim"] for r in grid.rows] == ["convergence", "generalization", "optimal-rank", "rrr-fast-rate"]
+    assert grid.columns == ["sgd_quadratic", "lrc_adam", "rrr_synthetic", "rank_sweep"]
+    assert codes(page) == [v.code for v in ctx.verdicts]
+    by_claim = {r["claim"]: [(grid.columns[c], code) for c, code, _, _ in r["badges"]] for r in grid.rows}
+    assert by_claim == {"convergence": [("sgd_quadratic", "not_tight"), ("lrc_adam", "assumptions_not_met")],
+                        "generalization": [("rrr_synthetic", "violated")], "optimal-rank": [("rank_sweep", "holds")],
+                        "rrr-fast-rate": []}
+    # every badge links to its verdict's card, which carries the same code, and names it on hover
+    for row in grid.rows:
+        for _, code, href, title in row["badges"]:
+            assert re.search(f'<div class="verdict" id="{href[1:]}" data-verdict="{code}">', page)
+            assert title.startswith(LABELS[code] + " · ")
+    assert page.index('id="verdict-matrix"') < page.index('id="up-front"') < page.index('id="calibration"')
+
+
+def test_variants_of_an_experiment_share_its_column_and_not_tested_is_shown_as_such(fx, tmp_path):
+    verdicts = [Verdict("optimal_rank", "c4_rank (power law, alpha=1)", "holds", "fixture"),
+                Verdict("optimal_rank", "c4_rank (exponential, beta=0.3)", "inconclusive", "fixture"),
+                Verdict("generalization", "c2 (Gaussian)", NOT_TESTED, "Gaussian data are unbounded.")]
+    out = tmp_path / "variants"
+    write_report(out, context(fx, verdicts=verdicts, calibration=[]))
+    page, text = read(out, "report.html"), read(out, "report.md")
+    grid = matrix(page)
+    assert grid.columns == ["c2", "c4_rank"]
+    cells = {r["claim"]: [(c, code) for c, code, _, _ in r["badges"]] for r in grid.rows}
+    assert cells["optimal-rank"] == [(1, "holds"), (1, "inconclusive")]
+    assert cells["generalization"] == [(0, NOT_TESTED)]
+    assert 'aria-label="not tested"' in page and f'<span class="badge {NOT_TESTED}">not tested</span>' in page
+    assert "1 not tested" in page and "⚫ – = not tested" in text
+
+
+def test_markdown_matrix_links_badges_to_their_verdicts(report):
+    ctx, _, out = report
+    text = read(out, "report.md")
+    head = next(line for line in text.splitlines() if line.startswith("| claim"))
+    assert head == "| claim \\\\ experiment | sgd\\_quadratic | lrc\\_adam | rrr\\_synthetic | rank\\_sweep |"
+    row = next(line for line in text.splitlines() if line.startswith("| [convergence]"))
+    assert "[🔵 L](#verdict-convergence-sgd-quadratic " in row and "[🟠 A](#verdict-convergence-lrc-adam " in row
+    assert '<a id="verdict-convergence-sgd-quadratic"></a>' not in text  # cards are HTML boxes only
+    assert text.index("## Verdicts at a glance") < text.index("## Up front")
 
 
 def test_claim_sections_are_ordered_and_unevaluated_claims_say_so(report):
@@ -170,26 +266,30 @@ def test_special_characters_are_escaped(report):
     assert "<fixture & test>" not in page and "&lt;fixture &amp; test&gt;" in page
     assert "Adam <and>" not in page and "Adam &lt;and&gt; clipping | not plain SGD" in page
     assert "fixture &lt;note&gt;" in page
-    row = next(line for line in text.splitlines() if "lrc\\_adam" in line and line.startswith("|"))
-    assert "Adam \\<and\\> clipping \\| not plain SGD" in row
-    assert row.count(" | ") == 4  # the escaped | does not split the cell
+    assert "LRC trains with Adam \\<and\\> clipping \\| not plain SGD" in text
+    row = next(line for line in text.splitlines() if line.startswith("| [convergence]"))
+    assert row.count(" | ") == 4  # the escaped | in a tooltip does not split the cell
+    title = next(t for r in matrix(page).rows for _, _, _, t in r["badges"] if "Adam" in t)
+    assert "Adam <and> clipping | not plain SGD" in title  # the parser unescapes &lt;and&gt;
 
 
 def test_inline_math_in_prose_is_readable_in_html_and_kept_in_markdown(report):
     _, _, out = report
     assert "rates of $O(1/\\sqrt{T})$" in read(out, "report.md")
     assert 'title="O(1/\\sqrt{T})">O(1/√(T))</span>' in read(out, "report.html")
-    assert render.tex_to_text(r"\frac{C r}{\sqrt{N}} \leq \alpha") == "(C r)/(√(N)) ≤ α"
+    assert tex_to_text(r"\frac{C r}{\sqrt{N}} \leq \alpha") == "(C r)/(√(N)) ≤ α"
 
 
 def test_badges_follow_the_verdict_code(fx, tmp_path):
-    verdicts = [Verdict("convergence", f"exp_{i}", code, f"fixture {code}") for i, code in enumerate(CODES)]
+    all_codes = (*CODES, NOT_TESTED)
+    verdicts = [Verdict("convergence", f"exp_{i}", code, f"fixture {code}") for i, code in enumerate(all_codes)]
     out = tmp_path / "codes"
     write_report(out, context(fx, verdicts=verdicts, calibration=[]))
     page = read(out, "report.html")
-    assert parse(page).rows == list(CODES)
-    for code in CODES:
-        assert f'<span class="badge {code}">{LABELS[code]}</span>' in page
+    assert codes(page) == list(all_codes)
+    for code in all_codes:
+        assert f'<span class="badge {code}">{LABELS[code]}</span>' in page  # the card's heading
+        assert f'class="cell badge {code}"' in page and f'data-verdict="{code}" aria-label="{LABELS[code]}"' in page
     assert "No planted claims were run." in page
 
 
@@ -239,3 +339,43 @@ def test_number_rows_pair_intervals_with_their_values():
 def test_key_numbers_fall_back_to_the_first_numbers():
     assert render.key_numbers({"a": 1, "b": 2.5, "c": "x", "d": 4}) == ["a = 1", "b = 2.5", "c = x"]
     assert render.key_numbers({"max_ratio": 0.5}) == ["worst measured/bound 0.5"]
+
+
+# -- the document model on its own -------------------------------------------------------------
+def test_each_node_is_written_to_both_formats():
+    figure = doc.FigureRef("f-1", "A <title>", "caption", b"\x89PNG fake")
+    page = doc.Document("T & t", [("Size", "quick")], [
+        doc.Section(["Head ", doc.Code("x_y"), " ", doc.Badge("holds", "holds")], [
+            doc.Paragraph(["plain <b> ", doc.Prose("math $\\alpha$"), " ", doc.Strong("bold"),
+                           " ", doc.Link("link", "#a", title="tip")]),
+            doc.Table(["k", "v"], [doc.Row([doc.Code("n"), "1 | 2"], {"data-x": "y"})], id="t", numeric=(1,)),
+            doc.Columns([doc.Quote("quoted")], [figure]),
+        ], anchor="sec"),
+    ])
+    md, html_text = doc.to_markdown(page), doc.to_html(page, css="p{}", script="var x;")
+    assert md.startswith("# T & t\n") and '<a id="sec"></a>' in md and "## Head `x_y` 🟢 **holds**" in md
+    assert "plain \\<b\\> math $\\alpha$ **bold** [link](#a \"tip\")" in md
+    assert "| `n` | 1 \\| 2 |" in md and "> quoted" in md and "![A \\<title\\>](figures/f-1.png)" in md
+    assert '<section id="sec"><h2>Head <code>x_y</code> <span class="badge holds">holds</span></h2>' in html_text
+    assert 'plain &lt;b&gt; math <span class="math" title="\\alpha">α</span>' in html_text
+    assert '<tr data-x="y"><td><code>n</code></td><td class="num">1 | 2</td></tr>' in html_text
+    assert '<div class="columns"><div class="main"><blockquote>quoted</blockquote></div><div class="aside">' in html_text
+    assert 'src="data:image/png;base64,' in html_text and "<style>\np{}</style>" in html_text
+    assert doc.figures(page) == [figure]
+
+
+def test_a_verdict_card_puts_its_figures_beside_its_text(report):
+    _, _, out = report
+    page = read(out, "report.html")
+    card = page[page.index('<div class="verdict" id="verdict-convergence-sgd-quadratic"'):]
+    card = card[:card.index('<div class="verdict"', 10)]
+    main, aside = card.split('<div class="aside">', 1)
+    assert '<div class="columns"><div class="main">' in main and "Every point is under the bound" in main
+    assert aside.count("<figure ") == 2 and "<figure " not in main
+
+
+def test_fmt_is_one_function_for_numbers_and_structures():
+    assert render.fmt is doc.fmt
+    assert [doc.fmt(v) for v in (None, True, 3, 0.123456, float("nan"), np.float64(2.5), [1, 0.5], {"a": 1})] == \
+        ["n/a", "yes", "3", "0.1235", "n/a", "2.5", "[1, 0.5]", "a = 1"]
+    assert doc.fmt(0.123456, digits=2) == "0.12" and doc.fmt(np.int64(7)) == "7"
