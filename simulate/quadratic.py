@@ -18,6 +18,7 @@ import torch
 from lrkd.errors import require, require_float_in
 from simulate._seeds import torch_generator
 from simulate.data import INDEX_CHUNK, Run
+from simulate.students import Trainable
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Quadratic:
         return cls(tuple(data["eigenvalues"]), data["sigma"], None if start is None else tuple(start))
 
 
-class QuadraticRuns:
+class QuadraticRuns(Trainable):
     """The batched-problem interface of the training loop for R noisy-quadratic runs."""
 
     kind = "quadratic"

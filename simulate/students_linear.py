@@ -38,12 +38,13 @@ import torch
 
 from simulate._seeds import rng
 from simulate.data import Run, TrainData
+from simulate.students import LinearWeights, Packed, Representations, Students, TransferSmoothness
 from simulate.teachers import LinearTeacher, Teacher
 
 SAMPLE_CHUNK_ELEMENTS = 1 << 22  # per-sample passes over the data use chunks of this many floats
 
 
-class LinearStudents:
+class LinearStudents(Students, Packed, LinearWeights, Representations):
     """Base: W_S = A B with (A, B) = factors(params); subclasses define the parametrization."""
 
     kind = "linear"
@@ -311,7 +312,7 @@ class FactorizedStudents(LinearStudents):
         return [a.to(self.dtype), b.to(self.dtype)]
 
 
-class LRCStudents(LinearStudents):
+class LRCStudents(LinearStudents, TransferSmoothness):
     """W_S = W_T P E^T: the LRC projection P on the teacher's matrix, E the input projection."""
 
     kind = "lrc"

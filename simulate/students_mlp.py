@@ -27,11 +27,14 @@ import torch
 
 from simulate._seeds import rng
 from simulate.data import Run, TrainData
+from simulate.students import Representations, Students
 from simulate.students_linear import SAMPLE_CHUNK_ELEMENTS, hessian_norm
 from simulate.teachers import MLPTeacher
 
 
-class MLPStudents:
+class MLPStudents(Students, Representations):
+    """P1, P2 (R, h, width) trained; see the module docstring. No closed-form optimum or exact L."""
+
     kind = "lrc"
     cheap_full_gradient = False  # a full-batch gradient is a pass over all N samples
 
@@ -182,6 +185,10 @@ class MLPStudents:
         z = x @ self.w1.T
         a_s, _ = self.forward(params, z.expand(len(self.runs), -1, -1))
         return self.teacher.act(z).cpu().numpy(), a_s.detach().cpu().numpy()
+
+    def representation_width(self, run: Run) -> int:
+        """A run's own hidden units: the first r of the batch's padded width."""
+        return run.rank
 
 
 def _init_projection(runs, stream: str, rows: int, width: int, scale: float) -> torch.Tensor:

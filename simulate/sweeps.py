@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,17 +26,109 @@ from lrkd.config import from_dict, to_dict
 from lrkd.errors import InputError, require, require_float_in, require_int_in
 from lrkd.sweep import CellResult, run_grid, to_frame
 from simulate._seeds import rng
-from simulate.data import Run, load_data
+from simulate.data import Run, TrainData, load_data
 from simulate.quadratic import Quadratic, QuadraticRuns
 from simulate.rrr import fit_rrr
-from simulate.students_linear import FactorizedStudents, LinearStudents, LRCStudents
+from simulate.students import STUDENT_METRICS, LinearWeights, Representations, Students, TransferSmoothness
+from simulate.students_linear import FactorizedStudents, LRCStudents
 from simulate.students_mlp import MLPStudents
 from simulate.teachers import LinearTeacher, MLPTeacher, Teacher, check_teacher, teacher_from_dict
 from simulate.training import TrainSpec, train
 
-STUDENTS = ("rrr", "factorized", "lrc")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
-DEFAULT_ALPHA = {"rrr": 0.0, "factorized": 0.0, "lrc": 0.5}
+
+
+# -- student kinds: the values of `student` -----------------------------------------------------------
+StudentFactory = Callable[[Teacher, TrainData, list[Run], TrainSpec], Students]
+
+
+@dataclass(frozen=True)
+class StudentKind:
+    """One value of the sweeps' `student` argument (see "Adding a student kind" in simulate/README.md).
+
+    Attributes:
+        name: the value, also the results' `student` column.
+        default_alpha: the clone weight when a sweep is given none.
+        max_rank: the largest rank a teacher allows this student.
+        teachers: the teacher types it fits.
+        students: teacher type -> a factory of a batch of its students (simulate.students.Students);
+            empty for a closed-form kind, which is fitted, not trained (no steps, no TrainSpec).
+    """
+
+    name: str
+    default_alpha: float
+    max_rank: Callable[[Teacher], int]
+    teachers: tuple[type, ...]
+    students: Mapping[type, StudentFactory] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.students and set(self.students) != set(self.teachers):
+            raise ValueError(f"student kind {self.name}: a trained kind builds students for exactly its teachers")
+
+    @property
+    def trained(self) -> bool:
+        """False for a closed-form kind (rrr): nothing to optimize."""
+        return bool(self.students)
+
+    def fits(self, teacher: Teacher) -> bool:
+        return isinstance(teacher, self.teachers)
+
+    def build(self, teacher: Teacher, data: TrainData, runs: Sequence[Run], spec: TrainSpec) -> Students:
+        """The batch of students of `runs` for this teacher and training spec.
+
+        Args:
+            teacher: a teacher this kind fits; data: its training sample per seed (load_data).
+            runs: the (seed, rank, alpha) runs, trained together; spec: the TrainSpec (init_scale,
+                risk_samples and the kind's own options such as train_embedding).
+
+        Returns:
+            The Students, ready for simulate.training.train.
+        """
+        factory = next(f for kind, f in self.students.items() if isinstance(teacher, kind))
+        return factory(teacher, data, list(runs), spec)
+
+
+def _shared_options(spec: TrainSpec) -> dict[str, Any]:
+    return {"init_scale": spec.init_scale, "risk_samples": spec.risk_samples}
+
+
+def _factorized(teacher, data, runs, spec) -> Students:
+    return FactorizedStudents(teacher, data, runs, **_shared_options(spec))
+
+
+def _lrc_of_linear(teacher, data, runs, spec) -> Students:
+    return LRCStudents(teacher, data, runs, train_embedding=spec.train_embedding, **_shared_options(spec))
+
+
+def _lrc_of_mlp(teacher, data, runs, spec) -> Students:
+    return MLPStudents(teacher, data, runs, **_shared_options(spec))
+
+
+def _smaller_side(teacher: Teacher) -> int:
+    return min(teacher.m, teacher.n)
+
+
+def _teacher_max_rank(teacher: Teacher) -> int:
+    return teacher.max_rank
+
+
+STUDENT_KINDS: dict[str, StudentKind] = {kind.name: kind for kind in (
+    # closed-form reduced-rank regression (run_rrr_cell): one SVD per (N, seed) serves every rank
+    StudentKind("rrr", 0.0, _smaller_side, (LinearTeacher, MLPTeacher)),
+    StudentKind("factorized", 0.0, _smaller_side, (LinearTeacher, MLPTeacher),
+                {LinearTeacher: _factorized, MLPTeacher: _factorized}),
+    # LRC-style: W_T P E^T of a linear teacher; per-layer projections of an MLP's hidden width
+    StudentKind("lrc", 0.5, _teacher_max_rank, (LinearTeacher, MLPTeacher),
+                {LinearTeacher: _lrc_of_linear, MLPTeacher: _lrc_of_mlp}),
+)}
+STUDENTS = tuple(STUDENT_KINDS)
+DEFAULT_ALPHA = {name: kind.default_alpha for name, kind in STUDENT_KINDS.items()}
+
+
+def student_kind(student: str) -> StudentKind:
+    """The registered kind named `student`; a one-line InputError otherwise."""
+    require(student in STUDENT_KINDS, "student", "one of " + ", ".join(STUDENT_KINDS), student)
+    return STUDENT_KINDS[student]
 
 RESULT_COLUMNS = {
     "rank": "student rank r (hidden width for the MLP's LRC student)",
@@ -85,7 +177,7 @@ def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[in
     """
     grid = _Grid.build(teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, train_options,
                        c1_stats=False)
-    if student == "rrr":
+    if not grid.kind.trained:
         cells = [grid.cell(n_samples=n, seed=s) for n in grid.sample_sizes for s in grid.seeds]
         stored = run_grid(experiment, cells, run_rrr_cell, store=store, executor=executor, progress=progress)
     else:
@@ -102,7 +194,7 @@ def convergence_sweep(teacher: Teacher, rank: int | Sequence[int], steps: Sequen
     """C1 trajectories: for each budget T, every seed (x rank) trained T steps, eta set by step_rule
     (per T for "c1"), recorded at log-spaced steps with the C1 columns of TRAJECTORY_COLUMNS."""
     ranks = [rank] if isinstance(rank, (int, np.integer)) else rank
-    require(student != "rrr", "student", "'factorized' or 'lrc' (rrr has no optimization)", student)
+    _require_trained(student)
     grid = _Grid.build(teacher, ranks, [sample_size], seeds, student, steps, alpha, dtype, device,
                        {"step_rule": step_rule, **train_options}, c1_stats=True)
     cells = [grid.cell(n_samples=sample_size, steps=t) for t in grid.steps]
@@ -209,33 +301,36 @@ class _Grid:
     def build(cls, teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, options, *,
               c1_stats):
         check_teacher(teacher)
-        require(student in STUDENTS, "student", "one of " + ", ".join(STUDENTS), student)
-        max_rank = teacher.max_rank if student == "lrc" else min(teacher.m, teacher.n)
-        ranks = _int_list(ranks, "rank", 1, max_rank)
+        kind = student_kind(student)
+        ranks = _int_list(ranks, "rank", 1, kind.max_rank(teacher))
         sizes = _int_list(sample_sizes, "sample_sizes", 1)
         seeds = _int_list(seeds, "seeds", 0)
-        alpha = DEFAULT_ALPHA[student] if alpha is None else require_float_in(alpha, "alpha", 0.0)
-        _check_student_fits(teacher, student)
+        alpha = kind.default_alpha if alpha is None else require_float_in(alpha, "alpha", 0.0)
+        _check_student_fits(teacher, kind)
         _check_dtype(dtype)
         devices.resolve(device)
-        steps_list, spec = _steps_and_spec(student, steps, options, c1_stats)
+        steps_list, spec = _steps_and_spec(kind, steps, options, c1_stats)
         return cls(teacher, ranks, sizes, seeds, student, steps_list, alpha, dtype, device, spec)
+
+    @property
+    def kind(self) -> StudentKind:
+        return STUDENT_KINDS[self.student]
 
     def cell(self, **extra) -> dict[str, Any]:
         base = {"teacher": self.teacher.to_dict(), "student": self.student, "ranks": self.ranks,
                 "dtype": self.dtype, "device": self.device}
-        if self.student == "rrr":
+        if not self.kind.trained:
             return {**base, **self.spec, **extra}
         spec = to_dict(TrainSpec(**{**self.spec, "steps": extra.pop("steps")}))
         return {**base, "seeds": self.seeds, "alphas": [self.alpha], "train": spec, **extra}
 
 
-def _steps_and_spec(student, steps, options, c1_stats):
-    if student == "rrr":
-        require(steps is None, "steps", "None for the closed-form rrr student", steps)
+def _steps_and_spec(kind: StudentKind, steps, options, c1_stats):
+    if not kind.trained:
+        require(steps is None, "steps", f"None for the closed-form {kind.name} student", steps)
         extra = sorted(set(options) - {"risk_samples"})
         if extra:
-            raise InputError(extra[0], "training options do not apply to the closed-form rrr student")
+            raise InputError(extra[0], f"training options do not apply to the closed-form {kind.name} student")
         return [], {"risk_samples": require_int_in(options.get("risk_samples", 8192), "risk_samples", 1)}
     require(steps is not None, "steps", "an integer >= 1 (or a list) for a trained student", steps)
     steps_list = _int_list([steps] if isinstance(steps, (int, np.integer)) else steps, "steps", 1)
@@ -248,10 +343,18 @@ def _steps_and_spec(student, steps, options, c1_stats):
     return steps_list, spec
 
 
-def _check_student_fits(teacher, student):
-    if student == "lrc" or isinstance(teacher, LinearTeacher):
-        return
-    require(isinstance(teacher, MLPTeacher), "teacher", "a LinearTeacher or MLPTeacher", teacher)
+def _check_student_fits(teacher, kind: StudentKind):
+    names = " or ".join("a " + t.__name__ for t in kind.teachers)
+    require(kind.fits(teacher), "teacher", f"{names} for the {kind.name} student", type(teacher).__name__)
+
+
+def _require_trained(student: str) -> None:
+    """A trajectory needs an optimized student: refuse a closed-form kind (unknown names are
+    refused later, with the list of every kind)."""
+    kind = STUDENT_KINDS.get(student)
+    if kind is not None and not kind.trained:
+        trained = " or ".join(repr(k.name) for k in STUDENT_KINDS.values() if k.trained)
+        require(False, "student", f"{trained} ({kind.name} has no optimization)", student)
 
 
 def run_rrr_cell(cell: dict) -> CellResult:
@@ -278,7 +381,7 @@ def run_train_cell(cell: dict) -> CellResult:
     spec = from_dict(TrainSpec, cell["train"])
     runs = [Run(s, r, float(a)) for a in cell["alphas"] for r in cell["ranks"] for s in cell["seeds"]]
     data = load_data(teacher, cell["n_samples"], cell["seeds"], dtype=dtype, device=dev)
-    students = _students(cell["student"], teacher, data, runs, spec)
+    students = STUDENT_KINDS[cell["student"]].build(teacher, data, runs, spec)
     capture = _RepresentationCapture(teacher, students, cell, dtype, dev) if cell.get("rep_samples") else None
     traj = train(students, spec, on_record=capture)
     tables = {"results": _final_rows(teacher, cell, students, runs, traj, spec),
@@ -303,15 +406,6 @@ def run_quadratic_cell(cell: dict) -> CellResult:
     return CellResult({"trajectory": rows})
 
 
-def _students(kind, teacher, data, runs, spec):
-    options = {"init_scale": spec.init_scale, "risk_samples": spec.risk_samples}
-    if kind == "factorized":
-        return FactorizedStudents(teacher, data, runs, **options)
-    if isinstance(teacher, MLPTeacher):
-        return MLPStudents(teacher, data, runs, **options)
-    return LRCStudents(teacher, data, runs, train_embedding=spec.train_embedding, **options)
-
-
 def _result_row(teacher, cell, run, metrics, risk_method, *, steps, lr) -> dict[str, Any]:
     m, n = teacher.m, teacher.n
     approx = teacher.approx_error(run.rank) if isinstance(teacher, LinearTeacher) and run.rank <= min(m, n) \
@@ -324,7 +418,7 @@ def _result_row(teacher, cell, run, metrics, risk_method, *, steps, lr) -> dict[
             "diverged": False, "diverged_step": None, "diverged_reason": None}
 
 
-FINAL_METRICS = ("train_risk", "test_risk", "excess_risk", "objective", "clone_loss", "grad_norm_sq")
+FINAL_METRICS = STUDENT_METRICS
 
 
 def _final_rows(teacher, cell, students, runs, traj, spec):
@@ -358,8 +452,9 @@ def _transfer_constants(students) -> dict[str, np.ndarray]:
     """L_g and ||W_T||_2^2 for the C1 transfer check L_f <= ||W_T||^2 L_g (NaN where not defined)."""
     runs = len(students.runs)
     nan = np.full(runs, np.nan)
-    if not isinstance(students, LRCStudents):
-        norm = np.linalg.norm(students.teacher.weight, 2) ** 2 if isinstance(students.teacher, LinearTeacher) else np.nan
+    if not isinstance(students, TransferSmoothness):
+        linear = isinstance(students.teacher, LinearTeacher)
+        norm = np.linalg.norm(students.teacher.weight, 2) ** 2 if linear else np.nan
         return {"L_g": nan, "teacher_norm_sq": np.full(runs, norm)}
     lg = students.exact_smoothness_g()
     return {"L_g": nan if lg is None else lg.double().cpu().numpy(),
@@ -381,6 +476,8 @@ class _RepresentationCapture:
     inputs they give the exact (population) mutual information of noisy representations."""
 
     def __init__(self, teacher, students, cell, dtype, dev):
+        require(isinstance(students, Representations), "student",
+                "a kind whose students declare simulate.students.Representations", type(students).__name__)
         self.students, self.steps, self.student_reps, self.weights = students, [], [], []
         self.seeds = cell["seeds"]
         inputs = [teacher.sample(cell["rep_samples"], seed, stream="heldout").x for seed in self.seeds]
@@ -390,7 +487,7 @@ class _RepresentationCapture:
         self.steps.append(step)
         with torch.no_grad():
             per_seed = [self.students.representations(params, x) for x in self.x]
-            if isinstance(self.students, LinearStudents):
+            if isinstance(self.students, LinearWeights):
                 self.weights.append(self.students.weight(params).double().cpu().numpy())
         self.teacher_reps = [t for t, _ in per_seed]
         self.student_reps.append([s for _, s in per_seed])
@@ -402,8 +499,9 @@ class _RepresentationCapture:
         for i, run in enumerate(runs):
             k = self.seeds.index(run.seed)
             stack = np.stack([reps[k][i] for reps in self.student_reps])  # (steps, samples, dims)
-            if isinstance(self.students, MLPStudents):
-                stack = stack[..., :run.rank]  # drop the padded hidden units
+            width = self.students.representation_width(run)
+            if width is not None:
+                stack = stack[..., :width]  # drop the padding of the batch's widest run
             out[f"student[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = stack.astype(np.float32)
             if self.weights:
                 out[f"weight[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = \

@@ -22,11 +22,12 @@ with L, sigma^2 taken before training as the max of their values at theta_0 and 
 minimizer (linear students; the exact L where known), or at theta_0 alone (MLP), and Delta exact.
 Divergence: the minibatch loss of every step is kept; the first non-finite one marks the run
 diverged at that step (reason "nan" or "inf"), and its later metrics are NaN, never averaged in.
-Speed: linear students with minibatches train in the packed layout of simulate/packed.py (rank
-buckets, one minibatch gather and one GEMM per seed for the input-side products, fused SGD);
-everything recorded is computed on the students' own padded layout, unpacked at record steps.
-`buckets="none"` keeps the students' own padded step (the reference path, and the only one for
-the MLP and for full-batch runs).
+Speed: students that declare the simulate.students.Packed capability (the linear ones) train with
+minibatches in the packed layout of simulate/packed.py (rank buckets, one minibatch gather and one
+GEMM per seed for the input-side products, fused SGD); everything recorded is computed on the
+students' own padded layout, unpacked at record steps. `buckets="none"` keeps the students' own
+padded step (the reference path, and the only one for the MLP and for full-batch runs).
+What `train` may call on its argument is declared in simulate/students.py (Trainable).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ import torch
 
 from lrkd.errors import InputError, require, require_float_in, require_int_in
 from simulate.data import BatchStream
+from simulate.students import Packed, StepProgram, Students, Trainable
 
 MAX_STEPS = 10**9
 
@@ -110,13 +112,27 @@ def record_steps(steps: int, points: int) -> list[int]:
         count += 1
 
 
-def train(students, spec: TrainSpec, *, on_record: Callable[[int, list], None] | None = None,
+def train(students: Trainable, spec: TrainSpec, *, on_record: Callable[[int, list], None] | None = None,
           buckets: str | Sequence[int] = "auto") -> Trajectory:
     """Train all runs of `students` together for spec.steps steps; see the module docstring.
 
-    buckets: "auto" (rank buckets planned by simulate.packed.plan_buckets, where the students
-    support packing), "none" (the students' own padded step), or explicit bucket widths. The
-    choice changes speed only: every run computes the same numbers (up to float rounding)."""
+    Args:
+        students: the R runs (simulate.students.Trainable; minibatches need Students, which
+            have training data).
+        spec: optimizer, step rule, minibatch size, what is recorded.
+        on_record: called as on_record(step, params) after each record step.
+        buckets: "auto" (rank buckets planned by simulate.packed.plan_buckets, where the students
+            declare the Packed capability), "none" (the students' own padded step), or explicit
+            bucket widths. The choice changes speed only: every run computes the same numbers
+            (up to float rounding).
+
+    Returns:
+        The Trajectory: metrics (n_record, R) at the recorded steps, constants, divergence.
+    """
+    require(isinstance(students, Trainable), "students", "a simulate.students.Trainable", type(students).__name__)
+    if spec.batch_size is not None and not isinstance(students, Students):
+        raise InputError("batch_size", f"None for {type(students).__name__}: minibatches are drawn from "
+                                       "the training data of Students")
     start = time.perf_counter()
     every_step = students.cheap_full_gradient if spec.grad_every_step is None else spec.grad_every_step
     params = students.init_params()
@@ -128,11 +144,11 @@ def train(students, spec: TrainSpec, *, on_record: Callable[[int, list], None] |
     return loop.trajectory(time.perf_counter() - start)
 
 
-def _program(students, spec: TrainSpec, params, lr, buckets):
-    """The step program: packed (simulate/packed.py) where possible, else the students' own."""
+def _program(students: Trainable, spec: TrainSpec, params, lr, buckets) -> StepProgram:
+    """The step program: packed (simulate/packed.py) where the students declare it, else their own."""
     if isinstance(buckets, str):
         require(buckets in ("auto", "none"), "buckets", "'auto', 'none' or a list of bucket widths", buckets)
-    packable = hasattr(students, "packed_program") and spec.batch_size is not None
+    packable = isinstance(students, Packed) and spec.batch_size is not None
     if buckets == "none" or (buckets == "auto" and not packable):
         return _DirectProgram(students, spec, params, lr)
     if not packable:
@@ -142,7 +158,7 @@ def _program(students, spec: TrainSpec, params, lr, buckets):
 
 
 class _DirectProgram:
-    """The students' own batched step on their padded parameter layout (any student kind)."""
+    """The students' own batched step on their padded parameter layout (any Trainable): a StepProgram."""
 
     order = None
     fused_sgd = False
@@ -164,7 +180,7 @@ class _DirectProgram:
         return self.tensors
 
 
-def rule_constants(students, spec: TrainSpec, params) -> dict[str, np.ndarray]:
+def rule_constants(students: Trainable, spec: TrainSpec, params) -> dict[str, np.ndarray]:
     """delta (exact where possible), the L and sigma^2 the c1 rule uses, and each run's step size."""
     f0 = students.objective(params).detach().double()
     f_min = students.objective_min()
@@ -286,7 +302,8 @@ class _Loop:
 
     def _grad_stats(self, t, current):
         if t == 0:
-            return {"min_grad_norm_sq": np.full_like(current, np.nan), "avg_grad_norm_sq": np.full_like(current, np.nan)}
+            empty = np.full_like(current, np.nan)
+            return {"min_grad_norm_sq": empty, "avg_grad_norm_sq": empty.copy()}
         if self.grad_buf is not None:
             return {"min_grad_norm_sq": self.grad_min.copy(), "avg_grad_norm_sq": self.grad_sum / t}
         seen = np.stack([r["grad_norm_sq"] for r in self.records])
