@@ -544,7 +544,8 @@ def _(node: FigureRef) -> str:
 
 
 def matrix_row(row: MatrixRow, empty: str) -> str:
-    label = f'<a href="{esc(row.href)}" title="{esc(row.title or row.label)}">{esc(row.label)}</a>'
+    breakable = esc(row.label).replace("_", "_<wbr>")  # long ids wrap at underscores on phones, never mid-word
+    label = f'<a href="{esc(row.href)}" title="{esc(row.title or row.label)}">{breakable}</a>'
     cells = "".join(f'<td>{"".join(matrix_badge(b) for b in c)}</td>' if c else f'<td class="empty">{esc(empty)}</td>'
                     for c in row.cells)
     return f'<tr><th scope="row" class="row">{label}</th>{cells}</tr>'

@@ -17,9 +17,10 @@ the theory claims, calibration verdicts of planted claims, config and provenance
 
 Nothing here decides or writes a verdict or a number: every one comes from the context.
 Sections: header; the verdict matrix
-(id="verdict-matrix": one row per claim, one column per experiment group, i.e. the experiment's
+(id="verdict-matrix": one row per claim with verdicts, one column per experiment group, i.e. the experiment's
 name without its parenthesised variant; each cell holds one compact coloured badge
-<a data-verdict="code"> per verdict, linking to its card, with a one-line tooltip); "Up front"
+<a data-verdict="code"> per verdict, linking to its card, with a one-line tooltip; claims not run
+are listed under it); "Up front"
 caveats (abstract only; n versus N); contents; calibration
 (planted claims, hit rate, confusion matrix); one section per claim (paper claims first:
 convergence, generalization, mutual_information, optimal_rank; a claim without verdicts says
@@ -257,7 +258,13 @@ def summary_section(ctx: ReportContext, plan: Plan) -> Section:
         return Section("Verdicts at a glance", [intro], anchor="summary")
     how = Paragraph(Emph("One row per claim, one column per experiment; each badge links to its verdict and "
                          "names it on hover. A dot: the experiment does not test the claim."), cls="muted")
-    return Section("Verdicts at a glance", [intro, verdict_matrix(plan), how], anchor="summary")
+    blocks = [intro, verdict_matrix(plan), how]
+    idle = [s for s in plan.sections if not s.verdicts]
+    if idle:
+        links = [Link(Code(s.claim_id), f"#{s.anchor}") for s in idle]
+        listed = [x for i, link in enumerate(links) for x in ([", "] if i else []) + [link]]
+        blocks.append(Paragraph([Strong("Not evaluated in this run:"), " ", *listed, "."], cls="idle"))
+    return Section("Verdicts at a glance", blocks, anchor="summary")
 
 
 def experiment_group(experiment: str) -> str:
@@ -268,7 +275,7 @@ def experiment_group(experiment: str) -> str:
 def verdict_matrix(plan: Plan) -> VerdictMatrix:
     columns = list(dict.fromkeys(experiment_group(v.experiment) for _, v in plan.rows()))
     rows = []
-    for s in plan.sections:
+    for s in (s for s in plan.sections if s.verdicts):  # claims not run are listed under the matrix
         cells: list[list[Badge]] = [[] for _ in columns]
         for v in s.verdicts:
             cells[columns.index(experiment_group(v.experiment))].append(matrix_badge(v, plan))
