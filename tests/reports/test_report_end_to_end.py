@@ -76,4 +76,4 @@ def test_report_renders_in_headless_chromium(report):
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"), str(report / "report.html"),
                             "--screenshot", str(report / "screenshot.png")], capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "verdict rows" in check.stdout
+    assert "verdicts in the matrix" in check.stdout
