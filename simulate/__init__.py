@@ -11,17 +11,19 @@ from simulate.data import Run, TrainData, load_data
 from simulate.quadratic import Quadratic, QuadraticRuns
 from simulate.rrr import fit_rrr
 from simulate.spectra import Explicit, Exponential, LowRankPlusFloor, PowerLaw, spectrum_from_dict
+from simulate.students import Students, Trainable
 from simulate.students_linear import FactorizedStudents, LRCStudents
 from simulate.students_mlp import MLPStudents
-from simulate.sweeps import (RESULT_COLUMNS, TRAJECTORY_COLUMNS, CloneSweep, add_noise, clone_sweep,
-                             convergence_sweep, quadratic_sweep, rank_sweep)
+from simulate.sweeps import (RESULT_COLUMNS, STUDENT_KINDS, TRAJECTORY_COLUMNS, CloneSweep, StudentKind, add_noise,
+                             clone_sweep, convergence_sweep, quadratic_sweep, rank_sweep)
 from simulate.teachers import LinearTeacher, MLPTeacher, Sample, teacher_from_dict
 from simulate.training import TrainSpec, Trajectory, record_steps, train
 
 __all__ = [
     "LinearTeacher", "MLPTeacher", "Sample", "teacher_from_dict",
     "PowerLaw", "Exponential", "LowRankPlusFloor", "Explicit", "spectrum_from_dict",
-    "fit_rrr", "FactorizedStudents", "LRCStudents", "MLPStudents", "Run", "TrainData", "load_data",
+    "fit_rrr", "Students", "Trainable", "FactorizedStudents", "LRCStudents", "MLPStudents", "STUDENT_KINDS",
+    "StudentKind", "Run", "TrainData", "load_data",
     "TrainSpec", "Trajectory", "train", "record_steps", "Quadratic", "QuadraticRuns",
     "rank_sweep", "convergence_sweep", "clone_sweep", "quadratic_sweep", "CloneSweep", "add_noise",
     "RESULT_COLUMNS", "TRAJECTORY_COLUMNS", "DeepTeacher", "DeepSweep", "deep_clone_sweep", "CLONE_ARMS",

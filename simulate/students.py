@@ -92,7 +92,8 @@ class Trainable(abc.ABC):
     @abc.abstractmethod
     def gradient_noise(self, params: Params, batch_size: int | None) -> torch.Tensor:
         """sigma^2 = E||g_batch - grad f||^2 at params (R,), for minibatches of batch_size drawn
-        with replacement; zeros for batch_size None (full batch) where the step is exact."""
+        with replacement. Students: zeros for batch_size None (the full-batch step is exact); a
+        Trainable that draws its own gradient noise (QuadraticRuns) gives that noise's variance."""
 
     @abc.abstractmethod
     def smoothness(self, params: Params, iters: int = 30, start=None) -> tuple[torch.Tensor, object]:
@@ -149,10 +150,10 @@ class Students(Trainable):
 
     @abc.abstractmethod
     def evaluate(self, params: Params) -> dict[str, torch.Tensor]:
-        """Every name of STUDENT_METRICS (R,): objective (incl. alpha * clone loss), train_risk
-        (output loss on the noisy labels), clone_loss, test_risk (population risk per sample,
-        exact or on a fresh sample, see risk_method), excess_risk = test_risk - noise floor,
-        grad_norm_sq."""
+        """Every name of STUDENT_METRICS (R,), full batch: train_risk (output loss on the noisy
+        labels), clone_loss, objective = train_risk + alpha * clone_loss (= objective(params)),
+        test_risk (population risk per sample, exact or on a fresh sample, see risk_method),
+        excess_risk = test_risk - teacher.noise_floor, grad_norm_sq (= full_grad_norm_sq)."""
 
     @abc.abstractmethod
     def flops_per_step(self, batch_size: int) -> float:
@@ -221,7 +222,8 @@ class TransferSmoothness(abc.ABC):
 
     @abc.abstractmethod
     def exact_smoothness_g(self) -> torch.Tensor | None:
-        """L_g (R,), the smoothness of g in its own argument, where exact; else None."""
+        """L_g (R,), the smoothness of g in its own argument, where exact; else None. Where both
+        are exact, exact_smoothness() = teacher_norm_sq() * exact_smoothness_g()."""
 
     @abc.abstractmethod
     def teacher_norm_sq(self) -> float:
