@@ -393,7 +393,8 @@ def _(node: VerdictMatrix) -> list[str]:
 
 @_md_block.register
 def _(node: Group) -> list[str]:
-    return md_blocks(node.blocks)
+    anchor = [f'<a id="{node.id}"></a>', ""] if node.id else []  # links to the box resolve in Markdown too
+    return anchor + md_blocks(node.blocks)
 
 
 @_md_block.register

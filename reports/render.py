@@ -48,7 +48,7 @@ from reports import figures as figs
 from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Contents, Document, Emph, FigureRef,
                               Formula, Group, Link, MatrixRow, Paragraph, Prose, Quote, Row, Section, Strong, Table,
                               VerdictMatrix, fmt, to_html, to_markdown)
-from theory.render import KIND_WORDS, plain_math, tex_to_text  # noqa: F401  (tex_to_text: the one home)
+from theory.render import KIND_WORDS, plain_math
 from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = ("Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
