@@ -12,7 +12,8 @@ step (teacher forward + one optimizer step per student; evaluation excluded):
 Prints tokens/s (training tokens per second; for sweeps, student-tokens: 4 students x batch
 tokens per step) and the ratios the README quotes: LRC / KD time per token (target <= 1.3) and
 separate / shared time for the sweep (target >= 1.5), plus the teacher forward alone and the
-bound (4t + S) / (t + S) that sharing it can reach (t: teacher, S: the students' own steps). Model FLOPs per token are counted
+bound (4t + S) / (t + S) that sharing it can reach (t: teacher, S: the students' own steps).
+Model FLOPs per token are counted
 analytically (matmuls only: 2 per multiply-add, backward = 2 x forward, plus forming W_T @ P
 once per step for LRC); with --peak-tflops the model FLOP utilization is printed too.
 """
@@ -22,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import time
 from pathlib import Path
 
 import torch

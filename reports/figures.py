@@ -226,9 +226,9 @@ def legend_below(fig: MplFigure, axes: Iterable[Axes], extra: tuple[list, list] 
     """One legend under the plot(s), entries from every axis (deduplicated) plus `extra`."""
     handles, labels = [], []
     for ax in axes:
-        h, l = ax.get_legend_handles_labels()
-        handles += h
-        labels += l
+        more_handles, more_labels = ax.get_legend_handles_labels()
+        handles += more_handles
+        labels += more_labels
     handles += extra[0]
     labels += extra[1]
     unique = dict(zip(labels, handles))

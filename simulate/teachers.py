@@ -61,7 +61,7 @@ class LinearTeacher:
         require_int_in(self.seed, "seed", 0)
         if self.input_cov is not None:
             object.__setattr__(self, "input_cov", _checked_cov(self.input_cov, self.n))
-        self.singular_values  # a too-long explicit spectrum fails here, not later in a worker
+        _ = self.singular_values  # a too-long explicit spectrum fails here, not later in a worker
 
     @cached_property
     def singular_values(self) -> np.ndarray:
@@ -144,7 +144,7 @@ class MLPTeacher:
         require_int_in(self.seed, "seed", 0)
         require(self.activation in ACTIVATIONS, "activation", "one of " + ", ".join(ACTIVATIONS),
                 self.activation)
-        self.w1, self.w2  # a too-long explicit spectrum fails here
+        _ = self.w1, self.w2  # a too-long explicit spectrum fails here
 
     @cached_property
     def w1(self) -> np.ndarray:

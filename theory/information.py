@@ -136,7 +136,8 @@ _MI_ASSUMPTIONS = (
 
 MUTUAL_INFORMATION = Claim(
     id="mutual_information",
-    title="C3 information: activation cloning raises I(h_T; h_S) above both controls; the clone-error lower bound holds",
+    title=("C3 information: activation cloning raises I(h_T; h_S) above both controls; "
+           "the clone-error lower bound holds"),
     wording=("Furthermore, we provide an information-theoretic analysis of the activation cloning "
              "mechanism, revealing its role in maximizing the mutual information between the "
              "teacher's and student's intermediate representations."),

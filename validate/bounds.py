@@ -122,7 +122,8 @@ def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Predict
     variables = list(spec.rates)
     columns = [spec.rates[v] for v in variables]
     fits = fit_mean_power_law(runs, columns, spec.measured)
-    offsets = finite_size_offsets(prediction, runs, columns) if prediction and prediction.measured == spec.measured else {}
+    predicts_this = prediction is not None and prediction.measured == spec.measured
+    offsets = finite_size_offsets(prediction, runs, columns) if predicts_this else {}
     claimed = claim.claimed_exponents
     outcomes = [exponent_outcome(fits[spec.rates[v]], variable=v, claimed=float(claimed[v]),
                                  trend=spec.trends.get(v, "decay"), sense=direction, offset=offsets.get(spec.rates[v]))

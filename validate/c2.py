@@ -12,7 +12,8 @@ a bound on the gap above it says nothing a constant predictor does not.
 The gap's exponents are read against theory's gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)
 (theory.generalization.rrr_gap_finite, `gap_prediction`): its local slope in N is steeper than -1
 at small N/n, in r below 1 (the -r^2 term), and those offsets are taken off the measured
-exponents before they are compared with a claim. The r-exponent is also fitted at each fixed N (`rank_exponent_by_n`) and
+exponents before they are compared with a claim. The r-exponent is also fitted at each fixed N
+(`rank_exponent_by_n`) and
 set against both r (the paper) and sqrt(r) (Kratsios et al. 2025), so the report says which the
 data support at which N.
 """
@@ -69,7 +70,8 @@ def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, 
     return replace(verdict, explanation=f"{verdict.explanation} {summary}",
                    numbers={**verdict.numbers, "r_exponent_by_N": by_n.to_dict("records")},
                    notes=(*verdict.notes, "The r-exponent at fixed N is the local slope of the seed-mean gap in r "
-                          "at that N, minus the offset of theory's sigma^2 r(m+n-r) (1/(N-n-1) + 1/N) on the same ranks; "
+                          "at that N, minus the offset of theory's sigma^2 r(m+n-r) (1/(N-n-1) + 1/N) "
+                          "on the same ranks; "
                           "a reading is supported where its exponent lies in that corrected interval."))
 
 
@@ -105,7 +107,8 @@ def rank_exponent_by_n(sweep: pd.DataFrame, prediction: Prediction | None = None
 
 
 def _rank_support_sentence(by_n: pd.DataFrame) -> str:
-    parts = [f"N = {row.N}: {row.corrected:.3g} [{row.corrected_ci[0]:.3g}, {row.corrected_ci[1]:.3g}] -> {row.supports}"
+    parts = [f"N = {row.N}: {row.corrected:.3g} [{row.corrected_ci[0]:.3g}, {row.corrected_ci[1]:.3g}] "
+             f"-> {row.supports}"
              for row in by_n.itertuples()]
     return "Exponent of the gap in r at fixed N (offset-corrected), against r and sqrt(r): " + "; ".join(parts) + "."
 
@@ -161,7 +164,8 @@ def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Ver
         decision = replace(decision, code="inconclusive", explanation=(
             f"Pre-asymptotic. Read alone, the exponent would decide: {decision.explanation} But the reference is a "
             "leading-order statement and the "
-            f"measured/predicted ratio is still moving toward 1 at every step of N ({', '.join(f'{v:.3g}' for v in by_n)}), "
+            "measured/predicted ratio is still moving toward 1 at every step of N "
+            f"({', '.join(f'{v:.3g}' for v in by_n)}), "
             "so this grid cannot tell a next-order term from a wrong exponent."),
             would_change=f"Larger N (beyond {by_n.index[-1]:g}): the ratio settling at 1 (holds) or moving away "
                          "from it (violated).")

@@ -487,7 +487,8 @@ def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
     if bound is not None and bound.n_straddling:
         parts.append(f"{bound.n_straddling} point(s) lie on the wrong side of the bound within their interval.")
     for e in undecided:
-        width = f"{e.fit.ci_width:.2g} wide" if np.isfinite(e.fit.ci_width) else "unbounded (too few seeds to bootstrap)"
+        width = (f"{e.fit.ci_width:.2g} wide" if np.isfinite(e.fit.ci_width)
+                 else "unbounded (too few seeds to bootstrap)")
         parts.append(f"Undecided in {e.variable}: {_fit_text(e)} is consistent with the claimed {e.claimed:g} but "
                      f"its interval is {width}, wider than the {e.max_ci_width:g} that can confirm an exponent.")
         seeds, decades = seeds_to_decide(e, n_seeds), decades_to_decide(e, grid_decades.get(e.variable))

@@ -85,7 +85,8 @@ def rank_verdict(claim, evidence: pd.DataFrame, *, experiment: str, risk: str = 
     fit = None
     if (rstar["at_edge"] == "upper").all():
         code, why = "inconclusive", (f" r* is beyond the grid: the widest student (d_S = {widths[-1]}) has the lowest "
-                                     "held-out risk at every budget, so r* >= that width and its growth is not measured.")
+                                     "held-out risk at every budget, so r* >= that width and its growth is "
+                                     "not measured.")
         would = f"Wider students (d_S > {widths[-1]}) or smaller budgets, until r* falls inside the grid."
     elif (rstar["at_edge"] == "lower").all():
         code, why = "inconclusive", (f" r* is below the grid: the narrowest student (d_S = {widths[0]}) wins at every "

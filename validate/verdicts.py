@@ -208,7 +208,8 @@ def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
         return _generic_exponent(claim, table, rates, runs.name, predictions(runs).get(claim.measured_column))
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
-    spec = BoundSpec(columns=claim.columns, measured=claim.measured_column, grid=grid or tuple(claim.columns.values())[:1],
+    grid = grid or tuple(claim.columns.values())[:1]
+    spec = BoundSpec(columns=claim.columns, measured=claim.measured_column, grid=grid,
                      rates=rates, trends=trends, x=next(iter(rates.values()), None))
     return bound_verdict(claim, table, spec, experiment=runs.name,
                          prediction=predictions(runs).get(claim.measured_column))

@@ -35,6 +35,7 @@ from simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
 __all__ = [
     "DEFAULT_TEACHER", "DenseStudent", "LRCConfig", "LRCStudent", "RunRecord", "Teacher",
     "check_against_teacher", "distill", "estimate_c1_constants", "load_teacher", "merge",
-    "rank_sweep", "run_cell", "spectra_rows", "store_teacher_outputs", "sweep_cell", "sweep_specs", "teacher_matrices", "teacher_spectra",
+    "rank_sweep", "run_cell", "spectra_rows", "store_teacher_outputs", "sweep_cell", "sweep_specs",
+    "teacher_matrices", "teacher_spectra",
     "to_cell_result", "train_sweep",
 ]

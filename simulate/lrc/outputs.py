@@ -84,12 +84,12 @@ class StoredOutputs:
         if not self.has_acts:
             return None
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
-        return [{k: self.tensors[f"acts.{l}.{k}"][rows].to(device) for k in CLONE_KINDS}
-                for l in range(self.n_layers)]
+        return [{k: self.tensors[f"acts.{layer}.{k}"][rows].to(device) for k in CLONE_KINDS}
+                for layer in range(self.n_layers)]
 
     def hidden(self, rows, device) -> dict[int, torch.Tensor]:
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
-        return {l: self.tensors[f"hidden.{l}"][rows].to(device) for l in self.hidden_layers}
+        return {layer: self.tensors[f"hidden.{layer}"][rows].to(device) for layer in self.hidden_layers}
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.tensors.values())

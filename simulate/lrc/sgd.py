@@ -108,7 +108,8 @@ class SGDProblem:
         estimate = math.nan
         try:
             for _ in range(iters):
-                hv = (self._grad_f_at(theta + eps * v.to(theta)) - self._grad_f_at(theta - eps * v.to(theta))) / (2 * eps)
+                step = eps * v.to(theta)
+                hv = (self._grad_f_at(theta + step) - self._grad_f_at(theta - step)) / (2 * eps)
                 estimate = float(hv.norm())
                 if not math.isfinite(estimate) or estimate == 0:
                     break

@@ -163,7 +163,8 @@ class Teacher:
             tensors = [self.final_norm, self.head[:16]]
             for i in range(self.arch.n_layers):
                 w = self.layer(i)
-                tensors += [w.input_norm, w.post_norm, *(getattr(w, k)[:4] for k in ("q", "k", "v", "o", "gate", "up", "down"))]
+                kinds = ("q", "k", "v", "o", "gate", "up", "down")
+                tensors += [w.input_norm, w.post_norm, *(getattr(w, k)[:4] for k in kinds)]
             for t in tensors:
                 digest.update(t.detach().double().cpu().numpy().tobytes())
             self._fingerprint = digest.hexdigest()[:16]

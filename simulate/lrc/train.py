@@ -287,7 +287,7 @@ def build_eval_set(teacher: Teacher, heldout: np.ndarray, stream: BatchStream, c
                                  hidden_layers=layers)
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
     ev = EvalSet(held, targets, train, mi_out.acts, layers, n_mi, config.mi_tokens)
-    return ev, {l: _flat(h, config.mi_tokens) for l, h in mi_out.hidden.items()}
+    return ev, {layer: _flat(h, config.mi_tokens) for layer, h in mi_out.hidden.items()}
 
 
 def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_mi):
@@ -302,7 +302,7 @@ def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_m
     mi_rows = range(n_mi)
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
     ev = EvalSet(held, targets, train, out.acts(mi_rows, dev), layers, n_mi, config.mi_tokens, out.path)
-    return ev, {l: _flat(h, config.mi_tokens) for l, h in out.hidden(mi_rows, dev).items()}
+    return ev, {layer: _flat(h, config.mi_tokens) for layer, h in out.hidden(mi_rows, dev).items()}
 
 
 def _flat(hidden: torch.Tensor, n_tokens: int) -> np.ndarray:

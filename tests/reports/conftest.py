@@ -116,7 +116,8 @@ def rstar_growth_figure() -> Figure:
     r = np.floor(1 + np.log(N / 256) / 0.6)
     laws = {law: {"n_samples": N.tolist(), "rstar": curve.tolist(), "aicc": aicc}
             for law, curve, aicc in (("power_law", 0.9 * (N / 256) ** 0.35, 14.0),
-                                     ("logarithm", 1 + np.log(N / 256) / 0.6, 4.0), ("constant", np.full(7, 4.0), 90.0))}
+                                     ("logarithm", 1 + np.log(N / 256) / 0.6, 4.0),
+                                     ("constant", np.full(7, 4.0), 90.0))}
     return Figure("rstar_growth", "r* against N with three growth laws",
                   pd.DataFrame({"n_samples": N, "rstar": r, "rstar_low": r - 1, "rstar_high": r + 1}),
                   {"laws": laws, "best": "logarithm", "identified": True, "delta_aicc": 10.0, "evidence": "decisive",
@@ -141,7 +142,8 @@ def fake_claims() -> list[FakeClaim]:
     return [
         FakeClaim("generalization", "C2 generalization", "error scales as O(r(m+n)/sqrt(n))",
                   "Gap <= C r (m+n) / sqrt(N)", r"y \leq \frac{C r \left(m + n\right)}{\sqrt{N}}"),
-        FakeClaim("convergence", "C1 convergence", "preserves the optimization dynamics, yielding rates of $O(1/\\sqrt{T})$",
+        FakeClaim("convergence", "C1 convergence",
+                  "preserves the optimization dynamics, yielding rates of $O(1/\\sqrt{T})$",
                   "min_t E||grad f||^2 <= 4 L Delta/T + 2 sigma sqrt(2 L Delta / T)",
                   r"G \leq \frac{4 \Delta L}{T} + \frac{2 \sqrt{2} \sqrt{\Delta} \sqrt{L} \sigma}{\sqrt{T}}",
                   symbols=syms),

@@ -74,6 +74,7 @@ def _cells(report: Path) -> list:
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(report):
     check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"), str(report / "report.html"),
-                            "--screenshot", str(report / "screenshot.png")], capture_output=True, text=True, timeout=300)
+                            "--screenshot", str(report / "screenshot.png")],
+                           capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "verdicts in the matrix" in check.stdout

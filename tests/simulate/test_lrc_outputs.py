@@ -25,7 +25,8 @@ def ws(tmp_path_factory):
 
 def config(ws, tmp_path, **overrides) -> LRCConfig:
     base = dict(teacher=str(ws["safetensors"]), text=str(ws["text"]), d_S=16, seq_len=16, batch_size=4,
-                steps=3, lr=0.05, optimizer="sgd", schedule="constant", max_grad_norm=0.0, eval_points=2, hidden_snapshots=2,
+                steps=3, lr=0.05, optimizer="sgd", schedule="constant", max_grad_norm=0.0, eval_points=2,
+                hidden_snapshots=2,
                 eval_batches=1, mi_tokens=16, checkpoint_every=10, heldout_every=5, device="cpu",
                 dtype="float64", output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"))
     return LRCConfig(**{**base, **overrides})
