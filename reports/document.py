@@ -8,7 +8,8 @@ Inline content (`Inline`) is a plain `str` (literal text, escaped by the writer)
 $...$ spans are inline LaTeX: kept for Markdown, shown as unicode in HTML, source on hover),
 `Code`, `Strong`, `Emph`, `Link` or `Badge`. Blocks are `Paragraph`, `BulletList`, `Quote`,
 `CodeBlock`, `Table`, `Formula`, `FigureRef`, `VerdictMatrix` (rows x columns of badges), `Group`
-(a box: a verdict card), `Columns` (main text beside an aside: a verdict beside its figure),
+(a box: a verdict card), `Details` (blocks folded under a summary line in HTML), `Columns` (main
+text beside an aside: a verdict beside its figure),
 `Contents` (links to sections) and `Section` (a heading with an anchor and blocks). A `Document`
 is a title, header facts and blocks.
 
@@ -211,6 +212,14 @@ class Group:
 
 
 @dataclass
+class Details:
+    """Blocks folded under a one-line summary (HTML <details>); Markdown writes them out in full."""
+
+    summary: str
+    blocks: list[Block]
+
+
+@dataclass
 class Columns:
     """Main blocks beside an aside (side by side on wide screens, stacked on phones)."""
 
@@ -235,7 +244,7 @@ class Section:
 
 
 Block = Union[Paragraph, BulletList, Quote, CodeBlock, Table, Formula, FigureRef, VerdictMatrix, Group,
-              Columns, Contents, Section]
+              Details, Columns, Contents, Section]
 
 
 @dataclass
@@ -253,7 +262,7 @@ def walk(blocks: Sequence[Block]):
     """Every block, depth first (sections, groups and columns opened)."""
     for block in blocks:
         yield block
-        if isinstance(block, (Section, Group)):
+        if isinstance(block, (Section, Group, Details)):
             yield from walk(block.blocks)
         elif isinstance(block, Columns):
             yield from walk([*block.main, *block.aside])
@@ -395,6 +404,11 @@ def _(node: VerdictMatrix) -> list[str]:
 def _(node: Group) -> list[str]:
     anchor = [f'<a id="{node.id}"></a>', ""] if node.id else []  # links to the box resolve in Markdown too
     return anchor + md_blocks(node.blocks)
+
+
+@_md_block.register
+def _(node: Details) -> list[str]:
+    return [f"**{md_escape(node.summary)}**", ""] + md_blocks(node.blocks)
 
 
 @_md_block.register
@@ -567,6 +581,11 @@ def _(node: VerdictMatrix) -> str:
 def _(node: Group) -> str:
     attrs = attributes({"class": node.cls, "id": node.id, **node.attrs})
     return f"<div{attrs}>\n" + html_blocks(node.blocks) + "\n</div>"
+
+
+@_html_block.register
+def _(node: Details) -> str:
+    return f"<details><summary>{esc(node.summary)}</summary>\n{html_blocks(node.blocks)}\n</details>"
 
 
 @_html_block.register

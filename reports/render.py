@@ -45,7 +45,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from reports import figures as figs
-from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Contents, Document, Emph, FigureRef,
+from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Contents, Details, Document, Emph, FigureRef,
                               Formula, Group, Link, MatrixRow, Paragraph, Prose, Quote, Row, Section, Strong, Table,
                               VerdictMatrix, fmt, to_html, to_markdown)
 from theory.render import KIND_WORDS, plain_math
@@ -348,15 +348,18 @@ def statement_blocks(claim) -> list:
               Paragraph(Strong("Paper's wording:")), Quote(Prose(paper_wording(claim))),
               Paragraph([Strong("Our formal reading:"), " ", Prose(getattr(claim, "reading", "") or "n/a")]),
               Formula(latex, figs.formula_png(latex), claim_pretty(claim))]
+    details = []
     symbols = getattr(claim, "symbols", ()) or ()
     if symbols:
-        blocks.append(Table(["Symbol", "Meaning", "Domain"],
-                            [Row([Code(s.name), Prose(s.meaning), Prose(s.domain)]) for s in symbols]))
+        details.append(Table(["Symbol", "Meaning", "Domain"],
+                             [Row([Code(s.name), Prose(s.meaning), Prose(s.domain)]) for s in symbols]))
     assumptions = getattr(claim, "assumptions", ()) or ()
     if assumptions:
-        blocks += [Paragraph(Strong("Assumptions:")), BulletList([Prose(a) for a in assumptions])]
+        details += [Paragraph(Strong("Assumptions:")), BulletList([Prose(a) for a in assumptions])]
     if getattr(claim, "source", ""):
-        blocks.append(Paragraph([Strong("Source:"), " ", Prose(claim.source)]))
+        details.append(Paragraph([Strong("Source:"), " ", Prose(claim.source)]))
+    if details:  # folded in HTML: the verdicts and their figures come right after the statement
+        blocks.append(Details(f"Symbols ({len(symbols)}), assumptions ({len(assumptions)}) and source", details))
     return blocks
 
 
@@ -368,7 +371,8 @@ def verdict_card(v, plan: Plan) -> Group:
         main.append(Paragraph([Strong("Key numbers:"), " ", "; ".join(keys)], cls="keys"))
     rows = number_rows(v.numbers)
     if rows:
-        main.append(Table(["Number", "Value"], [Row([Code(k), t]) for k, t in rows], cls="numbers", numeric=(1,)))
+        table = Table(["Number", "Value"], [Row([Code(k), t]) for k, t in rows], cls="numbers", numeric=(1,))
+        main.append(Details(f"All numbers ({len(rows)})", [table]))
     if v.worst_point:
         main.append(Paragraph([Strong("Worst point:"), " ", worst_text(v.worst_point)]))
     if v.would_change:

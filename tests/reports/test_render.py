@@ -379,6 +379,10 @@ def test_a_verdict_card_puts_its_figures_beside_its_text(report):
     main, aside = card.split('<div class="aside">', 1)
     assert '<div class="columns"><div class="main">' in main and "Every point is under the bound" in main
     assert aside.count("<figure ") == 2 and "<figure " not in main
+    # the key numbers stay in view; the full table is folded in HTML and written out in Markdown
+    assert "<strong>Key numbers:</strong> exponent -0.9" in main
+    assert '<details><summary>All numbers (5)</summary>\n<div class="table-wrap"><table class="numbers">' in main
+    assert "**All numbers (5)**\n\n| Number | Value |" in read(out, "report.md")
 
 
 def test_fmt_is_one_function_for_numbers_and_structures():
