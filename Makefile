@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= lrkd-report
 
-.PHONY: setup report test test-slow test-thorough verify bench clean
+.PHONY: setup report test lint test-slow test-thorough verify bench clean
 
 $(VENV)/.lrkd-installed: pyproject.toml scripts/setup.sh
 	LRKD_VENV=$(VENV) bash scripts/setup.sh
@@ -16,6 +16,9 @@ report: setup                ## quick validation report into $(OUT)/ (under 10 m
 
 test: setup                  ## default test run (slow tests excluded)
 	$(PY) -m pytest
+
+lint: setup                  ## ruff lint (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
 
 test-slow: setup             ## slow group: real SmolLM2 distillation, headless-browser report check, thorough sweeps
 	$(PY) -m pytest -m slow
