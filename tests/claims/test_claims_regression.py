@@ -9,6 +9,9 @@ from __future__ import annotations
 import pytest
 
 from reports import verify
+from validate.verdict import CODES, NOT_TESTED
+
+PAPER_CLAIMS = ("convergence", "generalization", "mutual_information", "optimal_rank")
 
 pytestmark = pytest.mark.claims
 
@@ -26,6 +29,7 @@ def test_verdicts_match_the_committed_baseline(current):
 
 def test_every_paper_claim_has_a_verdict(current):
     checked = {e["claim"] for e in current}
-    assert {"convergence", "generalization", "mutual_information", "optimal_rank"} <= checked
-    assert all(e["verdict"] in ("holds", "not_tight", "violated", "vacuous", "assumptions_not_met", "inconclusive")
-               for e in current)
+    assert set(PAPER_CLAIMS) <= checked
+    # A code, or "not_tested" where the run cannot test the claim (e.g. the sqrt bound on Gaussian data).
+    assert all(e["verdict"] in (*CODES, NOT_TESTED) for e in current)
+    assert all(e["verdict"] in CODES for e in current if e["claim"] in PAPER_CLAIMS)
