@@ -104,6 +104,14 @@ def rank_verdict(claim, evidence: pd.DataFrame, *, experiment: str, risk: str = 
         numbers.update({"exponent": fit.exponent, "exponent_ci": list(fit.ci)})
     growth_text, growth_numbers = _growth(rstar, inside)
     numbers.update(growth_numbers)
+    if code == "holds" and growth_numbers.get("growth_law") == "unidentified":
+        # As for the synthetic C4: an interval that merely reaches the claimed exponent, on budgets
+        # too few to tell a power law from a logarithm or a constant, confirms nothing.
+        code = "inconclusive"
+        why += (" The exponent interval is consistent with the claim but also with no growth at all, and the "
+                "growth law is not identified, so the grid cannot confirm r* = O(N^%g)." % claimed)
+        would = (f"At least {MIN_GROWTH_SIZES} budgets with r* inside the width grid (the full preset runs 4) and "
+                 "more seeds, so that the growth law is identified.")
     explanation = head + why + growth_text
     figure = _rstar_figure(claim, rstar, fit, widths[-1], teacher)
     notes = [*rstar.attrs.get("notes", []), *(fit.notes if fit is not None else ()),

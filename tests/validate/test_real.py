@@ -177,3 +177,12 @@ def test_teacher_spectra_experiment_gives_a_computed_spectrum_verdict(setup):
     assert verdict.code in CODES
     assert verdict.numbers["matrices"] == table["matrix"].nunique()
     assert verdict.numbers["matrices_with_structure"] <= 0.1 * verdict.numbers["matrices"]
+
+
+def test_real_rank_claim_is_not_confirmed_without_a_growth_law():
+    """Three budgets with r* inside the grid (the quick preset's shape): an exponent interval that
+    merely reaches 1/2 confirms nothing, so the verdict is inconclusive, never holds."""
+    claim = theory.get_claim("optimal_rank")
+    three = real.rank_verdict(claim, _sweep({256: 16, 512: 16, 1024: 32}), experiment="x")
+    assert three.code == "inconclusive", three.explanation
+    assert three.numbers["growth_law"] == "unidentified" and "budgets" in three.would_change
