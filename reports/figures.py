@@ -66,6 +66,8 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from reports.document import fmt as document_fmt
+
 FIGSIZE = (6.4, 4.2)
 DPI = 110
 STYLE = {
@@ -158,12 +160,8 @@ def fit_ci(fit: Mapping[str, Any]) -> tuple[float, float] | None:
 
 
 def fmt(x: Any, digits: int = 3) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    x = float(x)
-    return "n/a" if not math.isfinite(x) else f"{x:.{digits}g}"
+    """The report's one number format (reports.document.fmt), at 3 digits: figure labels are short."""
+    return document_fmt(x, digits)
 
 
 def exponent_text(fit: Mapping[str, Any], var: str) -> str:
