@@ -96,7 +96,7 @@ def main() -> None:
     spec = TrainSpec(steps=args.steps, lr=0.02, batch_size=BATCH, record_points=args.record_points,
                      c1_stats=False, grad_every_step=args.grad_every_step)
     runs = [Run(seed, rank) for rank in ranks for seed in SEEDS]
-    data = load_data(teacher, N_SAMPLES, list(SEEDS), dtype=torch.float32, device=device)
+    data = load_data(teacher, N_SAMPLES, seeds=list(SEEDS), dtype=torch.float32, device=device)
     batched = [FactorizedStudents(teacher, data, runs)]
     alone = [FactorizedStudents(teacher, data, [run]) for run in runs]
     auto = plan_buckets([run.rank for run in runs], batched[0].flops_per_rank(BATCH), bucket_overhead(device))

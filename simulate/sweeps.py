@@ -361,7 +361,7 @@ def run_rrr_cell(cell: dict) -> CellResult:
     """Closed-form RRR for one (N, seed): one SVD, a row per rank."""
     teacher = teacher_from_dict(cell["teacher"])
     dtype, dev = DTYPES[cell["dtype"]], devices.resolve(cell["device"])
-    data = load_data(teacher, cell["n_samples"], [cell["seed"]], dtype=dtype, device=dev)
+    data = load_data(teacher, cell["n_samples"], seeds=[cell["seed"]], dtype=dtype, device=dev)
     x, y = data.x[0], data.y[0]
     fits = fit_rrr(x, y, cell["ranks"])
     runs = [Run(cell["seed"], r) for r in cell["ranks"]]
@@ -380,7 +380,7 @@ def run_train_cell(cell: dict) -> CellResult:
     dtype, dev = DTYPES[cell["dtype"]], devices.resolve(cell["device"])
     spec = from_dict(TrainSpec, cell["train"])
     runs = [Run(s, r, float(a)) for a in cell["alphas"] for r in cell["ranks"] for s in cell["seeds"]]
-    data = load_data(teacher, cell["n_samples"], cell["seeds"], dtype=dtype, device=dev)
+    data = load_data(teacher, cell["n_samples"], seeds=cell["seeds"], dtype=dtype, device=dev)
     students = STUDENT_KINDS[cell["student"]].build(teacher, data, runs, spec)
     capture = _RepresentationCapture(teacher, students, cell, dtype, dev) if cell.get("rep_samples") else None
     traj = train(students, spec, on_record=capture)

@@ -150,7 +150,7 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES)
             continue
         scaled = teacher if scale == 1.0 else dataclasses.replace(
             teacher, spectrum=dataclasses.replace(teacher.spectrum, scale=teacher.spectrum.scale * scale))
-        data = load_data(scaled, int(keys["n_samples"].iloc[0]), [run.seed for run in runs],
+        data = load_data(scaled, int(keys["n_samples"].iloc[0]), seeds=[run.seed for run in runs],
                          dtype=torch.float64, device=torch.device("cpu"))
         measured = measure_transfer_smoothness(scaled, data, runs)
         frames.append(pd.DataFrame({"teacher_scale": scale, "seed": keys["seed"].to_numpy(),

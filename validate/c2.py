@@ -210,7 +210,7 @@ def _next_order_slack(runs: pd.DataFrame) -> tuple[float, str]:
                    f"N = {n_min:g}.")
 
 
-def data_norms(teacher, n_samples: int, seeds, sweep: pd.DataFrame | None = None) -> dict[str, float]:
+def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, seeds) -> dict[str, float]:
     """The norms generalization_sqrt needs. Bounded teachers (a `bounds` property): their sure
     R_x, R_y, and R_W = ||W_T||_F + max sqrt(excess risk) over the `sweep`'s students, which bounds
     every ||W_S||_F by the triangle inequality (excess risk = ||W_S - W_T||_F^2 for isotropic

@@ -557,7 +557,7 @@ def planted_verdict(claim, runs) -> Verdict:
 
 
 # -- the one-layer clone sweep (kept so check_claim accepts a simulate.CloneSweep) -------------------
-def shallow_evidence(sweep, rank: int, alphas, seeds, noise_std: float) -> pd.DataFrame:
+def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd.DataFrame:
     """Evidence rows of a one-layer simulate.clone_sweep: alpha = 0 is arm "noisy", alpha > 0
     "noisy_clone" (its clone target is the clean output). There is no clean-KD control, so the
     comparison verdict is inconclusive by design of that run, not by the code."""

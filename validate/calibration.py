@@ -440,7 +440,7 @@ def quadratic_run(base, label: str, **train):
     from lrkd.sweep import SerialExecutor
 
     # four tiny cells: serial, in this process (a worker pool would cost more than the runs)
-    traj = simulate.quadratic_sweep(_quadratic(), steps, seeds, device="cpu", executor=SerialExecutor(),
+    traj = simulate.quadratic_sweep(_quadratic(), steps, seeds=seeds, device="cpu", executor=SerialExecutor(),
                                     progress=False, experiment="calibration.quadratic", **train)
     return Runs("c1_quadratic", label, {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
                 problem=_quadratic().to_dict())

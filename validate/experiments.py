@@ -108,7 +108,7 @@ class QuadraticConfig:
 
 def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progress=None) -> Runs:
     problem = simulate.Quadratic(tuple(np.linspace(cfg.l_min, cfg.l_max, cfg.dim)), cfg.sigma)
-    traj = simulate.quadratic_sweep(problem, cfg.steps, cfg.seeds, device=cfg.device, store=store,
+    traj = simulate.quadratic_sweep(problem, cfg.steps, seeds=cfg.seeds, device=cfg.device, store=store,
                                     executor=executor, progress=progress, experiment="c1_quadratic")
     return Runs("c1_quadratic", "", {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
                 problem=problem.to_dict())
@@ -132,7 +132,7 @@ class LowRankC1Config(TeacherConfig):
 
 def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=None) -> Runs:
     teacher = cfg.teacher()
-    traj = simulate.convergence_sweep(teacher, cfg.rank, cfg.steps, cfg.sample_size, cfg.seeds,
+    traj = simulate.convergence_sweep(teacher, cfg.rank, cfg.steps, cfg.sample_size, seeds=cfg.seeds,
                                       student="lrc", step_rule="c1", train_embedding=False,
                                       batch_size=cfg.batch_size, device=cfg.device, store=store,
                                       executor=executor, progress=progress, experiment="c1_lowrank")
@@ -167,10 +167,10 @@ class GeneralizationConfig(TeacherConfig):
 
 def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> Runs:
     teacher = cfg.teacher()
-    sweep = simulate.rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device,
+    sweep = simulate.rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, seeds=cfg.seeds, device=cfg.device,
                                 store=store, executor=executor, progress=progress, experiment="c2_generalization")
     sweep = sweep.assign(zero_risk=c2.zero_risk(teacher))
-    norms = c2.data_norms(teacher, max(cfg.sample_sizes), cfg.seeds, sweep)
+    norms = c2.data_norms(teacher, max(cfg.sample_sizes), sweep, seeds=cfg.seeds)
     label = "" if cfg.data == "gaussian" else "bounded data"
     return Runs("c2_generalization", label, {"sweep": sweep, "norms": pd.DataFrame([norms])}, norms=norms)
 
@@ -223,7 +223,7 @@ class InformationConfig:
 
 def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> Runs:
     teacher = simulate.DeepTeacher(tuple(cfg.widths), cfg.activation, cfg.spectrum.build(), cfg.noise)
-    sweep = simulate.deep_clone_sweep(teacher, cfg.rank, cfg.seeds, arms=cfg.arms, lrs=cfg.lrs, alpha=cfg.alpha,
+    sweep = simulate.deep_clone_sweep(teacher, cfg.rank, seeds=cfg.seeds, arms=cfg.arms, lrs=cfg.lrs, alpha=cfg.alpha,
                                       sample_size=cfg.sample_size, steps=cfg.steps, batch_size=cfg.batch_size,
                                       store=store, executor=executor, progress=progress,
                                       experiment="c3_information")
@@ -259,7 +259,7 @@ class RankConfig(TeacherConfig):
 def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Runs:
     teacher = cfg.teacher()
     ranks = list(range(1, min(cfg.m, cfg.n) + 1))
-    sweep = simulate.rank_sweep(teacher, ranks, cfg.sample_sizes, cfg.seeds, device=cfg.device, store=store,
+    sweep = simulate.rank_sweep(teacher, ranks, cfg.sample_sizes, seeds=cfg.seeds, device=cfg.device, store=store,
                                 executor=executor, progress=progress, experiment="c4_rank")
     return Runs("c4_rank", cfg.spectrum.label, {"sweep": sweep}, spectrum=cfg.spectrum.build().to_dict(),
                 singular_values=np.asarray(teacher.singular_values))

@@ -157,7 +157,7 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
         rank = int(result.frame["rank"].iloc[0])
         alphas = sorted(result.frame["alpha"].unique())
         return Runs("c3_information", "one-layer teacher", {"trajectory": result.frame, "evidence":
-                    c3.shallow_evidence(result, rank, alphas, seeds, 0.1)}, noise_std=0.1, activation="linear")
+                    c3.shallow_evidence(result, rank, alphas, seeds=seeds, noise_std=0.1)}, noise_std=0.1, activation="linear")
     if not isinstance(result, pd.DataFrame) or result.empty:
         raise InputError("runs", "must be an experiment's Runs, a simulate sweep frame or a CloneSweep, "
                          f"got {type(result).__name__}")
@@ -166,7 +166,7 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
         if claim_id in RANK_CLAIMS or rank_claim:
             return Runs("c4_rank", "", {"sweep": result}, spectrum=teacher.spectrum.to_dict(),
                         singular_values=teacher.singular_values)
-        norms = c2.data_norms(teacher, int(result["n_samples"].max()), sorted(result["seed"].unique()), result)
+        norms = c2.data_norms(teacher, int(result["n_samples"].max()), result, seeds=sorted(result["seed"].unique()))
         return Runs("c2_generalization", "", {"sweep": result.assign(zero_risk=c2.zero_risk(teacher))}, norms=norms)
     if "avg_grad_norm_sq" in result:
         if "L_exact" in result:
