@@ -156,8 +156,9 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
         seeds = sorted(result.frame["seed"].unique())
         rank = int(result.frame["rank"].iloc[0])
         alphas = sorted(result.frame["alpha"].unique())
-        return Runs("c3_information", "one-layer teacher", {"trajectory": result.frame, "evidence":
-                    c3.shallow_evidence(result, rank, alphas, seeds=seeds, noise_std=0.1)}, noise_std=0.1, activation="linear")
+        evidence = c3.shallow_evidence(result, rank, alphas, seeds=seeds, noise_std=0.1)
+        return Runs("c3_information", "one-layer teacher", {"trajectory": result.frame, "evidence": evidence},
+                    noise_std=0.1, activation="linear")
     if not isinstance(result, pd.DataFrame) or result.empty:
         raise InputError("runs", "must be an experiment's Runs, a simulate sweep frame or a CloneSweep, "
                          f"got {type(result).__name__}")
