@@ -1,4 +1,6 @@
 """The Claim record, the registry, user claims (the README snippet), and the renderings."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -37,7 +39,7 @@ def test_every_builtin_claim_is_complete(claim):
 
 
 def test_paper_claims_quote_the_abstract_verbatim():
-    abstract = " ".join(open("/work/shared/seeds/000_7a6e56ad319da09f.txt").read().split())
+    abstract = " ".join(Path("/work/shared/seeds/000_7a6e56ad319da09f.txt").read_text(encoding="utf-8").split())
     for claim_id in PAPER_IDS:
         assert " ".join(theory.get_claim(claim_id).wording.split()) in abstract
 
