@@ -149,7 +149,7 @@ def rrr_estimation_exponent() -> sp.Expr:
     return loglog_slope(RRR_EXCESS_RISK.subs(tail, 0), N)
 
 
-def rank_manifold_dimension(m_: int, n_: int, r_: int, seed: int = 0) -> int:
+def rank_manifold_dimension(m_: int, n_: int, r_: int, *, seed: int = 0) -> int:
     """Exact rank of the Jacobian of (A, B) -> A B^T (A: m x r, B: n x r) at a random rational
     point: the dimension of the rank-r matrices, r (m + n - r), counted by sympy."""
     rng = random.Random(seed)

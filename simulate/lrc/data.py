@@ -183,7 +183,7 @@ class BatchStream:
         return steps * self.batch_size / len(self.sequences)
 
 
-def subsample(sequences: np.ndarray, n_tokens: int | None, seed: int) -> np.ndarray:
+def subsample(sequences: np.ndarray, n_tokens: int | None, *, seed: int) -> np.ndarray:
     """A seeded sample of whole sequences holding n_tokens tokens (all when None)."""
     if n_tokens is None:
         return sequences

@@ -63,7 +63,7 @@ class SGDProblem:
         config = replace(config, train_tokens=tokens)
         corpus = build_corpus(self.teacher.tokenizer, config.text, config.seq_len, heldout_every=config.heldout_every,
                               cache_dir=cache_root(config.cache_dir), min_train=n_batches * config.batch_size)
-        train = subsample(self.teacher.encode(corpus.train), tokens, config.seed)
+        train = subsample(self.teacher.encode(corpus.train), tokens, seed=config.seed)
         stream = BatchStream(train, config.batch_size, config.seed)  # its first epoch = the n_b batches
         spec = StudentSpec(config.d_S, config.alpha, n_batches, config.tokens_per_step)
         source = teacher_source(config, self.teacher, stream, [spec], self.prec)
@@ -91,7 +91,7 @@ class SGDProblem:
         stacked = torch.stack(grads)
         return float(np.mean(losses)), stacked.mean(0), stacked
 
-    def constants(self, power_iters: int, seed: int) -> dict:
+    def constants(self, power_iters: int, *, seed: int) -> dict:
         """f, ||grad f||^2, sigma^2 and L at the current point (see the module docstring)."""
         f, mean, stacked = self.full()
         sigma2 = float(((stacked - mean) ** 2).sum(1).mean())
@@ -174,7 +174,7 @@ def sgd_runs(config: LRCConfig, budgets: list[int], *, n_batches: int = 4, power
     problem = SGDProblem(config, n_batches, teacher=teacher)
     start = problem.state()
     rng_seed = [config.seed, 4099]
-    c0 = {**problem.constants(power_iters, config.seed), "step": 0, "T": 0}
+    c0 = {**problem.constants(power_iters, seed=config.seed), "step": 0, "T": 0}
     constants, steps, runs = [c0], [], []
     longest = budgets[-1]
     probes = sorted({max(1, int(round(f * longest))) for f in probe_fractions})
@@ -191,7 +191,8 @@ def sgd_runs(config: LRCConfig, budgets: list[int], *, n_batches: int = 4, power
             steps.append({"T": budget, "step": t, "batch": int(i), "loss": loss, "grad_norm_sq": sq[-1],
                           "grad_dot": dots[-1]})
             if budget == longest and t + 1 in probes:
-                constants.append({**problem.constants(power_iters, config.seed + t + 1), "step": t + 1, "T": budget})
+                point = problem.constants(power_iters, seed=config.seed + t + 1)
+                constants.append({**point, "step": t + 1, "T": budget})
         runs.append({"T": budget, "lr": eta, "avg_grad_dot": float(np.mean(dots)),
                      "avg_grad_norm_sq_minibatch": float(np.mean(sq)), "f0": c0["f"], "L0": c0["L"],
                      "sigma2_0": c0["sigma2"], "eta_L0": eta * c0["L"], "L_margin": L_MARGIN})

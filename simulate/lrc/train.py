@@ -478,7 +478,7 @@ def run_data(config: LRCConfig, specs, teacher: Teacher):
                           cache_dir=cache_root(config.cache_dir), min_train=config.batch_size,
                           min_heldout=min_heldout)
     corpus = replace(corpus, train=teacher.encode(corpus.train), heldout=teacher.encode(corpus.heldout))
-    train_seqs = subsample(corpus.train, config.train_tokens, config.seed)
+    train_seqs = subsample(corpus.train, config.train_tokens, seed=config.seed)
     return corpus, train_seqs, BatchStream(train_seqs, config.batch_size, config.seed)
 
 
