@@ -184,7 +184,7 @@ def fit_mean_power_law(df: pd.DataFrame, variables: Sequence[str], measured: str
     excluded = len(table) - usable_points
     n_groups = values.shape[1]
     replicates = bootstrap_replicates(lambda idx: _log_mean_fit_batch(values, design, idx), n_groups,
-                                      n_resamples, seed) if n_groups >= 3 else None
+                                      n_resamples, seed=seed) if n_groups >= 3 else None
     level = expanded_level(confidence, n_groups, max(n_groups - 1, 1))
     notes = [f"Least squares of log(mean over {n_groups} {group}s) on "
              + " and ".join(f"log {v}" for v in variables)
@@ -465,7 +465,7 @@ def decide(*, bound: BoundComparison | None = None, exponents: Sequence[Exponent
                     "A point beyond the bound, or an exponent interval excluding the claimed value.")
 
 
-def seeds_to_decide(e: ExponentOutcome, n_seeds: int | None) -> int | None:
+def seeds_to_decide(e: ExponentOutcome, *, n_seeds: int | None) -> int | None:
     """Seeds that would narrow the interval to the width that can confirm a claim (width ~ 1/sqrt(seeds))."""
     if not n_seeds or not np.isfinite(e.fit.ci_width):
         return None
@@ -491,7 +491,7 @@ def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
                  else "unbounded (too few seeds to bootstrap)")
         parts.append(f"Undecided in {e.variable}: {_fit_text(e)} is consistent with the claimed {e.claimed:g} but "
                      f"its interval is {width}, wider than the {e.max_ci_width:g} that can confirm an exponent.")
-        seeds, decades = seeds_to_decide(e, n_seeds), decades_to_decide(e, grid_decades.get(e.variable))
+        seeds, decades = seeds_to_decide(e, n_seeds=n_seeds), decades_to_decide(e, grid_decades.get(e.variable))
         if seeds:
             more.append(f"about {seeds} seeds (now {n_seeds})" + (
                 f", or a grid of about {decades:.2g} decades in {e.variable} (now {grid_decades[e.variable]:.2g})"

@@ -126,7 +126,7 @@ def expanded_level(confidence: float, n_units: int, df: int) -> float:
 
 
 def bootstrap_replicates(
-    statistic: Callable[[np.ndarray], np.ndarray], n_units: int, n_resamples: int, seed: int
+    statistic: Callable[[np.ndarray], np.ndarray], n_units: int, n_resamples: int, *, seed: int
 ) -> np.ndarray:
     """Bootstrap replicates of `statistic` over resampled unit indices, via scipy.stats.bootstrap.
 
@@ -218,7 +218,7 @@ def _bootstrap_slope_ci(
         return (-np.inf, np.inf), (f"No confidence interval: {n_units} resampling units are too "
                                    "few to bootstrap (need 3 groups or 4 points).")
     replicates = bootstrap_replicates(lambda idx: slope_from_sums(unit_stats[idx].sum(axis=-2)),
-                                      n_units, n_resamples, seed)
+                                      n_units, n_resamples, seed=seed)
     level = expanded_level(confidence, n_units, df)
     n_bad = int(np.sum(~np.isfinite(replicates)))
     unit = "groups" if grouped else "points"

@@ -368,7 +368,7 @@ _CRITICS = {"quadratic": _QuadraticCritic, "mlp": _SeparableMLPCritic}
 
 # ---------------------------------------------------------------- noise and the C3 bound
 
-def with_noise(x: Any, noise_std: float, seed: int) -> np.ndarray:
+def with_noise(x: Any, noise_std: float, *, seed: int) -> np.ndarray:
     """Return x + Z with Z ~ N(0, noise_std^2 I) independent of x, drawn from `seed`.
 
     MI between deterministic continuous maps of the same input can be infinite (claims.md C3):

@@ -64,7 +64,7 @@ def empirical_rstar(
     best = _argmin_ranks(cube.values[..., None, :], cube.ranks)[..., 0]
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
     boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
-                                cube.seeds.size, n_resamples, seed)
+                                cube.seeds.size, n_resamples, seed=seed)
     frame = _rstar_frame(cube, best, boot, confidence)
     frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best)
     frame.attrs["excluded"] = excluded
@@ -86,7 +86,7 @@ def rstar_replicates(sweep: pd.DataFrame, n_samples, *, risk: str = "test_risk",
     require(cube.n_values.size == wanted.size, "n_samples", "sizes present in the sweep", wanted.tolist())
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
     boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
-                                cube.seeds.size, n_resamples, seed)
+                                cube.seeds.size, n_resamples, seed=seed)
     order = np.searchsorted(cube.n_values, wanted)
     return boot[order]
 
@@ -273,7 +273,7 @@ def _seed_interval(slopes, n_seeds: int, confidence: float, n_resamples: int, se
     if n_seeds < 3:
         return (-np.inf, np.inf), f"No confidence interval: {n_seeds} seeds are too few (need 3)."
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
-    replicates = bootstrap_replicates(slopes, n_seeds, n_resamples, seed)
+    replicates = bootstrap_replicates(slopes, n_seeds, n_resamples, seed=seed)
     level = expanded_level(confidence, n_seeds, n_seeds - 1)
     note = (f"{confidence:.0%} interval: expanded percentile bootstrap over {n_seeds} seeds, "
             f"r*(N) recomputed and refitted per resample ({n_resamples} resamples).")
