@@ -132,7 +132,7 @@ class DeepTeacher:
     def output(self, hidden: np.ndarray) -> np.ndarray:
         return hidden @ self.layers[-1].T
 
-    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+    def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
         """N pairs from the seed's `stream`: inputs, noisy labels, clean outputs."""
         x = rng(stream + "-deep-x", seed).standard_normal((require_int_in(n_samples, "n_samples", 1), self.n))
         clean = self.output(self.hidden(x))
@@ -156,7 +156,7 @@ class DeepSweep:
     frame: pd.DataFrame
     stored: list
 
-    def projection(self, seed: int, arm: str, lr: float, step: int) -> np.ndarray:
+    def projection(self, *, seed: int, arm: str, lr: float, step: int) -> np.ndarray:
         """The student's input projection M = P E^T (n x n) at a recorded step."""
         cell = next(c for c in self.stored if c.cell["seed"] == seed)
         steps = [int(s) for s in cell.arrays["steps"]]
@@ -167,7 +167,7 @@ class DeepSweep:
         return [int(s) for s in self.stored[0].arrays["steps"]]
 
 
-def deep_clone_sweep(teacher: DeepTeacher, rank: int, seeds: Sequence[int], *,
+def deep_clone_sweep(teacher: DeepTeacher, rank: int, *, seeds: Sequence[int],
                      arms: Sequence[str] = ("noisy", "kd", "kd_clone"), lrs: Sequence[float] = (1e-3, 1e-2, 1e-1),
                      alpha: float = 1.0, sample_size: int = 500,
                      steps: int = 2000, batch_size: int = 32, record_points: int = 8, val_samples: int = 4000,
@@ -213,7 +213,7 @@ def run_deep_cell(cell: dict) -> CellResult:
     teacher = DeepTeacher.from_dict(cell["teacher"])
     seed, n, r = cell["seed"], teacher.n, cell["rank"]
     runs = [(arm, lr) for arm in cell["arms"] for lr in cell["lrs"]]
-    data = teacher.sample(cell["sample_size"], seed)
+    data = teacher.sample(cell["sample_size"], seed=seed)
     x = torch.from_numpy(data.x)
     targets = {"noisy": torch.from_numpy(data.y), "clean": torch.from_numpy(data.clean)}
     target = torch.stack([targets[ARMS[arm][0]] for arm, _ in runs])              # (R, N, m)
@@ -293,7 +293,7 @@ class _Evaluator:
             self.a = teacher.hidden_map
             self.out = teacher.layers[-1] @ self.a
         else:
-            self.x = teacher.sample(val_samples, seed, stream="validation").x
+            self.x = teacher.sample(val_samples, seed=seed, stream="validation").x
             self.h = teacher.hidden(self.x)
 
     def errors(self, m: np.ndarray) -> tuple[float, float]:

@@ -42,7 +42,7 @@ class BoundedLinearTeacher(LinearTeacher):
         super().__post_init__()
         require(self.input_cov is None, "input_cov", "None for bounded (Rademacher) inputs", self.input_cov)
 
-    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+    def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
         """N pairs with Rademacher x and uniform noise (same seeds and streams as LinearTeacher)."""
         x = rng(stream + "-x", seed).integers(0, 2, (n_samples, self.n)).astype(np.float64) * 2.0 - 1.0
         clean = x @ self.weight.T
@@ -99,11 +99,11 @@ class TrainData:
                 "yy": self.y.square().sum((1, 2)) / n, "cc": self.clean.square().sum((1, 2)) / n}
 
 
-def load_data(teacher: Teacher, n_samples: int, seeds: Sequence[int], *, dtype: torch.dtype,
+def load_data(teacher: Teacher, n_samples: int, *, seeds: Sequence[int], dtype: torch.dtype,
               device: torch.device) -> TrainData:
     """Draw the training sample of each distinct seed (in float64 on the CPU, then cast and move)."""
     distinct = list(dict.fromkeys(seeds))
-    samples = [teacher.sample(n_samples, seed) for seed in distinct]
+    samples = [teacher.sample(n_samples, seed=seed) for seed in distinct]
     stack = lambda part: torch.stack([torch.from_numpy(getattr(s, part)) for s in samples]).to(device, dtype)
     return TrainData(distinct, stack("x"), stack("y"), stack("clean"))
 

@@ -475,7 +475,7 @@ def _teacher_outputs(teacher: Teacher, x: torch.Tensor) -> torch.Tensor:
 
 
 def _fresh_sample(teacher: Teacher, size: int, students: LinearStudents):
-    sample = teacher.sample(size, teacher.seed, stream="test")
+    sample = teacher.sample(size, seed=teacher.seed, stream="test")
     as_t = lambda a: torch.as_tensor(a, dtype=students.dtype, device=students.device)
     return as_t(sample.x), as_t(sample.clean)
 

@@ -53,7 +53,7 @@ class MLPStudents(Students, Representations):
         self.col_mask = (torch.arange(self.width, device=self.device) < self.ranks[:, None]).to(self.dtype)
         self.z_t = data.x @ self.w1.T  # teacher pre-activations (S, N, h), computed once
         self.a_t = teacher.act(self.z_t)
-        test = teacher.sample(risk_samples, teacher.seed, stream="test")
+        test = teacher.sample(risk_samples, seed=teacher.seed, stream="test")
         self._test = (as_t(test.x) @ self.w1.T, as_t(test.clean))
         self.risk_method = f"fresh_sample:{risk_samples}"
 

@@ -164,8 +164,8 @@ TRAJECTORY_COLUMNS = {
 
 
 # -- public grids -----------------------------------------------------------------------------------
-def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[int], seeds: Sequence[int],
-               student: str = "rrr", steps: int | Sequence[int] | None = None, *, alpha: float | None = None,
+def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[int], *, seeds: Sequence[int],
+               student: str = "rrr", steps: int | Sequence[int] | None = None, alpha: float | None = None,
                dtype: str = "float64", device: str = "auto", store=None, executor=None, progress=None,
                experiment: str = "simulate.rank_sweep", **train_options) -> pd.DataFrame:
     """Final risks of rank-r students over ranks x sample sizes x seeds (x steps for SGD students).
@@ -186,8 +186,8 @@ def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[in
     return _frame(stored, "results")
 
 
-def convergence_sweep(teacher: Teacher, rank: int | Sequence[int], steps: Sequence[int], sample_size: int,
-                      seeds: Sequence[int], student: str = "lrc", *, step_rule: str = "c1",
+def convergence_sweep(teacher: Teacher, rank: int | Sequence[int], steps: Sequence[int], sample_size: int, *,
+                      seeds: Sequence[int], student: str = "lrc", step_rule: str = "c1",
                       alpha: float | None = None, dtype: str = "float64", device: str = "auto", store=None,
                       executor=None, progress=None, experiment: str = "simulate.convergence_sweep",
                       **train_options) -> pd.DataFrame:
@@ -213,11 +213,11 @@ class CloneSweep:
         """Recorded steps at which representations were taken."""
         return [int(s) for s in self.stored[0].arrays["rep_steps"]]
 
-    def weights(self, rank: int, alpha: float, seed: int, *, n_samples: int | None = None) -> np.ndarray:
+    def weights(self, rank: int, alpha: float, *, seed: int, n_samples: int | None = None) -> np.ndarray:
         """W_S at every recorded step (steps, m, n), linear students only."""
         return self._cell(n_samples).arrays[f"weight[rank={rank},alpha={float(alpha)},seed={seed}]"]
 
-    def representations(self, rank: int, alpha: float, seed: int, step: int, *, noise_std: float = 0.0,
+    def representations(self, rank: int, alpha: float, *, seed: int, step: int, noise_std: float = 0.0,
                         n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(teacher, student) hidden activations on the held-out batch at `step`, each (samples, dims),
         plus independent N(0, noise_std^2) noise (see `add_noise`) when noise_std > 0."""
@@ -235,8 +235,8 @@ class CloneSweep:
         return cells[0]
 
 
-def clone_sweep(teacher: Teacher, ranks: Sequence[int], alphas: Sequence[float], sample_size: int,
-                seeds: Sequence[int], steps: int, *, rep_samples: int = 1000, dtype: str = "float64",
+def clone_sweep(teacher: Teacher, ranks: Sequence[int], alphas: Sequence[float], sample_size: int, *,
+                seeds: Sequence[int], steps: int, rep_samples: int = 1000, dtype: str = "float64",
                 device: str = "auto", store=None, executor=None, progress=None,
                 experiment: str = "simulate.clone_sweep", **train_options) -> CloneSweep:
     """C3: LRC-style students with and without the clone loss (alpha = 0 is the ablation), same
@@ -253,7 +253,7 @@ def clone_sweep(teacher: Teacher, ranks: Sequence[int], alphas: Sequence[float],
     return CloneSweep(_frame(stored, "trajectory"), stored)
 
 
-def quadratic_sweep(problem: Quadratic, steps: Sequence[int], seeds: Sequence[int], *, step_rule: str = "c1",
+def quadratic_sweep(problem: Quadratic, steps: Sequence[int], *, seeds: Sequence[int], step_rule: str = "c1",
                     lr: float = 0.1, optimizer: str = "sgd", record_points: int = 16, dtype: str = "float64",
                     device: str = "auto", store=None, executor=None, progress=None,
                     experiment: str = "simulate.quadratic_sweep") -> pd.DataFrame:
@@ -480,7 +480,7 @@ class _RepresentationCapture:
                 "a kind whose students declare simulate.students.Representations", type(students).__name__)
         self.students, self.steps, self.student_reps, self.weights = students, [], [], []
         self.seeds = cell["seeds"]
-        inputs = [teacher.sample(cell["rep_samples"], seed, stream="heldout").x for seed in self.seeds]
+        inputs = [teacher.sample(cell["rep_samples"], seed=seed, stream="heldout").x for seed in self.seeds]
         self.x = [torch.as_tensor(x, dtype=dtype, device=dev) for x in inputs]
 
     def __call__(self, step, params):

@@ -91,7 +91,7 @@ class LinearTeacher:
     def max_rank(self) -> int:
         return min(self.m, self.n)
 
-    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+    def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
         require_int_in(n_samples, "n_samples", 1)
         x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
         if self.input_cov is not None:
@@ -177,7 +177,7 @@ class MLPTeacher:
         w2 = torch.as_tensor(self.w2, dtype=x.dtype, device=x.device)
         return self.hidden_activations(x) @ w2.T
 
-    def sample(self, n_samples: int, seed: int, stream: str = "train") -> Sample:
+    def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
         require_int_in(n_samples, "n_samples", 1)
         x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
         clean = self.outputs(torch.from_numpy(x)).numpy()

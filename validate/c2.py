@@ -222,7 +222,7 @@ def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, se
         return {**teacher.bounds, "R_W": w_norm + slack, "bounded": True}
     r_x = r_y = 0.0
     for seed in seeds:
-        sample = teacher.sample(n_samples, seed)
+        sample = teacher.sample(n_samples, seed=seed)
         r_x = max(r_x, float(np.linalg.norm(sample.x, axis=1).max()))
         r_y = max(r_y, float(np.linalg.norm(sample.y, axis=1).max()))
     return {"R_x": r_x, "R_y": r_y, "R_W": w_norm, "bounded": False}

@@ -185,7 +185,7 @@ def deep_evidence(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000)
         if teacher.activation != "linear":
             runs = runs[runs["step"] == last]
         for run in runs.itertuples():
-            m = sweep.projection(run.seed, arm, lr, run.step)
+            m = sweep.projection(seed=run.seed, arm=arm, lr=lr, step=run.step)
             if not np.all(np.isfinite(m)):
                 continue
             terms = _mi_terms(teacher, m, noise_std, mi_samples, (int(run.seed), int(run.step)))
@@ -210,7 +210,7 @@ def _mi_terms(teacher: DeepTeacher, m: np.ndarray, noise_std: float, mi_samples:
 
 def _inputs(teacher: DeepTeacher, n_samples: int) -> np.ndarray:
     """Held-out inputs of the "mutual-information" stream (the same for every arm and seed)."""
-    return teacher.sample(n_samples, 0, stream="mutual-information").x
+    return teacher.sample(n_samples, seed=0, stream="mutual-information").x
 
 
 def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM, mi_samples: int = 4000,
@@ -224,7 +224,8 @@ def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM,
     seeds = sorted(frame["seed"].unique())
     linear = teacher.activation == "linear"
     scales = scales or (SCALES if linear else ESTIMATED_SCALES)
-    students = [("trained clone student", int(s), sweep.projection(int(s), arm, lr, last)) for s in seeds]
+    students = [("trained clone student", int(s), sweep.projection(seed=int(s), arm=arm, lr=lr, step=last))
+                for s in seeds]
     students.append(("teacher copy c * W_T", -1, np.eye(teacher.n)))
     rows = []
     for name, seed, m in students:
@@ -246,7 +247,7 @@ def noise_sensitivity(sweep: DeepSweep, evidence: pd.DataFrame, noise_stds: Sequ
     last = evidence[evidence["step"] == evidence["step"].max()]
     rows = []
     for s in noise_stds:
-        mi_of = {(r.arm, r.seed): exact_mi(a, a @ sweep.projection(r.seed, r.arm, r.lr, r.step), s)
+        mi_of = {(r.arm, r.seed): exact_mi(a, a @ sweep.projection(seed=r.seed, arm=r.arm, lr=r.lr, step=r.step), s)
                  for r in last.itertuples()}
         for control in controls:
             diffs = np.array([mi_of[(clone_arm, seed)] - mi_of[(control, seed)]
@@ -566,7 +567,7 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
     for alpha in alphas:
         for seed in seeds:
             for i, step in enumerate(sweep.steps()):
-                w = sweep.weights(rank, alpha, seed)[i]
+                w = sweep.weights(rank, alpha, seed=seed)[i]
                 terms = exact_bound_terms(w_teacher, w, noise_std)
                 rows.append({"arm": "noisy" if alpha == 0 else "noisy_clone", "lr": float("nan"), "seed": seed,
                              "step": step, "output_loss": terms["clone_mse"], "mi_trivial": 0.0,

@@ -19,7 +19,7 @@ def teacher():
 
 
 def test_hidden_is_not_the_output_and_normalized(teacher):
-    x = teacher.sample(20000, 0).x
+    x = teacher.sample(20000, seed=0).x
     h = teacher.hidden(x)
     assert h.shape == (20000, 5) and teacher.output(h).shape == (20000, 2)
     assert np.mean(np.sum(h**2, 1)) / 5 == pytest.approx(1.0, rel=0.05)  # unit mean square per hidden unit
@@ -37,7 +37,7 @@ def test_teacher_round_trips_and_rejects_bad_widths(teacher):
     with pytest.raises(InputError, match="activation"):
         DeepTeacher((6, 5, 2), "tanh")
     with pytest.raises(InputError, match="arms"):
-        deep_clone_sweep(teacher, 2, [0], arms=("distill",), **SMALL)
+        deep_clone_sweep(teacher, 2, seeds=[0], arms=("distill",), **SMALL)
 
 
 def test_linear_evaluation_is_exact(teacher):
@@ -45,7 +45,7 @@ def test_linear_evaluation_is_exact(teacher):
     exact = _Evaluator(teacher, 0, 10)
     m = np.random.default_rng(0).standard_normal((6, 6)) * 0.3
     out, clone = exact.errors(m)
-    x = teacher.sample(200_000, 1, stream="check").x
+    x = teacher.sample(200_000, seed=1, stream="check").x
     diff = teacher.hidden(x, m) - teacher.hidden(x)
     assert clone == pytest.approx(np.mean(np.sum(diff**2, 1)), rel=0.02)
     assert out == pytest.approx(np.mean(np.sum(teacher.output(diff) ** 2, 1)), rel=0.02)
@@ -53,14 +53,15 @@ def test_linear_evaluation_is_exact(teacher):
 
 
 def test_a_run_in_the_batch_equals_the_run_alone(teacher):
-    both = deep_clone_sweep(teacher, 2, [3], arms=("noisy", "kd_clone"), lrs=(0.01, 0.03), executor=SerialExecutor(),
-                            **SMALL)
-    alone = deep_clone_sweep(teacher, 2, [3], arms=("kd_clone",), lrs=(0.03,), executor=SerialExecutor(), **SMALL)
-    np.testing.assert_array_equal(both.projection(3, "kd_clone", 0.03, 60), alone.projection(3, "kd_clone", 0.03, 60))
+    both = deep_clone_sweep(teacher, 2, seeds=[3], arms=("noisy", "kd_clone"), lrs=(0.01, 0.03),
+                            executor=SerialExecutor(), **SMALL)
+    alone = deep_clone_sweep(teacher, 2, seeds=[3], arms=("kd_clone",), lrs=(0.03,), executor=SerialExecutor(), **SMALL)
+    at = {"seed": 3, "arm": "kd_clone", "lr": 0.03, "step": 60}
+    np.testing.assert_array_equal(both.projection(**at), alone.projection(**at))
 
 
 def test_training_does_what_each_arm_asks(teacher):
-    sweep = deep_clone_sweep(teacher, 2, [0], arms=("kd", "kd_clone"), lrs=(0.03,), executor=SerialExecutor(),
+    sweep = deep_clone_sweep(teacher, 2, seeds=[0], arms=("kd", "kd_clone"), lrs=(0.03,), executor=SerialExecutor(),
                              **{**SMALL, "steps": 400})
     last = sweep.frame[sweep.frame["step"] == 400].set_index("arm")
     first = sweep.frame[sweep.frame["step"] == 0].set_index("arm")
@@ -71,8 +72,9 @@ def test_training_does_what_each_arm_asks(teacher):
 
 def test_sweep_resumes_from_the_store(teacher, tmp_path):
     store = ResultStore(tmp_path / "r.sqlite")
-    first = deep_clone_sweep(teacher, 2, [0, 1], lrs=(0.01,), store=store, executor=SerialExecutor(), **SMALL)
-    again = deep_clone_sweep(teacher, 2, [0, 1], lrs=(0.01,), store=store, executor=SerialExecutor(), **SMALL)
+    first = deep_clone_sweep(teacher, 2, seeds=[0, 1], lrs=(0.01,), store=store, executor=SerialExecutor(), **SMALL)
+    again = deep_clone_sweep(teacher, 2, seeds=[0, 1], lrs=(0.01,), store=store, executor=SerialExecutor(), **SMALL)
     assert len(store.finished_keys(list(first.frame["cell_key"].unique()))) == 2
     np.testing.assert_array_equal(first.frame["output_loss"].to_numpy(), again.frame["output_loss"].to_numpy())
-    np.testing.assert_array_equal(first.projection(1, "kd", 0.01, 60), again.projection(1, "kd", 0.01, 60))
+    at = {"seed": 1, "arm": "kd", "lr": 0.01, "step": 60}
+    np.testing.assert_array_equal(first.projection(**at), again.projection(**at))

@@ -54,7 +54,7 @@ TEACHERS = {
 @pytest.mark.parametrize("name", list(TEACHERS))
 def test_mean_excess_risk_matches_variance_plus_tail(name):
     teacher = TEACHERS[name]
-    frame = simulate.rank_sweep(teacher, [3], [1000], range(200), executor=SerialExecutor())
+    frame = simulate.rank_sweep(teacher, [3], [1000], seeds=range(200), executor=SerialExecutor())
     r, m, n, sigma2 = 3, teacher.m, teacher.n, teacher.noise**2
     tail = float(np.sum(teacher.singular_values[r:] ** 2))
     predicted = sigma2 * r * (m + n - r) / 1000 + tail
@@ -69,7 +69,7 @@ def test_excess_risk_is_exact_for_a_given_input_covariance():
     root = g.standard_normal((5, 5)) / 2
     teacher = simulate.LinearTeacher(4, 5, simulate.PowerLaw(1.0), 0.2, 1, input_cov=root @ root.T + 0.1 * np.eye(5))
     w = torch.as_tensor(teacher.weight + 0.3 * g.standard_normal((4, 5)))
-    sample = teacher.sample(200_000, 0, stream="check")
+    sample = teacher.sample(200_000, seed=0, stream="check")
     monte_carlo = np.mean(np.sum((sample.x @ w.numpy().T - sample.y) ** 2, axis=1))
     assert float(teacher.population_risk(w)) == pytest.approx(monte_carlo, rel=0.01)
     np.testing.assert_allclose(np.cov(sample.x.T), teacher.cov, atol=0.02)

@@ -49,7 +49,7 @@ def build(name, teacher_type, options, runs=None):
         pytest.fail(f"add a tiny {teacher_type.__name__} to TINY_TEACHERS to check the {name} student")
     kind, teacher = STUDENT_KINDS[name], TINY_TEACHERS[teacher_type]()
     runs = runs if runs is not None else RUNS + [Run(2, kind.max_rank(teacher), 0.3)]
-    data = load_data(teacher, N, [r.seed for r in runs], dtype=torch.float64, device=torch.device("cpu"))
+    data = load_data(teacher, N, seeds=[r.seed for r in runs], dtype=torch.float64, device=torch.device("cpu"))
     return kind.build(teacher, data, runs, TrainSpec(steps=1, risk_samples=256, **options))
 
 
@@ -113,9 +113,9 @@ def test_every_trained_kind_is_checked_here_and_closed_form_kinds_train_nothing(
         if not kind.trained:  # rrr: fitted in closed form, no steps, no training options
             teacher = TINY_TEACHERS[kind.teachers[0]]()
             with pytest.raises(InputError, match="steps"):
-                simulate.rank_sweep(teacher, [1], [N], [0], student=name, steps=5)
+                simulate.rank_sweep(teacher, [1], [N], seeds=[0], student=name, steps=5)
             with pytest.raises(InputError, match="no optimization"):
-                simulate.convergence_sweep(teacher, 1, [5], N, [0], student=name)
+                simulate.convergence_sweep(teacher, 1, [5], N, seeds=[0], student=name)
 
 
 def test_the_kind_builds_declared_students_named_after_it(case, students):

@@ -15,7 +15,7 @@ from simulate.training import TrainSpec, train
 
 def build(kind, runs, n_samples=64):
     teacher = simulate.LinearTeacher(8, 6, simulate.PowerLaw(1.0, 2.0), 0.3, 0)
-    data = load_data(teacher, n_samples, sorted({r.seed for r in runs}), dtype=torch.float64,
+    data = load_data(teacher, n_samples, seeds=sorted({r.seed for r in runs}), dtype=torch.float64,
                      device=torch.device("cpu"))
     if kind == "factorized":
         return simulate.FactorizedStudents(teacher, data, runs)

@@ -26,7 +26,7 @@ def mlp_teacher(activation="tanh"):
 
 def build(kind, runs, n_samples=40, teacher=None):
     teacher = teacher or (mlp_teacher() if kind == "mlp" else linear_teacher())
-    data = load_data(teacher, n_samples, [r.seed for r in runs], dtype=torch.float64, device=torch.device("cpu"))
+    data = load_data(teacher, n_samples, seeds=[r.seed for r in runs], dtype=torch.float64, device=torch.device("cpu"))
     if kind == "factorized":
         return simulate.FactorizedStudents(teacher, data, runs)
     if kind == "mlp":

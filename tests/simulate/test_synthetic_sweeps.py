@@ -23,7 +23,7 @@ def teacher():
 @pytest.mark.parametrize("student,steps", [("rrr", None), ("factorized", 40), ("lrc", 40)])
 def test_rank_sweep_has_one_row_per_run_with_the_documented_columns(teacher, student, steps):
     options = {} if student == "rrr" else {"lr": 0.02, "batch_size": 16}
-    frame = simulate.rank_sweep(teacher, [1, 3], [50, 100], [0, 1], student=student, steps=steps,
+    frame = simulate.rank_sweep(teacher, [1, 3], [50, 100], seeds=[0, 1], student=student, steps=steps,
                                 executor=SERIAL, **options)
     assert len(frame) == 8
     assert set(REQUIRED) <= set(frame.columns) and set(sweeps.RESULT_COLUMNS) <= set(frame.columns)
@@ -35,8 +35,8 @@ def test_rank_sweep_has_one_row_per_run_with_the_documented_columns(teacher, stu
 
 
 def test_gradient_descent_on_the_factorized_student_reaches_the_rrr_fit(teacher):
-    exact = simulate.rank_sweep(teacher, [2, 4], [200], [0], executor=SERIAL)
-    trained = simulate.rank_sweep(teacher, [2, 4], [200], [0], student="factorized", steps=3000,
+    exact = simulate.rank_sweep(teacher, [2, 4], [200], seeds=[0], executor=SERIAL)
+    trained = simulate.rank_sweep(teacher, [2, 4], [200], seeds=[0], student="factorized", steps=3000,
                                   executor=SERIAL, lr=0.1, batch_size=None)
     merged = exact.merge(trained, on=["rank", "seed"], suffixes=("_rrr", "_sgd"))
     assert np.all(merged.train_risk_sgd >= merged.train_risk_rrr - 1e-9)  # rrr is the exact minimum
@@ -45,23 +45,25 @@ def test_gradient_descent_on_the_factorized_student_reaches_the_rrr_fit(teacher)
 
 def test_sweeps_resume_from_the_store_without_recomputing(teacher, tmp_path, monkeypatch):
     store = tmp_path / "results.db"
-    first = simulate.rank_sweep(teacher, [1, 2], [40], [0, 1], student="lrc", steps=20, store=store, executor=SERIAL)
+    first = simulate.rank_sweep(teacher, [1, 2], [40], seeds=[0, 1], student="lrc", steps=20, store=store,
+                                executor=SERIAL)
 
     def must_not_run(cell):
         raise AssertionError("a stored cell was recomputed")
 
     monkeypatch.setattr(sweeps, "run_train_cell", must_not_run)
-    again = simulate.rank_sweep(teacher, [1, 2], [40], [0, 1], student="lrc", steps=20, store=store, executor=SERIAL)
+    again = simulate.rank_sweep(teacher, [1, 2], [40], seeds=[0, 1], student="lrc", steps=20, store=store,
+                                executor=SERIAL)
     pd.testing.assert_frame_equal(first, again)
 
 
 def test_same_seed_gives_identical_sweeps(teacher):
-    run = lambda: simulate.rank_sweep(teacher, [2], [60], [3], student="factorized", steps=30, executor=SERIAL)
+    run = lambda: simulate.rank_sweep(teacher, [2], [60], seeds=[3], student="factorized", steps=30, executor=SERIAL)
     pd.testing.assert_frame_equal(run(), run())
 
 
 def test_a_diverged_run_is_a_row_with_its_step_and_reason(teacher):
-    frame = simulate.rank_sweep(teacher, [2, 3], [60], [0], student="factorized", steps=200, lr=30.0,
+    frame = simulate.rank_sweep(teacher, [2, 3], [60], seeds=[0], student="factorized", steps=200, lr=30.0,
                                 executor=SERIAL)
     assert len(frame) == 2 and frame.diverged.all()
     assert frame.diverged_step.between(0, 199).all()
@@ -98,14 +100,14 @@ def test_bad_sweep_input_is_an_input_error(teacher, kwargs, message):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
 def test_asking_for_cuda_without_a_gpu_is_an_input_error(teacher):
     with pytest.raises(InputError, match="device: cuda was requested"):
-        simulate.rank_sweep(teacher, [1], [10], [0], device="cuda", executor=SERIAL)
+        simulate.rank_sweep(teacher, [1], [10], seeds=[0], device="cuda", executor=SERIAL)
 
 
 def test_mlp_teacher_sweeps_use_a_stated_fresh_sample():
     mlp = simulate.MLPTeacher(4, 6, 8, simulate.PowerLaw(0.8, 3.0), simulate.PowerLaw(1.0, 2.0), 0.2, 0)
-    lrc = simulate.rank_sweep(mlp, [2, 8], [200], [0], student="lrc", steps=300, lr=0.03, risk_samples=4096,
+    lrc = simulate.rank_sweep(mlp, [2, 8], [200], seeds=[0], student="lrc", steps=300, lr=0.03, risk_samples=4096,
                               executor=SERIAL)
-    linear = simulate.rank_sweep(mlp, [2, 4], [200], [0], executor=SERIAL)
+    linear = simulate.rank_sweep(mlp, [2, 4], [200], seeds=[0], executor=SERIAL)
     assert set(lrc.risk_method) == {"fresh_sample:4096"} and set(linear.risk_method) == {"fresh_sample:8192"}
     assert lrc.approx_error.isna().all()
     np.testing.assert_allclose(lrc.test_risk - lrc.excess_risk, 4 * 0.04)
@@ -113,7 +115,7 @@ def test_mlp_teacher_sweeps_use_a_stated_fresh_sample():
 
 
 def test_convergence_sweep_records_c1_constants_and_the_transfer_identity(teacher):
-    frame = simulate.convergence_sweep(teacher, 3, [50, 200], 100, [0, 1], train_embedding=False,
+    frame = simulate.convergence_sweep(teacher, 3, [50, 200], 100, seeds=[0, 1], train_embedding=False,
                                        batch_size=8, executor=SERIAL)
     assert set(frame.steps) == {50, 200} and (frame.grad_stats == "every_step").all()
     np.testing.assert_allclose(frame.L_est, frame.L_exact)
@@ -129,17 +131,17 @@ def test_convergence_sweep_records_c1_constants_and_the_transfer_identity(teache
 
 def test_clone_sweep_ablation_and_representations(teacher):
     mlp = simulate.MLPTeacher(4, 6, 8, simulate.PowerLaw(0.8, 3.0), simulate.PowerLaw(1.0, 2.0), 0.5, 0)
-    result = simulate.clone_sweep(mlp, [3], [0.0, 1.0], 200, [0, 1], 300, rep_samples=64, lr=0.03,
+    result = simulate.clone_sweep(mlp, [3], [0.0, 1.0], 200, seeds=[0, 1], steps=300, rep_samples=64, lr=0.03,
                                   executor=SERIAL)
     final = result.frame[result.frame.step == 300].set_index(["alpha", "seed"])
     for seed in (0, 1):
         assert final.loc[(1.0, seed), "clone_loss"] < final.loc[(0.0, seed), "clone_loss"]
     steps = result.steps()
     assert steps[0] == 0 and steps[-1] == 300 and len(steps) == 10
-    t, s = result.representations(3, 1.0, 0, 300)
+    t, s = result.representations(3, 1.0, seed=0, step=300)
     assert t.shape == (64, 8) and s.shape == (64, 3)
-    t_noisy, s_noisy = result.representations(3, 1.0, 0, 300, noise_std=0.5)
+    t_noisy, s_noisy = result.representations(3, 1.0, seed=0, step=300, noise_std=0.5)
     assert np.std(t_noisy - t) == pytest.approx(0.5, rel=0.1)
-    np.testing.assert_array_equal(s_noisy, result.representations(3, 1.0, 0, 300, noise_std=0.5)[1])
+    np.testing.assert_array_equal(s_noisy, result.representations(3, 1.0, seed=0, step=300, noise_std=0.5)[1])
     with pytest.raises(InputError, match="step: must be one of the recorded steps"):
-        result.representations(3, 1.0, 0, 299)
+        result.representations(3, 1.0, seed=0, step=299)

@@ -20,7 +20,7 @@ def teacher_for(kind):
 
 def build(kind, runs, n_samples=64, dtype=torch.float64):
     teacher = teacher_for(kind)
-    data = load_data(teacher, n_samples, [r.seed for r in runs], dtype=dtype, device=torch.device("cpu"))
+    data = load_data(teacher, n_samples, seeds=[r.seed for r in runs], dtype=dtype, device=torch.device("cpu"))
     if kind == "factorized":
         return simulate.FactorizedStudents(teacher, data, runs)
     if kind == "mlp":
@@ -141,7 +141,7 @@ def test_quadratic_noise_has_the_stated_variance_and_constants_are_exact():
 def test_quadratic_sgd_with_the_c1_rule_meets_the_ghadimi_lan_bound_on_average():
     """The bound is on E[(1/T) sum ||grad||^2]: average over 40 seeds and compare (known-true case)."""
     problem = simulate.Quadratic(tuple(np.linspace(0.1, 1.0, 8)), sigma=0.5)
-    frame = simulate.quadratic_sweep(problem, [100, 1000], range(40), executor=_serial())
+    frame = simulate.quadratic_sweep(problem, [100, 1000], seeds=range(40), executor=_serial())
     final = frame[frame.step == frame.steps]
     for T, rows in final.groupby("steps"):
         L, sigma, delta = problem.L, problem.sigma, problem.delta

@@ -137,7 +137,7 @@ def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
     import simulate
 
     teacher = simulate.LinearTeacher(6, 6, simulate.PowerLaw(1.0), noise=0.5)
-    sweep = simulate.clone_sweep(teacher, [2], [0.0, 1.0], 100, [0, 1], 30, rep_samples=200, lr=0.03,
+    sweep = simulate.clone_sweep(teacher, [2], [0.0, 1.0], 100, seeds=[0, 1], steps=30, rep_samples=200, lr=0.03,
                                  executor=SerialExecutor())
     verdict = check_claim("mutual_information", sweep)
     assert verdict.code == "inconclusive" and "not run" in verdict.explanation
@@ -147,7 +147,7 @@ def test_check_claim_takes_a_deep_sweep_directly():
     import simulate
 
     teacher = simulate.DeepTeacher((6, 5, 2))
-    sweep = simulate.deep_clone_sweep(teacher, 2, [0, 1, 2], lrs=(0.01,), sample_size=200, steps=200,
+    sweep = simulate.deep_clone_sweep(teacher, 2, seeds=[0, 1, 2], lrs=(0.01,), sample_size=200, steps=200,
                                       executor=SerialExecutor())
     verdict = check_claim("mutual_information", sweep)
     assert verdict.code in ("holds", "violated", "inconclusive")

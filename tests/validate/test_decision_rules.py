@@ -42,7 +42,7 @@ def c2_runs():
 def test_expected_trajectory_matches_sgd_on_the_quadratic():
     """theory's exact E[(1/T) sum ||grad||^2] against 48 simulated seeds at two budgets."""
     problem = simulate.Quadratic(tuple(np.linspace(0.1, 1.0, 16)), 1.0)
-    evidence = c1.quadratic_evidence(simulate.quadratic_sweep(problem, [100, 800], list(range(48)), device="cpu"))
+    evidence = c1.quadratic_evidence(simulate.quadratic_sweep(problem, [100, 800], seeds=list(range(48)), device="cpu"))
     by_t = evidence.groupby("T")
     mean, sem = by_t["avg_grad_norm_sq"].mean(), by_t["avg_grad_norm_sq"].sem()
     exact = expected_average_grad_norm_sq(problem.eigenvalues, problem.x0, problem.sigma,

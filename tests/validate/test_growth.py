@@ -87,7 +87,7 @@ def sweep_for(kind, decay):
     spectrum = simulate.PowerLaw(decay) if kind == "power_law" else simulate.Exponential(decay)
     width = 96 if (kind, decay) == ("power_law", 0.75) else 64
     teacher = simulate.LinearTeacher(width, width, spectrum, noise=noise, seed=0)
-    sweep = simulate.rank_sweep(teacher, list(range(1, width + 1)), sizes, range(5), device="cpu",
+    sweep = simulate.rank_sweep(teacher, list(range(1, width + 1)), sizes, seeds=range(5), device="cpu",
                                 executor=SerialExecutor(), progress=False)
     return teacher, sweep
 

@@ -18,7 +18,7 @@ COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
 @pytest.fixture(scope="module")
 def sweep():
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
-    return simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048, 4096], range(5),
+    return simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048, 4096], seeds=range(5),
                                device="cpu", executor=SerialExecutor(), progress=False)
 
 

@@ -46,7 +46,7 @@ def test_check_claim_takes_simulate_frames_directly():
     import simulate
 
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
-    sweep = simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048], range(4),
+    sweep = simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048], seeds=range(4),
                                 executor=SerialExecutor(), progress=False)
     rank = check_claim("optimal_rank", sweep)
     assert rank.experiment == "c4_rank" and rank.numbers["asymptotic_exponent"] == 0.5
