@@ -16,7 +16,7 @@ from validate.verdict import CODES, Verdict
 
 
 def test_planted_claims_are_classified_correctly(seed):
-    scored = calibration.calibrate(calibration.small_runs(seed))
+    scored = calibration.calibrate(calibration.small_runs(seed=seed))
     assert len(scored) == len(calibration.planted_claims())
     wrong = [f"{line} -- {v.explanation}" for line, v in
              zip(calibration.misclassified(scored), [v for v in scored if not v.numbers["correct"]])]
@@ -62,7 +62,7 @@ def test_the_exact_sgd_expectation_matches_theory_and_the_data():
     from theory.convergence import expected_average_grad_norm_sq
 
     np.testing.assert_allclose(ours, expected_average_grad_norm_sq(q.eigenvalues, q.x0, q.sigma, eta, T), rtol=1e-10)
-    evidence = calibration.small_runs(0)[0]["evidence"]
+    evidence = calibration.small_runs(seed=0)[0]["evidence"]
     stats = evidence.groupby("T")["avg_grad_norm_sq"].agg(["mean", "std", "count"])
     truth = claim.bound(T=stats.index.to_numpy(float), L=q.L, sigma=q.sigma, Delta=q.delta)
     z = (stats["mean"] - truth) / (stats["std"] / np.sqrt(stats["count"]))
@@ -70,7 +70,7 @@ def test_the_exact_sgd_expectation_matches_theory_and_the_data():
 
 
 def test_sources_derive_two_seed_and_broken_assumption_runs():
-    src = calibration.sources(calibration.small_runs(0))
+    src = calibration.sources(calibration.small_runs(seed=0))
     assert src["c1_quadratic_2seeds"]["evidence"]["seed"].nunique() == 2
     large = src["c2_generalization_large_N"]["sweep"]
     assert large["n_samples"].min() >= 4 * (large["m"] + large["n"]).max()

@@ -22,7 +22,7 @@ from validate import calibration, checks, fits
 @pytest.fixture(scope="session")
 def evidence():
     """The calibration sources (runs included), built once for every mutant."""
-    return calibration.sources(calibration.small_runs(0))
+    return calibration.sources(calibration.small_runs(seed=0))
 
 
 @pytest.fixture(scope="session")
