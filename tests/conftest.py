@@ -9,6 +9,9 @@ import os
 # One BLAS thread per process: tests run several processes at once on 2 cores, and a contended
 # multi-threaded OpenBLAS made small SVDs 40x slower. Set before numpy is imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Warnings are errors (pyproject's filterwarnings) in the processes tests start too: the CLI and
+# report runs, dask workers. PYTHONWARNINGS=default overrides it for a look at what they warn.
+os.environ.setdefault("PYTHONWARNINGS", "error")
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
