@@ -6,7 +6,7 @@ from pathlib import Path
 from lrkd import config as configs
 from lrkd import progress
 from lrkd.errors import InputError
-from lrkd.experiments import all_experiments, get_experiment
+from lrkd.experiments import Runs, all_experiments, get_experiment
 from lrkd.executors import executor_for  # noqa: F401 (the flags -> executor rule; reports/ uses it too)
 from lrkd.store import ResultStore
 
@@ -49,6 +49,10 @@ def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, wo
         before = results.count(experiment.name)
         progress.note(f"lrkd sweep: {experiment.name} -> {store} ({before} cells already stored)")
         tables = experiment.run(cfg, store=results, executor=pool, progress=None)
+    if isinstance(tables, Runs):  # a built-in experiment: its raw tables and the evidence validate/ derives
+        from validate.registry import with_evidence
+
+        tables = with_evidence(tables)
     after = results.count(experiment.name)
     rows = ", ".join(f"{name}: {len(df)} rows" for name, df in tables.items())
     print(f"{experiment.name}: {after - before} new cells, {after} stored in {store} ({rows})")
@@ -78,8 +82,10 @@ def check_devices(cfg) -> None:
 
 def list_experiments(name: str | None) -> int:
     if name is None:
+        from validate.registry import claims_of
+
         for exp in all_experiments():
-            claims = f" [{', '.join(exp.claims)}]" if exp.claims else ""
+            claims = f" [{', '.join(claims_of(exp))}]" if claims_of(exp) else ""
             print(f"{exp.name}{claims}: {exp.description}")
         return 0
     exp = get_experiment(name)

@@ -12,8 +12,8 @@ from typing import Iterable
 from lrkd import progress
 from lrkd.experiments import get_experiment
 from lrkd.store import ResultStore
-from validate import calibration, verdicts
-from validate.experiments import Runs
+from simulate.experiments import Runs
+from validate import calibration, registry, verdicts
 from validate.verdict import Verdict
 
 
@@ -45,7 +45,7 @@ def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[
     if claims is None:
         return plan
     wanted = set(claims)
-    return [j for j in plan if wanted & set(get_experiment(j.experiment).claims)]
+    return [j for j in plan if wanted & set(registry.claims_of(get_experiment(j.experiment)))]
 
 
 def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, device: str = "auto") -> list[Runs]:

@@ -49,14 +49,12 @@ from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Conte
                               Formula, Group, Link, MatrixRow, Paragraph, Prose, Quote, Row, Section, Strong, Table,
                               VerdictMatrix, fmt, to_html, to_markdown)
 from theory.render import KIND_WORDS, plain_math
+from validate.registry import claim_order
 from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = ("Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
          "Generalization, and Information-Theoretic Guarantees")
 ARXIV = "arXiv 2603.22355"
-#: Paper claims are shown in this order (matched against claim ids); variants follow.
-PAPER_ORDER = ("convergence", "generalization", "mutual_information", "optimal_rank")
-FAMILY_ALIASES = {"information": 2, "rank": 3}
 EXPONENT_KEYS = ("exponent", "fitted_exponent", "measured_exponent")
 RATIO_KEYS = ("worst_ratio", "max_ratio", "ratio")
 #: The verdict matrix's compact code per verdict (the legend under the matrix spells each out).
@@ -158,9 +156,10 @@ def make_plan(ctx: ReportContext) -> Plan:
 
 
 def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
-    """One section per claim (paper claims first, in PAPER_ORDER), then claims only verdicts name."""
+    """One section per claim (paper claims first, each group in the registry's order), then claims
+    only verdicts name."""
     ordered = sorted(enumerate(claims), key=lambda ic: (not getattr(ic[1], "paper", False),
-                                                        family_rank(ic[1].id), ic[0]))
+                                                        section_rank(ic[1].id), ic[0]))
     sections = [ClaimSection("", c.id, c) for _, c in ordered]
     known = {c.id for c in claims}
     for v in verdicts:
@@ -176,18 +175,11 @@ def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
     return sections
 
 
-def family_rank(claim_id: str) -> int:
-    """Position of the claim's family in PAPER_ORDER (exact id first, then a substring)."""
-    low = claim_id.lower()
-    if low in PAPER_ORDER:
-        return PAPER_ORDER.index(low)
-    for i, name in enumerate(PAPER_ORDER):
-        if name in low:
-            return i
-    for alias, i in FAMILY_ALIASES.items():
-        if alias in low:
-            return i
-    return len(PAPER_ORDER)
+def section_rank(claim_id: str) -> int:
+    """Where a claim's section goes: the order its checks were registered in (validate.registry:
+    C1's first, then C2's, ...); claims without a check of their own (a user's) go last."""
+    order = claim_order()
+    return order.index(claim_id) if claim_id in order else len(order)
 
 
 def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:

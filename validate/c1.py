@@ -22,9 +22,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC
 from theory.convergence import expected_average_grad_norm_sq
 from validate.bounds import BoundSpec, bound_verdict
 from validate.checks import Prediction
+from validate.registry import check, evidence, prediction, predictions
 from validate.verdict import Verdict
 
 # theory symbol -> evidence column
@@ -176,3 +178,56 @@ def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdi
              f"{sorted(set(np.round(transfer['W_norm'], 6)))}), so the power of ||W_T||_2 is tested too.")
     return bound_verdict(claim, transfer, spec, experiment=experiment, notes=notes,
                          title="smoothness transfer: measured L_f against ||W_T||^2 L_g")
+
+
+# -- what validate reads from the C1 experiments (validate.registry) ---------------------------------
+@evidence(C1_QUADRATIC, ("evidence",))
+def quadratic_tables(runs) -> dict[str, pd.DataFrame]:
+    """c1_quadratic: per-(T, seed) evidence rows from the trajectories."""
+    return {"evidence": quadratic_evidence(runs["trajectory"])}
+
+
+@evidence(C1_LOWRANK, ("evidence", "transfer"))
+def lowrank_tables(runs) -> dict[str, pd.DataFrame]:
+    """c1_lowrank: the evidence rows and the measured smoothness transfer (power iteration)."""
+    trajectory = runs["trajectory"]
+    teacher = runs.teacher if getattr(runs, "teacher", None) is not None else teacher_of_frame(trajectory)
+    return {"evidence": lowrank_evidence(trajectory), "transfer": transfer_evidence(trajectory, teacher)}
+
+
+@prediction(C1_QUADRATIC)
+def quadratic_predictions(runs) -> dict[str, Prediction]:
+    problem = getattr(runs, "problem", None)
+    return {} if problem is None else {C1_SPEC.measured: quadratic_prediction(problem.to_dict())}
+
+
+@check(C1_QUADRATIC, "convergence")
+@check(C1_LOWRANK, "convergence")
+def convergence_check(claim, runs) -> Verdict:
+    return convergence_verdict(claim, runs["evidence"], experiment=runs.name,
+                               prediction=predictions(runs).get(C1_SPEC.measured))
+
+
+@check(C1_LOWRANK, "smoothness_transfer")
+def transfer_check(claim, runs) -> Verdict:
+    return transfer_verdict(claim, runs["transfer"], experiment=runs.name)
+
+
+def teacher_of_frame(frame):
+    """The teacher a simulate frame was produced with, from its teacher.* columns."""
+    import simulate
+
+    return simulate.teacher_from_dict(nested(frame.iloc[0], "teacher."))
+
+
+def nested(row, prefix: str) -> dict:
+    """{'teacher.spectrum.alpha': 1} -> {'spectrum': {'alpha': 1}} for the keys under prefix."""
+    out: dict = {}
+    for key, value in row.items():
+        if isinstance(key, str) and key.startswith(prefix):
+            *parents, leaf = key[len(prefix):].split(".")
+            node = out
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value.item() if hasattr(value, "item") else value
+    return out

@@ -24,10 +24,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from validate.bounds import BoundSpec, bound_verdict
+from simulate.experiments.c2 import GENERALIZATION
 from theory.generalization import rrr_gap_finite
+from validate.bounds import BoundSpec, bound_verdict
 from validate.checks import (Prediction, decide, exponent_outcome, finite_size_offsets, fit_mean_power_law,
                              summarize, usable, widened)
+from validate.registry import check, evidence, prediction
 from validate.verdict import NOT_TESTED, Figure, Verdict
 
 GAP_SPEC = BoundSpec(columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"}, measured="gen_gap",
@@ -127,8 +129,9 @@ def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, ex
         return gap_verdict(claim, sweep, experiment=experiment, constants=constants, notes=notes)
     verdict = gap_verdict(claim, sweep, experiment=experiment, constants=constants)
     why = ("Not tested: inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
-           "R_x, R_y and no outcome of this run could test the bound; the c2_generalization presets "
-           "quick_bounded / full_bounded (Rademacher inputs, uniform noise) test it. For information only, at "
+           "R_x, R_y and no outcome of this run could test the bound; the "
+           f"{GENERALIZATION.name} presets quick_bounded / full_bounded (Rademacher inputs, uniform noise) "
+           "test it. For information only, at "
            f"the largest norms in the training samples (R_x = {norms['R_x']:.3g}, R_y = {norms['R_y']:.3g}, "
            f"R_W = {norms['R_W']:.3g}):")
     return replace(verdict, code=NOT_TESTED, explanation=f"{why} {verdict.explanation}",
@@ -231,3 +234,33 @@ def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, se
 def zero_risk(teacher) -> float:
     """Population risk of the zero predictor: ||W_T||_F^2 (isotropic inputs) + m sigma^2."""
     return float(np.sum(np.asarray(teacher.singular_values) ** 2) + teacher.noise_floor)
+
+
+# -- what validate reads from the C2 experiment (validate.registry) ----------------------------------
+@evidence(GENERALIZATION, ("norms",))
+def generalization_tables(runs) -> dict[str, pd.DataFrame]:
+    """The sweep with each point's zero-predictor risk (the vacuity line), and the data norms the
+    explicit-norm bound needs (one row)."""
+    sweep = runs["sweep"].assign(zero_risk=zero_risk(runs.teacher))
+    norms = data_norms(runs.teacher, int(sweep["n_samples"].max()), sweep, seeds=sorted(sweep["seed"].unique()))
+    return {"sweep": sweep, "norms": pd.DataFrame([norms])}
+
+
+@prediction(GENERALIZATION)
+def generalization_predictions(runs) -> dict[str, Prediction]:
+    return {"gen_gap": gap_prediction()}
+
+
+@check(GENERALIZATION, "generalization", "generalization_lora_sqrt", "generalization_c1")
+def gap_check(claim, runs) -> Verdict:
+    return gap_verdict(claim, runs["sweep"], experiment=runs.name)
+
+
+@check(GENERALIZATION, "generalization_sqrt")
+def sqrt_form_check(claim, runs) -> Verdict:
+    return sqrt_form_verdict(claim, runs["sweep"], runs["norms"].iloc[0].to_dict(), experiment=runs.name)
+
+
+@check(GENERALIZATION, "rrr_excess_risk")
+def rrr_check(claim, runs) -> Verdict:
+    return rrr_reference_verdict(claim, runs["sweep"], experiment=runs.name)

@@ -45,9 +45,11 @@ from scipy import stats
 import theory
 from simulate import add_noise
 from simulate.clone_deep import DeepSweep, DeepTeacher
+from simulate.experiments.c3 import INFORMATION
 from validate import mi
 from validate.bounds import BoundSpec, bound_verdict
 from validate.checks import DEFAULT_CONFIDENCE, mean_interval
+from validate.registry import check, evidence
 from validate.verdict import Figure, Verdict
 
 CLONE_ARM, CONTROLS = "kd_clone", ("noisy", "kd")
@@ -264,25 +266,25 @@ def _sensitivity_sentence(table: pd.DataFrame) -> str:
     return "Gain over clean KD at other noise widths: " + "; ".join(parts) + "."
 
 
-def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000, benchmark_reps: int = 2,
-                lrs: Sequence[float] = ()) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """The tables and context of a c3_information Runs from a DeepSweep.
+def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000,
+                benchmark_reps: int = 2) -> dict[str, pd.DataFrame]:
+    """The evidence tables of a c3_information run from its DeepSweep.
 
     Returns:
-        ({"trajectory", "evidence", "arms", "scaled"[, "benchmark"]}, {noise_std, activation, lrs}):
-        the benchmark (estimator checked at the teacher's hidden width) only for a ReLU teacher.
+        {"evidence", "arms", "scaled"[, "noise_sensitivity"][, "benchmark"]}: the noise
+        sensitivity for a linear teacher with every arm, the benchmark (estimator checked at the
+        teacher's hidden width) only for a ReLU teacher.
     """
     teacher = sweep.teacher
     evidence = deep_evidence(sweep, noise_std, mi_samples=mi_samples)
-    tables = {"trajectory": sweep.frame, "evidence": evidence, "arms": arm_summary(evidence),
+    tables = {"evidence": evidence, "arms": arm_summary(evidence),
               "scaled": scaled_students(sweep, noise_std, mi_samples=mi_samples)}
     if teacher.activation == "linear" and set(CONTROLS) | {CLONE_ARM} <= set(evidence["arm"]):
         tables["noise_sensitivity"] = noise_sensitivity(sweep, evidence)
     if teacher.activation != "linear":
         tables["benchmark"] = estimator_benchmark(teacher.d, teacher.d, benchmark_levels(evidence), mi_samples,
                                                   benchmark_reps)
-    lrs = list(lrs) or sorted(sweep.frame["lr"].unique())
-    return tables, {"noise_std": noise_std, "activation": teacher.activation, "lrs": [float(v) for v in lrs]}
+    return tables
 
 
 # -- comparisons and the verdict --------------------------------------------------------------------
@@ -393,14 +395,14 @@ def mutual_information_verdict(claim, runs, *, experiment: str, trace: bool = Fa
 
     Args:
         claim: the mutual_information (or _trace) Claim. runs: the experiment's Runs (tables
-            "evidence", "arms", "scaled", optional "benchmark"; context noise_std, activation).
+            "evidence", "arms", "scaled", optional "benchmark") as simulate.experiments.c3.InformationRuns.
         experiment: the name in the verdict. trace: check the trace form of the bound only.
     Returns:
         The Verdict (holds / violated / inconclusive; assumptions_not_met for the bound on a
         non-Gaussian teacher).
     """
     evidence = runs["evidence"]
-    exact = runs.context.get("activation", "linear") == "linear"
+    exact = runs.activation == "linear"
     unmet = () if exact else ("X = h_T + e1 is not Gaussian (ReLU teacher): h(X) from the covariance is an upper "
                               "bound on h(X), so the clone-error bound is not guaranteed against the estimated MI",)
     base = _with_arm_names(bound_verdict(claim, evidence.assign(arm_id=_arm_ids(evidence)),
@@ -452,11 +454,11 @@ def comparison_verdict(claim, runs, *, experiment: str, margin: float | Callable
     numbers = {**(base.numbers if base else {}), **({"bound_check": base.code} if base else {}),
                **_numbers(arms, comparisons, runs)}
     notes = ((base.notes if base else ()) + (
-        f"MI: I(h_T + e1; h_S + e2), e1, e2 ~ N(0, s^2 I), s = {runs.context.get('noise_std')} "
+        f"MI: I(h_T + e1; h_S + e2), e1, e2 ~ N(0, s^2 I), s = {runs.noise_std} "
         f"(teacher hidden units have mean square 1); {evidence['mi_method'].iloc[0]}.",
         "Step sizes per arm: " + ", ".join(f"{r.arm} {r.lr:g}" for r in arms.itertuples())
-        + f" (the best seed-mean held-out output loss on the grid {runs.context.get('lrs')})"
-        + _edge_note(arms, runs.context.get("lrs")) + ".",
+        + f" (the best seed-mean held-out output loss on the grid {runs.lrs})"
+        + _edge_note(arms, runs.lrs) + ".",
         "Clone MSE is a proxy: MI is not monotone in it (numbers nonmonotone_*).",
         "The Spearman correlation of clone MSE and MI over training is description, not evidence.")
         + (("Estimator band: the benchmarked KSG error difference between the two arms' MI levels within one "
@@ -519,7 +521,7 @@ def _numbers(arms: pd.DataFrame, comparisons: list[Comparison], runs) -> dict[st
 
 
 def _figures(runs, arms: pd.DataFrame) -> tuple[Figure, ...]:
-    label = runs.context.get("activation", "linear")
+    label = runs.activation
     figs = [Figure("mi_by_arm", f"C3 ({label} teacher): MI per arm at equal steps", arms,
                    {"y_label": "I(h_T + e1; h_S + e2), nats", "caption": "Last-step MI per arm (bars: "
                     "t-interval over seeds), each arm at its best step size on the grid."})]
@@ -573,3 +575,22 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
                              "step": step, "output_loss": terms["clone_mse"], "mi_trivial": 0.0,
                              "mi": exact_mi(w_teacher, w, noise_std), "mi_method": "exact", **terms})
     return pd.DataFrame(rows)
+
+
+# -- what validate reads from the C3 experiment (validate.registry) ----------------------------------
+@evidence(INFORMATION, ("evidence", "arms", "scaled"))
+def information_tables(runs) -> dict[str, pd.DataFrame]:
+    """MI per arm, seed and step (exact or estimated), the arms' summary and the scaled students."""
+    if runs.sweep is None:  # evidence planted by hand: nothing to derive it from
+        return {}
+    return deep_tables(runs.sweep, runs.noise_std, mi_samples=runs.mi_samples, benchmark_reps=runs.benchmark_reps)
+
+
+@check(INFORMATION, "mutual_information")
+def information_check(claim, runs) -> Verdict:
+    return mutual_information_verdict(claim, runs, experiment=runs.name)
+
+
+@check(INFORMATION, "mutual_information_trace")
+def information_trace_check(claim, runs) -> Verdict:
+    return mutual_information_verdict(claim, runs, experiment=runs.name, trace=True)

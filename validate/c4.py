@@ -28,9 +28,12 @@ import sympy as sp
 import theory
 import theory.rank
 from lrkd.errors import require
+from simulate.experiments.c4 import RANK
+from simulate.experiments.spectra import SPECTRA
 from validate.fits import ExponentFit, compare_exponent
 from validate.growth import GrowthFit, fit_growth_laws
 from validate.rstar import empirical_rstar, rstar_replicates
+from validate.registry import check
 from validate.spectrum import compare_with_null
 from validate.verdict import Figure, Verdict
 
@@ -425,3 +428,21 @@ def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict,
         edges[name] = {"mp_edge": null.mp_edge, "threshold": null.threshold, "n_spikes": null.n_spikes,
                        "family": null.family}
     return Figure("spectrum_null", title, pd.concat(frames, ignore_index=True), {"edges": edges})
+
+
+# -- what validate reads from the C4 experiments (validate.registry) ---------------------------------
+@check(RANK, "optimal_rank", any_exponent_claim=True)
+def rank_check(claim, runs) -> Verdict:
+    """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows."""
+    return rank_verdict(claim, runs["sweep"], experiment=runs.name, spectrum=runs.spectrum.to_dict(),
+                        singular_values=runs.singular_values)
+
+
+@check(SPECTRA, "optimal_rank")
+def spectra_check(claim, runs) -> Verdict:
+    """The real teacher's spectra: what they predict for r* (not a measured r*)."""
+    table = runs["spectra"]
+    values = {name: group.sort_values("k")["s"].to_numpy() for name, group in table.groupby("matrix", sort=False)}
+    shapes = {name: (int(group["rows"].iloc[0]), int(group["cols"].iloc[0]))
+              for name, group in table.groupby("matrix", sort=False)}
+    return spectrum_verdict(claim, values, experiment=runs.name, shapes=shapes)

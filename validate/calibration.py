@@ -7,7 +7,7 @@ claim's premises. Each `Planted` below is a theory.Claim written from its own fo
 copy of a production claim), the evidence it is checked on (a source of `sources()`: an
 experiment's runs, a seed subset of them, or a small run of its own), the code a correct engine
 returns and why.
-The checks are the production ones (validate.verdicts.CHECKS, validate.c2.gap_verdict), so a
+The checks are the production ones (validate.registry's, validate.c2.gap_verdict), so a
 corrupted engine shows up here: tests/validate/test_mutation.py corrupts it on purpose.
 
 Where the truth comes from (theory, not the data):
@@ -43,9 +43,22 @@ import sympy as sp
 
 import simulate
 import theory
+from simulate.experiments import Runs
+from simulate.experiments.c1 import C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
+from simulate.experiments.c2 import GENERALIZATION
+from simulate.experiments.c3 import INFORMATION
+from simulate.experiments.c4 import RANK
+from validate import verdicts  # noqa: F401 (registers the production checks calibration reuses)
+from validate.registry import check_for, with_evidence
 from validate.verdict import CODES, Verdict
 
-Check = Callable[[theory.Claim, "Runs"], Verdict]  # noqa: F821 (validate.experiments.Runs)
+Check = Callable[[theory.Claim, Runs], Verdict]
+
+# Sources: an experiment's runs (keyed by its name) and variants of them (the name and a suffix).
+QUADRATIC, GAP, INFO, RSTAR = C1_QUADRATIC.name, GENERALIZATION.name, INFORMATION.name, RANK.name
+QUADRATIC_2SEEDS, QUADRATIC_ADAM, QUADRATIC_BIG_STEP = (f"{QUADRATIC}_2seeds", f"{QUADRATIC}_adam",
+                                                        f"{QUADRATIC}_big_step")
+GAP_LARGE_N, RSTAR_EXPONENTIAL = f"{GAP}_large_N", f"{RSTAR}_exponential"
 
 
 # -- planted claims and where their evidence comes from -------------------------------------------
@@ -64,6 +77,7 @@ class Planted:
     why: str
     check: Check
     also: tuple[str, ...] = ()
+    paper_claim: str = ""  # the paper's claim it probes (set by planted_claims)
 
     def __post_init__(self):
         for code in (self.expected, *self.also):
@@ -73,14 +87,6 @@ class Planted:
     @property
     def accepted(self) -> tuple[str, ...]:
         return (self.expected, *self.also)
-
-    @property
-    def paper_claim(self) -> str:
-        """The paper's claim this planted claim probes (from its experiment: c1 -> convergence ...)."""
-        return PAPER_CLAIMS[self.source[:2]]
-
-
-PAPER_CLAIMS = {"c1": "convergence", "c2": "generalization", "c3": "mutual_information", "c4": "optimal_rank"}
 
 
 def _claim(id: str, formula: str, *, kind: str = "upper_bound", rates: tuple[str, ...] = (), title: str,
@@ -126,10 +132,7 @@ def expected_sgd(eigenvalues, start_sq, noise_var: float) -> sp.Expr:
 @lru_cache(maxsize=None)
 def _quadratic() -> simulate.Quadratic:
     """The quadratic of the c1_quadratic experiment (QuadraticConfig's defaults; no preset changes it)."""
-    from validate.experiments import QuadraticConfig
-
-    cfg = QuadraticConfig()
-    return simulate.Quadratic(tuple(np.linspace(cfg.l_min, cfg.l_max, cfg.dim)), cfg.sigma)
+    return QuadraticConfig().problem()
 
 
 @lru_cache(maxsize=None)
@@ -155,11 +158,10 @@ def _gl(id: str, title: str, *, factor: str = "1", t: str = "T") -> theory.Claim
 
 # -- the checks (the production paths) ---------------------------------------------------------------
 def _check(experiment: str, claim_id: str) -> Check:
-    """The check the report uses for `claim_id` on `experiment`, applied to a planted claim."""
+    """The check the report uses for `claim_id` on `experiment` (looked up when called, so a
+    corrupted registry shows), applied to a planted claim."""
     def check(claim, runs):
-        from validate.verdicts import CHECKS
-
-        return CHECKS[(experiment, claim_id)](runs, claim)
+        return check_for(experiment, claim_id)(claim, runs)
     return check
 
 
@@ -170,10 +172,10 @@ def _gap(claim, runs) -> Verdict:
 
 
 # The production C1 check reads the broken premises (Adam, eta > 1/L) from the evidence itself.
-C1 = C1_ASSUMPTIONS = _check("c1_quadratic", "convergence")
-C3_LOGDET = _check("c3_information", "mutual_information")
-C3_TRACE = _check("c3_information", "mutual_information_trace")
-C4 = _check("c4_rank", "optimal_rank")
+C1 = C1_ASSUMPTIONS = _check(QUADRATIC, "convergence")
+C3_LOGDET = _check(INFO, "mutual_information")
+C3_TRACE = _check(INFO, "mutual_information_trace")
+C4 = _check(RSTAR, "optimal_rank")
 
 LOGDET_FORM = "h_x - logdet_cov_e/2 - d*(1 + log(2*pi))/2"   # h(X) - (1/2) log((2 pi e)^d det Sigma_E)
 TRACE_FORM = "h_x - d*log(2*pi*exp(1)*D/d)/2"              # h(X) - (d/2) log(2 pi e D/d)
@@ -182,11 +184,13 @@ C3_REAL = ("h_x", "logdet_cov_e")                           # differential entro
 
 def planted_claims() -> list[Planted]:
     """Every planted claim, grouped by the paper's claim it probes."""
-    return [*_c1_planted(), *_c2_planted(), *_c3_planted(), *_c4_planted()]
+    groups = {"convergence": _c1_planted, "generalization": _c2_planted, "mutual_information": _c3_planted,
+              "optimal_rank": _c4_planted}
+    return [replace(p, paper_claim=claim) for claim, group in groups.items() for p in group()]
 
 
 def _c1_planted() -> list[Planted]:
-    q = "c1_quadratic"
+    q = QUADRATIC
     return [
         Planted(_gl("cal_c1_gl", "Ghadimi-Lan, 4 L Delta/T + 2 sigma sqrt(2 L Delta/T), exact constants"), q, "holds",
                 "Ghadimi & Lan (2013) with the exact L, sigma, Delta of the quadratic: true, and tight in rate "
@@ -216,22 +220,22 @@ def _c1_planted() -> list[Planted]:
                 "0.1 slower than the true T^(-1/2): true, not tight.", C1),
         Planted(_gl("cal_c1_rate_T2", "Ghadimi-Lan at rate 1/T^2 (T -> T^4)", t="T**4"), q, "violated",
                 "Far too fast for noisy SGD.", C1),
-        Planted(_gl("cal_c1_gl_2seeds", "Ghadimi-Lan on 2 seeds"), "c1_quadratic_2seeds", "inconclusive",
+        Planted(_gl("cal_c1_gl_2seeds", "Ghadimi-Lan on 2 seeds"), QUADRATIC_2SEEDS, "inconclusive",
                 "A true bound, but 2 seeds give no interval for the exponent (a bootstrap over seeds needs 3): the "
                 "rate cannot be confirmed.", C1),
         Planted(_claim("cal_c1_O_sqrt_2seeds", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C",
                        title="O(T^-1/2) on 2 seeds"),
-                "c1_quadratic_2seeds", "inconclusive", "True, but 2 seeds cannot bound an exponent.", C1),
-        Planted(_gl("cal_c1_gl_adam", "Ghadimi-Lan on an Adam run"), "c1_quadratic_adam", "assumptions_not_met",
+                QUADRATIC_2SEEDS, "inconclusive", "True, but 2 seeds cannot bound an exponent.", C1),
+        Planted(_gl("cal_c1_gl_adam", "Ghadimi-Lan on an Adam run"), QUADRATIC_ADAM, "assumptions_not_met",
                 "The bound is proved for plain SGD; the run used Adam (recorded in its trajectory).", C1_ASSUMPTIONS),
-        Planted(_gl("cal_c1_gl_big_step", "Ghadimi-Lan with step 1.5/L"), "c1_quadratic_big_step",
+        Planted(_gl("cal_c1_gl_big_step", "Ghadimi-Lan with step 1.5/L"), QUADRATIC_BIG_STEP,
                 "assumptions_not_met", "The bound needs eta <= 1/L; the run stepped at 1.5/L (it still converges, "
                 "eta < 2/L, so only the premise is broken).", C1_ASSUMPTIONS),
     ]
 
 
 def _c2_planted() -> list[Planted]:
-    s = "c2_generalization"
+    s = GAP
     rN = {"N": -1.0}
     return [
         Planted(_claim("cal_c2_gap_4x", "4*sigma**2*r*(m+n)/N", rates=("N",), claimed=rN,
@@ -258,7 +262,7 @@ def _c2_planted() -> list[Planted]:
                 "The gap grows as r (m+n-r): linearly in r for r << m+n. Its local slope over r = 2..16 is below 1 "
                 "(the -r^2 term), which only theory's finite-size offset tells from a slower law.", _gap),
         Planted(_claim("cal_c2_O_rank_large_N", "C*r", rates=("r",), free="C", title="gap = O(r), N >= 4 (m+n)"),
-                "c2_generalization_large_N", "holds", "As cal_c2_O_rank, on the part of the grid where the leading "
+                GAP_LARGE_N, "holds", "As cal_c2_O_rank, on the part of the grid where the leading "
                 "order of the gap is accurate (N >= 4 (m+n)): the local r-slope is about 0.88 there and only "
                 "theory's finite-size offset (-0.12 on ranks 2..16 of m+n = 64) brings it to 1.", _gap),
         Planted(_claim("cal_c2_O_sqrt_rank", "C*sqrt(r)", rates=("r",), free="C", title="gap = O(sqrt(r)) at fixed N"),
@@ -269,7 +273,7 @@ def _c2_planted() -> list[Planted]:
 
 
 def _c3_planted() -> list[Planted]:
-    s = "c3_information"
+    s = INFO
     return [
         Planted(_claim("cal_c3_logdet", LOGDET_FORM, kind="lower_bound", real=C3_REAL,
                        title="I >= h(X) - log det((2 pi e) Sigma_E)/2"),
@@ -329,7 +333,7 @@ def _c4_planted() -> list[Planted]:
     inconclusive there (stated per claim); at m = n = 96 (the default tests) and 128 (the full preset,
     a slow test) each is decided as `expected`, except r* = O(N^0.6), which sits within the
     finite-size slope of the truth."""
-    p, e = "c4_rank", "c4_rank_exponential"
+    p, e = RSTAR, RSTAR_EXPONENTIAL
     coarse = (" At m = n = 64 the grid's resolution is about 0.25 and logarithmic growth is not always excluded, "
               "so inconclusive is right there too.")
 
@@ -380,60 +384,54 @@ def sources(runs: Iterable) -> dict:
     """
     out: dict = {}
     for r in runs:
-        key = _source_key(r)
+        key = _source_key(with_evidence(r))
         if key is not None:
             out.setdefault(key, r)
-    if "c2_generalization" in out:
-        out["c2_generalization_large_N"] = large_n_subset(out["c2_generalization"], 4)
-    if "c1_quadratic" in out:
-        base = out["c1_quadratic"]
+    if GAP in out:
+        out[GAP_LARGE_N] = large_n_subset(out[GAP], 4)
+    if QUADRATIC in out:
+        base = out[QUADRATIC]
         _require_default_quadratic(base)
-        out["c1_quadratic_2seeds"] = seed_subset(base, 2)
-        out["c1_quadratic_adam"] = quadratic_run(base, "Adam", optimizer="adam")
-        out["c1_quadratic_big_step"] = quadratic_run(base, "step 1.5/L", step_rule="constant", lr=1.5 / _quadratic().L)
+        out[QUADRATIC_2SEEDS] = seed_subset(base, 2)
+        out[QUADRATIC_ADAM] = quadratic_run(base, "Adam", optimizer="adam")
+        out[QUADRATIC_BIG_STEP] = quadratic_run(base, "step 1.5/L", step_rule="constant", lr=1.5 / _quadratic().L)
     return out
 
 
 def _source_key(runs) -> str | None:
     """Which source an experiment's runs can be: the anchors hold for Gaussian reduced-rank data
     (c2), an exact-MI linear teacher (c3) and a planted power-law or exponential spectrum (c4)."""
-    if runs.experiment == "c2_generalization" and runs.label:  # e.g. the bounded-data variant
+    if runs.experiment == GAP and runs.label:  # e.g. the bounded-data variant
         return None
-    if runs.experiment == "c3_information" and runs.context.get("activation", "linear") != "linear":
+    if runs.experiment == INFO and runs.activation != "linear":
         return None
-    if runs.experiment == "c4_rank":
-        spectrum = runs.context.get("spectrum", {})
+    if runs.experiment == RSTAR:
+        spectrum = runs.spectrum.to_dict()
         if spectrum.get("kind") == "power_law":
-            return "c4_rank" if spectrum.get("alpha") == 1 else None  # the anchors are for s_k = 1/k
-        return "c4_rank_exponential" if spectrum.get("kind") == "exponential" else None
+            return RSTAR if spectrum.get("alpha") == 1 else None  # the anchors are for s_k = 1/k
+        return RSTAR_EXPONENTIAL if spectrum.get("kind") == "exponential" else None
     return runs.experiment
 
 
 def seed_subset(runs, k: int):
     """The same runs restricted to their first k seeds: what a k-seed run of the same config gives,
     since every seed draws its own noise stream (simulate's per-seed generators)."""
-    from validate.experiments import Runs
-
     seeds = sorted(runs["evidence"]["seed"].unique())[:k]
     tables = {name: t[t["seed"].isin(seeds)].reset_index(drop=True) if "seed" in t else t for name, t in runs.items()}
-    return Runs(runs.experiment, f"{k} seeds", tables, **runs.context)
+    return runs.replace(label=f"{k} seeds", tables=tables)
 
 
 def large_n_subset(runs, factor: int):
     """The c2 runs restricted to N >= factor (m + n): what a grid starting there gives."""
-    from validate.experiments import Runs
-
     sweep = runs["sweep"]
     keep = sweep["n_samples"] >= factor * (sweep["m"] + sweep["n"])
-    tables = {**runs, "sweep": sweep[keep].reset_index(drop=True)}
-    return Runs(runs.experiment, f"N >= {factor} (m + n)", tables, **runs.context)
+    return runs.replace(label=f"N >= {factor} (m + n)", tables={**runs, "sweep": sweep[keep].reset_index(drop=True)})
 
 
 def quadratic_run(base, label: str, **train):
     """A small quadratic_sweep of the c1_quadratic problem with other training options (at most 4
     seeds and the 4 smallest budgets of `base`), as c1_quadratic Runs labelled `label`."""
     from validate import c1
-    from validate.experiments import Runs
 
     steps = sorted(int(t) for t in base["evidence"]["T"].unique())[:4]
     seeds = sorted(int(s) for s in base["evidence"]["seed"].unique())[:4]
@@ -442,8 +440,8 @@ def quadratic_run(base, label: str, **train):
     # four tiny cells: serial, in this process (a worker pool would cost more than the runs)
     traj = simulate.quadratic_sweep(_quadratic(), steps, seeds=seeds, device="cpu", executor=SerialExecutor(),
                                     progress=False, experiment="calibration.quadratic", **train)
-    return Runs("c1_quadratic", label, {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
-                problem=_quadratic().to_dict())
+    return ConvergenceRuns(QUADRATIC, label, {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
+                           problem=_quadratic())
 
 
 def _require_default_quadratic(runs) -> None:
@@ -473,7 +471,7 @@ def calibrate(runs, planted: Iterable[Planted] | None = None) -> list[Verdict]:
     Returns:
         One scored Verdict per planted claim whose source exists, in planted order.
     """
-    built = runs if isinstance(runs, dict) and "c1_quadratic_2seeds" in runs else sources(
+    built = runs if isinstance(runs, dict) and QUADRATIC_2SEEDS in runs else sources(
         runs.values() if isinstance(runs, dict) else runs)
     planted = planted_claims() if planted is None else list(planted)
     with shared_fits():
@@ -543,34 +541,35 @@ def confusion_matrix(scored: list[Verdict]) -> pd.DataFrame:
 
 
 # -- the reduced sizes the default tests use ------------------------------------------------------------
-SMALL_SIZES: dict[str, tuple[str, dict, int]] = {
-    # source key: (experiment preset, size overrides, seeds per run)
-    "c1_quadratic": ("quick", {"steps": [100, 200, 400, 800, 1600, 3200]}, 6),
-    "c2_generalization": ("quick", {"sample_sizes": [128, 256, 512, 1024, 2048]}, 24),
-    "c3_information": ("quick", {"steps": 300, "lrs": [1e-2, 3e-2], "mi_samples": 1000}, 4),
+SMALL_SIZES: dict[str, tuple[str, str, dict, int]] = {
+    # source key: (experiment, preset, size overrides, seeds per run)
+    QUADRATIC: (QUADRATIC, "quick", {"steps": [100, 200, 400, 800, 1600, 3200]}, 6),
+    GAP: (GAP, "quick", {"sample_sizes": [128, 256, 512, 1024, 2048]}, 24),
+    INFO: (INFO, "quick", {"steps": 300, "lrs": [1e-2, 3e-2], "mi_samples": 1000}, 4),
     # r* needs room to grow before the full-rank fit wins: at m = n = 96 (power law) and 64
     # (exponential) six sizes of N = 512..16384 lie inside the rank grid and the growth law is decided;
     # at the quick report's m = n = 64 the power law often is not (the r* claims accept inconclusive)
-    "c4_rank": ("quick", {"m": 96, "n": 96, "sample_sizes": [256 * 2**k for k in range(7)]}, 6),
-    "c4_rank_exponential": ("quick_exponential", {"m": 64, "n": 64, "sample_sizes": [256 * 2**k for k in range(7)]}, 6),
+    RSTAR: (RSTAR, "quick", {"m": 96, "n": 96, "sample_sizes": [256 * 2**k for k in range(7)]}, 6),
+    RSTAR_EXPONENTIAL: (RSTAR, "quick_exponential", {"m": 64, "n": 64, "sample_sizes": [256 * 2**k for k in range(7)]},
+                        6),
 }
 
 
 @lru_cache(maxsize=8)
-def small_runs(seed: int) -> tuple:
+def small_runs(*, seed: int) -> tuple:
     """The experiments calibration reads, at reduced sizes, with seeds offset by `seed` (each
     test seed draws fresh data). Cached per process: the calibration and the mutation tests share
     one computation per seed.
 
     Returns:
-        A tuple of Runs (pass it to `calibrate` or `sources`).
+        A tuple of Runs with their evidence tables (pass it to `calibrate` or `sources`).
     """
     from lrkd.experiments import get_experiment
     from lrkd.sweep import SerialExecutor
 
     out = []
-    for name, (preset, sizes, k) in SMALL_SIZES.items():
-        experiment = get_experiment(name.replace("_exponential", ""))
+    for name, preset, sizes, k in SMALL_SIZES.values():
+        experiment = get_experiment(name)
         fields = experiment.config_type.__dataclass_fields__
         overrides = {k: v for k, v in sizes.items() if k in fields}
         if k:
@@ -581,7 +580,7 @@ def small_runs(seed: int) -> tuple:
         if "device" in fields:
             overrides["device"] = "cpu"
         config = experiment.config(preset, **overrides)
-        out.append(experiment.run(config, executor=SerialExecutor(), progress=False))
+        out.append(with_evidence(experiment.run(config, executor=SerialExecutor(), progress=False)))
     return tuple(out)
 
 

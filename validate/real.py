@@ -25,9 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulate.experiments.real import REAL
 from validate import mi
 from validate.bounds import BoundSpec, bound_verdict
 from validate.checks import decide, exponent_outcome, mean_interval
+from validate.registry import check, evidence
 from validate.rstar import empirical_rstar, fit_rstar_exponent
 from validate.verdict import Figure, Verdict
 
@@ -347,57 +349,34 @@ def _gain(evidence: pd.DataFrame) -> dict:
             "alpha_compared": alphas[-1]}
 
 
-# -- running the experiment (simulate.lrc through the results store) ------------------------------
-def run(cfg, *, store=None, progress=None) -> tuple[dict[str, pd.DataFrame], str]:
-    """Every cell of the real experiment (RealConfig in validate.experiments), stored and resumable:
-    one cell per (budget, seed) of the rank sweep (all widths share its batches and stored teacher
-    outputs), one per C3 seed (both arms), one per C1 seed (every T). Returns (tables, label)."""
-    from dataclasses import replace
-
-    from lrkd.sweep import SerialExecutor, run_grid, to_frame
-    from simulate import lrc
-    from simulate.lrc.api import run_sgd_cell, shared_teacher
-
-    base = cfg.lrc
-    if store is not None:  # checkpoints next to the results store, not in the working directory
-        base = replace(base, output_dir=str(store.path.parent / "lrc"))
-    serial = SerialExecutor()  # one process: the teacher is loaded once and shared by every cell
-    rank_cells = [lrc.sweep_cell(replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
-                                 list(cfg.widths), alphas=[base.alpha]) for n in cfg.budgets for s in cfg.seeds]
-    c3_config = replace(base, d_S=cfg.c3_width, train_tokens=cfg.c3_tokens, steps=cfg.c3_steps, token_budget=None,
-                        eval_points=cfg.c3_snapshots, hidden_snapshots=cfg.c3_snapshots)
-    c3_cells = [lrc.sweep_cell(replace(c3_config, seed=s), [cfg.c3_width], alphas=list(cfg.alphas))
-                for s in cfg.c3_seeds]
-    c1_base = replace(base, d_S=cfg.c1_width, dtype="float32" if base.dtype in ("auto", "bfloat16") else base.dtype)
-    from lrkd.config import to_dict
-
-    c1_cells = [{**to_dict(replace(c1_base, seed=s)), "sgd_budgets": list(cfg.c1_steps), "sgd_batches": cfg.c1_batches,
-                 "sgd_power_iters": cfg.c1_power_iters} for s in cfg.c1_seeds]
-    common = {"store": store, "executor": serial, "progress": progress}
-    ranked = run_grid("lrc_real_rank", rank_cells, lrc.run_cell, **common)
-    cloned = run_grid("lrc_real_clone", c3_cells, lrc.run_cell, **common)
-    sgd = run_grid("lrc_real_sgd", c1_cells, run_sgd_cell, **common)
-    teacher = shared_teacher(base)
-    final = to_frame(ranked, "final")
-    steps = to_frame(ranked, "steps")
-    c3_index = to_frame(cloned, "hidden_index")
-    arrays = {f"{c.key}/{name}": value for c in cloned for name, value in c.arrays.items()}
-    benchmark = estimator_benchmark(PCA_DIMS, int(base.mi_tokens))
-    estimator = choose_estimator(benchmark)
-    n_matrices = 7 * teacher.arch.n_layers + (1 if base.tie_head_proj else 2)
-    tables = {
-        "final": final, "trajectory": to_frame(ranked, "trajectory"),
-        "rank": rank_evidence(final, plateau_table(steps, final)),
-        "generalization": generalization_evidence(final, teacher.arch.vocab, n_matrices),
-        "clone_final": to_frame(cloned, "final"), "clone_trajectory": to_frame(cloned, "trajectory"),
-        "information": information_evidence(c3_index, arrays, estimator), "mi_benchmark": benchmark,
-        "sgd_runs": to_frame(sgd, "runs"), "sgd_constants": to_frame(sgd, "constants"),
-    }
-    tables["convergence"] = convergence_evidence(tables["sgd_runs"], tables["sgd_constants"])
-    return tables, teacher_label(teacher)
+# -- what validate reads from the real run (validate.registry) --------------------------------------
+@evidence(REAL, ("rank", "generalization", "information", "mi_benchmark", "convergence"))
+def real_tables(runs) -> dict[str, pd.DataFrame]:
+    """Every claim's evidence from the stored cells: the rank sweep's (with its plateau check), the
+    gap's, the MI's (with the estimator chosen on a benchmark of the same size) and SGD's."""
+    benchmark = estimator_benchmark(PCA_DIMS, runs.mi_tokens)
+    return {"rank": rank_evidence(runs["final"], plateau_table(runs.steps, runs["final"])),
+            "generalization": generalization_evidence(runs["final"], runs.vocab, runs.n_matrices),
+            "information": information_evidence(runs.hidden_index, runs.arrays, choose_estimator(benchmark)),
+            "mi_benchmark": benchmark,
+            "convergence": convergence_evidence(runs["sgd_runs"], runs["sgd_constants"])}
 
 
-def teacher_label(teacher) -> str:
-    """The teacher as the report names it, with its reduction when it is one."""
-    name = {"smollm2-135m-instruct": "SmolLM2-135M-Instruct"}.get(teacher.name, teacher.name)
-    return f"{name}, reduced: {teacher.reduction}" if teacher.reduction else name
+@check(REAL, "convergence")
+def real_convergence_check(claim, runs) -> Verdict:
+    return convergence_verdict(claim, runs["convergence"], experiment=runs.name)
+
+
+@check(REAL, "generalization", "generalization_c1")
+def real_generalization_check(claim, runs) -> Verdict:
+    return generalization_verdict(claim, runs["generalization"], experiment=runs.name)
+
+
+@check(REAL, "mutual_information")
+def real_information_check(claim, runs) -> Verdict:
+    return information_verdict(claim, runs["information"], runs["mi_benchmark"], experiment=runs.name)
+
+
+@check(REAL, "optimal_rank")
+def real_rank_check(claim, runs) -> Verdict:
+    return rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)

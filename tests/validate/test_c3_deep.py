@@ -9,16 +9,17 @@ import theory
 from lrkd.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
 from validate import c3, check_claim, mi
-from validate.experiments import Runs
+from simulate.experiments.c3 import InformationRuns
+from validate.registry import with_evidence
 
 SEEDS = [0, 1, 2, 3, 4]
 FAST = {"lrs": [3e-3, 1e-2], "arms": ["noisy", "kd", "kd_clone"], "seeds": SEEDS}
 
 
 @pytest.fixture(scope="module")
-def linear_runs() -> Runs:
+def linear_runs() -> InformationRuns:
     exp = get_experiment("c3_information")
-    return exp.run(exp.config("quick", **FAST), store=None, executor=SerialExecutor())
+    return with_evidence(exp.run(exp.config("quick", **FAST), store=None, executor=SerialExecutor()))
 
 
 def test_exact_mi_matches_the_gaussian_estimate_and_bounds_it():
@@ -86,11 +87,11 @@ def test_planted_clone_vs_kd_claims_come_out_as_the_data_say(linear_runs, seed):
     assert beats.code != not_above.code or beats.code == "inconclusive"
 
 
-def _without_seed(runs: Runs, seed: int) -> Runs:
+def _without_seed(runs: InformationRuns, seed: int) -> InformationRuns:
     if seed == 0:
         return runs  # all five seeds
     evidence = runs["evidence"][runs["evidence"]["seed"] != seed]
-    return Runs(runs.experiment, runs.label, {**runs, "evidence": evidence}, **runs.context)
+    return runs.replace(tables={**runs, "evidence": evidence})
 
 
 def _evidence(diffs_vs_kd, diffs_vs_noisy, base=2.0) -> pd.DataFrame:
@@ -109,7 +110,7 @@ def _evidence(diffs_vs_kd, diffs_vs_noisy, base=2.0) -> pd.DataFrame:
     ([0.3, -0.2, 0.25, -0.1], [0.5, 0.52, 0.49, 0.5], "inconclusive"),
 ])
 def test_each_verdict_path_of_the_comparison(kd, noisy, code):
-    runs = Runs("c3_information", "planted", {"evidence": _evidence(kd, noisy)}, noise_std=0.2, lrs=[0.01])
+    runs = InformationRuns("c3_information", "planted", {"evidence": _evidence(kd, noisy)}, noise_std=0.2, lrs=[0.01])
     verdict = c3.comparison_verdict(theory.get_claim("mutual_information"), runs, experiment="t", margin=0.0)
     assert verdict.code == code
     if code == "inconclusive":
@@ -117,8 +118,8 @@ def test_each_verdict_path_of_the_comparison(kd, noisy, code):
 
 
 def test_an_estimator_band_wider_than_the_effect_cannot_be_decided_by_seeds():
-    runs = Runs("c3_information", "planted", {"evidence": _evidence([0.05, 0.06, 0.05, 0.06], [0.5] * 4)},
-                noise_std=0.5, lrs=[0.01])
+    runs = InformationRuns("c3_information", "planted", {"evidence": _evidence([0.05, 0.06, 0.05, 0.06], [0.5] * 4)},
+                           noise_std=0.5, lrs=[0.01])
     verdict = c3.comparison_verdict(theory.get_claim("mutual_information"), runs, experiment="t", margin=0.1)
     assert verdict.code == "inconclusive" and "cannot decide" in verdict.explanation
     assert "seeds_to_decide_vs_kd" not in verdict.numbers
@@ -157,7 +158,7 @@ def test_check_claim_takes_a_deep_sweep_directly():
 def test_the_comparison_is_reported_at_other_noise_widths(linear_runs):
     table = linear_runs["noise_sensitivity"]
     assert set(table["noise_std"]) == set(c3.NOISE_STDS)
-    at_default = table[(table["noise_std"] == linear_runs.context["noise_std"]) & (table["control"] == "kd")]
+    at_default = table[(table["noise_std"] == linear_runs.noise_std) & (table["control"] == "kd")]
     n = check_claim("mutual_information", linear_runs).numbers
     assert at_default["gain"].iloc[0] == pytest.approx(n["mi_gain_over_kd"])
 

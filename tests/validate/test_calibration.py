@@ -78,8 +78,8 @@ def test_sources_derive_two_seed_and_broken_assumption_runs():
     assert c1.premises_broken(src["c1_quadratic"]["evidence"]) == []
     assert "adam" in c1.premises_broken(src["c1_quadratic_adam"]["evidence"])[0]
     assert "1.5/L" in c1.premises_broken(src["c1_quadratic_big_step"]["evidence"])[0]
-    assert src["c4_rank"].context["spectrum"]["kind"] == "power_law"
-    assert src["c4_rank_exponential"].context["spectrum"]["kind"] == "exponential"
+    assert src["c4_rank"].spectrum.kind == "power_law"
+    assert src["c4_rank_exponential"].spectrum.kind == "exponential"
 
 
 def test_score_marks_a_wrong_call_and_accepts_the_stated_alternatives():

@@ -14,7 +14,8 @@ import validate
 from lrkd.experiments import get_experiment
 from theory.convergence import expected_average_grad_norm_sq
 from validate import c1
-from validate.experiments import Runs
+from simulate.experiments.c1 import ConvergenceRuns
+from validate.registry import with_evidence
 
 C1_COLUMNS = {"T": "T", "L": "L", "Delta": "Delta", "sigma": "sigma"}
 
@@ -65,16 +66,16 @@ def test_true_bound_holds_false_fast_rate_does_not_slow_rate_is_loose(c1_quick):
 
 
 def test_without_theory_the_local_slope_is_compared_as_it_is(c1_quick):
-    """The same runs without the problem in their context: no offset, and the 8-seed interval
+    """The same runs without the quadratic they ran on: no offset, and the 8-seed interval
     alone still holds the true exponent (the offset is a correction, not a licence)."""
-    bare = Runs("c1_quadratic", "", dict(c1_quick))
+    bare = ConvergenceRuns(c1_quick.experiment, "", dict(c1_quick))
     verdict = validate.check_claim("convergence", bare)
     assert "finite_size_offset_T" not in verdict.numbers
     assert any("No exact prediction" in n for n in verdict.notes)
 
 
 def test_two_seeds_cannot_decide(c1_quick):
-    two = Runs("c1_quadratic", "", {k: v[v["seed"] < 2] for k, v in c1_quick.items()}, **c1_quick.context)
+    two = c1_quick.replace(tables={k: v[v["seed"] < 2] for k, v in c1_quick.items()})
     verdict = validate.check_claim("convergence", two)
     assert verdict.code == "inconclusive" and "At least 3 seeds" in verdict.explanation
 
@@ -103,8 +104,7 @@ def test_decided_n_leads_when_r_is_undecided(c2_runs):
     confirm 1. The code is inconclusive (not_tight would assert the claim holds in r), and the
     explanation leads with the decided N."""
     runs = c2_runs[1.0]
-    eight = Runs(runs.experiment, "", {k: v[v["seed"] < 8] if "seed" in v else v for k, v in runs.items()},
-                 **runs.context)
+    eight = runs.replace(tables={k: v[v["seed"] < 8] if "seed" in v else v for k, v in runs.items()})
     verdict = validate.check_claim("generalization", eight)
     assert verdict.code == "inconclusive"
     assert verdict.explanation.startswith("Decided: Not tight in N")
@@ -128,7 +128,7 @@ def test_gap_grows_like_r_not_sqrt_r(c2_runs):
 def test_smoothness_transfer_is_measured_not_recomputed():
     experiment = get_experiment("c1_lowrank")
     runs = experiment.run(experiment.config("quick", seeds=[0, 1, 2], steps=[50, 100]), store=None, progress=False)
-    transfer = runs["transfer"]
+    transfer = with_evidence(runs)["transfer"]
     formula = transfer["W_norm"] ** 2 * transfer["L_g"]
     assert np.allclose(transfer["L_f"], formula, rtol=1e-8)  # tight: the Hessian is a Kronecker product
     assert validate.check_claim("smoothness_transfer", runs).code == "holds"
@@ -147,7 +147,7 @@ def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
     assert gaussian.code == "not_tested" and not gaussian.tested and gaussian.label == "not tested"
     experiment = get_experiment("c2_generalization")
     bounded = experiment.run(experiment.config("quick_bounded", seeds=list(range(8))), store=None, progress=False)
-    norms = bounded.context["norms"]
+    norms = with_evidence(bounded)["norms"].iloc[0]
     assert norms["bounded"] and norms["R_x"] == pytest.approx(np.sqrt(32))
     x = bounded["sweep"]
     verdict = validate.check_claim("generalization_sqrt", bounded)

@@ -18,6 +18,7 @@ from lrkd.experiments import get_experiment
 from lrkd.store import ResultStore
 from simulate.lrc.tiny import make_tiny_workspace
 from validate import real, verdicts
+from validate.registry import with_evidence
 from validate.verdict import CODES
 
 
@@ -42,7 +43,7 @@ def setup(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(setup):
-    return setup[0]
+    return with_evidence(setup[0])
 
 
 def test_real_run_tables(runs):
@@ -86,7 +87,7 @@ def test_an_interrupted_real_sweep_resumes_to_identical_rows(setup, tmp_path, mo
     with pytest.raises(KeyboardInterrupt):
         get_experiment("lrc_real").run(config, store=store, progress=False)
     monkeypatch.setattr(api, "train_sweep", original)
-    resumed = get_experiment("lrc_real").run(config, store=store, progress=False)
+    resumed = with_evidence(get_experiment("lrc_real").run(config, store=store, progress=False))
     for table in ("rank", "convergence", "information"):
         a = resumed[table].drop(columns=[c for c in resumed[table] if c.startswith("cell")], errors="ignore")
         b = runs[table].drop(columns=[c for c in runs[table] if c.startswith("cell")], errors="ignore")

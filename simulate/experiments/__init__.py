@@ -1,0 +1,27 @@
+"""Named experiments (config -> grid -> tables), one module per claim family, each beside the sweeps
+it runs. Importing this package registers them all; `lrkd.experiments.get_experiment(name)` finds
+one (and loads user plugins). validate/ reads their Runs; the report plan (reports/plan.py) names
+which presets a report runs.
+
+  c1_quadratic      SGD on a quadratic with known L, sigma, Delta (the C1 bound is known true)
+  c1_lowrank        SGD on the linear LRC-style student f(P) = g(W_T P), exact L and Delta
+  c2_generalization closed-form reduced-rank regression over ranks x N x seeds
+  c3_information    two-layer teachers, a hidden activation cloned; noisy-label and clean-KD controls
+  c4_rank           rank sweeps at several N for one planted spectrum
+  lrc_real          real LRC distillation of SmolLM2-135M on KJV text (simulate.lrc)
+  teacher_spectra   the real teacher's weight spectra
+
+A new experiment is one module here (config dataclass, run function, register_experiment): it is
+found by the loop below, with no other edit.
+"""
+import importlib
+import pkgutil
+
+from simulate.experiments.base import REGISTRY, Experiment, Runs, register_experiment
+
+# Every module of this package registers its experiments when imported (same layer, so no layering
+# rule is crossed; base and common define, they register nothing).
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["Experiment", "Runs", "register_experiment", "REGISTRY"]

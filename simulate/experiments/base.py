@@ -1,0 +1,74 @@
+"""What an experiment is: a config type with named presets, a `run` that drives simulate/ through
+the results store, and the typed `Runs` it returns. The registry of experiments lives here too;
+`lrkd.experiments.get_experiment(name)` is the public way in (it also loads user plugins).
+
+An experiment produces tables and the typed inputs a check needs (a teacher, a problem); it
+computes no evidence: validate/ derives that from the runs (validate.registry.evidence).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from lrkd.config import from_dict, to_dict
+from lrkd.errors import InputError
+
+RunFn = Callable[..., Mapping[str, Any]]
+
+
+class Runs(dict):
+    """{table name: DataFrame} from one experiment run, tagged with the experiment's name and a label
+    (a variant such as "bounded data"). Subclasses beside each experiment add the typed inputs
+    its checks read (a Quadratic, a teacher, a spectrum); validate/ adds the evidence tables it
+    derives, so the report's data folder carries both."""
+
+    def __init__(self, experiment: str, label: str, tables: Mapping[str, pd.DataFrame]):
+        super().__init__(tables)
+        self.experiment, self.label = experiment, label
+
+    @property
+    def name(self) -> str:
+        """What verdicts call this evidence: the experiment, with its label when it has one."""
+        return f"{self.experiment} ({self.label})" if self.label else self.experiment
+
+    def replace(self, *, label: str | None = None, tables: Mapping[str, pd.DataFrame] | None = None) -> "Runs":
+        """The same runs (same type and typed inputs) with another label or other tables: a seed
+        subset, or a grid cut to its large-N end."""
+        new = copy.copy(self)
+        dict.clear(new)
+        new.update(self if tables is None else tables)
+        new.label = self.label if label is None else label
+        return new
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named grid. `run(config, *, store, executor, progress)` returns its Runs (or, for a user
+    plugin, any {table: DataFrame} mapping)."""
+
+    name: str
+    config_type: type
+    run: RunFn
+    description: str
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def config(self, preset: str = "quick", **overrides: Any) -> Any:
+        """The config of a preset, with keyword overrides (type-checked)."""
+        if preset not in self.presets:
+            raise InputError("preset", f"must be one of {', '.join(self.presets) or '(none)'}, got {preset!r}")
+        data = {**to_dict(from_dict(self.config_type, self.presets[preset])), **overrides}
+        return from_dict(self.config_type, data)
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register_experiment(experiment: Experiment, *, replace: bool = False) -> Experiment:
+    """Add an experiment to the registry (by its name); returns it, so a module can keep it."""
+    if experiment.name in REGISTRY and not replace:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    REGISTRY[experiment.name] = experiment
+    return experiment
