@@ -26,6 +26,7 @@ from lrkd import progress
 from lrkd.executors import executor_for
 from lrkd.errors import InputError
 from lrkd.store import ResultStore
+from reports.document import fmt
 from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from validate.verdict import Verdict
 
@@ -71,13 +72,13 @@ def compare(baseline: list[dict], current: list[dict]) -> tuple[list[Difference]
         for name, ref in old.get("exponents", {}).items():
             value = new.get("exponents", {}).get(name, {}).get("value")
             if value is None or abs(value - ref["value"]) > ref["tolerance"]:
-                diffs.append(Difference(*key, f"{name} {_fmt(value)} outside baseline {ref['value']:.4g} "
+                diffs.append(Difference(*key, f"{name} {_missing_or(value)} outside baseline {ref['value']:.4g} "
                                               f"+- {ref['tolerance']:.3g}"))
     return diffs, [e for k, e in now.items() if k not in then]
 
 
-def _fmt(value) -> str:
-    return "missing" if value is None else f"{value:.4g}"
+def _missing_or(value) -> str:
+    return "missing" if value is None else fmt(value, 4)
 
 
 def current_entries(*, store: Path | None, workers: int | None) -> list[dict]:
