@@ -10,58 +10,15 @@ share a seed (different ranks, clone weights) see the same minibatches (common r
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Sequence
 
-import numpy as np
 import torch
 
-from lrkd.errors import require
-from simulate._seeds import rng, torch_generator
-from simulate.teachers import LinearTeacher, Sample, Teacher
+from simulate._seeds import torch_generator
+from simulate.teachers import Teacher
 
 INDEX_CHUNK = 256  # steps of indices drawn per call; fixed, so streams do not depend on T
-
-
-@dataclass(frozen=True)
-class BoundedLinearTeacher(LinearTeacher):
-    """The linear teacher with BOUNDED data, for claims that assume ||x|| <= R_x and ||y|| <= R_y
-    almost surely (the uniform-convergence bound generalization_sqrt).
-
-    Inputs are Rademacher (each coordinate +-1 with probability 1/2): isotropic like the Gaussian
-    inputs, so the population risk, excess risk and approximation error of LinearTeacher stay exact,
-    and ||x||_2 = sqrt(n) for every sample. Label noise is uniform on [-sqrt(3) noise, sqrt(3) noise]
-    per output: variance noise^2 (the same noise floor m noise^2) and |xi_i| <= sqrt(3) noise.
-    Hence, surely, ||y|| <= ||W_T||_2 sqrt(n) + sqrt(3 m) noise (`bounds`).
-    """
-
-    kind: ClassVar[str] = "linear_bounded"
-
-    def __post_init__(self):
-        super().__post_init__()
-        require(self.input_cov is None, "input_cov", "None for bounded (Rademacher) inputs", self.input_cov)
-
-    def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
-        """N pairs with Rademacher x and uniform noise (same seeds and streams as LinearTeacher)."""
-        x = rng(stream + "-x", seed).integers(0, 2, (n_samples, self.n)).astype(np.float64) * 2.0 - 1.0
-        clean = x @ self.weight.T
-        half_width = math.sqrt(3.0) * self.noise
-        noise = rng(stream + "-noise", seed).uniform(-half_width, half_width, clean.shape)
-        return Sample(x, clean + noise, clean)
-
-    @property
-    def bounds(self) -> dict[str, float]:
-        """Almost-sure bounds on the data: R_x = sqrt(n), R_y = ||W_T||_2 sqrt(n) + sqrt(3 m) noise."""
-        r_x = math.sqrt(self.n)
-        return {"R_x": r_x, "R_y": float(np.linalg.norm(self.weight, 2)) * r_x + math.sqrt(3.0 * self.m) * self.noise}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BoundedLinearTeacher":
-        from simulate.spectra import spectrum_from_dict
-
-        data = {k: v for k, v in data.items() if k not in ("kind", "input_cov")}
-        return cls(spectrum=spectrum_from_dict(data.pop("spectrum")), **data)
 
 
 @dataclass(frozen=True)

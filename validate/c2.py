@@ -116,7 +116,7 @@ def _rank_support_sentence(by_n: pd.DataFrame) -> str:
 
 
 def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, experiment: str) -> Verdict:
-    """`generalization_sqrt` at its almost-sure norms. On bounded data (simulate.data.BoundedLinearTeacher)
+    """`generalization_sqrt` at its almost-sure norms. On bounded data (simulate.teachers.BoundedLinearTeacher)
     R_x, R_y are sure bounds and R_W bounds every fitted student, so the bound is checked and can
     hold or fail. On Gaussian data no finite R_x, R_y exist: the run cannot test the claim, and the
     verdict says "not tested" (NOT_TESTED) with the bounded preset that does."""

@@ -9,7 +9,7 @@ from lrkd.errors import require, require_int_in
 from simulate.experiments.base import Experiment, Runs, register_experiment
 from simulate.experiments.common import TeacherConfig, positive_ints
 from simulate.sweeps import rank_sweep
-from simulate.teachers import LinearTeacher
+from simulate.teachers import BoundedLinearTeacher, LinearTeacher
 
 
 class GeneralizationRuns(Runs):
@@ -26,7 +26,7 @@ class GeneralizationConfig(TeacherConfig):
     seeds: tuple[int, ...] = tuple(range(24))
     ranks: tuple[int, ...] = (2, 4, 8, 16)
     sample_sizes: tuple[int, ...] = (128, 256, 512, 1024, 2048, 4096)
-    data: str = "gaussian"  # "bounded": Rademacher inputs, uniform noise (simulate.data.BoundedLinearTeacher)
+    data: str = "gaussian"  # "bounded": Rademacher inputs, uniform noise (simulate.teachers.BoundedLinearTeacher)
 
     def __post_init__(self):
         super().__post_init__()
@@ -39,8 +39,6 @@ class GeneralizationConfig(TeacherConfig):
     def teacher(self) -> LinearTeacher:
         if self.data == "gaussian":
             return super().teacher()
-        from simulate.data import BoundedLinearTeacher
-
         return BoundedLinearTeacher(self.m, self.n, self.spectrum.build(), noise=self.noise, seed=0)
 
 
