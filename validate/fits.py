@@ -138,7 +138,9 @@ def bootstrap_replicates(
         return statistic(np.moveaxis(idx, axis, -1))
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy's own interval is unused; NaNs are ours to drop
+        # scipy also computes its own interval, which we do not use; it warns when that interval is
+        # degenerate or NaN (a constant statistic, or NaN resamples that the callers drop).
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap((np.arange(n_units),), vectorized, n_resamples=n_resamples,
                               batch=BATCH, vectorized=True, method="percentile",
                               rng=np.random.default_rng(seed))
