@@ -52,8 +52,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from validate.fits import (ExponentFit, bootstrap_replicates, compare_exponent, expanded_level,
-                           percentile_interval)
+from validate.fits import (ExponentFit, bootstrap_replicates, compare_exponent, empty_slices_expected,
+                           expanded_level, percentile_interval)
 
 Direction = Literal["upper", "lower"]
 Sense = Literal["upper", "lower", "equal"]
@@ -180,7 +180,8 @@ def fit_mean_power_law(df: pd.DataFrame, variables: Sequence[str], measured: str
     values = table.to_numpy(dtype=np.float64)                     # (points, groups)
     design = _design(table.index, variables)
     coef = _log_mean_fit(values, design, np.arange(values.shape[1]))
-    usable_points = int(np.sum(np.nanmean(values, axis=1) > 0))
+    with empty_slices_expected():  # a grid point whose every run diverged has no mean
+        usable_points = int(np.sum(np.nanmean(values, axis=1) > 0))
     excluded = len(table) - usable_points
     n_groups = values.shape[1]
     replicates = bootstrap_replicates(lambda idx: _log_mean_fit_batch(values, design, idx), n_groups,
@@ -205,7 +206,7 @@ def _design(index: pd.Index, variables: Sequence[str]) -> np.ndarray:
 
 
 def _log_mean_fit(values: np.ndarray, design: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), empty_slices_expected():
         means = np.nanmean(values[:, idx], axis=1)
         keep = np.isfinite(means) & (means > 0)
         if keep.sum() < design.shape[1]:

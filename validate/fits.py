@@ -22,6 +22,7 @@ larger reference value (eps * |exact|) needs the caller's `floor`.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -31,7 +32,8 @@ from scipy import stats
 
 from lrkd.errors import require, require_float_in, require_int_in
 
-__all__ = ["ExponentFit", "fit_exponent", "compare_exponent", "expanded_level", "bootstrap_replicates"]
+__all__ = ["ExponentFit", "fit_exponent", "compare_exponent", "expanded_level", "bootstrap_replicates",
+           "empty_slices_expected"]
 
 FLOOR_FACTOR = 100.0  # default floor: FLOOR_FACTOR * eps * max(y)
 BATCH = 500  # resamples per vectorized statistic call: bounds memory for large sweeps
@@ -145,6 +147,20 @@ def bootstrap_replicates(
                               batch=BATCH, vectorized=True, method="percentile",
                               rng=np.random.default_rng(seed))
     return np.asarray(res.bootstrap_distribution)
+
+
+# numpy's nan-reductions (nanmean, nanstd, nanpercentile, ...) warn on a slice with no finite value
+# or too few for ddof; such a slice comes out NaN, which is how a grid point no seed ran, or a
+# resample that drew none of its runs, reads. Only these messages: any other warning surfaces.
+_EMPTY_SLICE = r"Mean of empty slice|All-NaN slice encountered|Degrees of freedom <= 0 for slice"
+
+
+@contextlib.contextmanager
+def empty_slices_expected():
+    """Silence numpy's empty-slice warnings (and only those) where a NaN result is handled."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_EMPTY_SLICE, category=RuntimeWarning)
+        yield
 
 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, float]:

@@ -14,16 +14,14 @@ r* from below (and one at the bottom from above); such points are flagged in the
 """
 from __future__ import annotations
 
-import contextlib
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from lrkd.errors import require, require_float_in, require_int_in
-from validate.fits import (ExponentFit, bootstrap_replicates, expanded_level, fit_exponent,
-                           percentile_interval, slope_from_sums)
+from validate.fits import (ExponentFit, bootstrap_replicates, empty_slices_expected, expanded_level,
+                           fit_exponent, percentile_interval, slope_from_sums)
 
 __all__ = ["empirical_rstar", "fit_rstar_exponent", "rstar_replicates"]
 
@@ -159,25 +157,12 @@ def _risk_cube(clean: pd.DataFrame, risk: str) -> _RiskCube:
                      values.reshape(n_values.size, ranks.size, -1))
 
 
-# numpy's nan-reductions warn on a slice with no finite value (a rank no seed ran, a resample that
-# drew none of its runs) or too few for ddof; such a slice comes out NaN, which the callers handle.
-# Only these warnings are expected: any other (an overflow, say) still surfaces.
-_EMPTY_SLICE = r"Mean of empty slice|All-NaN slice encountered|Degrees of freedom <= 0 for slice"
-
-
-@contextlib.contextmanager
-def _empty_slices_expected():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_EMPTY_SLICE, category=RuntimeWarning)
-        yield
-
-
 def _argmin_ranks(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """Rank minimizing the mean over the last axis; values (n_N, n_rank, ..., n_seed).
 
     Returns (n_N, ...); NaN where no rank has data. Ties go to the smaller rank.
     """
-    with _empty_slices_expected():  # a resample may lack every run of a rank
+    with empty_slices_expected():  # a resample may lack every run of a rank
         mean = np.nanmean(values, axis=-1)
     has_data = np.isfinite(mean).any(axis=1)
     best = np.argmin(np.where(np.isfinite(mean), mean, np.inf), axis=1)
@@ -188,7 +173,7 @@ def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray,
                  confidence: float) -> pd.DataFrame:
     """Assemble the per-N table from the point argmins (n_N,) and bootstrap argmins (n_N, B)."""
     tails = (50.0 * (1 - confidence), 50.0 * (1 + confidence))
-    with _empty_slices_expected():
+    with empty_slices_expected():
         mean = np.nanmean(cube.values, axis=-1)  # (n_N, n_rank)
         low = np.nanpercentile(boot, tails[0], axis=-1, method="lower")
         high = np.nanpercentile(boot, tails[1], axis=-1, method="higher")
@@ -219,7 +204,7 @@ def _indistinguishable(cube: _RiskCube, best: np.ndarray) -> tuple[np.ndarray, n
     (5 seeds have only 126 distinct resamples); this range says by how much."""
     at = np.searchsorted(cube.ranks, np.nan_to_num(best, nan=cube.ranks[0]))
     diff = cube.values - cube.values[np.arange(cube.n_values.size), at][:, None, :]
-    with _empty_slices_expected():
+    with empty_slices_expected():
         mean = np.nanmean(diff, axis=-1)
         se = np.nanstd(diff, axis=-1, ddof=1) / np.sqrt(np.sum(np.isfinite(diff), axis=-1))
     close = np.isfinite(mean) & (mean <= np.nan_to_num(se, nan=0.0))

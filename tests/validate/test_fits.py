@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lrkd.errors import InputError
-from validate.fits import ExponentFit, compare_exponent, expanded_level, fit_exponent
+from validate.fits import ExponentFit, compare_exponent, empty_slices_expected, expanded_level, fit_exponent
 
 X_GRID = 2.0 ** np.arange(3, 11)  # 8 x-values
 
@@ -139,3 +139,13 @@ def test_compare_exponent_rejects_an_unknown_direction():
 def test_expanded_level_widens_small_samples_and_vanishes_for_large():
     assert expanded_level(0.95, 8, 7) > 0.98
     assert expanded_level(0.95, 10_000, 9_999) == pytest.approx(0.95, abs=1e-3)
+
+
+def test_empty_slices_expected_silences_only_numpy_empty_slice_warnings():
+    empty = np.full((2, 3), np.nan)
+    with empty_slices_expected():  # the default run turns warnings into errors: these would raise
+        assert np.isnan(np.nanmean(empty, axis=1)).all()
+        assert np.isnan(np.nanstd(empty[:, :1], axis=1, ddof=1)).all()
+        assert np.isnan(np.nanpercentile(empty, 50, axis=1)).all()
+    with empty_slices_expected(), pytest.raises(RuntimeWarning, match="overflow"):
+        np.exp(np.float64(1000.0))
