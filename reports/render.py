@@ -250,7 +250,7 @@ def summary_section(ctx: ReportContext, plan: Plan) -> Section:
         return Section("Verdicts at a glance", [intro], anchor="summary")
     how = Paragraph(Emph("One row per claim, one column per experiment; each badge links to its verdict and "
                          "names it on hover. A dot: the experiment does not test the claim."), cls="muted")
-    blocks = [intro, verdict_matrix(plan), how]
+    blocks = [intro, verdict_matrix(plan, ctx.verdicts), how]
     idle = [s for s in plan.sections if not s.verdicts]
     if idle:
         links = [Link(Code(s.claim_id), f"#{s.anchor}") for s in idle]
@@ -264,8 +264,9 @@ def experiment_group(experiment: str) -> str:
     return str(experiment).split(" (", 1)[0].strip() or str(experiment)
 
 
-def verdict_matrix(plan: Plan) -> VerdictMatrix:
-    columns = list(dict.fromkeys(experiment_group(v.experiment) for _, v in plan.rows()))
+def verdict_matrix(plan: Plan, verdicts: Sequence) -> VerdictMatrix:
+    """Claims (rows, in section order) x experiments (columns, in the order they ran)."""
+    columns = list(dict.fromkeys(experiment_group(v.experiment) for v in verdicts))
     rows = []
     for s in (s for s in plan.sections if s.verdicts):  # claims not run are listed under the matrix
         cells: list[list[Badge]] = [[] for _ in columns]
