@@ -72,12 +72,22 @@ def measure(cell: dict[str, Any]) -> Iterator[dict[str, Any]]:
     record.update(environment())
     record.update({
         "seed": cell.get("seed"),
-        "device": cell.get("device", "cpu"),
+        "device": _ran_on(cell.get("device", "cpu")),
+        "device_requested": cell.get("device", "cpu"),
         "wall_time_s": time.perf_counter() - start,
         "peak_rss_mb": peak_rss_mb(),
         "peak_cuda_mb": _cuda_peak_mb() if cuda else None,
         "pid": os.getpid(),
     })
+
+
+def _ran_on(requested: str) -> str:
+    """The device a cell ran on: "auto" resolved as lrkd.device does (cuda when torch sees a GPU).
+    Torch is not imported for it: a cell that never imported torch ran on the CPU."""
+    if requested != "auto":
+        return str(requested)
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 def _reset_cuda_peak() -> bool:

@@ -98,3 +98,17 @@ def test_cell_result_rows_keep_their_order(tmp_path):
 
     (cell,) = run_grid("order", [{"seed": 0}], run, store=tmp_path / "o.db", executor=SerialExecutor())
     assert [r["i"] for r in ResultStore(tmp_path / "o.db").get(cell.key)["tables"]["results"]] == list(range(20))
+
+
+def test_provenance_records_the_device_a_cell_ran_on_not_auto():
+    from lrkd.provenance import measure
+
+    with measure({"seed": 3, "device": "auto"}) as record:
+        pass
+    import torch
+
+    assert record["device_requested"] == "auto"
+    assert record["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    with measure({"seed": 3, "device": "cpu"}) as record:
+        pass
+    assert record["device"] == record["device_requested"] == "cpu"
