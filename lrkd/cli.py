@@ -108,7 +108,7 @@ def _add_verify(sub) -> None:
                    help="a Python file registering claims/experiments of your own to check as well")
     p.add_argument("--store", type=Path, default=None, help="results store to reuse (default: a temporary one)")
     p.add_argument("--update", action="store_true", help="write the current verdicts as the new baseline")
-    p.add_argument("--workers", type=int, default=None, help="parallel worker processes (default: cores)")
+    _placement(p)
     _common(p)
     p.set_defaults(handler=_cmd_verify)
 
@@ -168,7 +168,7 @@ def _cmd_verify(args) -> int:
     from reports import verify
 
     return verify.run(baseline=args.baseline, claims_file=args.claims_file, store=args.store,
-                      update=args.update, workers=args.workers)
+                      update=args.update, workers=args.workers, executor=args.executor, scheduler=args.scheduler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -81,11 +81,13 @@ def _missing_or(value) -> str:
     return "missing" if value is None else fmt(value, 4)
 
 
-def current_entries(*, store: Path | None, workers: int | None) -> list[dict]:
-    """Run the quick synthetic plan and return baseline entries for every verdict and planted claim."""
-    with tempfile.TemporaryDirectory() as tmp:
+def current_entries(*, store: Path | None, executor=None) -> list[dict]:
+    """Run the quick synthetic plan (cells on `executor`, default a local pool) and return baseline
+    entries for every verdict and planted claim."""
+    pool = executor if executor is not None else executor_for(None)
+    with tempfile.TemporaryDirectory() as tmp, pool:
         results = ResultStore(store if store is not None else Path(tmp) / "verify.db")
-        runs = run_jobs(jobs("quick", real=False), store=results, executor=executor_for(workers))
+        runs = run_jobs(jobs("quick", real=False), store=results, executor=pool)
         verdicts = all_verdicts(runs) + calibration_verdicts(runs)
     return [baseline_entry(v) for v in verdicts]
 
@@ -109,15 +111,22 @@ def write_baseline(path: Path, entries: list[dict]) -> None:
 
 
 def run(*, baseline: Path | None = None, claims_file: Path | None = None, store: Path | None = None,
-        update: bool = False, workers: int | None = None) -> int:
+        update: bool = False, workers: int | None = None, executor: str = "local", scheduler: str | None = None) -> int:
+    """`lrkd verify`: the quick synthetic verdicts (and calibration) against the baseline, or
+    written as the new baseline with `update`. Every input is checked before the runs start.
+
+    Returns:
+        0 when every verdict matches (or the baseline was written), 1 on a regression.
+    """
     path = baseline or BASELINE
+    pool = executor_for(workers, executor, scheduler)
     if claims_file is not None:
         load_claims_file(claims_file)
     # Read the baseline (or check it can be written) before the minute of runs, not after.
     expected = None if update else load_baseline(path)
     if update:
         _require_writable(path)
-    entries = current_entries(store=store, workers=workers)
+    entries = current_entries(store=store, executor=pool)
     if update:
         write_baseline(path, entries)
         print(f"lrkd verify: wrote {len(entries)} entries to {path}")

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.claims
 
 @pytest.fixture(scope="module")
 def current():
-    return verify.current_entries(store=None, workers=None)
+    return verify.current_entries(store=None)
 
 
 def test_verdicts_match_the_committed_baseline(current):
