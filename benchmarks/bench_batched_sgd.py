@@ -29,6 +29,7 @@ Targets (issue 4): speed-up >= 10x, achieved >= 30% of matmul.
 
     python benchmarks/bench_batched_sgd.py [--steps 2000] [--width 64] [--threads N] [--device auto]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,15 +94,25 @@ def main() -> None:
     width = args.width
     ranks = [width * k // 8 for k in range(1, 9)]
     teacher = simulate.LinearTeacher(width, width, simulate.PowerLaw(1.0), noise=0.1, seed=0)
-    spec = TrainSpec(steps=args.steps, lr=0.02, batch_size=BATCH, record_points=args.record_points,
-                     c1_stats=False, grad_every_step=args.grad_every_step)
+    spec = TrainSpec(
+        steps=args.steps,
+        lr=0.02,
+        batch_size=BATCH,
+        record_points=args.record_points,
+        c1_stats=False,
+        grad_every_step=args.grad_every_step,
+    )
     runs = [Run(seed, rank) for rank in ranks for seed in SEEDS]
     data = load_data(teacher, N_SAMPLES, seeds=list(SEEDS), dtype=torch.float32, device=device)
     batched = [FactorizedStudents(teacher, data, runs)]
     alone = [FactorizedStudents(teacher, data, [run]) for run in runs]
     auto = plan_buckets([run.rank for run in runs], batched[0].flops_per_rank(BATCH), bucket_overhead(device))
-    ways = {"batched, auto buckets": (batched, "auto"), "batched, one bucket": (batched, [max(ranks)]),
-            "batched, padded step": (batched, "none"), "one run at a time": (alone, "auto")}
+    ways = {
+        "batched, auto buckets": (batched, "auto"),
+        "batched, one bucket": (batched, [max(ranks)]),
+        "batched, padded step": (batched, "none"),
+        "one run at a time": (alone, "auto"),
+    }
     if not args.skip_padded_alone:
         ways["one at a time, padded step"] = (alone, "none")
     train(FactorizedStudents(teacher, data, runs[:2]), TrainSpec(steps=20, record_points=2, c1_stats=False))
@@ -114,40 +125,54 @@ def main() -> None:
             best[name] = min(best[name], (wall, cpu))
             finals[name] = traj.final("excess_risk")
     # one at a time: `finals` holds the last run only; the batched runs' last column is that run
-    diff = max(abs(float(finals[name][-1]) - float(finals["one run at a time"][0]))
-               / abs(float(finals["one run at a time"][0])) for name in ways if name.startswith("batched"))
+    diff = max(
+        abs(float(finals[name][-1]) - float(finals["one run at a time"][0]))
+        / abs(float(finals["one run at a time"][0]))
+        for name in ways
+        if name.startswith("batched")
+    )
 
     per_rank = batched[0].flops_per_rank(BATCH) * args.steps
     useful = batched[0].flops_per_step(BATCH) * args.steps
-    executed = {"batched, auto buckets": _padded(ranks, auto, per_rank, len(SEEDS)),
-                "batched, one bucket": _padded(ranks, [max(ranks)], per_rank, len(SEEDS)),
-                "batched, padded step": _padded(ranks, [max(ranks)], per_rank, len(SEEDS)),
-                "one run at a time": useful, "one at a time, padded step": useful}
+    executed = {
+        "batched, auto buckets": _padded(ranks, auto, per_rank, len(SEEDS)),
+        "batched, one bucket": _padded(ranks, [max(ranks)], per_rank, len(SEEDS)),
+        "batched, padded step": _padded(ranks, [max(ranks)], per_rank, len(SEEDS)),
+        "one run at a time": useful,
+        "one at a time, padded step": useful,
+    }
     # the baseline is the faster of the one-at-a-time ways, so a slow path cannot flatter batching
     t_alone = min(best[name][0] for name in best if not name.startswith("batched"))
     print(f"device: {device}, torch threads: {torch.get_num_threads()}, dtype float32")
-    print(f"64 runs = {len(ranks)} ranks {ranks} x {len(SEEDS)} seeds, m = n = {width}, N = {N_SAMPLES}, "
-          f"T = {args.steps}, batch {BATCH}, {args.record_points} record points, "
-          f"full gradient every step: {'yes' if args.grad_every_step else 'no'}")
+    print(
+        f"64 runs = {len(ranks)} ranks {ranks} x {len(SEEDS)} seeds, m = n = {width}, N = {N_SAMPLES}, "
+        f"T = {args.steps}, batch {BATCH}, {args.record_points} record points, "
+        f"full gradient every step: {'yes' if args.grad_every_step else 'no'}"
+    )
     print(f"auto buckets: widths {auto}")
     print(f"useful FLOPs {useful / 1e9:.1f} G; float32 matmul rate (torch.matmul, best): {peak:.1f} GFLOP/s")
     print()
     print(f"{'way':<28}{'wall s':>8}{'cpu s':>8}{'GFLOP/s':>9}{'% matmul':>10}{'executed G':>12}{'speed-up':>10}")
     for name, (wall, cpu) in best.items():
         rate = useful / wall / 1e9
-        print(f"{name:<28}{wall:>8.2f}{cpu:>8.2f}{rate:>9.1f}{100 * rate / peak:>9.1f}%"
-              f"{executed[name] / 1e9:>12.1f}{t_alone / wall:>9.2f}x")
+        print(
+            f"{name:<28}{wall:>8.2f}{cpu:>8.2f}{rate:>9.1f}{100 * rate / peak:>9.1f}%"
+            f"{executed[name] / 1e9:>12.1f}{t_alone / wall:>9.2f}x"
+        )
     print()
     t_batched = best["batched, auto buckets"][0]
-    print(f"speed-up (fastest one-at-a-time way / batched, auto buckets): {t_alone / t_batched:.2f}x   "
-          f"(target >= 10x)")
+    print(f"speed-up (fastest one-at-a-time way / batched, auto buckets): {t_alone / t_batched:.2f}x   (target >= 10x)")
     if "one at a time, padded step" in best:
         t_old = best["one at a time, padded step"][0]
-        print(f"  the padded step alone (the program before packing), one at a time / batched: "
-              f"{t_old / best['batched, padded step'][0]:.2f}x")
+        print(
+            f"  the padded step alone (the program before packing), one at a time / batched: "
+            f"{t_old / best['batched, padded step'][0]:.2f}x"
+        )
     padded_rate = executed["batched, auto buckets"] / t_batched / 1e9
-    print(f"batched achieved / matmul rate: {100 * useful / t_batched / 1e9 / peak:.1f}% useful (target >= 30%); "
-          f"counting executed FLOPs incl. padding: {100 * padded_rate / peak:.1f}%")
+    print(
+        f"batched achieved / matmul rate: {100 * useful / t_batched / 1e9 / peak:.1f}% useful (target >= 30%); "
+        f"counting executed FLOPs incl. padding: {100 * padded_rate / peak:.1f}%"
+    )
     print(f"max relative difference of the last run's final excess risk, batched ways vs alone: {diff:.2e}")
 
 

@@ -17,6 +17,7 @@ Model FLOPs per token are counted
 analytically (matmuls only: 2 per multiply-add, backward = 2 x forward, plus forming W_T @ P
 once per step for LRC); with --peak-tflops the model FLOP utilization is printed too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,6 +101,7 @@ def main(argv=None) -> dict:
 
     def trainee(d_S, method="lrc"):
         import dataclasses
+
         c = dataclasses.replace(cfg, method=method, steps=10_000, warmup_steps=0)
         return Trainee(StudentSpec(d_S, cfg.alpha if method == "lrc" else 0.0, 10_000, tokens), c, teacher)
 
@@ -126,8 +128,13 @@ def main(argv=None) -> dict:
         teacher_step(teacher, ids, True, cfg, prec)
         return prec.clock() - start
 
-    variants = {"lrc": ([lrc], True), "kd": ([kd], True), "sweep_shared": (shared, True),
-                "sweep_separate": (separate, False), "teacher": ([], True)}
+    variants = {
+        "lrc": ([lrc], True),
+        "kd": ([kd], True),
+        "sweep_shared": (shared, True),
+        "sweep_separate": (separate, False),
+        "teacher": ([], True),
+    }
     timers = {name: (teacher_only if name == "teacher" else run) for name in variants}
     for name, (students, share) in variants.items():  # warm-up step (allocations, caches)
         timers[name](students, share)
@@ -155,6 +162,7 @@ def _speedup_bound(per_step: dict, teacher_seconds: float, n: int) -> float:
 def summarize(per_step, arch, cfg, sweep, prec, args) -> dict:
     tokens = cfg.tokens_per_step
     t_flops = teacher_flops_per_token(arch, cfg.seq_len)
+
     def student(d_S, method="lrc"):
         return student_flops_per_token(arch, d_S, cfg.seq_len, tokens, method)
 
@@ -165,40 +173,66 @@ def summarize(per_step, arch, cfg, sweep, prec, args) -> dict:
         "sweep_shared": (t_flops + sweep_students) / len(sweep),
         "sweep_separate": t_flops + sweep_students / len(sweep),
     }
-    student_tokens = {"lrc": tokens, "kd": tokens, "sweep_shared": tokens * len(sweep),
-                      "sweep_separate": tokens * len(sweep)}
+    student_tokens = {
+        "lrc": tokens,
+        "kd": tokens,
+        "sweep_shared": tokens * len(sweep),
+        "sweep_separate": tokens * len(sweep),
+    }
     rows = {}
     for name, seconds in per_step.items():
         tps = student_tokens[name] / seconds
-        row = {"seconds_per_step": seconds, "tokens_per_s": tps, "model_flops_per_token": flops[name],
-               "achieved_tflops": tps * flops[name] / 1e12}
+        row = {
+            "seconds_per_step": seconds,
+            "tokens_per_s": tps,
+            "model_flops_per_token": flops[name],
+            "achieved_tflops": tps * flops[name] / 1e12,
+        }
         if args.peak_tflops:
             row["mfu"] = row["achieved_tflops"] / args.peak_tflops
         rows[name] = row
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {"device": str(prec.device), "dtype": prec.name, "threads": torch.get_num_threads(),
-            "load_average_1min": load1, "config": args.config, "overrides": args.overrides,
-            "d_S": cfg.d_S, "batch_size": cfg.batch_size, "seq_len": cfg.seq_len, "sweep_d_S": sweep,
-            "steps_timed": args.steps * args.repeats, "variants": rows,
-            "lrc_over_kd_time_per_token": rows["kd"]["tokens_per_s"] / rows["lrc"]["tokens_per_s"],
-            "sweep_speedup_shared_vs_separate": per_step["sweep_separate"] / per_step["sweep_shared"]}
+    return {
+        "device": str(prec.device),
+        "dtype": prec.name,
+        "threads": torch.get_num_threads(),
+        "load_average_1min": load1,
+        "config": args.config,
+        "overrides": args.overrides,
+        "d_S": cfg.d_S,
+        "batch_size": cfg.batch_size,
+        "seq_len": cfg.seq_len,
+        "sweep_d_S": sweep,
+        "steps_timed": args.steps * args.repeats,
+        "variants": rows,
+        "lrc_over_kd_time_per_token": rows["kd"]["tokens_per_s"] / rows["lrc"]["tokens_per_s"],
+        "sweep_speedup_shared_vs_separate": per_step["sweep_separate"] / per_step["sweep_shared"],
+    }
 
 
 def print_report(r: dict) -> None:
-    print(f"device {r['device']} ({r['dtype']}, {r['threads']} threads, load {r['load_average_1min']}), "
-          f"d_S {r['d_S']}, batch {r['batch_size']} x {r['seq_len']} tokens, sweep d_S {r['sweep_d_S']}, "
-          f"median of {r['steps_timed']} steps")
-    print(f"{'variant':16s} {'s/step':>8s} {'tokens/s':>10s} {'GFLOP/token':>12s} {'TFLOP/s':>8s}" +
-          ("   MFU" if "mfu" in r["variants"]["lrc"] else ""))
+    print(
+        f"device {r['device']} ({r['dtype']}, {r['threads']} threads, load {r['load_average_1min']}), "
+        f"d_S {r['d_S']}, batch {r['batch_size']} x {r['seq_len']} tokens, sweep d_S {r['sweep_d_S']}, "
+        f"median of {r['steps_timed']} steps"
+    )
+    print(
+        f"{'variant':16s} {'s/step':>8s} {'tokens/s':>10s} {'GFLOP/token':>12s} {'TFLOP/s':>8s}"
+        + ("   MFU" if "mfu" in r["variants"]["lrc"] else "")
+    )
     for name, row in r["variants"].items():
         mfu = f" {row['mfu']:6.1%}" if "mfu" in row else ""
-        print(f"{name:16s} {row['seconds_per_step']:8.2f} {row['tokens_per_s']:10.1f} "
-              f"{row['model_flops_per_token'] / 1e9:12.3f} {row['achieved_tflops']:8.3f}{mfu}")
+        print(
+            f"{name:16s} {row['seconds_per_step']:8.2f} {row['tokens_per_s']:10.1f} "
+            f"{row['model_flops_per_token'] / 1e9:12.3f} {row['achieved_tflops']:8.3f}{mfu}"
+        )
     print(f"LRC / vanilla KD time per token: {r['lrc_over_kd_time_per_token']:.2f}x  (target <= 1.3)")
     speedup = r["sweep_speedup_shared_vs_separate"]
     print(f"4-student sweep, separate / shared teacher time: {speedup:.2f}x  (target >= 1.5)")
-    print(f"teacher forward alone: {r['teacher_forward_seconds']:.2f} s/step, so sharing it can give at most "
-          f"{r['sweep_speedup_bound']:.2f}x here (the students' own steps dominate)")
+    print(
+        f"teacher forward alone: {r['teacher_forward_seconds']:.2f} s/step, so sharing it can give at most "
+        f"{r['sweep_speedup_bound']:.2f}x here (the students' own steps dominate)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ The time of (a) includes writing the store. Prints student-tokens per second (wi
 N / wall seconds) for both and their ratio (target >= 5). Default: the whole SmolLM2-135M teacher
 (30 layers, 49,152-token vocabulary) on KJV text, dtype auto.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,9 +45,19 @@ def base_config(args, cache: Path):
     from lrkd.config import from_dict, parse_override
     from simulate.lrc import LRCConfig
 
-    values = {"seq_len": 64, "batch_size": 4, "top_k": 64, "eval_points": 2, "hidden_snapshots": 1,
-              "eval_batches": 1, "mi_tokens": 64, "checkpoint_every": 10_000, "lr": 3e-3,
-              "train_tokens": args.tokens, "token_budget": args.epochs * args.tokens}
+    values = {
+        "seq_len": 64,
+        "batch_size": 4,
+        "top_k": 64,
+        "eval_points": 2,
+        "hidden_snapshots": 1,
+        "eval_batches": 1,
+        "mi_tokens": 64,
+        "checkpoint_every": 10_000,
+        "lr": 3e-3,
+        "train_tokens": args.tokens,
+        "token_budget": args.epochs * args.tokens,
+    }
     values.update(parse_override(item) for item in args.set)
     values.update(cache_dir=str(cache), output_dir=str(cache / "runs"))
     return from_dict(LRCConfig, values)
@@ -69,32 +80,59 @@ def main(argv=None) -> int:
             shutil.copytree(cache_root() / "corpora", cache / "corpora")
         config = base_config(args, cache)
         teacher = prepare_teacher(load_teacher(config.teacher), config)
-        distill(replace(config, token_budget=None, steps=1, output_dir=str(cache / "warmup")), teacher=teacher,
-                progress=False)  # tokenize once, warm up kernels
+        distill(
+            replace(config, token_budget=None, steps=1, output_dir=str(cache / "warmup")),
+            teacher=teacher,
+            progress=False,
+        )  # tokenize once, warm up kernels
         start = time.perf_counter()
-        train_sweep(replace(config, teacher_outputs="cached", output_dir=str(cache / "a")), widths, teacher=teacher,
-                    progress=False)
+        train_sweep(
+            replace(config, teacher_outputs="cached", output_dir=str(cache / "a")),
+            widths,
+            teacher=teacher,
+            progress=False,
+        )
         stored_s = time.perf_counter() - start
         start = time.perf_counter()
         for width in widths:
-            distill(replace(config, teacher_outputs="live", d_S=width, output_dir=str(cache / f"b{width}")),
-                    teacher=teacher, progress=False)
+            distill(
+                replace(config, teacher_outputs="live", d_S=width, output_dir=str(cache / f"b{width}")),
+                teacher=teacher,
+                progress=False,
+            )
         live_s = time.perf_counter() - start
         store_mb = sum(f.stat().st_size for f in (cache / "teacher_outputs").glob("*.safetensors")) / 2**20
     student_tokens = len(widths) * config.token_budget
-    result = {"teacher": teacher.name, "reduction": teacher.reduction or "none", "widths": widths,
-              "train_tokens": config.train_tokens, "epochs": args.epochs, "student_tokens": student_tokens,
-              "stored_seconds": stored_s, "recomputed_seconds": live_s,
-              "stored_student_tokens_per_s": student_tokens / stored_s,
-              "recomputed_student_tokens_per_s": student_tokens / live_s, "ratio": live_s / stored_s,
-              "target_ratio": 5.0, "store_mb": store_mb, "top_k": config.top_k, "dtype": config.dtype,
-              "threads": torch.get_num_threads(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
-    print(f"rank sweep {widths} on {config.train_tokens} tokens x {args.epochs} epochs ({teacher.name}"
-          f"{', ' + teacher.reduction if teacher.reduction else ''})")
-    print(f"  stored teacher outputs : {result['stored_student_tokens_per_s']:8.0f} student-tokens/s "
-          f"({stored_s:.1f} s, store {store_mb:.0f} MB)")
-    print(f"  teacher per student    : {result['recomputed_student_tokens_per_s']:8.0f} student-tokens/s "
-          f"({live_s:.1f} s)")
+    result = {
+        "teacher": teacher.name,
+        "reduction": teacher.reduction or "none",
+        "widths": widths,
+        "train_tokens": config.train_tokens,
+        "epochs": args.epochs,
+        "student_tokens": student_tokens,
+        "stored_seconds": stored_s,
+        "recomputed_seconds": live_s,
+        "stored_student_tokens_per_s": student_tokens / stored_s,
+        "recomputed_student_tokens_per_s": student_tokens / live_s,
+        "ratio": live_s / stored_s,
+        "target_ratio": 5.0,
+        "store_mb": store_mb,
+        "top_k": config.top_k,
+        "dtype": config.dtype,
+        "threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+    print(
+        f"rank sweep {widths} on {config.train_tokens} tokens x {args.epochs} epochs ({teacher.name}"
+        f"{', ' + teacher.reduction if teacher.reduction else ''})"
+    )
+    print(
+        f"  stored teacher outputs : {result['stored_student_tokens_per_s']:8.0f} student-tokens/s "
+        f"({stored_s:.1f} s, store {store_mb:.0f} MB)"
+    )
+    print(
+        f"  teacher per student    : {result['recomputed_student_tokens_per_s']:8.0f} student-tokens/s ({live_s:.1f} s)"
+    )
     print(f"  ratio {result['ratio']:.2f}x (target >= 5)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

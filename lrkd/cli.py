@@ -4,6 +4,7 @@ Every subcommand has --help. Bad input (an unknown subcommand, option or config 
 a value out of range, a missing file) prints ONE line on stderr and exits with code 2; the
 traceback is kept for real bugs only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,26 +41,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _placement(p: argparse.ArgumentParser) -> None:
     """--executor / --workers / --scheduler: where the cells of the grids run."""
-    p.add_argument("--executor", default="local", choices=("serial", "local", "dask"),
-                   help="serial (this process), local (process pool, default) or dask (a Dask cluster)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local pool or local Dask cluster (default: cores)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="with --executor dask: join this running Dask scheduler instead of starting a local cluster")
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=("serial", "local", "dask"),
+        help="serial (this process), local (process pool, default) or dask (a Dask cluster)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of the local pool or local Dask cluster (default: cores)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="with --executor dask: join this running Dask scheduler instead of starting a local cluster",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
-                   help="no progress bars or status messages")
+    p.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or status messages"
+    )
 
 
 def _add_report(sub) -> None:
     p = sub.add_parser("report", help="run every claim's experiments and write the validation report")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", dest="size", action="store_const", const="quick",
-                      help="small sizes, under 10 minutes on a 2-core CPU (default)")
-    size.add_argument("--full", dest="size", action="store_const", const="full",
-                      help="publication sizes (hours on a CPU; see README)")
+    size.add_argument(
+        "--quick",
+        dest="size",
+        action="store_const",
+        const="quick",
+        help="small sizes, under 10 minutes on a 2-core CPU (default)",
+    )
+    size.add_argument(
+        "--full", dest="size", action="store_const", const="full", help="publication sizes (hours on a CPU; see README)"
+    )
     p.set_defaults(size="quick")
     p.add_argument("--out", type=Path, default=Path("lrkd-report"), help="output folder (default: lrkd-report)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where runs execute")
@@ -81,10 +101,20 @@ def _add_claims(sub) -> None:
 def _add_sweep(sub) -> None:
     p = sub.add_parser("sweep", help="run one experiment grid from a TOML config file (resumable)")
     p.add_argument("config", type=Path, help="TOML file: `experiment = NAME`, optional `preset`, then its keys")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key (type-checked); repeatable")
-    p.add_argument("--store", type=Path, default=Path("runs/results.db"),
-                   help="SQLite results store (default: runs/results.db); finished cells are skipped")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (type-checked); repeatable",
+    )
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=Path("runs/results.db"),
+        help="SQLite results store (default: runs/results.db); finished cells are skipped",
+    )
     p.add_argument("--out", type=Path, default=None, help="also export the tables as CSV and Parquet here")
     _placement(p)
     _common(p)
@@ -92,11 +122,20 @@ def _add_sweep(sub) -> None:
 
 
 def _add_teacher_outputs(sub) -> None:
-    p = sub.add_parser("teacher-outputs", help="compute a distillation config's teacher outputs once and store them "
-                                               "(then run it with teacher_outputs = \"stored\")")
+    p = sub.add_parser(
+        "teacher-outputs",
+        help="compute a distillation config's teacher outputs once and store them "
+        '(then run it with teacher_outputs = "stored")',
+    )
     p.add_argument("config", type=Path, help="TOML file of simulate.lrc.LRCConfig keys (e.g. configs/lrc_quick.toml)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key (type-checked); repeatable")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (type-checked); repeatable",
+    )
     _common(p)
     p.set_defaults(handler=_cmd_teacher_outputs)
 
@@ -104,8 +143,12 @@ def _add_teacher_outputs(sub) -> None:
 def _add_verify(sub) -> None:
     p = sub.add_parser("verify", help="rerun the quick claim checks against the committed baseline")
     p.add_argument("--baseline", type=Path, default=None, help="baseline JSON (default: reports/baseline.json)")
-    p.add_argument("--claims-file", type=Path, default=None,
-                   help="a Python file registering claims/experiments of your own to check as well")
+    p.add_argument(
+        "--claims-file",
+        type=Path,
+        default=None,
+        help="a Python file registering claims/experiments of your own to check as well",
+    )
     p.add_argument("--store", type=Path, default=None, help="results store to reuse (default: a temporary one)")
     p.add_argument("--update", action="store_true", help="write the current verdicts as the new baseline")
     _placement(p)
@@ -137,8 +180,15 @@ def _cmd_claims(args) -> int:
 def _cmd_sweep(args) -> int:
     from lrkd import commands
 
-    return commands.sweep(args.config, args.overrides, store=args.store, out=args.out, workers=args.workers,
-                          executor=args.executor, scheduler=args.scheduler)
+    return commands.sweep(
+        args.config,
+        args.overrides,
+        store=args.store,
+        out=args.out,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
 
 
 def _cmd_teacher_outputs(args) -> int:
@@ -159,16 +209,30 @@ def _cmd_experiments(args) -> int:
 def _cmd_report(args) -> int:
     from reports import main as report_main
 
-    return report_main.run(size=args.size, out=args.out, device=args.device, claims=args.claims,
-                           real=not args.no_real, workers=args.workers, executor=args.executor,
-                           scheduler=args.scheduler)
+    return report_main.run(
+        size=args.size,
+        out=args.out,
+        device=args.device,
+        claims=args.claims,
+        real=not args.no_real,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
 
 
 def _cmd_verify(args) -> int:
     from reports import verify
 
-    return verify.run(baseline=args.baseline, claims_file=args.claims_file, store=args.store,
-                      update=args.update, workers=args.workers, executor=args.executor, scheduler=args.scheduler)
+    return verify.run(
+        baseline=args.baseline,
+        claims_file=args.claims_file,
+        store=args.store,
+        update=args.update,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

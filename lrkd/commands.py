@@ -1,4 +1,5 @@
 """What `lrkd sweep` and `lrkd experiments` do, apart from parsing their arguments."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,7 @@ def load_sweep_config(path: Path, overrides: list[str]):
     data = configs.read_toml(path)
     name = data.get("experiment")
     if not isinstance(name, str):
-        raise InputError("experiment", f"{path} must set `experiment = \"NAME\"` (see `lrkd experiments`)")
+        raise InputError("experiment", f'{path} must set `experiment = "NAME"` (see `lrkd experiments`)')
     experiment = get_experiment(name)
     preset = data.get("preset", "quick")
     base = configs.to_dict(experiment.config(preset)) if experiment.presets else {}
@@ -29,8 +30,16 @@ def load_sweep_config(path: Path, overrides: list[str]):
     return experiment, configs.from_dict(experiment.config_type, merged)
 
 
-def sweep(path: Path, overrides: list[str], *, store: Path, out: Path | None, workers: int | None,
-          executor: str = "local", scheduler: str | None = None) -> int:
+def sweep(
+    path: Path,
+    overrides: list[str],
+    *,
+    store: Path,
+    out: Path | None,
+    workers: int | None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> int:
     """`lrkd sweep`: run (or resume) one experiment grid into `store`, optionally export to `out`.
 
     Args:

@@ -7,6 +7,7 @@ A config is a (frozen) dataclass whose fields carry type hints: int, float, str,
 is a one-line `InputError` naming the key instead of a crash deep inside a run. `to_dict` gives
 the JSON form stored with every result; `from_dict(cls, to_dict(cfg)) == cfg` round-trips.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +24,14 @@ from lrkd.errors import InputError
 C = TypeVar("C")
 
 
-def load(cls: type[C], path: str | Path | None = None, overrides: Iterable[str] = (),
-         *, section: str | None = None, extra_keys: Iterable[str] = ()) -> C:
+def load(
+    cls: type[C],
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    section: str | None = None,
+    extra_keys: Iterable[str] = (),
+) -> C:
     """Build `cls` from an optional TOML file plus `key=value` overrides.
 
     `section` reads one table of the file (e.g. "experiment"); `extra_keys` are top-level keys the
@@ -215,8 +222,11 @@ def describe(cls: type) -> list[tuple[str, str, Any]]:
         if dataclasses.is_dataclass(tp):
             rows += [(f"{f.name}.{k}", t, d) for k, t, d in describe(tp)]
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else "(required)")
+        )
         rows.append((f.name, _pretty_type(tp), default))
     return rows
 

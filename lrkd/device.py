@@ -3,6 +3,7 @@
 Every command and run takes `--device auto|cpu|cuda`; asking for cuda on a machine without one is
 a one-line InputError rather than a crash inside torch.
 """
+
 from __future__ import annotations
 
 import os

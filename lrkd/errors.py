@@ -4,6 +4,7 @@ Everything below the command line raises `InputError` for bad input; the CLI pri
 as a single line on stderr and exits with code 2 (no traceback). `theory/` stays free of the
 suite and raises plain `ValueError`, which the CLI does not catch.
 """
+
 from __future__ import annotations
 
 import math

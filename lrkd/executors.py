@@ -17,6 +17,7 @@ that dies mid-cell loses only that cell: the scheduler reruns it on another work
 keeps killing workers, the rest of the grid is still stored and `CellsLost` names how many cells
 are missing, which a rerun computes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,10 @@ class CellsLost(RuntimeError):
     """Cells whose worker died (repeatedly) before they finished; the others were returned."""
 
     def __init__(self, lost: int, total: int, reason: str):
-        super().__init__(f"{lost} of {total} cells were lost ({reason}); the others are stored, "
-                         "rerun the same command to compute the missing ones")
+        super().__init__(
+            f"{lost} of {total} cells were lost ({reason}); the others are stored, "
+            "rerun the same command to compute the missing ones"
+        )
         self.lost = lost
 
 
@@ -88,8 +91,9 @@ class ProcessExecutor(_NoResources):
             return
         workers = min(self.max_workers, len(items))
         context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(self.threads_per_worker,)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(self.threads_per_worker,)
+        ) as pool:
             with _main_not_reimported():
                 pending = {pool.submit(fn, item) for item in items}
             while pending:
@@ -112,8 +116,9 @@ class DaskExecutor:
     cells are mapped. `close()` ends it (and `start()` starts either explicitly).
     """
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, *,
-                 connect_timeout: float = CONNECT_TIMEOUT_S):
+    def __init__(
+        self, scheduler: str | None = None, workers: int | None = None, *, connect_timeout: float = CONNECT_TIMEOUT_S
+    ):
         if scheduler is not None and workers is not None:
             raise InputError("--workers", "not used with --scheduler (the cluster's own workers run the cells)")
         self.scheduler = check_scheduler_address(scheduler) if scheduler is not None else None
@@ -151,12 +156,17 @@ class DaskExecutor:
         # saturation 1: a worker holds only the cell it runs, so a killed one takes no queued
         # cell down with it (dask's default 1.1 also hands each 1-thread worker a second cell)
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), _main_not_reimported():
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None,
-                                         # its HTTP server (health, metrics) on a free port, not
-                                         # 8787, which another cluster may hold (dask warns then)
-                                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                         silence_logs=DASK_LOG_LEVEL)
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # its HTTP server (health, metrics) on a free port, not
+                # 8787, which another cluster may hold (dask warns then)
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=DASK_LOG_LEVEL,
+            )
         return Client(self._cluster)
 
     def _connect(self, address: str):
@@ -167,8 +177,11 @@ class DaskExecutor:
         try:
             return Client(address, timeout=self.connect_timeout)
         except Exception as exc:  # noqa: BLE001 - timeouts, refusals, and a non-Dask server's garbage
-            raise InputError("--scheduler", f"{address} did not answer as a Dask scheduler within "
-                             f"{self.connect_timeout:g} s ({type(exc).__name__}); {hint}") from None
+            raise InputError(
+                "--scheduler",
+                f"{address} did not answer as a Dask scheduler within "
+                f"{self.connect_timeout:g} s ({type(exc).__name__}); {hint}",
+            ) from None
 
     def close(self) -> None:
         """Disconnect; a local cluster's worker processes are stopped and waited for."""
@@ -287,8 +300,15 @@ def default_executor(n_cells: int) -> Executor:
 
 def quiet_dask_logs() -> None:
     """Keep distributed's log lines (worker restarts, reschedules, closing) off stderr."""
-    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.worker",
-                 "distributed.client", "distributed.core", "distributed.batched"):
+    for name in (
+        "distributed",
+        "distributed.scheduler",
+        "distributed.nanny",
+        "distributed.worker",
+        "distributed.client",
+        "distributed.core",
+        "distributed.batched",
+    ):
         logging.getLogger(name).setLevel(DASK_LOG_LEVEL)
 
 

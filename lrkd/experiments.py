@@ -5,6 +5,7 @@ can register more from modules named in the LRKD_PLUGINS environment variable (c
 module names), with `register_experiment(Experiment(...))`. This module sits at the top of lrkd/,
 beside the command line: it imports simulate's experiments, which infrastructure may not.
 """
+
 from __future__ import annotations
 
 import importlib

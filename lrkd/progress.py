@@ -3,6 +3,7 @@
 `set_quiet(True)` (the CLI's --quiet) silences every bar of the process; `bar(enabled=None)` shows
 one only when stderr is a terminal. Messages (`note`) follow the same rule.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,16 +30,18 @@ def _enabled(enabled: bool | None) -> bool:
 
 
 @contextmanager
-def bar(total: int, *, desc: str = "", initial: int = 0, unit: str = "cell",
-        enabled: bool | None = None) -> Iterator["object"]:
+def bar(
+    total: int, *, desc: str = "", initial: int = 0, unit: str = "cell", enabled: bool | None = None
+) -> Iterator["object"]:
     """A tqdm bar on stderr (a do-nothing stand-in when disabled)."""
     if not _enabled(enabled):
         yield _NullBar()
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr,
-              dynamic_ncols=True, leave=False) as handle:
+    with tqdm(
+        total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False
+    ) as handle:
         yield handle
 
 

@@ -3,6 +3,7 @@
 `environment()` is computed once per process (git commit, package versions, Python, platform);
 `measure()` wraps one cell's work and adds wall time, peak memory, device and seed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,8 +45,7 @@ def git_commit() -> str:
 
 
 def _git(root: Path, *args: str) -> str:
-    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                         check=True, timeout=10)
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10)
     return out.stdout.strip()
 
 
@@ -70,15 +70,17 @@ def measure(cell: dict[str, Any]) -> Iterator[dict[str, Any]]:
     start = time.perf_counter()
     yield record
     record.update(environment())
-    record.update({
-        "seed": cell.get("seed"),
-        "device": _ran_on(cell.get("device", "cpu")),
-        "device_requested": cell.get("device", "cpu"),
-        "wall_time_s": time.perf_counter() - start,
-        "peak_rss_mb": peak_rss_mb(),
-        "peak_cuda_mb": _cuda_peak_mb() if cuda else None,
-        "pid": os.getpid(),
-    })
+    record.update(
+        {
+            "seed": cell.get("seed"),
+            "device": _ran_on(cell.get("device", "cpu")),
+            "device_requested": cell.get("device", "cpu"),
+            "wall_time_s": time.perf_counter() - start,
+            "peak_rss_mb": peak_rss_mb(),
+            "peak_cuda_mb": _cuda_peak_mb() if cuda else None,
+            "pid": os.getpid(),
+        }
+    )
 
 
 def _ran_on(requested: str) -> str:

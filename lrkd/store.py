@@ -10,6 +10,7 @@ primary key makes a second write of the same cell a no-op. So a sweep killed at 
 exactly the cells that finished, and a rerun adds the rest: none lost, none duplicated. Several
 processes may write at once (WAL + a busy timeout serialize the short write transactions).
 """
+
 from __future__ import annotations
 
 import io
@@ -77,21 +78,32 @@ class ResultStore:
             con.close()
 
     # -- writing -------------------------------------------------------------------------------
-    def put(self, key: str, experiment: str, cell: Mapping[str, Any],
-            tables: Mapping[str, list[Mapping[str, Any]]], arrays: Mapping[str, np.ndarray],
-            provenance: Mapping[str, Any]) -> bool:
+    def put(
+        self,
+        key: str,
+        experiment: str,
+        cell: Mapping[str, Any],
+        tables: Mapping[str, list[Mapping[str, Any]]],
+        arrays: Mapping[str, np.ndarray],
+        provenance: Mapping[str, Any],
+    ) -> bool:
         """Write one finished cell atomically. Returns False when the key was already stored."""
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                inserted = con.execute(
-                    "INSERT OR IGNORE INTO cells VALUES (?, ?, ?, ?, ?)",
-                    (key, experiment, dumps(cell), dumps(provenance), time.time()),
-                ).rowcount == 1
+                inserted = (
+                    con.execute(
+                        "INSERT OR IGNORE INTO cells VALUES (?, ?, ?, ?, ?)",
+                        (key, experiment, dumps(cell), dumps(provenance), time.time()),
+                    ).rowcount
+                    == 1
+                )
                 if inserted:
                     con.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", _row_records(key, tables))
-                    con.executemany("INSERT INTO arrays VALUES (?, ?, ?)",
-                                    [(key, name, _array_bytes(a)) for name, a in arrays.items()])
+                    con.executemany(
+                        "INSERT INTO arrays VALUES (?, ?, ?)",
+                        [(key, name, _array_bytes(a)) for name, a in arrays.items()],
+                    )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -111,17 +123,26 @@ class ResultStore:
     def get(self, key: str) -> dict[str, Any] | None:
         """{'key','experiment','cell','provenance','tables','arrays'} of one cell, or None."""
         with self._connect() as con:
-            head = con.execute("SELECT experiment, cell_json, provenance_json FROM cells WHERE key=?",
-                               (key,)).fetchone()
+            head = con.execute(
+                "SELECT experiment, cell_json, provenance_json FROM cells WHERE key=?", (key,)
+            ).fetchone()
             if head is None:
                 return None
             tables: dict[str, list] = {}
             for tbl, row in con.execute("SELECT tbl, row_json FROM rows WHERE key=? ORDER BY tbl, idx", (key,)):
                 tables.setdefault(tbl, []).append(json.loads(row))
-            arrays = {name: _array_from(data) for name, data in
-                      con.execute("SELECT name, data FROM arrays WHERE key=? ORDER BY name", (key,))}
-        return {"key": key, "experiment": head[0], "cell": json.loads(head[1]),
-                "provenance": json.loads(head[2]), "tables": tables, "arrays": arrays}
+            arrays = {
+                name: _array_from(data)
+                for name, data in con.execute("SELECT name, data FROM arrays WHERE key=? ORDER BY name", (key,))
+            }
+        return {
+            "key": key,
+            "experiment": head[0],
+            "cell": json.loads(head[1]),
+            "provenance": json.loads(head[2]),
+            "tables": tables,
+            "arrays": arrays,
+        }
 
     def experiments(self) -> list[str]:
         with self._connect() as con:
@@ -138,8 +159,10 @@ class ResultStore:
         (flattened with dots), its key, experiment and provenance as columns."""
         import pandas as pd
 
-        query = ("SELECT c.key, c.experiment, c.cell_json, c.provenance_json, r.row_json FROM rows r "
-                 "JOIN cells c ON c.key = r.key WHERE r.tbl = ?")
+        query = (
+            "SELECT c.key, c.experiment, c.cell_json, c.provenance_json, r.row_json FROM rows r "
+            "JOIN cells c ON c.key = r.key WHERE r.tbl = ?"
+        )
         params: list[Any] = [table]
         if experiment is not None:
             query += " AND c.experiment = ?"
@@ -154,7 +177,7 @@ class ResultStore:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for exp in ([experiment] if experiment else self.experiments()):
+        for exp in [experiment] if experiment else self.experiments():
             for table in self.tables(exp):
                 df = self.frame(exp, table)
                 csv, parquet = out_dir / f"{exp}.{table}.csv", out_dir / f"{exp}.{table}.parquet"
@@ -165,9 +188,14 @@ class ResultStore:
 
     def tables(self, experiment: str) -> list[str]:
         with self._connect() as con:
-            return [t for (t,) in con.execute(
-                "SELECT DISTINCT r.tbl FROM rows r JOIN cells c ON c.key = r.key "
-                "WHERE c.experiment = ? ORDER BY r.tbl", (experiment,))]
+            return [
+                t
+                for (t,) in con.execute(
+                    "SELECT DISTINCT r.tbl FROM rows r JOIN cells c ON c.key = r.key "
+                    "WHERE c.experiment = ? ORDER BY r.tbl",
+                    (experiment,),
+                )
+            ]
 
 
 def dumps(obj: Any) -> str:
@@ -213,7 +241,8 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _flat_record(key: str, experiment: str, cell_json: str, provenance_json: str, row_json: str) -> dict:
     record = {"cell_key": key, "experiment": experiment}
     record.update({k: v for k, v in flatten(json.loads(cell_json)).items() if not isinstance(v, list)})
-    record.update({f"provenance.{k}": v for k, v in flatten(json.loads(provenance_json)).items()
-                   if not isinstance(v, list)})
+    record.update(
+        {f"provenance.{k}": v for k, v in flatten(json.loads(provenance_json)).items() if not isinstance(v, list)}
+    )
     record.update(json.loads(row_json))
     return record

@@ -15,6 +15,7 @@ is a title, header facts and blocks.
 
 Nothing here knows what a claim or a verdict is: badge codes are CSS classes and Markdown dots.
 """
+
 from __future__ import annotations
 
 import base64
@@ -243,8 +244,21 @@ class Section:
     cls: str = ""
 
 
-Block = Union[Paragraph, BulletList, Quote, CodeBlock, Table, Formula, FigureRef, VerdictMatrix, Group,
-              Details, Columns, Contents, Section]
+Block = Union[
+    Paragraph,
+    BulletList,
+    Quote,
+    CodeBlock,
+    Table,
+    Formula,
+    FigureRef,
+    VerdictMatrix,
+    Group,
+    Details,
+    Columns,
+    Contents,
+    Section,
+]
 
 
 @dataclass
@@ -274,9 +288,17 @@ def figures(doc: Document) -> list[FigureRef]:
 
 
 # -- Markdown ----------------------------------------------------------------------------------
-MARKDOWN_DOTS = {"holds": "🟢", "not_tight": "🔵", "violated": "🔴", "vacuous": "⚪",
-                 "assumptions_not_met": "🟠", "inconclusive": "🟡", "not_tested": "⚫",
-                 "ok": "✅", "miss": "❌"}
+MARKDOWN_DOTS = {
+    "holds": "🟢",
+    "not_tight": "🔵",
+    "violated": "🔴",
+    "vacuous": "⚪",
+    "assumptions_not_met": "🟠",
+    "inconclusive": "🟡",
+    "not_tested": "⚫",
+    "ok": "✅",
+    "miss": "❌",
+}
 
 
 def md_escape(text: Any) -> str:
@@ -375,8 +397,9 @@ def _(node: Table) -> list[str]:
 
 @_md_block.register
 def _(node: Formula) -> list[str]:
-    lines = [f"**{md_escape(node.label)}**", "", "$$", node.latex, "$$", ""] if node.label else \
-        ["$$", node.latex, "$$", ""]
+    lines = (
+        [f"**{md_escape(node.label)}**", "", "$$", node.latex, "$$", ""] if node.label else ["$$", node.latex, "$$", ""]
+    )
     return lines + (_md_block(CodeBlock(node.plain)) if node.plain else [])
 
 
@@ -385,18 +408,29 @@ def _(node: FigureRef) -> list[str]:
     data = f"Data: [{node.csv_path}]({node.csv_path})."
     if node.png is None:
         return [f"**Figure not drawn** ({md_escape(node.title)}): {md_escape(node.error)} ({data})", ""]
-    return [f"![{md_escape(node.title)}]({node.png_path})", "",
-            f"*{md_escape(node.title)}.* {md_escape(node.caption)} {data}", ""]
+    return [
+        f"![{md_escape(node.title)}]({node.png_path})",
+        "",
+        f"*{md_escape(node.title)}.* {md_escape(node.caption)} {data}",
+        "",
+    ]
 
 
 @_md_block.register
 def _(node: VerdictMatrix) -> list[str]:
     def cell(badges: list[Badge]) -> str:
-        return " ".join(md_link(f"{MARKDOWN_DOTS.get(b.code, '')} {md_escape(b.short or b.label)}", b.href, b.title)
-                        for b in badges) or node.empty
+        return (
+            " ".join(
+                md_link(f"{MARKDOWN_DOTS.get(b.code, '')} {md_escape(b.short or b.label)}", b.href, b.title)
+                for b in badges
+            )
+            or node.empty
+        )
+
     rows = [[md_inline(Link(r.label, r.href, r.title)), *(cell(c) for c in r.cells)] for r in node.rows]
-    legend = " · ".join(f"{MARKDOWN_DOTS.get(b.code, '')} {md_escape(b.short)} = {md_escape(b.label)}"
-                        for b in node.legend)
+    legend = " · ".join(
+        f"{MARKDOWN_DOTS.get(b.code, '')} {md_escape(b.short)} = {md_escape(b.label)}" for b in node.legend
+    )
     return md_table([md_escape(node.corner), *(md_escape(c) for c in node.columns)], rows) + [legend, ""]
 
 
@@ -468,8 +502,10 @@ def _(node: str) -> str:
 @_html_inline.register
 def _(node: Prose) -> str:
     parts = INLINE_MATH.split(node.text)
-    return "".join(f'<span class="math" title="{esc(p)}">{esc(tex_to_text(p))}</span>' if i % 2 else esc(p)
-                   for i, p in enumerate(parts))
+    return "".join(
+        f'<span class="math" title="{esc(p)}">{esc(tex_to_text(p))}</span>' if i % 2 else esc(p)
+        for i, p in enumerate(parts)
+    )
 
 
 @_html_inline.register
@@ -533,8 +569,11 @@ def _(node: CodeBlock) -> str:
 @_html_block.register
 def _(node: Table) -> str:
     def cells(tag: str, row: Sequence[Any], render) -> str:
-        return "".join(f"<{tag}{attributes({'class': 'num' if i in node.numeric else ''})}>{render(c)}</{tag}>"
-                       for i, c in enumerate(row))
+        return "".join(
+            f"<{tag}{attributes({'class': 'num' if i in node.numeric else ''})}>{render(c)}</{tag}>"
+            for i, c in enumerate(row)
+        )
+
     head = f"<tr>{cells('th', node.header, esc)}</tr>"
     body = "".join(f"<tr{attributes(r.attrs)}>{cells('td', r.cells, html_inline)}</tr>" for r in node.rows)
     table = f"<table{attributes({'id': node.id, 'class': node.cls})}><thead>{head}</thead><tbody>{body}</tbody></table>"
@@ -554,27 +593,35 @@ def _(node: FigureRef) -> str:
     data = f'Data: <a href="{esc(node.csv_path)}">{esc(node.csv_path)}</a>.'
     if node.png is None:
         return f'<p class="error"><strong>Figure not drawn</strong> ({esc(node.title)}): {esc(node.error)}. {data}</p>'
-    return (f'<figure id="fig-{esc(node.slug)}"><img alt="{esc(node.title)}" src="{data_uri(node.png)}">'
-            f"<figcaption><strong>{esc(node.title)}.</strong> {esc(node.caption)} {data}</figcaption></figure>")
+    return (
+        f'<figure id="fig-{esc(node.slug)}"><img alt="{esc(node.title)}" src="{data_uri(node.png)}">'
+        f"<figcaption><strong>{esc(node.title)}.</strong> {esc(node.caption)} {data}</figcaption></figure>"
+    )
 
 
 def matrix_row(row: MatrixRow, empty: str) -> str:
     breakable = esc(row.label).replace("_", "_<wbr>")  # long ids wrap at underscores on phones, never mid-word
     label = f'<a href="{esc(row.href)}" title="{esc(row.title or row.label)}">{breakable}</a>'
-    cells = "".join(f'<td>{"".join(matrix_badge(b) for b in c)}</td>' if c else f'<td class="empty">{esc(empty)}</td>'
-                    for c in row.cells)
+    cells = "".join(
+        f"<td>{''.join(matrix_badge(b) for b in c)}</td>" if c else f'<td class="empty">{esc(empty)}</td>'
+        for c in row.cells
+    )
     return f'<tr><th scope="row" class="row">{label}</th>{cells}</tr>'
 
 
 @_html_block.register
 def _(node: VerdictMatrix) -> str:
     head = f'<th class="corner">{esc(node.corner)}</th>' + "".join(
-        f'<th class="col" title="{esc(c)}"><span>{esc(c)}</span></th>' for c in node.columns)
+        f'<th class="col" title="{esc(c)}"><span>{esc(c)}</span></th>' for c in node.columns
+    )
     body = "".join(matrix_row(r, node.empty) for r in node.rows)
-    legend = "".join(f'<li><span class="cell badge {esc(b.code)}">{esc(b.short)}</span> {esc(b.label)}</li>'
-                     for b in node.legend)
-    return (f'<div class="matrix-wrap"><table id="{esc(node.id)}" class="matrix"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{body}</tbody></table></div><ul class="legend">{legend}</ul>')
+    legend = "".join(
+        f'<li><span class="cell badge {esc(b.code)}">{esc(b.short)}</span> {esc(b.label)}</li>' for b in node.legend
+    )
+    return (
+        f'<div class="matrix-wrap"><table id="{esc(node.id)}" class="matrix"><thead><tr>{head}</tr></thead>'
+        f'<tbody>{body}</tbody></table></div><ul class="legend">{legend}</ul>'
+    )
 
 
 @_html_block.register
@@ -592,8 +639,10 @@ def _(node: Details) -> str:
 def _(node: Columns) -> str:
     if not node.aside:
         return html_blocks(node.main)
-    return (f'<div class="columns"><div class="main">{html_blocks(node.main)}</div>'
-            f'<div class="aside">{html_blocks(node.aside)}</div></div>')
+    return (
+        f'<div class="columns"><div class="main">{html_blocks(node.main)}</div>'
+        f'<div class="aside">{html_blocks(node.aside)}</div></div>'
+    )
 
 
 @_html_block.register
@@ -606,8 +655,9 @@ def _(node: Contents) -> str:
 def _(node: Section) -> str:
     level = min(max(node.level, 1), 6)
     attrs = attributes({"id": node.anchor, "class": node.cls})
-    return (f"<section{attrs}><h{level}>{html_inline(node.title)}</h{level}>\n"
-            + html_blocks(node.blocks) + "\n</section>")
+    return (
+        f"<section{attrs}><h{level}>{html_inline(node.title)}</h{level}>\n" + html_blocks(node.blocks) + "\n</section>"
+    )
 
 
 def html_blocks(blocks: Sequence[Block]) -> str:
@@ -617,10 +667,25 @@ def html_blocks(blocks: Sequence[Block]) -> str:
 def to_html(doc: Document, css: str = "", script: str = "") -> str:
     """The document as one self-contained HTML page (inline CSS and script, figures as data URIs)."""
     facts = "".join(f"<span><b>{esc(k)}:</b> {esc(v)}</span>" for k, v in doc.facts)
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(doc.title)}</title>", f"<style>\n{css}</style>", "</head>", "<body>", "<main>",
-        f"<h1>{esc(doc.title)}</h1>", f'<p class="meta">{facts}</p>',
-        html_blocks(doc.blocks),
-        "</main>", f"<script>\n{script}</script>", "</body>", "</html>", ""])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(doc.title)}</title>",
+            f"<style>\n{css}</style>",
+            "</head>",
+            "<body>",
+            "<main>",
+            f"<h1>{esc(doc.title)}</h1>",
+            f'<p class="meta">{facts}</p>',
+            html_blocks(doc.blocks),
+            "</main>",
+            f"<script>\n{script}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )

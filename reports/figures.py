@@ -49,6 +49,7 @@ estimate_vs_truth
 
 Every kind also reads an optional meta `caption` (used by reports/render.py, not drawn here).
 """
+
 from __future__ import annotations
 
 import io
@@ -129,9 +130,7 @@ def require(title: str, kind: str, data: pd.DataFrame, columns: Iterable[str]) -
     """Raise ValueError naming the first required column the data lacks."""
     for name in columns:
         if name not in data.columns:
-            raise ValueError(
-                f"figure {title!r} ({kind}): missing data column {name!r}; has {list(data.columns)}"
-            )
+            raise ValueError(f"figure {title!r} ({kind}): missing data column {name!r}; has {list(data.columns)}")
 
 
 def new_figure(height: float = FIGSIZE[1], nrows: int = 1, sharex: bool = False):
@@ -183,8 +182,9 @@ def draw_fit(ax: Axes, x: np.ndarray, fit: Mapping[str, Any], color: str = "blac
         pivot = math.exp(np.mean(np.log(x)))
         at_pivot = math.exp(intercept) * pivot**slope
         lines = [at_pivot * (grid / pivot) ** e for e in ci]
-        ax.fill_between(grid, np.minimum(*lines), np.maximum(*lines), color=color, alpha=0.12,
-                        lw=0, label="fit: exponent CI")
+        ax.fill_between(
+            grid, np.minimum(*lines), np.maximum(*lines), color=color, alpha=0.12, lw=0, label="fit: exponent CI"
+        )
 
 
 def corner_text(ax: Axes, lines: list[str], loc: str = "lower left") -> None:
@@ -249,8 +249,13 @@ def draw_bound_vs_measured(title: str, data: pd.DataFrame, meta: dict) -> MplFig
     if meta.get("fit"):
         draw_fit(ax, col(data, "x"), meta["fit"])
     if meta.get("trivial") is not None:
-        ax.axhline(float(meta["trivial"]), color="#777777", ls=":", lw=1.3,
-                   label=f"trivial value ({fmt(meta['trivial'])}): vacuous above")
+        ax.axhline(
+            float(meta["trivial"]),
+            color="#777777",
+            ls=":",
+            lw=1.3,
+            label=f"trivial value ({fmt(meta['trivial'])}): vacuous above",
+        )
     mark_worst(ax, meta.get("worst"))
     scales(ax, meta.get("logx", True), meta.get("logy", True))
     ax.set_xlabel(meta.get("x_label", "x"))
@@ -268,26 +273,34 @@ def draw_bound_vs_measured(title: str, data: pd.DataFrame, meta: dict) -> MplFig
 
 def plot_measured_and_bound(ax: Axes, rows: pd.DataFrame, color: str, name: str | None) -> None:
     x = col(rows, "x")
-    ax.plot(x, col(rows, "measured"), color=color, marker="o", ms=4, lw=1.5,
-            label=name if name is not None else "measured")
+    ax.plot(
+        x, col(rows, "measured"), color=color, marker="o", ms=4, lw=1.5, label=name if name is not None else "measured"
+    )
     if "measured_low" in rows.columns and "measured_high" in rows.columns:
-        ax.fill_between(x, col(rows, "measured_low"), col(rows, "measured_high"), color=color,
-                        alpha=0.18, lw=0)
-    ax.plot(x, col(rows, "bound"), color=color, ls="--", lw=1.5,
-            label=None if name is not None else "bound")
+        ax.fill_between(x, col(rows, "measured_low"), col(rows, "measured_high"), color=color, alpha=0.18, lw=0)
+    ax.plot(x, col(rows, "bound"), color=color, ls="--", lw=1.5, label=None if name is not None else "bound")
     if "exceeds" in rows.columns:
         over = np.array([bool(v) and not pd.isna(v) for v in rows["exceeds"]], dtype=bool)
         if over.any():
-            ax.scatter(x[over], col(rows, "measured")[over], s=90, facecolors="none",
-                       edgecolors="#c62828", linewidths=1.6, zorder=5, label="exceeds the bound")
+            ax.scatter(
+                x[over],
+                col(rows, "measured")[over],
+                s=90,
+                facecolors="none",
+                edgecolors="#c62828",
+                linewidths=1.6,
+                zorder=5,
+                label="exceeds the bound",
+            )
 
 
 def mark_worst(ax: Axes, worst: Mapping[str, Any] | None) -> None:
     if not worst or worst.get("x") is None or worst.get("measured") is None:
         return
     x, y = float(worst["x"]), float(worst["measured"])
-    ax.scatter([x], [y], marker="*", s=160, color="#ffb000", edgecolors="black", linewidths=0.6,
-               zorder=6, label="worst point")
+    ax.scatter(
+        [x], [y], marker="*", s=160, color="#ffb000", edgecolors="black", linewidths=0.6, zorder=6, label="worst point"
+    )
 
 
 def style_proxies() -> tuple[list, list]:
@@ -305,25 +318,44 @@ def draw_rstar_vs_n(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         rows = rows.sort_values("n_samples")
         y = col(rows, "rstar")
         err = np.vstack([y - col(rows, "rstar_low"), col(rows, "rstar_high") - y])
-        ax.errorbar(col(rows, "n_samples"), y, yerr=np.clip(err, 0, None), color=COLORS[i % len(COLORS)],
-                    marker="o", ms=4, capsize=3, lw=1.4, label="r* measured" if name is None else f"r*: {name}")
+        ax.errorbar(
+            col(rows, "n_samples"),
+            y,
+            yerr=np.clip(err, 0, None),
+            color=COLORS[i % len(COLORS)],
+            marker="o",
+            ms=4,
+            capsize=3,
+            lw=1.4,
+            label="r* measured" if name is None else f"r*: {name}",
+        )
     first = series[0][1].sort_values("n_samples").iloc[0]
     n_grid = np.geomspace(col(data, "n_samples").min(), col(data, "n_samples").max(), 100)
     reference_lines(ax, n_grid, float(first["n_samples"]), float(first["rstar"]), meta)
     if meta.get("fit"):
         draw_fit(ax, col(data, "n_samples"), meta["fit"], color="#444444")
     if meta.get("rank_max") is not None:
-        ax.axhline(float(meta["rank_max"]), color="#555555", ls="--", lw=1.2,
-                   label=meta.get("rank_max_label") or f"r* <= min(m, n) = {fmt(meta['rank_max'])}")
+        ax.axhline(
+            float(meta["rank_max"]),
+            color="#555555",
+            ls="--",
+            lw=1.2,
+            label=meta.get("rank_max_label") or f"r* <= min(m, n) = {fmt(meta['rank_max'])}",
+        )
     scales(ax, True, True)
     ax.set_xlabel(meta.get("x_label", "N (training samples)"))
     ax.set_ylabel(meta.get("y_label", "optimal rank r*"))
     ax.set_title(title)
     tidy_log_ticks(ax)
     legend_below(fig, [ax])
-    corner_text(ax, [exponent_text(meta["fit"], "N") if meta.get("fit") else "",
-                     f"derived exponent: {fmt(meta['theory_exponent'])}"
-                     if meta.get("theory_exponent") is not None else ""], loc="lower right")
+    corner_text(
+        ax,
+        [
+            exponent_text(meta["fit"], "N") if meta.get("fit") else "",
+            f"derived exponent: {fmt(meta['theory_exponent'])}" if meta.get("theory_exponent") is not None else "",
+        ],
+        loc="lower right",
+    )
     return fig
 
 
@@ -332,12 +364,24 @@ def reference_lines(ax: Axes, n_grid: np.ndarray, n0: float, r0: float, meta: di
     if not (n0 > 0 and r0 > 0):
         return
     if meta.get("sqrt_reference"):
-        ax.plot(n_grid, r0 * (n_grid / n0) ** 0.5, color="#888888", ls=":", lw=1.5,
-                label="c sqrt(N) (the paper's r* = O(sqrt N))")
+        ax.plot(
+            n_grid,
+            r0 * (n_grid / n0) ** 0.5,
+            color="#888888",
+            ls=":",
+            lw=1.5,
+            label="c sqrt(N) (the paper's r* = O(sqrt N))",
+        )
     if meta.get("theory_exponent") is not None:
         e = float(meta["theory_exponent"])
-        ax.plot(n_grid, r0 * (n_grid / n0) ** e, color="#2ca02c", ls="--", lw=1.3,
-                label=f"c N^{fmt(e)}: derived for the planted/measured spectrum")
+        ax.plot(
+            n_grid,
+            r0 * (n_grid / n0) ** e,
+            color="#2ca02c",
+            ls="--",
+            lw=1.3,
+            label=f"c N^{fmt(e)}: derived for the planted/measured spectrum",
+        )
 
 
 def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
@@ -350,14 +394,29 @@ def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         rows = rows.sort_values("n_samples")
         y = col(rows, "rstar")
         err = np.clip(np.vstack([y - col(rows, "rstar_low"), col(rows, "rstar_high") - y]), 0, None)
-        ax.errorbar(col(rows, "n_samples"), y, yerr=err, color=COLORS[i % len(COLORS)], marker="os"[i % 2],
-                    ms=4, capsize=3, lw=0 if i else 1.2, label="r*" if name is None else f"r*: {name}")
+        ax.errorbar(
+            col(rows, "n_samples"),
+            y,
+            yerr=err,
+            color=COLORS[i % len(COLORS)],
+            marker="os"[i % 2],
+            ms=4,
+            capsize=3,
+            lw=0 if i else 1.2,
+            label="r*" if name is None else f"r*: {name}",
+        )
     styles = {"power_law": ("-", "#2ca02c"), "logarithm": ("--", "#9467bd"), "constant": (":", "#7f7f7f")}
     for law, curve in (meta.get("laws") or {}).items():
         ls, color = styles.get(law, ("-.", "black"))
         best = " (best)" if law == meta.get("best") else ""
-        ax.plot(curve["n_samples"], curve["rstar"], ls=ls, color=color, lw=1.6 if best else 1.1,
-                label=f"{law.replace('_', ' ')} fit, AICc {fmt(curve.get('aicc'))}{best}")
+        ax.plot(
+            curve["n_samples"],
+            curve["rstar"],
+            ls=ls,
+            color=color,
+            lw=1.6 if best else 1.1,
+            label=f"{law.replace('_', ' ')} fit, AICc {fmt(curve.get('aicc'))}{best}",
+        )
     rank_max = meta.get("rank_max")
     if rank_max is not None and float(rank_max) <= 2 * np.nanmax(col(data, "rstar_high")):
         ax.axhline(float(rank_max), color="#555555", ls="--", lw=1.0, label=f"r* <= min(m, n) = {fmt(rank_max)}")
@@ -369,8 +428,11 @@ def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     lines = [f"min(m, n) = {fmt(rank_max)}" if rank_max is not None else ""]
     if meta.get("best") is not None:
         state = "identified" if meta.get("identified") else "not identified"
-        lines = [f"best: {str(meta['best']).replace('_', ' ')} ({state})",
-                 f"AICc gap {fmt(meta.get('delta_aicc'))}: {meta.get('evidence', '')}", *lines]
+        lines = [
+            f"best: {str(meta['best']).replace('_', ' ')} ({state})",
+            f"AICc gap {fmt(meta.get('delta_aicc'))}: {meta.get('evidence', '')}",
+            *lines,
+        ]
     corner_text(ax, lines, loc="upper left")
     return fig
 
@@ -388,10 +450,12 @@ def draw_spectrum_null(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         spike = rows["spike"].to_numpy(dtype=bool)
         info = edges.get(name, {})
         label = "singular values" if name is None else f"{name}: {info.get('n_spikes', int(spike.sum()))} spikes"
-        ax.plot(col(rows, "k")[~spike], col(rows, "s")[~spike], color=color, marker="o", ms=2, lw=0,
-                alpha=0.6, label=label)
-        ax.plot(col(rows, "k")[spike], col(rows, "s")[spike], color=color, marker="o", ms=5, lw=0,
-                markeredgecolor="black")
+        ax.plot(
+            col(rows, "k")[~spike], col(rows, "s")[~spike], color=color, marker="o", ms=2, lw=0, alpha=0.6, label=label
+        )
+        ax.plot(
+            col(rows, "k")[spike], col(rows, "s")[spike], color=color, marker="o", ms=5, lw=0, markeredgecolor="black"
+        )
         ax.plot(col(rows, "k"), col(rows, "null"), color=color, ls=":", lw=1.1)
         if info.get("threshold") is not None:
             ax.axhline(float(info["threshold"]), color=color, ls="--", lw=0.9)
@@ -400,10 +464,12 @@ def draw_spectrum_null(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     ax.set_ylabel(meta.get("y_label", "singular value s_k"))
     ax.set_title(title)
     tidy_log_ticks(ax)
-    handles = [Line2D([], [], color="black", ls=":"), Line2D([], [], color="black", ls="--"),
-               Line2D([], [], color="black", marker="o", ms=5, lw=0, markeredgecolor="black")]
-    legend_below(fig, [ax], (handles, ["Gaussian null (same shape, scale)", "spike threshold (MP edge + TW)",
-                                       "spike"]))
+    handles = [
+        Line2D([], [], color="black", ls=":"),
+        Line2D([], [], color="black", ls="--"),
+        Line2D([], [], color="black", marker="o", ms=5, lw=0, markeredgecolor="black"),
+    ]
+    legend_below(fig, [ax], (handles, ["Gaussian null (same shape, scale)", "spike threshold (MP edge + TW)", "spike"]))
     return fig
 
 
@@ -412,8 +478,10 @@ def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     require(title, "mi_vs_clone", data, ("step", "clone_loss"))
     estimates = [c for c in MI_COLUMNS if c in data.columns]
     if not estimates:
-        raise ValueError(f"figure {title!r} (mi_vs_clone): missing data column: need at least one "
-                         f"of {list(MI_COLUMNS)}; has {list(data.columns)}")
+        raise ValueError(
+            f"figure {title!r} (mi_vs_clone): missing data column: need at least one "
+            f"of {list(MI_COLUMNS)}; has {list(data.columns)}"
+        )
     fig, (top, bottom) = new_figure(height=5.2, nrows=2, sharex=True)
     series = groups(data)
     clipped = False
@@ -424,14 +492,25 @@ def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         for i, column in enumerate(estimates):
             values = col(rows, column)
             clipped |= bool(np.any(values < 0))
-            top.plot(col(rows, "step"), np.clip(values, 0, None), color=COLORS[i % len(COLORS)], ls=style,
-                     marker=MARKERS[i % len(MARKERS)], ms=3, lw=1.3, label=MI_COLUMNS[column] + suffix)
-        bottom.plot(col(rows, "step"), col(rows, "clone_loss"), color="black", ls=style, lw=1.4,
-                    label="clone loss" + suffix)
+            top.plot(
+                col(rows, "step"),
+                np.clip(values, 0, None),
+                color=COLORS[i % len(COLORS)],
+                ls=style,
+                marker=MARKERS[i % len(MARKERS)],
+                ms=3,
+                lw=1.3,
+                label=MI_COLUMNS[column] + suffix,
+            )
+        bottom.plot(
+            col(rows, "step"), col(rows, "clone_loss"), color="black", ls=style, lw=1.4, label="clone loss" + suffix
+        )
     top.set_ylabel("MI estimate (nats)")
     top.set_title(title)
-    notes = [f"Spearman(MI, clone loss) = {fmt(meta['spearman'], 2)}" if meta.get("spearman") is not None else "",
-             "negative estimates shown as 0" if clipped else ""]
+    notes = [
+        f"Spearman(MI, clone loss) = {fmt(meta['spearman'], 2)}" if meta.get("spearman") is not None else "",
+        "negative estimates shown as 0" if clipped else "",
+    ]
     corner_text(top, notes, loc="lower right")
     bottom.set_ylabel("clone loss (MSE)")
     losses = col(data, "clone_loss")
@@ -468,8 +547,15 @@ def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     for i, (name, rows) in enumerate(groups(data)):
         rows = rows.sort_values("scale") if "scale" in rows.columns else rows
         x, y = col(rows, "clone_mse"), col(rows, "mi")
-        ax.plot(x, y, color=COLORS[i % len(COLORS)], marker=MARKERS[i % len(MARKERS)], ms=4, lw=1.2,
-                label="MI" if name is None else str(name))
+        ax.plot(
+            x,
+            y,
+            color=COLORS[i % len(COLORS)],
+            marker=MARKERS[i % len(MARKERS)],
+            ms=4,
+            lw=1.2,
+            label="MI" if name is None else str(name),
+        )
         if "scale" in rows.columns:
             for xi, yi, c in zip(x, y, col(rows, "scale")):
                 ax.annotate(f"c={fmt(c, 2)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -495,8 +581,14 @@ def draw_spectrum(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
         label = "singular values" if name is None else str(name)
         ax.plot(col(rows, "k"), col(rows, "s"), color=color, marker="o", ms=2.5, lw=0, label=label)
         if "fitted" in rows.columns:
-            ax.plot(col(rows, "k"), col(rows, "fitted"), color=color, lw=1.4, ls="--",
-                    label=f"fitted {family.replace('_', ' ')}" + ("" if name is None else f" ({name})"))
+            ax.plot(
+                col(rows, "k"),
+                col(rows, "fitted"),
+                color=color,
+                lw=1.4,
+                ls="--",
+                label=f"fitted {family.replace('_', ' ')}" + ("" if name is None else f" ({name})"),
+            )
     scales(ax, not exponential, True)
     ax.set_xlabel(meta.get("x_label", "index k"))
     ax.set_ylabel(meta.get("y_label", "singular value s_k"))
@@ -528,8 +620,15 @@ def draw_estimate_vs_truth(title: str, data: pd.DataFrame, meta: dict) -> MplFig
     for i, (name, rows) in enumerate(frame.groupby("estimator", sort=False)):
         for j, d in enumerate(dims):
             part = rows if d is None else rows[rows["d"] == d]
-            ax.scatter(col(part, "truth"), col(part, "estimate"), color=COLORS[i % len(COLORS)],
-                       marker=MARKERS[j % len(MARKERS)], s=28, alpha=0.85, label=name if j == 0 else None)
+            ax.scatter(
+                col(part, "truth"),
+                col(part, "estimate"),
+                color=COLORS[i % len(COLORS)],
+                marker=MARKERS[j % len(MARKERS)],
+                s=28,
+                alpha=0.85,
+                label=name if j == 0 else None,
+            )
     values = np.concatenate([col(frame, "truth"), col(frame, "estimate")])
     values = values[np.isfinite(values)]
     lo, hi = min(0.0, values.min()), values.max()

@@ -5,6 +5,7 @@ claim on every experiment (validate/); score the planted claims; export every ta
 Parquet under OUT/data/; write report.md, report.html, figures, verdicts.json, calibration.json
 and config.json (reports/render.py); print the verdict table.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,12 +25,22 @@ from reports.render import ReportContext, write_report
 from validate.checks import MAX_EXPONENT_CI_WIDTH
 from validate.verdict import LABELS
 
-SAMPLE_SIZE_MEANING = ("N counts i.i.d. (input, label) pairs in the synthetic runs and training tokens "
-                       "(token budget) in the real LRC run.")
+SAMPLE_SIZE_MEANING = (
+    "N counts i.i.d. (input, label) pairs in the synthetic runs and training tokens (token budget) in the real LRC run."
+)
 
 
-def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "auto", claims: str | None = None,
-        real: bool = True, workers: int | None = None, executor: str = "local", scheduler: str | None = None) -> int:
+def run(
+    *,
+    size: str = "quick",
+    out: Path = Path("lrkd-report"),
+    device: str = "auto",
+    claims: str | None = None,
+    real: bool = True,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> int:
     """The main job. Returns the process exit code."""
     start = time.perf_counter()
     claim_ids = _claim_filter(claims)
@@ -45,13 +56,25 @@ def run(*, size: str = "quick", out: Path = Path("lrkd-report"), device: str = "
     calibration = calibration_verdicts(runs) if claim_ids is None else []
     data_files = export_tables(runs, out / "data")
     ctx = ReportContext(
-        title="lrkd validation report: low-rank knowledge distillation claims", size=size, verdicts=verdicts,
-        claims=list(theory.all_claims()), calibration=calibration,
-        config={"size": size, "device": device, "claims": claim_ids, "real": real,
-                "experiments": [{"experiment": j.experiment, "preset": j.preset} for j in plan]},
-        provenance={**environment(), "device": describe(dev)}, data_files=data_files,
-        notes=_notes(real), wall_time_s=time.perf_counter() - start,
-        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), sample_size_meaning=SAMPLE_SIZE_MEANING)
+        title="lrkd validation report: low-rank knowledge distillation claims",
+        size=size,
+        verdicts=verdicts,
+        claims=list(theory.all_claims()),
+        calibration=calibration,
+        config={
+            "size": size,
+            "device": device,
+            "claims": claim_ids,
+            "real": real,
+            "experiments": [{"experiment": j.experiment, "preset": j.preset} for j in plan],
+        },
+        provenance={**environment(), "device": describe(dev)},
+        data_files=data_files,
+        notes=_notes(real),
+        wall_time_s=time.perf_counter() - start,
+        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        sample_size_meaning=SAMPLE_SIZE_MEANING,
+    )
     written = write_report(out, ctx)
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
@@ -65,8 +88,9 @@ def require_writable_folder(folder: Path, field: str) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise InputError(field, f"cannot write to {folder} ({exc.strerror or exc}); "
-                         "give a folder you can create and write") from None
+        raise InputError(
+            field, f"cannot write to {folder} ({exc.strerror or exc}); give a folder you can create and write"
+        ) from None
 
 
 def _claim_filter(claims: str | None) -> list[str] | None:
@@ -98,11 +122,13 @@ def _slug(text: str) -> str:
 
 
 def _notes(real: bool) -> list[str]:
-    notes = ["Verdict codes follow claims.md: holds; holds, not tight; violated; vacuous; assumptions not met; "
-             "inconclusive. A verdict applies to the sizes run here: exponents are local slopes over the grid, "
-             "compared with what theory predicts on the same grid where it can (the finite-size offset), with no "
-             f"tolerance; an exponent interval wider than {MAX_EXPONENT_CI_WIDTH:g} cannot confirm a claim "
-             "(inconclusive), and each verdict prints its resolution (validate/checks.py)."]
+    notes = [
+        "Verdict codes follow claims.md: holds; holds, not tight; violated; vacuous; assumptions not met; "
+        "inconclusive. A verdict applies to the sizes run here: exponents are local slopes over the grid, "
+        "compared with what theory predicts on the same grid where it can (the finite-size offset), with no "
+        f"tolerance; an exponent interval wider than {MAX_EXPONENT_CI_WIDTH:g} cannot confirm a claim "
+        "(inconclusive), and each verdict prints its resolution (validate/checks.py)."
+    ]
     if not real:
         notes.append("The real language-model run was skipped (--no-real).")
     return notes

@@ -4,6 +4,7 @@ A job is (experiment, preset). The quick plan is sized for a 2-core CPU (synthet
 2 minutes, the real LRC run a few more); the full plan is the publication size (see README).
 `run_jobs` runs each job through the results store, so a killed report resumes where it stopped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,18 +26,34 @@ class Job:
 
 
 SYNTHETIC = {
-    "quick": [Job("c1_quadratic", "quick"), Job("c1_lowrank", "quick"), Job("c2_generalization", "quick"),
-              Job("c2_generalization", "quick_bounded"),
-              Job("c3_information", "quick"), Job("c3_information", "quick_relu"), Job("c4_rank", "quick"),
-              Job("c4_rank", "quick_exponential")],
-    "full": [Job("c1_quadratic", "full"), Job("c1_lowrank", "full"), Job("c2_generalization", "full"),
-             Job("c2_generalization", "full_bounded"),
-             Job("c3_information", "full"), Job("c3_information", "full_relu"), Job("c4_rank", "full"),
-             Job("c4_rank", "full_alpha_0.75"), Job("c4_rank", "full_alpha_1.5"), Job("c4_rank", "full_alpha_2"),
-             Job("c4_rank", "full_exponential")],
+    "quick": [
+        Job("c1_quadratic", "quick"),
+        Job("c1_lowrank", "quick"),
+        Job("c2_generalization", "quick"),
+        Job("c2_generalization", "quick_bounded"),
+        Job("c3_information", "quick"),
+        Job("c3_information", "quick_relu"),
+        Job("c4_rank", "quick"),
+        Job("c4_rank", "quick_exponential"),
+    ],
+    "full": [
+        Job("c1_quadratic", "full"),
+        Job("c1_lowrank", "full"),
+        Job("c2_generalization", "full"),
+        Job("c2_generalization", "full_bounded"),
+        Job("c3_information", "full"),
+        Job("c3_information", "full_relu"),
+        Job("c4_rank", "full"),
+        Job("c4_rank", "full_alpha_0.75"),
+        Job("c4_rank", "full_alpha_1.5"),
+        Job("c4_rank", "full_alpha_2"),
+        Job("c4_rank", "full_exponential"),
+    ],
 }
-REAL = {"quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
-        "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)]}
+REAL = {
+    "quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
+    "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)],
+}
 
 
 def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[Job]:
@@ -63,8 +80,12 @@ def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, devic
 def all_verdicts(runs: list[Runs], claims: Iterable[str] | None = None) -> list[Verdict]:
     """Every claim checked on every experiment's runs (restricted to `claims` when given)."""
     wanted = set(claims) if claims is not None else None
-    return [verdicts.check_claim(claim, r) for r in runs for claim in verdicts.claims_checked_by(r)
-            if wanted is None or claim.id in wanted]
+    return [
+        verdicts.check_claim(claim, r)
+        for r in runs
+        for claim in verdicts.claims_checked_by(r)
+        if wanted is None or claim.id in wanted
+    ]
 
 
 def calibration_verdicts(runs: list[Runs]) -> list[Verdict]:

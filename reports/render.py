@@ -33,6 +33,7 @@ Key numbers (each verdict card, the matrix tooltips, scripts/findings_table.py) 
 with none of these shows its first few scalar numbers instead. In the per-verdict numbers table,
 "<key>_ci" = [lo, hi] or "<key>_low"/"<key>_high" are shown next to "<key>" as "value [lo, hi]".
 """
+
 from __future__ import annotations
 
 import json
@@ -45,37 +46,72 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from reports import figures as figs
-from reports.document import (Badge, BulletList, Code, CodeBlock, Columns, Contents, Details, Document, Emph, FigureRef,
-                              Formula, Group, Link, MatrixRow, Paragraph, Prose, Quote, Row, Section, Strong, Table,
-                              VerdictMatrix, fmt, to_html, to_markdown)
+from reports.document import (
+    Badge,
+    BulletList,
+    Code,
+    CodeBlock,
+    Columns,
+    Contents,
+    Details,
+    Document,
+    Emph,
+    FigureRef,
+    Formula,
+    Group,
+    Link,
+    MatrixRow,
+    Paragraph,
+    Prose,
+    Quote,
+    Row,
+    Section,
+    Strong,
+    Table,
+    VerdictMatrix,
+    fmt,
+    to_html,
+    to_markdown,
+)
 from theory.render import KIND_WORDS, plain_math
 from validate.registry import claim_order
 from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
-PAPER = ("Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
-         "Generalization, and Information-Theoretic Guarantees")
+PAPER = (
+    "Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
+    "Generalization, and Information-Theoretic Guarantees"
+)
 ARXIV = "arXiv 2603.22355"
 EXPONENT_KEYS = ("exponent", "fitted_exponent", "measured_exponent")
 RATIO_KEYS = ("worst_ratio", "max_ratio", "ratio")
 #: The verdict matrix's compact code per verdict (the legend under the matrix spells each out).
-SHORT = {"holds": "H", "not_tight": "L", "violated": "V", "vacuous": "Va", "assumptions_not_met": "A",
-         "inconclusive": "?", NOT_TESTED: "–"}
+SHORT = {
+    "holds": "H",
+    "not_tight": "L",
+    "violated": "V",
+    "vacuous": "Va",
+    "assumptions_not_met": "A",
+    "inconclusive": "?",
+    NOT_TESTED: "–",
+}
 SHORT_LABELS = {"not_tight": "holds, not tight (loose)"}
 CAPTIONS = {
     "bound_vs_measured": "Measured quantity (solid, shaded: interval over seeds) against the bound "
-                         "(dashed); dash-dot: fitted power law with its exponent interval.",
+    "(dashed); dash-dot: fitted power law with its exponent interval.",
     "rstar_vs_n": "Empirical optimal rank r* (bars: interval) against the sample size N, with the "
-                  "sqrt(N) line and the exponent derived for the spectrum, both through the first point.",
+    "sqrt(N) line and the exponent derived for the spectrum, both through the first point.",
     "mi_vs_clone": "Mutual-information estimates (top) and clone loss (bottom) over training.",
     "spectrum": "Singular values of the teacher matrix with the fitted spectral family.",
     "estimate_vs_truth": "Estimates against the exact value; dashed: y = x.",
     "rstar_growth": "Empirical r* (bars: seed band) and theory's finite-size r* against N (log axis), with "
-                    "the fitted power law, logarithm and constant; the legend gives each law's AICc.",
+    "the fitted power law, logarithm and constant; the legend gives each law's AICc.",
     "spectrum_null": "Singular values against a Gaussian matrix of the same shape and scale (dotted: its "
-                     "expected values; dashed: spike threshold); filled markers: spikes above the bulk.",
+    "expected values; dashed: spike threshold); filled markers: spikes above the bulk.",
 }
-DEFAULT_SAMPLE_SIZE = ("In synthetic runs N counts i.i.d. input-output pairs; in language-model runs "
-                       "each experiment's notes say whether N counts tokens or sequences.")
+DEFAULT_SAMPLE_SIZE = (
+    "In synthetic runs N counts i.i.d. input-output pairs; in language-model runs "
+    "each experiment's notes say whether N counts tokens or sequences."
+)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -158,8 +194,9 @@ def make_plan(ctx: ReportContext) -> Plan:
 def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
     """One section per claim (paper claims first, each group in the registry's order), then claims
     only verdicts name."""
-    ordered = sorted(enumerate(claims), key=lambda ic: (not getattr(ic[1], "paper", False),
-                                                        section_rank(ic[1].id), ic[0]))
+    ordered = sorted(
+        enumerate(claims), key=lambda ic: (not getattr(ic[1], "paper", False), section_rank(ic[1].id), ic[0])
+    )
     sections = [ClaimSection("", c.id, c) for _, c in ordered]
     known = {c.id for c in claims}
     for v in verdicts:
@@ -207,8 +244,13 @@ def write_figures(out_dir: Path, plan: Plan) -> dict[str, Path]:
 
 
 def config_record(ctx: ReportContext) -> dict[str, Any]:
-    report = {"title": ctx.title, "size": ctx.size, "created_at": ctx.created_at,
-              "wall_time_s": ctx.wall_time_s, "data_files": list(ctx.data_files)}
+    report = {
+        "title": ctx.title,
+        "size": ctx.size,
+        "created_at": ctx.created_at,
+        "wall_time_s": ctx.wall_time_s,
+        "data_files": list(ctx.data_files),
+    }
     return {"config": ctx.config, "provenance": ctx.provenance, "report": report}
 
 
@@ -231,16 +273,27 @@ def build_document(ctx: ReportContext, plan: Plan) -> Document:
     Returns:
         The Document: verdict matrix, up front, contents, calibration, one section per claim, data.
     """
-    contents = [("Verdicts", "summary"), ("Calibration", "calibration"),
-                *((claim_title(s), s.anchor) for s in plan.sections), ("Data and rerunning", "data")]
-    blocks = [summary_section(ctx, plan), upfront_section(ctx), Contents(contents), calibration_section(ctx, plan),
-              *(claim_section(s, plan) for s in plan.sections), data_section(ctx, plan)]
+    contents = [
+        ("Verdicts", "summary"),
+        ("Calibration", "calibration"),
+        *((claim_title(s), s.anchor) for s in plan.sections),
+        ("Data and rerunning", "data"),
+    ]
+    blocks = [
+        summary_section(ctx, plan),
+        upfront_section(ctx),
+        Contents(contents),
+        calibration_section(ctx, plan),
+        *(claim_section(s, plan) for s in plan.sections),
+        data_section(ctx, plan),
+    ]
     return Document(ctx.title, header_facts(ctx), blocks)
 
 
 def upfront_section(ctx: ReportContext) -> Section:
-    return Section("Up front", [BulletList([Prose(item) for item in upfront_items(ctx)])], anchor="up-front",
-                   cls="upfront")
+    return Section(
+        "Up front", [BulletList([Prose(item) for item in upfront_items(ctx)])], anchor="up-front", cls="upfront"
+    )
 
 
 def summary_section(ctx: ReportContext, plan: Plan) -> Section:
@@ -248,8 +301,13 @@ def summary_section(ctx: ReportContext, plan: Plan) -> Section:
     intro = Paragraph(verdict_counts(ctx.verdicts))
     if not ctx.verdicts:
         return Section("Verdicts at a glance", [intro], anchor="summary")
-    how = Paragraph(Emph("One row per claim, one column per experiment; each badge links to its verdict and "
-                         "names it on hover. A dot: the experiment does not test the claim."), cls="muted")
+    how = Paragraph(
+        Emph(
+            "One row per claim, one column per experiment; each badge links to its verdict and "
+            "names it on hover. A dot: the experiment does not test the claim."
+        ),
+        cls="muted",
+    )
     blocks = [intro, verdict_matrix(plan, ctx.verdicts), how]
     idle = [s for s in plan.sections if not s.verdicts]
     if idle:
@@ -281,13 +339,18 @@ def matrix_badge(v, plan: Plan) -> Badge:
     """A verdict's compact badge; its tooltip is one line: code, experiment, key numbers, explanation."""
     numbers = "; ".join(key_numbers(v.numbers))
     parts = [LABELS[v.code], str(v.experiment), numbers, one_line(plain_math(str(v.explanation)))]
-    return Badge(v.code, LABELS[v.code], title=" · ".join(p for p in parts if p), short=SHORT[v.code],
-                 href=f"#{plan.anchors[id(v)]}")
+    return Badge(
+        v.code,
+        LABELS[v.code],
+        title=" · ".join(p for p in parts if p),
+        short=SHORT[v.code],
+        href=f"#{plan.anchors[id(v)]}",
+    )
 
 
 def one_line(text: str, limit: int = 240) -> str:
     text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def badge(code: str) -> Badge:
@@ -299,18 +362,44 @@ def calibration_section(ctx: ReportContext, plan: Plan) -> Section:
     if not ctx.calibration:
         return Section(title, [Paragraph("No planted claims were run.")], anchor="calibration")
     header, matrix = confusion_rows(ctx.calibration)
-    rows = [Row([Code(v.claim), Code(v.experiment), expected_text(v), badge(v.code), correct_badge(v),
-                 Prose(v.explanation)], {"data-expected": str(v.numbers.get("expected", ""))})
-            for v in ctx.calibration]
+    rows = [
+        Row(
+            [
+                Code(v.claim),
+                Code(v.experiment),
+                expected_text(v),
+                badge(v.code),
+                correct_badge(v),
+                Prose(v.explanation),
+            ],
+            {"data-expected": str(v.numbers.get("expected", ""))},
+        )
+        for v in ctx.calibration
+    ]
     blocks = [
-        Paragraph(["Claims whose truth is known by construction, run through the same machinery: ",
-                   Strong(hit_rate(ctx.calibration)), "."]),
-        Paragraph("Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
-                  "alternatives a planted claim accepts):"),
-        Table(header, [Row(list(r)) for r in matrix], id="confusion-matrix", cls="confusion",
-              numeric=tuple(range(1, len(header)))),
-        Table(["Planted claim", "Experiment", "Expected", "Obtained", "Correct", "Explanation"], rows,
-              id="calibration-table"),
+        Paragraph(
+            [
+                "Claims whose truth is known by construction, run through the same machinery: ",
+                Strong(hit_rate(ctx.calibration)),
+                ".",
+            ]
+        ),
+        Paragraph(
+            "Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
+            "alternatives a planted claim accepts):"
+        ),
+        Table(
+            header,
+            [Row(list(r)) for r in matrix],
+            id="confusion-matrix",
+            cls="confusion",
+            numeric=tuple(range(1, len(header))),
+        ),
+        Table(
+            ["Planted claim", "Experiment", "Expected", "Obtained", "Correct", "Explanation"],
+            rows,
+            id="calibration-table",
+        ),
         *(f for v in ctx.calibration for f in plan.figures[id(v)]),
     ]
     return Section(title, blocks, anchor="calibration")
@@ -337,15 +426,22 @@ def statement_blocks(claim) -> list:
     origin = "the paper's claim" if getattr(claim, "paper", False) else "standard-theory variant"
     kind = getattr(claim, "kind", "")
     latex = claim_latex(claim)
-    blocks = [Paragraph(Emph(f"{origin}; {KIND_WORDS.get(kind, kind)}"), cls="tags"),
-              Paragraph(Strong("Paper's wording:")), Quote(Prose(paper_wording(claim))),
-              Paragraph([Strong("Our formal reading:"), " ", Prose(getattr(claim, "reading", "") or "n/a")]),
-              Formula(latex, figs.formula_png(latex), claim_pretty(claim))]
+    blocks = [
+        Paragraph(Emph(f"{origin}; {KIND_WORDS.get(kind, kind)}"), cls="tags"),
+        Paragraph(Strong("Paper's wording:")),
+        Quote(Prose(paper_wording(claim))),
+        Paragraph([Strong("Our formal reading:"), " ", Prose(getattr(claim, "reading", "") or "n/a")]),
+        Formula(latex, figs.formula_png(latex), claim_pretty(claim)),
+    ]
     details = []
     symbols = getattr(claim, "symbols", ()) or ()
     if symbols:
-        details.append(Table(["Symbol", "Meaning", "Domain"],
-                             [Row([Code(s.name), Prose(s.meaning), Prose(s.domain)]) for s in symbols]))
+        details.append(
+            Table(
+                ["Symbol", "Meaning", "Domain"],
+                [Row([Code(s.name), Prose(s.meaning), Prose(s.domain)]) for s in symbols],
+            )
+        )
     assumptions = getattr(claim, "assumptions", ()) or ()
     if assumptions:
         details += [Paragraph(Strong("Assumptions:")), BulletList([Prose(a) for a in assumptions])]
@@ -374,22 +470,31 @@ def verdict_card(v, plan: Plan) -> Group:
         main += [Paragraph(Strong("Notes:")), BulletList([Prose(n) for n in v.notes])]
     title = ["Experiment ", Code(v.experiment), " ", badge(v.code)]
     body = Columns(main, list(plan.figures[id(v)]))
-    return Group([Section(title, [body], level=3)], cls="verdict", id=plan.anchors[id(v)],
-                 attrs={"data-verdict": v.code})
+    return Group(
+        [Section(title, [body], level=3)], cls="verdict", id=plan.anchors[id(v)], attrs={"data-verdict": v.code}
+    )
 
 
 def data_section(ctx: ReportContext, plan: Plan) -> Section:
     links = BulletList([Link(name, target) for name, target in data_links(ctx, plan)])
-    return Section("Data and rerunning", [
-        links, Paragraph("Rerun (results are resumed from the store, so only missing cells run):"),
-        CodeBlock(f"lrkd report --{ctx.size} --out DIR", "sh")], anchor="data")
+    return Section(
+        "Data and rerunning",
+        [
+            links,
+            Paragraph("Rerun (results are resumed from the store, so only missing cells run):"),
+            CodeBlock(f"lrkd report --{ctx.size} --out DIR", "sh"),
+        ],
+        anchor="data",
+    )
 
 
 def data_links(ctx: ReportContext, plan: Plan) -> list[tuple[str, str]]:
     links = [(p, p) for p in ctx.data_files]
-    links += [("verdicts.json (every verdict with its numbers)", "verdicts.json"),
-              ("calibration.json (planted claims)", "calibration.json"),
-              ("config.json (resolved config and provenance)", "config.json")]
+    links += [
+        ("verdicts.json (every verdict with its numbers)", "verdicts.json"),
+        ("calibration.json (planted claims)", "calibration.json"),
+        ("config.json (resolved config and provenance)", "config.json"),
+    ]
     links += [(f.csv_path, f.csv_path) for files in plan.figures.values() for f in files]
     return links
 
@@ -450,6 +555,7 @@ def key_numbers(numbers: Mapping[str, Any]) -> list[str]:
         out = [f"{k} = {t}" for k, t in number_rows(numbers)[:3]]
     return out
 
+
 def worst_text(worst: Mapping[str, Any] | None) -> str:
     return fmt(dict(worst)) if worst else ""
 
@@ -477,8 +583,12 @@ def find_key(tree: Any, key: str) -> Any:
 
 
 def header_facts(ctx: ReportContext) -> list[tuple[str, str]]:
-    facts = [("Date", ctx.created_at or "n/a"), ("Size", ctx.size), ("Wall time", duration(ctx.wall_time_s)),
-             ("Git commit", str(find_key(ctx.provenance, "git_commit") or "unknown"))]
+    facts = [
+        ("Date", ctx.created_at or "n/a"),
+        ("Size", ctx.size),
+        ("Wall time", duration(ctx.wall_time_s)),
+        ("Git commit", str(find_key(ctx.provenance, "git_commit") or "unknown")),
+    ]
     device = find_key(ctx.provenance, "device")
     if device is not None:
         facts.append(("Device", fmt(device)))
@@ -488,15 +598,14 @@ def header_facts(ctx: ReportContext) -> list[tuple[str, str]]:
 def upfront_items(ctx: ReportContext) -> list[str]:
     """The caveats a reader must see first (plain text; each format adds its own markup)."""
     return [
-        f"Only the abstract of {ARXIV} (\"{PAPER}\") was available: no theorem text, constants or "
+        f'Only the abstract of {ARXIV} ("{PAPER}") was available: no theorem text, constants or '
         "experiment tables. Every formal statement below is our reading of an abstract sentence, "
         "printed beside the paper's wording; a different reading can be swapped in (theory/).",
         "Notation fix: the abstract writes the bound as O(r(m+n)/sqrt(n)) and r* = O(sqrt(n)) with n the "
         "sample size, while m x n is also the shape of the teacher weight. We write N for the sample "
         "size and keep m x n for the weight shape.",
         "What N counts: " + ctx.sample_size_meaning,
-        "Every verdict is computed by validate/ from the runs of this report (verdicts.json); "
-        "none is written by hand.",
+        "Every verdict is computed by validate/ from the runs of this report (verdicts.json); none is written by hand.",
         *ctx.notes,
     ]
 

@@ -11,6 +11,7 @@ Tolerances: a seeded run gives the same numbers on the same machine; across BLAS
 move in the last digits. An exponent may move by half its bootstrap interval's width (at least
 0.02) before it counts as a regression.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,10 @@ def baseline_entry(verdict: Verdict) -> dict[str, Any]:
         value, ci = verdict.numbers.get(key), verdict.numbers.get(f"{key}_ci")
         duplicate = key != "exponent" and value == verdict.numbers.get("exponent")
         if isinstance(value, (int, float)) and ci and None not in ci and not duplicate:
-            exponents[key] = {"value": round(float(value), 6),
-                              "tolerance": round(max(MIN_TOLERANCE, (ci[1] - ci[0]) / 2), 6)}
+            exponents[key] = {
+                "value": round(float(value), 6),
+                "tolerance": round(max(MIN_TOLERANCE, (ci[1] - ci[0]) / 2), 6),
+            }
     return {"claim": verdict.claim, "experiment": verdict.experiment, "verdict": verdict.code, "exponents": exponents}
 
 
@@ -72,8 +75,12 @@ def compare(baseline: list[dict], current: list[dict]) -> tuple[list[Difference]
         for name, ref in old.get("exponents", {}).items():
             value = new.get("exponents", {}).get(name, {}).get("value")
             if value is None or abs(value - ref["value"]) > ref["tolerance"]:
-                diffs.append(Difference(*key, f"{name} {_missing_or(value)} outside baseline {ref['value']:.4g} "
-                                              f"+- {ref['tolerance']:.3g}"))
+                diffs.append(
+                    Difference(
+                        *key,
+                        f"{name} {_missing_or(value)} outside baseline {ref['value']:.4g} +- {ref['tolerance']:.3g}",
+                    )
+                )
     return diffs, [e for k, e in now.items() if k not in then]
 
 
@@ -104,14 +111,24 @@ def load_baseline(path: Path) -> list[dict]:
 
 
 def write_baseline(path: Path, entries: list[dict]) -> None:
-    doc = {"about": "Verdicts and key exponents of the quick synthetic experiments; regenerate with "
-                    "`lrkd verify --update` after an intended change, and say why in the commit.",
-           "entries": sorted(entries, key=lambda e: (e["experiment"], e["claim"]))}
+    doc = {
+        "about": "Verdicts and key exponents of the quick synthetic experiments; regenerate with "
+        "`lrkd verify --update` after an intended change, and say why in the commit.",
+        "entries": sorted(entries, key=lambda e: (e["experiment"], e["claim"])),
+    }
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
-def run(*, baseline: Path | None = None, claims_file: Path | None = None, store: Path | None = None,
-        update: bool = False, workers: int | None = None, executor: str = "local", scheduler: str | None = None) -> int:
+def run(
+    *,
+    baseline: Path | None = None,
+    claims_file: Path | None = None,
+    store: Path | None = None,
+    update: bool = False,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> int:
     """`lrkd verify`: the quick synthetic verdicts (and calibration) against the baseline, or
     written as the new baseline with `update`. Every input is checked before the runs start.
 
@@ -137,8 +154,9 @@ def run(*, baseline: Path | None = None, claims_file: Path | None = None, store:
 
 def report(diffs: list[Difference], new: list[dict], path: Path, total: int) -> int:
     for entry in new:
-        progress.note(f"lrkd verify: new (not in the baseline): {entry['claim']} @ {entry['experiment']} "
-                      f"-> {entry['verdict']}")
+        progress.note(
+            f"lrkd verify: new (not in the baseline): {entry['claim']} @ {entry['experiment']} -> {entry['verdict']}"
+        )
     if diffs:
         print(f"lrkd verify: {len(diffs)} regression(s) against {path}")
         print("\n".join(str(d) for d in diffs))

@@ -19,6 +19,7 @@ load script has run. The checks:
 Exit 0 with a one-line summary when all pass; 1 naming the failed check; 2 if Chromium is not
 installed or does not run. Set LRKD_CHROMIUM to use another Chromium binary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,19 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 WIDTH, HEIGHT = 1280, 4000
 TIMEOUT_S = 120
 BUDGET_MS = 10000  # virtual time for the page to load and run its load script
@@ -52,13 +63,22 @@ def find_chromium() -> str:
     for path in candidates:
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
-    raise NoBrowser("chromium not found at /usr/bin/chromium: install it with `apt-get install chromium` "
-                    "(Debian) or set LRKD_CHROMIUM to a Chromium binary")
+    raise NoBrowser(
+        "chromium not found at /usr/bin/chromium: install it with `apt-get install chromium` "
+        "(Debian) or set LRKD_CHROMIUM to a Chromium binary"
+    )
 
 
 def run_chromium(chromium: str, page: Path, extra: list[str], profile: Path, window: tuple[int, int]) -> str:
-    cmd = [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}",
-           f"--virtual-time-budget={BUDGET_MS}", *extra, page.resolve().as_uri()]
+    cmd = [
+        chromium,
+        *FLAGS,
+        f"--user-data-dir={profile}",
+        f"--window-size={window[0]},{window[1]}",
+        f"--virtual-time-budget={BUDGET_MS}",
+        *extra,
+        page.resolve().as_uri(),
+    ]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -78,14 +98,17 @@ def framed(page: Path, width: int, height: int, wrapper: Path) -> Path:
     screenshot pass is cropped to the window, the DOM pass is not), so the DOM checks measure the
     report inside an iframe of exactly the width asked for.
     """
-    wrapper.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
+    wrapper.write_text(
+        f"""<!DOCTYPE html><html><body style="margin:0">
 <iframe id="report" src="{page.resolve().as_uri()}" style="width:{width}px;height:{height}px;border:0"></iframe>
 <script>
 document.getElementById("report").addEventListener("load", function () {{
   var inner = this.contentDocument.body.dataset, outer = document.body.dataset;
   for (var key in inner) {{ outer[key] = inner[key]; }}
 }});
-</script></body></html>""", encoding="utf-8")
+</script></body></html>""",
+        encoding="utf-8",
+    )
     return wrapper
 
 
@@ -101,7 +124,7 @@ def check_dom(dom: str) -> tuple[int, int]:
     """(verdicts in the matrix, images loaded); raise CheckFailed naming the failing check."""
     attrs = body_attributes(dom)
     if 'id="verdict-matrix"' not in dom and attrs.get("matrix") != "found":
-        raise CheckFailed("verdict matrix: no element with id=\"verdict-matrix\" in the page")
+        raise CheckFailed('verdict matrix: no element with id="verdict-matrix" in the page')
     if "verdicts" not in attrs:
         raise CheckFailed("load script: <body> has no data-verdicts (the page's script did not run)")
     rows = int(attrs["verdicts"])
@@ -109,8 +132,9 @@ def check_dom(dom: str) -> tuple[int, int]:
         raise CheckFailed("verdict matrix: #verdict-matrix shows no verdict")
     width = attrs.get("viewport-width", "?")
     if int(attrs.get("matrix-overflow", 0)) > 0:
-        raise CheckFailed(f"verdict matrix: {attrs['matrix-overflow']} px wider than its box at a "
-                          f"{width} px window (not seen whole)")
+        raise CheckFailed(
+            f"verdict matrix: {attrs['matrix-overflow']} px wider than its box at a {width} px window (not seen whole)"
+        )
     if int(attrs.get("page-overflow", 0)) > 0:
         raise CheckFailed(f"layout: the page is {attrs['page-overflow']} px wider than a {width} px window")
     loaded, total = int(attrs.get("images-loaded", -1)), int(attrs.get("images-total", -1))
@@ -155,13 +179,20 @@ def check(page: Path, screenshot: Path | None, width: int = WIDTH, height: int =
         window = (width, height)
         run_chromium(chromium, page, [f"--screenshot={shot.resolve()}"], Path(tmp) / "profile-shot", window)
         frame = framed(page, width, height, Path(tmp) / "frame.html")
-        dom = run_chromium(chromium, frame, ["--dump-dom", "--allow-file-access-from-files"],
-                           Path(tmp) / "profile-dom", (max(width, 500), height))
+        dom = run_chromium(
+            chromium,
+            frame,
+            ["--dump-dom", "--allow-file-access-from-files"],
+            Path(tmp) / "profile-dom",
+            (max(width, 500), height),
+        )
         rows, images = check_dom(dom)
         spread = check_screenshot(shot)
     where = f"; screenshot {screenshot}" if screenshot else ""
-    return (f"report renders at {width} px: {rows} verdicts in the matrix, {images}/{images} images loaded, "
-            f"screenshot pixel std {spread:.3f}{where}")
+    return (
+        f"report renders at {width} px: {rows} verdicts in the matrix, {images}/{images} images loaded, "
+        f"screenshot pixel std {spread:.3f}{where}"
+    )
 
 
 def positive(text: str) -> int:
@@ -179,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check that report.html renders in headless Chromium.")
     parser.add_argument("report_html", type=Path, help="path to report.html")
     parser.add_argument("--screenshot", type=Path, default=None, help="where to keep the screenshot (PNG)")
-    parser.add_argument("--width", type=positive, default=WIDTH,
-                        help=f"window width in CSS pixels (default {WIDTH}; 390 for a phone)")
+    parser.add_argument(
+        "--width", type=positive, default=WIDTH, help=f"window width in CSS pixels (default {WIDTH}; 390 for a phone)"
+    )
     parser.add_argument("--height", type=positive, default=HEIGHT, help=f"window height (default {HEIGHT})")
     args = parser.parse_args(argv)
     try:

@@ -5,6 +5,7 @@ batched SGD/Adam-trained factorized and LRC-style students, a known-constant qua
 and grids of runs through the results store (rank_sweep, convergence_sweep, clone_sweep,
 quadratic_sweep), and two-layer teachers whose hidden activation is cloned (deep_clone_sweep, C3).
 """
+
 from simulate.clone_deep import ARMS as CLONE_ARMS
 from simulate.clone_deep import DeepSweep, DeepTeacher, deep_clone_sweep
 from simulate.data import Run, TrainData, load_data
@@ -14,19 +15,60 @@ from simulate.spectra import Explicit, Exponential, LowRankPlusFloor, PowerLaw, 
 from simulate.students import Students, Trainable
 from simulate.students_linear import FactorizedStudents, LRCStudents
 from simulate.students_mlp import MLPStudents
-from simulate.sweeps import (RESULT_COLUMNS, STUDENT_KINDS, TRAJECTORY_COLUMNS, CloneSweep, StudentKind, add_noise,
-                             clone_sweep, convergence_sweep, quadratic_sweep, rank_sweep)
+from simulate.sweeps import (
+    RESULT_COLUMNS,
+    STUDENT_KINDS,
+    TRAJECTORY_COLUMNS,
+    CloneSweep,
+    StudentKind,
+    add_noise,
+    clone_sweep,
+    convergence_sweep,
+    quadratic_sweep,
+    rank_sweep,
+)
 from simulate.teachers import LinearTeacher, MLPTeacher, Sample, teacher_from_dict
 from simulate.training import TrainSpec, Trajectory, record_steps, train
 
 __all__ = [
-    "LinearTeacher", "MLPTeacher", "Sample", "teacher_from_dict",
-    "PowerLaw", "Exponential", "LowRankPlusFloor", "Explicit", "spectrum_from_dict",
-    "fit_rrr", "Students", "Trainable", "FactorizedStudents", "LRCStudents", "MLPStudents", "STUDENT_KINDS",
-    "StudentKind", "Run", "TrainData", "load_data",
-    "TrainSpec", "Trajectory", "train", "record_steps", "Quadratic", "QuadraticRuns",
-    "rank_sweep", "convergence_sweep", "clone_sweep", "quadratic_sweep", "CloneSweep", "add_noise",
-    "RESULT_COLUMNS", "TRAJECTORY_COLUMNS", "DeepTeacher", "DeepSweep", "deep_clone_sweep", "CLONE_ARMS",
+    "LinearTeacher",
+    "MLPTeacher",
+    "Sample",
+    "teacher_from_dict",
+    "PowerLaw",
+    "Exponential",
+    "LowRankPlusFloor",
+    "Explicit",
+    "spectrum_from_dict",
+    "fit_rrr",
+    "Students",
+    "Trainable",
+    "FactorizedStudents",
+    "LRCStudents",
+    "MLPStudents",
+    "STUDENT_KINDS",
+    "StudentKind",
+    "Run",
+    "TrainData",
+    "load_data",
+    "TrainSpec",
+    "Trajectory",
+    "train",
+    "record_steps",
+    "Quadratic",
+    "QuadraticRuns",
+    "rank_sweep",
+    "convergence_sweep",
+    "clone_sweep",
+    "quadratic_sweep",
+    "CloneSweep",
+    "add_noise",
+    "RESULT_COLUMNS",
+    "TRAJECTORY_COLUMNS",
+    "DeepTeacher",
+    "DeepSweep",
+    "deep_clone_sweep",
+    "CLONE_ARMS",
 ]
 
 

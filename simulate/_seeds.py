@@ -6,6 +6,7 @@ SeedSequence. Streams never depend on how runs are batched, so a run trained ins
 64 sees exactly the numbers it sees when trained alone, and the same seed gives the same numbers
 on every device (draws are made on the CPU and then moved).
 """
+
 from __future__ import annotations
 
 import zlib

@@ -27,6 +27,7 @@ elementwise, so a run in the batch sees exactly the numbers it would see alone) 
 results store, and records M at log-spaced steps with the held-out output loss and clone MSE.
 It measures nothing about information: validate.c3 computes MI from the stored M.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,12 +46,19 @@ from simulate.teachers import Sample, planted_matrix
 from simulate.training import record_steps
 
 ARMS: Mapping[str, tuple[str, bool]] = {  # arm -> (output target, clone loss on)
-    "noisy": ("noisy", False), "kd": ("clean", False), "kd_clone": ("clean", True), "noisy_clone": ("noisy", True)}
+    "noisy": ("noisy", False),
+    "kd": ("clean", False),
+    "kd_clone": ("clean", True),
+    "noisy_clone": ("noisy", True),
+}
 DEEP_ACTIVATIONS = ("linear", "relu")
 
 DEEP_COLUMNS = {
-    "seed": "seed of data, minibatches and initialization", "arm": "one of ARMS", "lr": "Adam step size",
-    "alpha": "clone-loss weight (0 for the output-only arms)", "step": "updates done",
+    "seed": "seed of data, minibatches and initialization",
+    "arm": "one of ARMS",
+    "lr": "Adam step size",
+    "alpha": "clone-loss weight (0 for the output-only arms)",
+    "step": "updates done",
     "output_loss": "held-out E||y_S - y_clean||^2 (exact for a linear teacher, else on `val_samples` inputs)",
     "clone_mse": "held-out E||h^S - h_T||^2 on the cloned layer (exact for linear, else sampled)",
     "train_objective": "minibatch training objective at the last update before `step`",
@@ -106,15 +114,18 @@ class DeepTeacher:
         d1, n = self.widths[1], self.widths[0]
         w1 = planted_matrix(d1, n, self.spectrum.first(min(d1, n)), gen)
         w1 *= np.sqrt(gain * d1) / np.linalg.norm(w1)
-        rest = [gen.standard_normal((out, fan_in)) * np.sqrt((gain if i < len(self.widths) - 2 else 1.0) / fan_in)
-                for i, (fan_in, out) in enumerate(zip(self.widths[1:-1], self.widths[2:]), start=1)]
+        rest = [
+            gen.standard_normal((out, fan_in)) * np.sqrt((gain if i < len(self.widths) - 2 else 1.0) / fan_in)
+            for i, (fan_in, out) in enumerate(zip(self.widths[1:-1], self.widths[2:]), start=1)
+        ]
         return (w1, *rest)
 
     @cached_property
     def hidden_map(self) -> np.ndarray:
         """Linear teachers: A with h_{L-1} = A x (d x n), the product W_{L-1} ... W_1."""
-        require(self.activation == "linear", "activation", "'linear' (a ReLU teacher has no hidden matrix)",
-                self.activation)
+        require(
+            self.activation == "linear", "activation", "'linear' (a ReLU teacher has no hidden matrix)", self.activation
+        )
         out = np.eye(self.n)
         for w in self.layers[:-1]:
             out = w @ out
@@ -139,13 +150,20 @@ class DeepTeacher:
         return Sample(x, clean + self.noise * rng(stream + "-deep-noise", seed).standard_normal(clean.shape), clean)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "widths": list(self.widths), "activation": self.activation,
-                "spectrum": self.spectrum.to_dict(), "noise": self.noise, "seed": self.seed}
+        return {
+            "kind": self.kind,
+            "widths": list(self.widths),
+            "activation": self.activation,
+            "spectrum": self.spectrum.to_dict(),
+            "noise": self.noise,
+            "seed": self.seed,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DeepTeacher":
-        return cls(tuple(data["widths"]), data["activation"], spectrum_from_dict(data["spectrum"]),
-                   data["noise"], data["seed"])
+        return cls(
+            tuple(data["widths"]), data["activation"], spectrum_from_dict(data["spectrum"]), data["noise"], data["seed"]
+        )
 
 
 @dataclass
@@ -167,12 +185,25 @@ class DeepSweep:
         return [int(s) for s in self.stored[0].arrays["steps"]]
 
 
-def deep_clone_sweep(teacher: DeepTeacher, rank: int, *, seeds: Sequence[int],
-                     arms: Sequence[str] = ("noisy", "kd", "kd_clone"), lrs: Sequence[float] = (1e-3, 1e-2, 1e-1),
-                     alpha: float = 1.0, sample_size: int = 500,
-                     steps: int = 2000, batch_size: int = 32, record_points: int = 8, val_samples: int = 4000,
-                     init_scale: float = 0.5, store=None, executor=None, progress=None,
-                     experiment: str = "simulate.deep_clone_sweep") -> DeepSweep:
+def deep_clone_sweep(
+    teacher: DeepTeacher,
+    rank: int,
+    *,
+    seeds: Sequence[int],
+    arms: Sequence[str] = ("noisy", "kd", "kd_clone"),
+    lrs: Sequence[float] = (1e-3, 1e-2, 1e-1),
+    alpha: float = 1.0,
+    sample_size: int = 500,
+    steps: int = 2000,
+    batch_size: int = 32,
+    record_points: int = 8,
+    val_samples: int = 4000,
+    init_scale: float = 0.5,
+    store=None,
+    executor=None,
+    progress=None,
+    experiment: str = "simulate.deep_clone_sweep",
+) -> DeepSweep:
     """Train every arm x step size for `steps` Adam updates, one results-store cell per seed.
 
     Args:
@@ -190,18 +221,29 @@ def deep_clone_sweep(teacher: DeepTeacher, rank: int, *, seeds: Sequence[int],
     require(isinstance(teacher, DeepTeacher), "teacher", "a simulate.DeepTeacher", type(teacher).__name__)
     require(len(arms) > 0 and all(a in ARMS for a in arms), "arms", "names from " + ", ".join(ARMS), arms)
     require(len(lrs) > 0, "lrs", "a non-empty list of step sizes", lrs)
-    cell = {"teacher": teacher.to_dict(), "rank": require_int_in(rank, "rank", 1, teacher.n), "arms": list(arms),
-            "lrs": [require_float_in(lr, "lrs", 0.0, open_low=True) for lr in lrs],
-            "alpha": require_float_in(alpha, "alpha", 0.0, open_low=True),
-            "sample_size": require_int_in(sample_size, "sample_size", 1),
-            "steps": require_int_in(steps, "steps", 1), "batch_size": require_int_in(batch_size, "batch_size", 1),
-            "record_points": require_int_in(record_points, "record_points", 1, 64),
-            "val_samples": require_int_in(val_samples, "val_samples", 10, 1_000_000),
-            "init_scale": require_float_in(init_scale, "init_scale", 0.0, open_low=True)}
+    cell = {
+        "teacher": teacher.to_dict(),
+        "rank": require_int_in(rank, "rank", 1, teacher.n),
+        "arms": list(arms),
+        "lrs": [require_float_in(lr, "lrs", 0.0, open_low=True) for lr in lrs],
+        "alpha": require_float_in(alpha, "alpha", 0.0, open_low=True),
+        "sample_size": require_int_in(sample_size, "sample_size", 1),
+        "steps": require_int_in(steps, "steps", 1),
+        "batch_size": require_int_in(batch_size, "batch_size", 1),
+        "record_points": require_int_in(record_points, "record_points", 1, 64),
+        "val_samples": require_int_in(val_samples, "val_samples", 10, 1_000_000),
+        "init_scale": require_float_in(init_scale, "init_scale", 0.0, open_low=True),
+    }
     seeds = [require_int_in(int(s), "seeds", 0) for s in seeds]
     require(len(seeds) > 0, "seeds", "a non-empty list", seeds)
-    stored = run_grid(experiment, [{**cell, "seed": s} for s in seeds], run_deep_cell, store=store,
-                      executor=executor, progress=progress)
+    stored = run_grid(
+        experiment,
+        [{**cell, "seed": s} for s in seeds],
+        run_deep_cell,
+        store=store,
+        executor=executor,
+        progress=progress,
+    )
     frame = to_frame(stored, "trajectory")
     frame = frame[[c for c in DEEP_COLUMNS if c in frame.columns] + ["cell_key"]]
     return DeepSweep(teacher, frame, stored)
@@ -216,12 +258,16 @@ def run_deep_cell(cell: dict) -> CellResult:
     data = teacher.sample(cell["sample_size"], seed=seed)
     x = torch.from_numpy(data.x)
     targets = {"noisy": torch.from_numpy(data.y), "clean": torch.from_numpy(data.clean)}
-    target = torch.stack([targets[ARMS[arm][0]] for arm, _ in runs])              # (R, N, m)
+    target = torch.stack([targets[ARMS[arm][0]] for arm, _ in runs])  # (R, N, m)
     alpha = torch.tensor([cell["alpha"] if ARMS[arm][1] else 0.0 for arm, _ in runs], dtype=torch.float64)
     lr = torch.tensor([lr for _, lr in runs], dtype=torch.float64)
     h_teacher = torch.from_numpy(teacher.hidden(data.x))
-    p, e = (torch.from_numpy(rng("deep-init", name, seed).standard_normal((n, r)) * cell["init_scale"] / np.sqrt(n))
-            .expand(len(runs), n, r).clone() for name in ("P", "E"))                 # same init for every run
+    p, e = (
+        torch.from_numpy(rng("deep-init", name, seed).standard_normal((n, r)) * cell["init_scale"] / np.sqrt(n))
+        .expand(len(runs), n, r)
+        .clone()
+        for name in ("P", "E")
+    )  # same init for every run
     layers = [torch.from_numpy(w) for w in teacher.layers]
     batches = rng("deep-batches", seed).integers(0, cell["sample_size"], (cell["steps"], cell["batch_size"]))
     record = set(record_steps(cell["steps"], cell["record_points"])) | {0}
@@ -240,14 +286,15 @@ def run_deep_cell(cell: dict) -> CellResult:
         e.requires_grad_(True)
         h_s = _student_hidden(layers, p, e, x[idx], teacher.activation)
         out = h_s @ layers[-1].T
-        loss = (out - target[:, idx]).square().sum(-1).mean(-1) \
-            + alpha * (h_s - h_teacher[idx]).square().sum(-1).mean(-1)
+        loss = (out - target[:, idx]).square().sum(-1).mean(-1) + alpha * (h_s - h_teacher[idx]).square().sum(-1).mean(
+            -1
+        )
         gp, ge = torch.autograd.grad(loss.sum(), [p, e])
         p, e = p.detach(), e.detach()
         adam.step([p, e], [gp, ge])
         last = loss.detach()
     arrays = {"steps": np.asarray(sorted(record))}
-    stack = np.stack(history)                                                         # (steps, R, n, n)
+    stack = np.stack(history)  # (steps, R, n, n)
     for i, (arm, lr_) in enumerate(runs):
         arrays[_array_name(arm, lr_)] = stack[:, i]
     return CellResult({"trajectory": rows}, arrays)
@@ -255,7 +302,7 @@ def run_deep_cell(cell: dict) -> CellResult:
 
 def _student_hidden(layers, p, e, x, activation):
     """h^S_{L-1} for every run: x (B, n) -> (R, B, d)."""
-    h = (x @ e) @ p.transpose(1, 2) @ layers[0].T                                   # x E P^T W_1^T
+    h = (x @ e) @ p.transpose(1, 2) @ layers[0].T  # x E P^T W_1^T
     for i, w in enumerate(layers[:-1]):
         if i > 0:
             h = h @ w.T
@@ -311,9 +358,18 @@ class _Evaluator:
         rows = []
         for i, (arm, lr) in enumerate(runs):
             out, clone = self.errors(ms[i])
-            rows.append({"arm": arm, "lr": lr, "alpha": alpha if ARMS[arm][1] else 0.0,
-                         "step": step, "output_loss": out, "clone_mse": clone,
-                         "train_objective": float(last[i]), "diverged": not np.isfinite(out)})
+            rows.append(
+                {
+                    "arm": arm,
+                    "lr": lr,
+                    "alpha": alpha if ARMS[arm][1] else 0.0,
+                    "step": step,
+                    "output_loss": out,
+                    "clone_mse": clone,
+                    "train_objective": float(last[i]),
+                    "diverged": not np.isfinite(out),
+                }
+            )
         return rows
 
 

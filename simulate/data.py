@@ -8,6 +8,7 @@ full-batch gradient, as Ghadimi & Lan assume). Indices come from a per-seed stre
 so a run sees the same minibatches whether it is trained alone or inside any batch, and runs that
 share a seed (different ranks, clone weights) see the same minibatches (common random numbers).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,13 +52,18 @@ class TrainData:
         """S_xx = X^T X/N, S_yx = Y^T X/N, S_cx = C^T X/N, mean ||y||^2 and mean ||c||^2 per seed."""
         n = self.n_samples
         xt = self.x.transpose(1, 2)
-        return {"sxx": xt @ self.x / n, "syx": (xt @ self.y).transpose(1, 2) / n,
-                "scx": (xt @ self.clean).transpose(1, 2) / n,
-                "yy": self.y.square().sum((1, 2)) / n, "cc": self.clean.square().sum((1, 2)) / n}
+        return {
+            "sxx": xt @ self.x / n,
+            "syx": (xt @ self.y).transpose(1, 2) / n,
+            "scx": (xt @ self.clean).transpose(1, 2) / n,
+            "yy": self.y.square().sum((1, 2)) / n,
+            "cc": self.clean.square().sum((1, 2)) / n,
+        }
 
 
-def load_data(teacher: Teacher, n_samples: int, *, seeds: Sequence[int], dtype: torch.dtype,
-              device: torch.device) -> TrainData:
+def load_data(
+    teacher: Teacher, n_samples: int, *, seeds: Sequence[int], dtype: torch.dtype, device: torch.device
+) -> TrainData:
     """Draw the training sample of each distinct seed (in float64 on the CPU, then cast and move)."""
     distinct = list(dict.fromkeys(seeds))
     samples = [teacher.sample(n_samples, seed=seed) for seed in distinct]
@@ -96,6 +102,5 @@ class BatchStream:
         return self._draw()
 
     def _draw(self) -> torch.Tensor:
-        draws = [torch.randint(self.n_samples, (INDEX_CHUNK, self.batch_size), generator=g)
-                 for g in self.generators]
+        draws = [torch.randint(self.n_samples, (INDEX_CHUNK, self.batch_size), generator=g) for g in self.generators]
         return torch.stack(draws, 1).to(self.device)  # (chunk, S, b)

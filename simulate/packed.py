@@ -25,6 +25,7 @@ Per run and step the math is that of students_linear (W_S = A B, loss per sample
 ||W_S x - y||^2 + alpha ||W_S x - c||^2, D = dloss/dprediction, gradients D^T H and (D A)^T X,
 through `_packed_chain` for the LRC student).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,9 @@ def bucket_overhead(device: torch.device) -> float:
     return BUCKET_OVERHEAD_FLOPS["cpu" if torch.device(device).type == "cpu" else "accelerator"]
 
 
-def plan_buckets(ranks: Sequence[int], flops_per_width: float,
-                 overhead: float = BUCKET_OVERHEAD_FLOPS["cpu"]) -> list[int]:
+def plan_buckets(
+    ranks: Sequence[int], flops_per_width: float, overhead: float = BUCKET_OVERHEAD_FLOPS["cpu"]
+) -> list[int]:
     """Ascending bucket widths minimizing sum over buckets of (overhead + flops_per_width * width *
     runs in it), every run in the narrowest bucket that holds its rank (1-D partition DP)."""
     values, counts = np.unique(np.asarray(ranks), return_counts=True)
@@ -73,8 +75,9 @@ def bucket_of_runs(ranks: Sequence[int], widths: Sequence[int]) -> np.ndarray:
     ok = len(widths) > 0 and all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths)
     widths = sorted(int(w) for w in widths) if ok else list(widths)
     if not ok or min(widths) < 1 or max(widths) < max(ranks):
-        raise InputError("buckets", f"must be widths >= 1 whose largest is >= the largest rank "
-                                    f"{max(ranks)}, got {widths}")
+        raise InputError(
+            "buckets", f"must be widths >= 1 whose largest is >= the largest rank {max(ranks)}, got {widths}"
+        )
     return np.searchsorted(np.asarray(widths), np.asarray(ranks))
 
 
@@ -88,16 +91,16 @@ class _Bucket:
     groups: torch.Tensor | None
     n_groups: int
     per_group: int
-    alpha: torch.Tensor          # (slots,)
+    alpha: torch.Tensor  # (slots,)
     has_clone: bool
     tensors: list[torch.Tensor]  # packed trained tensors, updated in place
     frozen: torch.Tensor | None  # an untrained B-side factor (LRC with frozen embedding)
-    lr: torch.Tensor             # (slots,)
-    loss: torch.Tensor           # (slots,) view of the program's loss row
-    step: float | None = None    # lr * 2/b when all slots share lr, else None and ...
+    lr: torch.Tensor  # (slots,)
+    loss: torch.Tensor  # (slots,) view of the program's loss row
+    step: float | None = None  # lr * 2/b when all slots share lr, else None and ...
     step_scale: torch.Tensor | None = None  # ... (slots, 1, 1) per-slot lr * 2/b
     sxx: torch.Tensor | None = None  # (groups, n, n), for the every-step full gradient
-    q2: torch.Tensor | None = None   # (slots, m, n): 2 (S_yx + alpha S_cx)
+    q2: torch.Tensor | None = None  # (slots, m, n): 2 (S_yx + alpha S_cx)
 
     @property
     def slots(self) -> int:
@@ -107,12 +110,12 @@ class _Bucket:
         """Workspaces of the step's products and their fixed views (made once, reused every step)."""
         g, k, w, b = self.n_groups, self.per_group, self.width, batch_size
         new = lambda *shape: self.tensors[0].new_empty(shape)
-        self.ht_grouped = new(g, k * w, b)               # H^T, a seed's runs stacked
-        self.ht = self.ht_grouped.view(g * k, w, b)      # H^T per run
-        self.h = self.ht.transpose(1, 2)                 # H (slots, b, w)
-        self.d = new(g * k, b, m)                        # predictions, then the residual D
+        self.ht_grouped = new(g, k * w, b)  # H^T, a seed's runs stacked
+        self.ht = self.ht_grouped.view(g * k, w, b)  # H^T per run
+        self.h = self.ht.transpose(1, 2)  # H (slots, b, w)
+        self.d = new(g * k, b, m)  # predictions, then the residual D
         self.d_grid, self.d_flat, self.dt = self.d.view(g, k, b, m), self.d.view(g * k, -1), self.d.transpose(1, 2)
-        self.gt = new(g * k, w, b)                       # G^T = A^T D^T, the B-side gradient's factor
+        self.gt = new(g * k, w, b)  # G^T = A^T D^T, the B-side gradient's factor
         self.gt_grouped = self.gt.view(g, k * w, b)
         if factors_are_params:
             a, bt = self.tensors
@@ -127,8 +130,14 @@ class PackedProgram:
     `sgd_step(out)` (fused, when `fused_sgd`), `full_grad_norm_sq()` and `params()` (public
     layout, a copy). The minibatch losses (R,) go to `out` in slot order."""
 
-    def __init__(self, students, params: list[torch.Tensor], lr: torch.Tensor, batch_size: int,
-                 widths: Sequence[int] | None = None):
+    def __init__(
+        self,
+        students,
+        params: list[torch.Tensor],
+        lr: torch.Tensor,
+        batch_size: int,
+        widths: Sequence[int] | None = None,
+    ):
         s, data = students, students.data
         self.s, self.batch_size = s, batch_size
         ranks = [run.rank for run in s.runs]
@@ -164,9 +173,19 @@ class PackedProgram:
         every_seed = np.array_equal(groups, np.arange(len(self.stream.seeds)))
         rows, width = torch.as_tensor(slots, device=self.s.device), max(ranks[i] for i in members)
         alpha, lr = self.s.alpha[rows], lr[rows]
-        bucket = _Bucket(width, rows, None if every_seed else torch.as_tensor(groups, device=self.s.device),
-                         len(groups), per_group, alpha, bool((alpha > 0).any()), self.s._pack(params, rows, width),
-                         self.s._packed_frozen(rows, width), lr, self.loss[start:start + len(slots)])
+        bucket = _Bucket(
+            width,
+            rows,
+            None if every_seed else torch.as_tensor(groups, device=self.s.device),
+            len(groups),
+            per_group,
+            alpha,
+            bool((alpha > 0).any()),
+            self.s._pack(params, rows, width),
+            self.s._packed_frozen(rows, width),
+            lr,
+            self.loss[start : start + len(slots)],
+        )
         scale = 2.0 / self.batch_size
         if bool((lr == lr[0]).all()):
             bucket.step = float(lr[0]) * scale

@@ -6,6 +6,7 @@ at every step, so E xi = 0 and E||xi||^2 = sigma^2 exactly: the Ghadimi-Lan assu
 with these L, sigma^2, Delta, and the bound (docs/claims.md, C1) is known to be true here.
 Runs are batched over seeds (and step budgets) with the same training loop as the students.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,12 @@ class Quadratic:
 
     def __post_init__(self):
         values = self.eigenvalues
-        require(isinstance(values, (list, tuple, np.ndarray)) and len(values) > 0, "eigenvalues",
-                "a non-empty list of numbers >= 0", values)
+        require(
+            isinstance(values, (list, tuple, np.ndarray)) and len(values) > 0,
+            "eigenvalues",
+            "a non-empty list of numbers >= 0",
+            values,
+        )
         checked = tuple(require_float_in(v, f"eigenvalues[{i}]", 0.0) for i, v in enumerate(values))
         require(max(checked) > 0, "eigenvalues", "a list with at least one positive value", values)
         object.__setattr__(self, "eigenvalues", checked)
@@ -60,8 +65,11 @@ class Quadratic:
         return 0.5 * float(np.dot(self.eigenvalues, self.x0**2))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"eigenvalues": list(self.eigenvalues), "sigma": self.sigma,
-                "start": None if self.start is None else list(self.start)}
+        return {
+            "eigenvalues": list(self.eigenvalues),
+            "sigma": self.sigma,
+            "start": None if self.start is None else list(self.start),
+        }
 
     @classmethod
     def from_dict(cls, data) -> "Quadratic":

@@ -8,6 +8,7 @@ X = U_x S_x V_x^T (numerical rank k), Y_hat = U_x (U_x^T Y), and U_x has orthono
 the right singular vectors of the small k x m matrix U_x^T Y are those of Y_hat. For N < n the
 OLS step is the minimum-norm least-squares solution.
 """
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -8,6 +8,7 @@ s_1 >= s_2 >= ... of a teacher matrix. The families follow docs/claims.md (C4 ta
   Explicit(values):                  the given values (sorted decreasing; zeros pad the rest)
 Each has `to_dict()`; `spectrum_from_dict` rebuilds it (that is how spectra travel in sweep cells).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,15 +107,23 @@ _FAMILIES = {cls.kind: cls for cls in (PowerLaw, Exponential, LowRankPlusFloor, 
 
 def spectrum_from_dict(data: Mapping[str, Any]) -> Spectrum:
     """Rebuild a spectrum from its `to_dict()` form."""
-    require(isinstance(data, Mapping) and data.get("kind") in _FAMILIES, "spectrum.kind",
-            "one of " + ", ".join(_FAMILIES), data)
+    require(
+        isinstance(data, Mapping) and data.get("kind") in _FAMILIES,
+        "spectrum.kind",
+        "one of " + ", ".join(_FAMILIES),
+        data,
+    )
     params = {k: v for k, v in data.items() if k != "kind"}
     return _FAMILIES[data["kind"]](**params)
 
 
 def check_spectrum(spectrum: Any, field: str = "spectrum") -> Spectrum:
-    require(isinstance(spectrum, tuple(_FAMILIES.values())), field,
-            "a PowerLaw, Exponential, LowRankPlusFloor or Explicit spectrum", spectrum)
+    require(
+        isinstance(spectrum, tuple(_FAMILIES.values())),
+        field,
+        "a PowerLaw, Exponential, LowRankPlusFloor or Explicit spectrum",
+        spectrum,
+    )
     return spectrum
 
 
@@ -124,4 +133,3 @@ def _positive_scale(scale: Any) -> float:
 
 def _is_sequence(values: Any) -> bool:
     return isinstance(values, (list, tuple, np.ndarray)) and not isinstance(values, str)
-

@@ -26,6 +26,7 @@ method: `exact_smoothness` (None unless f is quadratic in the trained parameters
 `optimum_params` (None without a closed-form minimizer).
 tests/simulate/test_student_interface.py checks this contract for every registered kind.
 """
+
 from __future__ import annotations
 
 import abc
@@ -188,8 +189,9 @@ class Packed(abc.ABC):
     """Capability: a faster minibatch program with the same per-run numbers as `step`."""
 
     @abc.abstractmethod
-    def packed_program(self, params: Params, lr: torch.Tensor, batch_size: int,
-                       widths: Sequence[int] | None = None) -> StepProgram:
+    def packed_program(
+        self, params: Params, lr: torch.Tensor, batch_size: int, widths: Sequence[int] | None = None
+    ) -> StepProgram:
         """The minibatch training program in the packed layout.
 
         Args:

@@ -28,6 +28,7 @@ Because the loss is quadratic in W_S, the full-batch objective needs only second
 which makes the exact full-batch gradient cheap enough to take at every step, and gives the
 exact infimum of f over each student's reachable set (see `objective_min`).
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,15 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
     cheap_full_gradient = True  # the full-batch gradient costs O(m n r), independent of N
     factors_are_params = False  # True: params == [A, B], so SGD can update the factors in place
 
-    def __init__(self, teacher: Teacher, data: TrainData, runs: Sequence[Run], *,
-                 init_scale: float = 0.5, risk_samples: int = 8192):
+    def __init__(
+        self,
+        teacher: Teacher,
+        data: TrainData,
+        runs: Sequence[Run],
+        *,
+        init_scale: float = 0.5,
+        risk_samples: int = 8192,
+    ):
         self.teacher, self.data, self.runs = teacher, data, list(runs)
         self.dtype, self.device = data.x.dtype, data.x.device
         self.m, self.n = data.y.shape[2], data.x.shape[2]
@@ -159,15 +167,22 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
         train = quad - 2.0 * (w * mo["syx"]).sum((1, 2)) + mo["yy"]
         clone = quad - 2.0 * (w * mo["scx"]).sum((1, 2)) + mo["cc"]
         excess = self._excess(w)
-        return {"objective": train + self.alpha * clone, "train_risk": train, "clone_loss": clone,
-                "test_risk": excess + self.teacher.noise_floor, "excess_risk": excess}
+        return {
+            "objective": train + self.alpha * clone,
+            "train_risk": train,
+            "clone_loss": clone,
+            "test_risk": excess + self.teacher.noise_floor,
+            "excess_risk": excess,
+        }
 
     def _excess(self, w: torch.Tensor) -> torch.Tensor:
         if self._test is None:
             return self.teacher.excess_risk(w)
         x, clean = self._test
-        return sum((xc @ w.transpose(1, 2) - cc).square().sum((1, 2)) for xc, cc in
-                   zip(x.split(1024), clean.split(1024))) / x.shape[0]
+        return (
+            sum((xc @ w.transpose(1, 2) - cc).square().sum((1, 2)) for xc, cc in zip(x.split(1024), clean.split(1024)))
+            / x.shape[0]
+        )
 
     def gradient_noise(self, params, batch_size: int | None) -> torch.Tensor:
         """sigma^2 = E||g_batch - grad f||^2 for minibatches of `batch_size` drawn with replacement:
@@ -301,14 +316,13 @@ class FactorizedStudents(LinearStudents):
         return [self.col_mask[:, None, :], self.col_mask[:, :, None]]
 
     def _sample_sq_norms(self, params, a, d, h, x):
-        return (d.square().sum(-1) * h.square().sum(-1)
-                + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1))
+        return d.square().sum(-1) * h.square().sum(-1) + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1)
 
     def optimum_params(self):
         u, s, vh = torch.linalg.svd(self._optimal_weight(), full_matrices=False)
-        root = (s[:, :self.width].sqrt() * self.col_mask.double())
-        a = u[:, :, :self.width] * root[:, None, :]
-        b = root[:, :, None] * vh[:, :self.width]
+        root = s[:, : self.width].sqrt() * self.col_mask.double()
+        a = u[:, :, : self.width] * root[:, None, :]
+        b = root[:, :, None] * vh[:, : self.width]
         return [a.to(self.dtype), b.to(self.dtype)]
 
 
@@ -317,8 +331,16 @@ class LRCStudents(LinearStudents, TransferSmoothness):
 
     kind = "lrc"
 
-    def __init__(self, teacher: LinearTeacher, data: TrainData, runs: Sequence[Run], *,
-                 init_scale: float = 0.5, train_embedding: bool = True, risk_samples: int = 8192):
+    def __init__(
+        self,
+        teacher: LinearTeacher,
+        data: TrainData,
+        runs: Sequence[Run],
+        *,
+        init_scale: float = 0.5,
+        train_embedding: bool = True,
+        risk_samples: int = 8192,
+    ):
         super().__init__(teacher, data, runs, init_scale=init_scale, risk_samples=risk_samples)
         self.train_embedding = train_embedding
         self.w_t = torch.as_tensor(teacher.weight, dtype=self.dtype, device=self.device)
@@ -406,9 +428,9 @@ class LRCStudents(LinearStudents, TransferSmoothness):
             g = self._frozen_e.double().transpose(1, 2) @ half
             return [(w_pinv @ k @ torch.linalg.pinv(g)).to(self.dtype)]
         u, s, vh = torch.linalg.svd(self._optimal_weight(), full_matrices=False)
-        root = s[:, :self.width].sqrt() * self.col_mask.double()
-        p = w_pinv @ (u[:, :, :self.width] * root[:, None, :])
-        e = vh[:, :self.width].transpose(1, 2) * root[:, None, :]
+        root = s[:, : self.width].sqrt() * self.col_mask.double()
+        p = w_pinv @ (u[:, :, : self.width] * root[:, None, :])
+        e = vh[:, : self.width].transpose(1, 2) * root[:, None, :]
         return [p.to(self.dtype), e.to(self.dtype)]
 
 
@@ -464,7 +486,7 @@ def _init_factor(runs, stream: str, rows: int, full: int, width: int, scale: flo
     out = torch.zeros(len(runs), rows, width, dtype=torch.float64)
     for i, run in enumerate(runs):
         draw = rng(stream, run.seed).standard_normal((rows, full)) * (scale / math.sqrt(rows))
-        out[i, :, :run.rank] = torch.from_numpy(draw[:, :run.rank])
+        out[i, :, : run.rank] = torch.from_numpy(draw[:, : run.rank])
     return out
 
 
@@ -481,8 +503,9 @@ def _fresh_sample(teacher: Teacher, size: int, students: LinearStudents):
 
 
 # -- C1 transfer: smoothness measured on the objectives themselves ---------------------------------
-def measure_transfer_smoothness(teacher: LinearTeacher, data: TrainData, runs: Sequence[Run], *,
-                                iters: int = 300, rtol: float = 1e-12) -> dict[str, np.ndarray]:
+def measure_transfer_smoothness(
+    teacher: LinearTeacher, data: TrainData, runs: Sequence[Run], *, iters: int = 300, rtol: float = 1e-12
+) -> dict[str, np.ndarray]:
     """L_f of f(P) = g(W_T P) and L_g of g, measured by power iteration on Hessian-vector products
     (double backward) of the training objectives, with a TRAINED embedding E held fixed.
 
@@ -505,7 +528,7 @@ def measure_transfer_smoothness(teacher: LinearTeacher, data: TrainData, runs: S
         {"L_f", "L_g", "W_norm" (||W_T||_2), "power_change_f", "power_change_g"}, each (R,) float64.
     """
     trained = LRCStudents(teacher, data, runs, train_embedding=True)
-    embedding = trained.optimum_params()[1].detach()                        # (R, n, w), trained E
+    embedding = trained.optimum_params()[1].detach()  # (R, n, w), trained E
     frozen = LRCStudents(teacher, data, runs, train_embedding=False)
     frozen._frozen_e = embedding
     p0 = frozen.init_params()

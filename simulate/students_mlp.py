@@ -17,6 +17,7 @@ alpha = 0 is the no-clone ablation.
 Padded columns (rank r < width) stay exactly zero: act(0) = 0 for tanh, relu and gelu, so a zero
 column of P1 gives a zero activation and zero gradients for both projections' columns.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,15 @@ class MLPStudents(Students, Representations):
     kind = "lrc"
     cheap_full_gradient = False  # a full-batch gradient is a pass over all N samples
 
-    def __init__(self, teacher: MLPTeacher, data: TrainData, runs: Sequence[Run], *,
-                 init_scale: float = 0.5, risk_samples: int = 8192):
+    def __init__(
+        self,
+        teacher: MLPTeacher,
+        data: TrainData,
+        runs: Sequence[Run],
+        *,
+        init_scale: float = 0.5,
+        risk_samples: int = 8192,
+    ):
         self.teacher, self.data, self.runs = teacher, data, list(runs)
         self.dtype, self.device = data.x.dtype, data.x.device
         as_t = lambda a: torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -58,8 +66,10 @@ class MLPStudents(Students, Representations):
         self.risk_method = f"fresh_sample:{risk_samples}"
 
     def init_params(self) -> list[torch.Tensor]:
-        return [_init_projection(self.runs, name, self.h, self.width, self.init_scale).to(self.device, self.dtype)
-                for name in ("init-P1", "init-P2")]
+        return [
+            _init_projection(self.runs, name, self.h, self.width, self.init_scale).to(self.device, self.dtype)
+            for name in ("init-P1", "init-P2")
+        ]
 
     def masks(self) -> list[torch.Tensor]:
         return [self.col_mask[:, None, :]] * 2
@@ -122,9 +132,14 @@ class MLPStudents(Students, Representations):
                 sums[key] = sums[key] + value
         n = self.data.n_samples
         excess = self._excess(params)
-        return {"objective": sums["total"] / n, "train_risk": sums["out"] / n, "clone_loss": sums["clone"] / n,
-                "test_risk": excess + self.teacher.noise_floor, "excess_risk": excess,
-                "grad_norm_sq": self.full_grad_norm_sq(params)}
+        return {
+            "objective": sums["total"] / n,
+            "train_risk": sums["out"] / n,
+            "clone_loss": sums["clone"] / n,
+            "test_risk": excess + self.teacher.noise_floor,
+            "excess_risk": excess,
+            "grad_norm_sq": self.full_grad_norm_sq(params),
+        }
 
     def _excess(self, params) -> torch.Tensor:
         """E||y_S(x) - W2 act(W1 x)||^2 on the fresh test sample (noise-free targets)."""
@@ -195,5 +210,5 @@ def _init_projection(runs, stream: str, rows: int, width: int, scale: float) -> 
     out = torch.zeros(len(runs), rows, width, dtype=torch.float64)
     for i, run in enumerate(runs):
         draw = rng(stream, run.seed).standard_normal((rows, rows)) * (scale / math.sqrt(rows))
-        out[i, :, :run.rank] = torch.from_numpy(draw[:, :run.rank])
+        out[i, :, : run.rank] = torch.from_numpy(draw[:, : run.rank])
     return out

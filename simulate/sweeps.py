@@ -11,6 +11,7 @@ A cell is either one (N, seed) for reduced-rank regression (one SVD serves every
 in the cell as their `to_dict()` and are rebuilt in the worker from their seed.
 Column meanings are listed in RESULT_COLUMNS and TRAJECTORY_COLUMNS below.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -112,15 +113,28 @@ def _teacher_max_rank(teacher: Teacher) -> int:
     return teacher.max_rank
 
 
-STUDENT_KINDS: dict[str, StudentKind] = {kind.name: kind for kind in (
-    # closed-form reduced-rank regression (run_rrr_cell): one SVD per (N, seed) serves every rank
-    StudentKind("rrr", 0.0, _smaller_side, (LinearTeacher, MLPTeacher)),
-    StudentKind("factorized", 0.0, _smaller_side, (LinearTeacher, MLPTeacher),
-                {LinearTeacher: _factorized, MLPTeacher: _factorized}),
-    # LRC-style: W_T P E^T of a linear teacher; per-layer projections of an MLP's hidden width
-    StudentKind("lrc", 0.5, _teacher_max_rank, (LinearTeacher, MLPTeacher),
-                {LinearTeacher: _lrc_of_linear, MLPTeacher: _lrc_of_mlp}),
-)}
+STUDENT_KINDS: dict[str, StudentKind] = {
+    kind.name: kind
+    for kind in (
+        # closed-form reduced-rank regression (run_rrr_cell): one SVD per (N, seed) serves every rank
+        StudentKind("rrr", 0.0, _smaller_side, (LinearTeacher, MLPTeacher)),
+        StudentKind(
+            "factorized",
+            0.0,
+            _smaller_side,
+            (LinearTeacher, MLPTeacher),
+            {LinearTeacher: _factorized, MLPTeacher: _factorized},
+        ),
+        # LRC-style: W_T P E^T of a linear teacher; per-layer projections of an MLP's hidden width
+        StudentKind(
+            "lrc",
+            0.5,
+            _teacher_max_rank,
+            (LinearTeacher, MLPTeacher),
+            {LinearTeacher: _lrc_of_linear, MLPTeacher: _lrc_of_mlp},
+        ),
+    )
+}
 STUDENTS = tuple(STUDENT_KINDS)
 DEFAULT_ALPHA = {name: kind.default_alpha for name, kind in STUDENT_KINDS.items()}
 
@@ -130,44 +144,92 @@ def student_kind(student: str) -> StudentKind:
     require(student in STUDENT_KINDS, "student", "one of " + ", ".join(STUDENT_KINDS), student)
     return STUDENT_KINDS[student]
 
+
 RESULT_COLUMNS = {
     "rank": "student rank r (hidden width for the MLP's LRC student)",
-    "n_samples": "N, training pairs", "seed": "seed of data, minibatches and initialization",
-    "alpha": "clone-loss weight", "student": "rrr | factorized | lrc", "steps": "T (None for rrr)",
+    "n_samples": "N, training pairs",
+    "seed": "seed of data, minibatches and initialization",
+    "alpha": "clone-loss weight",
+    "student": "rrr | factorized | lrc",
+    "steps": "T (None for rrr)",
     "train_risk": "mean over the N training pairs of ||f_S(x) - y||^2 (noisy labels)",
-    "test_risk": "population risk per sample, summed over outputs", "risk_method": "exact | fresh_sample:K",
+    "test_risk": "population risk per sample, summed over outputs",
+    "risk_method": "exact | fresh_sample:K",
     "excess_risk": "test_risk - m sigma^2 (= ||W_S - W_T||_F^2, isotropic linear)",
-    "noise_floor": "m sigma^2", "approx_error": "best rank-r excess risk (linear teacher; NaN for the MLP)",
-    "gen_gap": "test_risk - train_risk", "objective": "training objective incl. alpha * clone loss",
-    "clone_loss": "mean clone loss", "grad_norm_sq": "final full-batch ||grad f||^2 (NaN for rrr)",
-    "lr": "step size used", "param_count": "r (m + n)", "dof": "r (m + n - r)",
-    "m": "outputs", "n": "inputs", "noise": "sigma",
-    "diverged": "bool", "diverged_step": "int or None", "diverged_reason": "str or None",
+    "noise_floor": "m sigma^2",
+    "approx_error": "best rank-r excess risk (linear teacher; NaN for the MLP)",
+    "gen_gap": "test_risk - train_risk",
+    "objective": "training objective incl. alpha * clone loss",
+    "clone_loss": "mean clone loss",
+    "grad_norm_sq": "final full-batch ||grad f||^2 (NaN for rrr)",
+    "lr": "step size used",
+    "param_count": "r (m + n)",
+    "dof": "r (m + n - r)",
+    "m": "outputs",
+    "n": "inputs",
+    "noise": "sigma",
+    "diverged": "bool",
+    "diverged_step": "int or None",
+    "diverged_reason": "str or None",
 }
 TRAJECTORY_COLUMNS = {
     **{k: RESULT_COLUMNS[k] for k in ("rank", "n_samples", "seed", "alpha", "student", "steps")},
-    "step": "t, updates done", "lr": RESULT_COLUMNS["lr"],
-    "objective": "f(theta_t), full batch", "grad_norm_sq": "||grad f(theta_t)||^2",
-    "min_grad_norm_sq": "min_{s<t} ||grad f(theta_s)||^2", "avg_grad_norm_sq": "(1/t) sum_{s<t} ||grad f||^2",
+    "step": "t, updates done",
+    "lr": RESULT_COLUMNS["lr"],
+    "objective": "f(theta_t), full batch",
+    "grad_norm_sq": "||grad f(theta_t)||^2",
+    "min_grad_norm_sq": "min_{s<t} ||grad f(theta_s)||^2",
+    "avg_grad_norm_sq": "(1/t) sum_{s<t} ||grad f||^2",
     "grad_stats": "every_step | record_points (what min/avg run over)",
-    "sigma2": "minibatch-gradient variance at theta_t (exact)", "sigma2_est": "running max of sigma2",
+    "sigma2": "minibatch-gradient variance at theta_t (exact)",
+    "sigma2_est": "running max of sigma2",
     "L_local": "||Hessian|| at theta_t (power iteration) or the exact constant",
-    "L_est": "exact L (quadratic cases) or running max of L_local", "L_rule": "L used by the c1 rule",
-    "sigma2_rule": "sigma^2 used by the c1 rule", "delta": "f(theta_0) - f_min", "f_min": "exact inf f, or 0",
+    "L_est": "exact L (quadratic cases) or running max of L_local",
+    "L_rule": "L used by the c1 rule",
+    "sigma2_rule": "sigma^2 used by the c1 rule",
+    "delta": "f(theta_0) - f_min",
+    "f_min": "exact inf f, or 0",
     "L_exact": "exact global L where f is quadratic in the parameters, else NaN",
     "L_g": "smoothness of g in f(P) = g(W_T P) (LRC, frozen embedding), else NaN",
-    "teacher_norm_sq": "||W_T||_2^2 (linear teacher), else NaN", "batch_size": "minibatch size (None: full batch)",
-    "optimizer": "sgd | adam", "step_rule": "constant | c1",
-    **{k: RESULT_COLUMNS[k] for k in ("train_risk", "test_risk", "excess_risk", "clone_loss", "risk_method",
-                                       "noise_floor", "diverged", "diverged_step", "diverged_reason")},
+    "teacher_norm_sq": "||W_T||_2^2 (linear teacher), else NaN",
+    "batch_size": "minibatch size (None: full batch)",
+    "optimizer": "sgd | adam",
+    "step_rule": "constant | c1",
+    **{
+        k: RESULT_COLUMNS[k]
+        for k in (
+            "train_risk",
+            "test_risk",
+            "excess_risk",
+            "clone_loss",
+            "risk_method",
+            "noise_floor",
+            "diverged",
+            "diverged_step",
+            "diverged_reason",
+        )
+    },
 }
 
 
 # -- public grids -----------------------------------------------------------------------------------
-def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[int], *, seeds: Sequence[int],
-               student: str = "rrr", steps: int | Sequence[int] | None = None, alpha: float | None = None,
-               dtype: str = "float64", device: str = "auto", store=None, executor=None, progress=None,
-               experiment: str = "simulate.rank_sweep", **train_options) -> pd.DataFrame:
+def rank_sweep(
+    teacher: Teacher,
+    ranks: Sequence[int],
+    sample_sizes: Sequence[int],
+    *,
+    seeds: Sequence[int],
+    student: str = "rrr",
+    steps: int | Sequence[int] | None = None,
+    alpha: float | None = None,
+    dtype: str = "float64",
+    device: str = "auto",
+    store=None,
+    executor=None,
+    progress=None,
+    experiment: str = "simulate.rank_sweep",
+    **train_options,
+) -> pd.DataFrame:
     """Final risks of rank-r students over ranks x sample sizes x seeds (x steps for SGD students).
 
     student: "rrr" (closed form, no steps), "factorized" (A B, trained) or "lrc" (W_T P E^T for a
@@ -175,8 +237,9 @@ def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[in
     (optimizer, lr, step_rule, batch_size, init_scale, train_embedding, record_points, ...).
     Returns one row per run with the columns of RESULT_COLUMNS.
     """
-    grid = _Grid.build(teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, train_options,
-                       c1_stats=False)
+    grid = _Grid.build(
+        teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, train_options, c1_stats=False
+    )
     if not grid.kind.trained:
         cells = [grid.cell(n_samples=n, seed=s) for n in grid.sample_sizes for s in grid.seeds]
         stored = run_grid(experiment, cells, run_rrr_cell, store=store, executor=executor, progress=progress)
@@ -186,17 +249,41 @@ def rank_sweep(teacher: Teacher, ranks: Sequence[int], sample_sizes: Sequence[in
     return _frame(stored, "results")
 
 
-def convergence_sweep(teacher: Teacher, rank: int | Sequence[int], steps: Sequence[int], sample_size: int, *,
-                      seeds: Sequence[int], student: str = "lrc", step_rule: str = "c1",
-                      alpha: float | None = None, dtype: str = "float64", device: str = "auto", store=None,
-                      executor=None, progress=None, experiment: str = "simulate.convergence_sweep",
-                      **train_options) -> pd.DataFrame:
+def convergence_sweep(
+    teacher: Teacher,
+    rank: int | Sequence[int],
+    steps: Sequence[int],
+    sample_size: int,
+    *,
+    seeds: Sequence[int],
+    student: str = "lrc",
+    step_rule: str = "c1",
+    alpha: float | None = None,
+    dtype: str = "float64",
+    device: str = "auto",
+    store=None,
+    executor=None,
+    progress=None,
+    experiment: str = "simulate.convergence_sweep",
+    **train_options,
+) -> pd.DataFrame:
     """C1 trajectories: for each budget T, every seed (x rank) trained T steps, eta set by step_rule
     (per T for "c1"), recorded at log-spaced steps with the C1 columns of TRAJECTORY_COLUMNS."""
     ranks = [rank] if isinstance(rank, (int, np.integer)) else rank
     _require_trained(student)
-    grid = _Grid.build(teacher, ranks, [sample_size], seeds, student, steps, alpha, dtype, device,
-                       {"step_rule": step_rule, **train_options}, c1_stats=True)
+    grid = _Grid.build(
+        teacher,
+        ranks,
+        [sample_size],
+        seeds,
+        student,
+        steps,
+        alpha,
+        dtype,
+        device,
+        {"step_rule": step_rule, **train_options},
+        c1_stats=True,
+    )
     cells = [grid.cell(n_samples=sample_size, steps=t) for t in grid.steps]
     stored = run_grid(experiment, cells, run_train_cell, store=store, executor=executor, progress=progress)
     return _frame(stored, "trajectory")
@@ -217,8 +304,9 @@ class CloneSweep:
         """W_S at every recorded step (steps, m, n), linear students only."""
         return self._cell(n_samples).arrays[f"weight[rank={rank},alpha={float(alpha)},seed={seed}]"]
 
-    def representations(self, rank: int, alpha: float, *, seed: int, step: int, noise_std: float = 0.0,
-                        n_samples: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def representations(
+        self, rank: int, alpha: float, *, seed: int, step: int, noise_std: float = 0.0, n_samples: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(teacher, student) hidden activations on the held-out batch at `step`, each (samples, dims),
         plus independent N(0, noise_std^2) noise (see `add_noise`) when noise_std > 0."""
         cell = self._cell(n_samples)
@@ -226,8 +314,10 @@ class CloneSweep:
         require(step in steps, "step", f"one of the recorded steps {steps}", step)
         teacher = cell.arrays[f"teacher[seed={seed}]"]
         student = cell.arrays[f"student[rank={rank},alpha={float(alpha)},seed={seed}]"][steps.index(step)]
-        return (add_noise(teacher, noise_std, ("teacher", seed, step)),
-                add_noise(student, noise_std, ("student", rank, seed, step, float(alpha))))
+        return (
+            add_noise(teacher, noise_std, ("teacher", seed, step)),
+            add_noise(student, noise_std, ("student", rank, seed, step, float(alpha))),
+        )
 
     def _cell(self, n_samples):
         cells = self.stored if n_samples is None else [c for c in self.stored if c.cell["n_samples"] == n_samples]
@@ -235,41 +325,82 @@ class CloneSweep:
         return cells[0]
 
 
-def clone_sweep(teacher: Teacher, ranks: Sequence[int], alphas: Sequence[float], sample_size: int, *,
-                seeds: Sequence[int], steps: int, rep_samples: int = 1000, dtype: str = "float64",
-                device: str = "auto", store=None, executor=None, progress=None,
-                experiment: str = "simulate.clone_sweep", **train_options) -> CloneSweep:
+def clone_sweep(
+    teacher: Teacher,
+    ranks: Sequence[int],
+    alphas: Sequence[float],
+    sample_size: int,
+    *,
+    seeds: Sequence[int],
+    steps: int,
+    rep_samples: int = 1000,
+    dtype: str = "float64",
+    device: str = "auto",
+    store=None,
+    executor=None,
+    progress=None,
+    experiment: str = "simulate.clone_sweep",
+    **train_options,
+) -> CloneSweep:
     """C3: LRC-style students with and without the clone loss (alpha = 0 is the ablation), same
     seeds, inits and minibatches for every alpha; representations on a held-out batch of
     `rep_samples` inputs at every recorded step (record_points of them, default 10)."""
     require(len(alphas) > 0, "alphas", "a non-empty list", alphas)
     alphas = [require_float_in(a, "alpha", 0.0) for a in alphas]
     train_options = {"record_points": 10, "c1_stats": False, **train_options}
-    grid = _Grid.build(teacher, ranks, [sample_size], seeds, "lrc", steps, alphas[0], dtype, device,
-                       train_options, c1_stats=False)
+    grid = _Grid.build(
+        teacher, ranks, [sample_size], seeds, "lrc", steps, alphas[0], dtype, device, train_options, c1_stats=False
+    )
     require_int_in(rep_samples, "rep_samples", 1, 100_000)
     cell = grid.cell(n_samples=sample_size, steps=grid.steps[0], alphas=alphas, rep_samples=rep_samples)
     stored = run_grid(experiment, [cell], run_train_cell, store=store, executor=executor, progress=progress)
     return CloneSweep(_frame(stored, "trajectory"), stored)
 
 
-def quadratic_sweep(problem: Quadratic, steps: Sequence[int], *, seeds: Sequence[int], step_rule: str = "c1",
-                    lr: float = 0.1, optimizer: str = "sgd", record_points: int = 16, dtype: str = "float64",
-                    device: str = "auto", store=None, executor=None, progress=None,
-                    experiment: str = "simulate.quadratic_sweep") -> pd.DataFrame:
+def quadratic_sweep(
+    problem: Quadratic,
+    steps: Sequence[int],
+    *,
+    seeds: Sequence[int],
+    step_rule: str = "c1",
+    lr: float = 0.1,
+    optimizer: str = "sgd",
+    record_points: int = 16,
+    dtype: str = "float64",
+    device: str = "auto",
+    store=None,
+    executor=None,
+    progress=None,
+    experiment: str = "simulate.quadratic_sweep",
+) -> pd.DataFrame:
     """SGD on the known-constant quadratic for each budget T (eta per T by step_rule), batched over
     seeds; trajectory rows with step, objective, grad_norm_sq, min/avg_grad_norm_sq, lr and the
     exact L_est = L, sigma2_est = sigma^2, delta."""
     require(isinstance(problem, Quadratic), "problem", "a simulate.Quadratic", type(problem).__name__)
     steps_list = _int_list(steps, "steps", 1)
     seeds_list = _int_list(seeds, "seeds", 0)
-    spec = TrainSpec(steps=steps_list[0], optimizer=optimizer, lr=lr, step_rule=step_rule, batch_size=None,
-                     record_points=record_points, grad_every_step=True)
+    spec = TrainSpec(
+        steps=steps_list[0],
+        optimizer=optimizer,
+        lr=lr,
+        step_rule=step_rule,
+        batch_size=None,
+        record_points=record_points,
+        grad_every_step=True,
+    )
     _check_dtype(dtype)
     devices.resolve(device)
-    cells = [{"problem": problem.to_dict(), "seeds": seeds_list, "steps": t,
-              "train": to_dict(dataclasses.replace(spec, steps=t)), "dtype": dtype, "device": device}
-             for t in steps_list]
+    cells = [
+        {
+            "problem": problem.to_dict(),
+            "seeds": seeds_list,
+            "steps": t,
+            "train": to_dict(dataclasses.replace(spec, steps=t)),
+            "dtype": dtype,
+            "device": device,
+        }
+        for t in steps_list
+    ]
     stored = run_grid(experiment, cells, run_quadratic_cell, store=store, executor=executor, progress=progress)
     return _frame(stored, "trajectory")
 
@@ -298,8 +429,7 @@ class _Grid:
     spec: dict[str, Any]
 
     @classmethod
-    def build(cls, teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, options, *,
-              c1_stats):
+    def build(cls, teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, options, *, c1_stats):
         check_teacher(teacher)
         kind = student_kind(student)
         ranks = _int_list(ranks, "rank", 1, kind.max_rank(teacher))
@@ -317,8 +447,13 @@ class _Grid:
         return STUDENT_KINDS[self.student]
 
     def cell(self, **extra) -> dict[str, Any]:
-        base = {"teacher": self.teacher.to_dict(), "student": self.student, "ranks": self.ranks,
-                "dtype": self.dtype, "device": self.device}
+        base = {
+            "teacher": self.teacher.to_dict(),
+            "student": self.student,
+            "ranks": self.ranks,
+            "dtype": self.dtype,
+            "device": self.device,
+        }
         if not self.kind.trained:
             return {**base, **self.spec, **extra}
         spec = to_dict(TrainSpec(**{**self.spec, "steps": extra.pop("steps")}))
@@ -337,8 +472,11 @@ def _steps_and_spec(kind: StudentKind, steps, options, c1_stats):
     spec = {"c1_stats": c1_stats, **options}
     unknown = set(spec) - {f.name for f in dataclasses.fields(TrainSpec)}
     if unknown:
-        raise InputError(sorted(unknown)[0], "unknown training option; allowed: "
-                         + ", ".join(f.name for f in dataclasses.fields(TrainSpec) if f.name != "steps"))
+        raise InputError(
+            sorted(unknown)[0],
+            "unknown training option; allowed: "
+            + ", ".join(f.name for f in dataclasses.fields(TrainSpec) if f.name != "steps"),
+        )
     TrainSpec(steps=steps_list[0], **spec)  # validate now, not in a worker
     return steps_list, spec
 
@@ -369,8 +507,12 @@ def run_rrr_cell(cell: dict) -> CellResult:
     probe = FactorizedStudents(teacher, data, runs, risk_samples=cell["risk_samples"])
     metrics = {k: v.double().cpu().numpy() for k, v in probe.risks_of_weight(w).items()}
     metrics["grad_norm_sq"] = np.full(len(runs), np.nan)
-    rows = [_result_row(teacher, cell, run, {k: float(v[i]) for k, v in metrics.items()},
-                        probe.risk_method, steps=None, lr=None) for i, run in enumerate(runs)]
+    rows = [
+        _result_row(
+            teacher, cell, run, {k: float(v[i]) for k, v in metrics.items()}, probe.risk_method, steps=None, lr=None
+        )
+        for i, run in enumerate(runs)
+    ]
     return CellResult({"results": rows})
 
 
@@ -384,8 +526,10 @@ def run_train_cell(cell: dict) -> CellResult:
     students = STUDENT_KINDS[cell["student"]].build(teacher, data, runs, spec)
     capture = _RepresentationCapture(teacher, students, cell, dtype, dev) if cell.get("rep_samples") else None
     traj = train(students, spec, on_record=capture)
-    tables = {"results": _final_rows(teacher, cell, students, runs, traj, spec),
-              "trajectory": _trajectory_rows(teacher, cell, students, runs, traj, spec)}
+    tables = {
+        "results": _final_rows(teacher, cell, students, runs, traj, spec),
+        "trajectory": _trajectory_rows(teacher, cell, students, runs, traj, spec),
+    }
     return CellResult(tables, capture.arrays(runs) if capture else {})
 
 
@@ -397,10 +541,18 @@ def run_quadratic_cell(cell: dict) -> CellResult:
     rows = []
     for i, seed in enumerate(cell["seeds"]):
         for j, step in enumerate(traj.steps):
-            row = {"seed": seed, "steps": spec.steps, "step": step, "lr": float(traj.constants["lr"][i]),
-                   "delta": float(traj.constants["delta"][i]), "L_rule": float(traj.constants["L_rule"][i]),
-                   "sigma2_rule": float(traj.constants["sigma2_rule"][i]), "grad_stats": traj.grad_stats,
-                   "step_rule": spec.step_rule, "optimizer": spec.optimizer}
+            row = {
+                "seed": seed,
+                "steps": spec.steps,
+                "step": step,
+                "lr": float(traj.constants["lr"][i]),
+                "delta": float(traj.constants["delta"][i]),
+                "L_rule": float(traj.constants["L_rule"][i]),
+                "sigma2_rule": float(traj.constants["sigma2_rule"][i]),
+                "grad_stats": traj.grad_stats,
+                "step_rule": spec.step_rule,
+                "optimizer": spec.optimizer,
+            }
             row.update({k: float(v[j, i]) for k, v in traj.metrics.items()})
             rows.append({**row, **_divergence(traj, i)})
     return CellResult({"trajectory": rows})
@@ -408,14 +560,31 @@ def run_quadratic_cell(cell: dict) -> CellResult:
 
 def _result_row(teacher, cell, run, metrics, risk_method, *, steps, lr) -> dict[str, Any]:
     m, n = teacher.m, teacher.n
-    approx = teacher.approx_error(run.rank) if isinstance(teacher, LinearTeacher) and run.rank <= min(m, n) \
-        else float("nan")
-    return {"rank": run.rank, "n_samples": cell["n_samples"], "seed": run.seed, "alpha": run.alpha,
-            "student": cell["student"], "steps": steps, "lr": lr, **metrics,
-            "gen_gap": metrics["test_risk"] - metrics["train_risk"], "noise_floor": teacher.noise_floor,
-            "approx_error": approx, "risk_method": risk_method, "param_count": run.rank * (m + n),
-            "dof": run.rank * (m + n - run.rank), "m": m, "n": n, "noise": teacher.noise,
-            "diverged": False, "diverged_step": None, "diverged_reason": None}
+    approx = (
+        teacher.approx_error(run.rank) if isinstance(teacher, LinearTeacher) and run.rank <= min(m, n) else float("nan")
+    )
+    return {
+        "rank": run.rank,
+        "n_samples": cell["n_samples"],
+        "seed": run.seed,
+        "alpha": run.alpha,
+        "student": cell["student"],
+        "steps": steps,
+        "lr": lr,
+        **metrics,
+        "gen_gap": metrics["test_risk"] - metrics["train_risk"],
+        "noise_floor": teacher.noise_floor,
+        "approx_error": approx,
+        "risk_method": risk_method,
+        "param_count": run.rank * (m + n),
+        "dof": run.rank * (m + n - run.rank),
+        "m": m,
+        "n": n,
+        "noise": teacher.noise,
+        "diverged": False,
+        "diverged_step": None,
+        "diverged_reason": None,
+    }
 
 
 FINAL_METRICS = STUDENT_METRICS
@@ -425,8 +594,9 @@ def _final_rows(teacher, cell, students, runs, traj, spec):
     rows = []
     for i, run in enumerate(runs):
         metrics = {k: float(traj.final(k)[i]) for k in FINAL_METRICS}
-        row = _result_row(teacher, cell, run, metrics, students.risk_method, steps=spec.steps,
-                          lr=float(traj.constants["lr"][i]))
+        row = _result_row(
+            teacher, cell, run, metrics, students.risk_method, steps=spec.steps, lr=float(traj.constants["lr"][i])
+        )
         rows.append({**row, **_divergence(traj, i)})
     return rows
 
@@ -435,11 +605,22 @@ def _trajectory_rows(teacher, cell, students, runs, traj, spec):
     extra = _transfer_constants(students)
     rows = []
     for i, run in enumerate(runs):
-        fixed = {"rank": run.rank, "n_samples": cell["n_samples"], "seed": run.seed, "alpha": run.alpha,
-                 "student": cell["student"], "steps": spec.steps, "lr": float(traj.constants["lr"][i]),
-                 "batch_size": spec.batch_size, "optimizer": spec.optimizer, "step_rule": spec.step_rule,
-                 "grad_stats": traj.grad_stats, "risk_method": students.risk_method,
-                 "noise_floor": teacher.noise_floor, **_divergence(traj, i)}
+        fixed = {
+            "rank": run.rank,
+            "n_samples": cell["n_samples"],
+            "seed": run.seed,
+            "alpha": run.alpha,
+            "student": cell["student"],
+            "steps": spec.steps,
+            "lr": float(traj.constants["lr"][i]),
+            "batch_size": spec.batch_size,
+            "optimizer": spec.optimizer,
+            "step_rule": spec.step_rule,
+            "grad_stats": traj.grad_stats,
+            "risk_method": students.risk_method,
+            "noise_floor": teacher.noise_floor,
+            **_divergence(traj, i),
+        }
         for key in ("delta", "f_min", "L_rule", "sigma2_rule", "L_exact"):
             fixed[key] = float(traj.constants[key][i]) if key in traj.constants else float("nan")
         fixed.update({k: float(v[i]) for k, v in extra.items()})
@@ -457,14 +638,19 @@ def _transfer_constants(students) -> dict[str, np.ndarray]:
         norm = np.linalg.norm(students.teacher.weight, 2) ** 2 if linear else np.nan
         return {"L_g": nan, "teacher_norm_sq": np.full(runs, norm)}
     lg = students.exact_smoothness_g()
-    return {"L_g": nan if lg is None else lg.double().cpu().numpy(),
-            "teacher_norm_sq": np.full(runs, students.teacher_norm_sq())}
+    return {
+        "L_g": nan if lg is None else lg.double().cpu().numpy(),
+        "teacher_norm_sq": np.full(runs, students.teacher_norm_sq()),
+    }
 
 
 def _divergence(traj, i) -> dict[str, Any]:
     step = int(traj.diverged_step[i])
-    return {"diverged": step >= 0, "diverged_step": step if step >= 0 else None,
-            "diverged_reason": traj.diverged_reason[i]}
+    return {
+        "diverged": step >= 0,
+        "diverged_step": step if step >= 0 else None,
+        "diverged_reason": traj.diverged_reason[i],
+    }
 
 
 class _RepresentationCapture:
@@ -476,8 +662,12 @@ class _RepresentationCapture:
     inputs they give the exact (population) mutual information of noisy representations."""
 
     def __init__(self, teacher, students, cell, dtype, dev):
-        require(isinstance(students, Representations), "student",
-                "a kind whose students declare simulate.students.Representations", type(students).__name__)
+        require(
+            isinstance(students, Representations),
+            "student",
+            "a kind whose students declare simulate.students.Representations",
+            type(students).__name__,
+        )
         self.students, self.steps, self.student_reps, self.weights = students, [], [], []
         self.seeds = cell["seeds"]
         inputs = [teacher.sample(cell["rep_samples"], seed=seed, stream="heldout").x for seed in self.seeds]
@@ -504,8 +694,9 @@ class _RepresentationCapture:
                 stack = stack[..., :width]  # drop the padding of the batch's widest run
             out[f"student[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = stack.astype(np.float32)
             if self.weights:
-                out[f"weight[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = \
-                    np.stack([w[i] for w in self.weights])
+                out[f"weight[rank={run.rank},alpha={run.alpha},seed={run.seed}]"] = np.stack(
+                    [w[i] for w in self.weights]
+                )
         if self.weights:
             out["teacher_weight"] = np.asarray(self.students.teacher.weight, dtype=np.float64)
         return out
@@ -521,8 +712,12 @@ def _frame(stored, table: str) -> pd.DataFrame:
 
 
 def _int_list(values, field: str, low: int, high: int | None = None) -> list[int]:
-    require(isinstance(values, (list, tuple, range, np.ndarray)) and len(values) > 0, field,
-            "a non-empty list of integers", values)
+    require(
+        isinstance(values, (list, tuple, range, np.ndarray)) and len(values) > 0,
+        field,
+        "a non-empty list of integers",
+        values,
+    )
     return [require_int_in(int(v) if isinstance(v, np.integer) else v, field, low, high) for v in values]
 
 

@@ -16,6 +16,7 @@ sample whose size they state.
 Data streams are keyed by (stream, seed) only, not by the teacher, and inputs are drawn row by
 row, so the first N1 rows of a sample of N2 > N1 rows are the N1-row sample (nested sample sizes).
 """
+
 from __future__ import annotations
 
 import math
@@ -118,8 +119,15 @@ class LinearTeacher:
 
     def to_dict(self) -> dict[str, Any]:
         cov = None if self.input_cov is None else [list(row) for row in self.input_cov]
-        return {"kind": self.kind, "m": self.m, "n": self.n, "spectrum": self.spectrum.to_dict(),
-                "noise": self.noise, "seed": self.seed, "input_cov": cov}
+        return {
+            "kind": self.kind,
+            "m": self.m,
+            "n": self.n,
+            "spectrum": self.spectrum.to_dict(),
+            "noise": self.noise,
+            "seed": self.seed,
+            "input_cov": cov,
+        }
 
 
 @dataclass(frozen=True)
@@ -181,8 +189,7 @@ class MLPTeacher:
         check_spectrum(self.spectrum_out, "spectrum_out")
         object.__setattr__(self, "noise", require_float_in(self.noise, "noise", 0.0))
         require_int_in(self.seed, "seed", 0)
-        require(self.activation in ACTIVATIONS, "activation", "one of " + ", ".join(ACTIVATIONS),
-                self.activation)
+        require(self.activation in ACTIVATIONS, "activation", "one of " + ", ".join(ACTIVATIONS), self.activation)
         _ = self.w1, self.w2  # a too-long explicit spectrum fails here
 
     @cached_property
@@ -223,9 +230,17 @@ class MLPTeacher:
         return Sample(x, clean + self.noise * rng(stream + "-noise", seed).standard_normal(clean.shape), clean)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "m": self.m, "n": self.n, "hidden": self.hidden,
-                "spectrum_in": self.spectrum_in.to_dict(), "spectrum_out": self.spectrum_out.to_dict(),
-                "noise": self.noise, "seed": self.seed, "activation": self.activation}
+        return {
+            "kind": self.kind,
+            "m": self.m,
+            "n": self.n,
+            "hidden": self.hidden,
+            "spectrum_in": self.spectrum_in.to_dict(),
+            "spectrum_out": self.spectrum_out.to_dict(),
+            "noise": self.noise,
+            "seed": self.seed,
+            "activation": self.activation,
+        }
 
 
 Teacher = Union[LinearTeacher, MLPTeacher]
@@ -242,14 +257,21 @@ def teacher_from_dict(data: Mapping[str, Any]) -> Teacher:
     if kind == BoundedLinearTeacher.kind:  # Rademacher inputs, uniform noise
         return BoundedLinearTeacher.from_dict(data)
     if kind == MLPTeacher.kind:
-        return MLPTeacher(spectrum_in=spectrum_from_dict(data.pop("spectrum_in")),
-                          spectrum_out=spectrum_from_dict(data.pop("spectrum_out")), **data)
+        return MLPTeacher(
+            spectrum_in=spectrum_from_dict(data.pop("spectrum_in")),
+            spectrum_out=spectrum_from_dict(data.pop("spectrum_out")),
+            **data,
+        )
     raise InputError("teacher.kind", f"must be 'linear' or 'mlp', got {kind!r}")
 
 
 def check_teacher(teacher: Any) -> Teacher:
-    require(isinstance(teacher, (LinearTeacher, MLPTeacher)), "teacher", "a LinearTeacher or MLPTeacher",
-            type(teacher).__name__)
+    require(
+        isinstance(teacher, (LinearTeacher, MLPTeacher)),
+        "teacher",
+        "a LinearTeacher or MLPTeacher",
+        type(teacher).__name__,
+    )
     return teacher
 
 
@@ -276,6 +298,10 @@ def _checked_cov(cov: Any, n: int) -> tuple[tuple[float, ...], ...]:
     require(arr.shape == (n, n) and bool(np.all(np.isfinite(arr))), "input_cov", allowed, f"shape {arr.shape}")
     scale = max(float(np.abs(arr).max()), 1e-300)
     require(np.allclose(arr, arr.T, atol=1e-10 * scale), "input_cov", allowed, "a non-symmetric matrix")
-    require(float(np.linalg.eigvalsh(arr).min()) >= -1e-10 * scale, "input_cov", allowed,
-            "a matrix with a negative eigenvalue")
+    require(
+        float(np.linalg.eigvalsh(arr).min()) >= -1e-10 * scale,
+        "input_cov",
+        allowed,
+        "a matrix with a negative eigenvalue",
+    )
     return tuple(tuple(float(v) for v in row) for row in arr)

@@ -29,6 +29,7 @@ students' own padded layout, unpacked at record steps. `buckets="none"` keeps th
 padded step (the reference path, and the only one for the MLP and for full-batch runs).
 What `train` may call on its argument is declared in simulate/students.py (Trainable).
 """
+
 from __future__ import annotations
 
 import time
@@ -75,8 +76,12 @@ class TrainSpec:
         require_int_in(self.record_points, "record_points", 2, 10_000)
         require_int_in(self.power_iters, "power_iters", 1, 10_000)
         require_int_in(self.risk_samples, "risk_samples", 1)
-        require(len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas), "adam_betas",
-                "two numbers in [0, 1)", self.adam_betas)
+        require(
+            len(self.adam_betas) == 2 and all(0 <= b < 1 for b in self.adam_betas),
+            "adam_betas",
+            "two numbers in [0, 1)",
+            self.adam_betas,
+        )
         require_float_in(self.adam_eps, "adam_eps", 0.0, None, open_low=True)
 
 
@@ -112,8 +117,13 @@ def record_steps(steps: int, points: int) -> list[int]:
         count += 1
 
 
-def train(students: Trainable, spec: TrainSpec, *, on_record: Callable[[int, list], None] | None = None,
-          buckets: str | Sequence[int] = "auto") -> Trajectory:
+def train(
+    students: Trainable,
+    spec: TrainSpec,
+    *,
+    on_record: Callable[[int, list], None] | None = None,
+    buckets: str | Sequence[int] = "auto",
+) -> Trajectory:
     """Train all runs of `students` together for spec.steps steps; see the module docstring.
 
     Args:
@@ -131,8 +141,10 @@ def train(students: Trainable, spec: TrainSpec, *, on_record: Callable[[int, lis
     """
     require(isinstance(students, Trainable), "students", "a simulate.students.Trainable", type(students).__name__)
     if spec.batch_size is not None and not isinstance(students, Students):
-        raise InputError("batch_size", f"None for {type(students).__name__}: minibatches are drawn from "
-                                       "the training data of Students")
+        raise InputError(
+            "batch_size",
+            f"None for {type(students).__name__}: minibatches are drawn from the training data of Students",
+        )
     start = time.perf_counter()
     every_step = students.cheap_full_gradient if spec.grad_every_step is None else spec.grad_every_step
     params = students.init_params()
@@ -152,8 +164,10 @@ def _program(students: Trainable, spec: TrainSpec, params, lr, buckets) -> StepP
     if buckets == "none" or (buckets == "auto" and not packable):
         return _DirectProgram(students, spec, params, lr)
     if not packable:
-        raise InputError("buckets", "bucket widths need linear students trained with minibatches "
-                                    "(batch_size set); use 'auto' or 'none'")
+        raise InputError(
+            "buckets",
+            "bucket widths need linear students trained with minibatches (batch_size set); use 'auto' or 'none'",
+        )
     return students.packed_program(params, lr, spec.batch_size, None if buckets == "auto" else buckets)
 
 
@@ -165,8 +179,11 @@ class _DirectProgram:
 
     def __init__(self, students, spec, params, lr):
         self.s, self.tensors, self.lrs = students, params, [lr] * len(params)
-        self.stream = None if spec.batch_size is None else BatchStream(students.runs, students.data.n_samples,
-                                                                       spec.batch_size, params[0].device)
+        self.stream = (
+            None
+            if spec.batch_size is None
+            else BatchStream(students.runs, students.data.n_samples, spec.batch_size, params[0].device)
+        )
 
     def losses_and_grads(self, out):
         loss, grads = self.s.step(self.tensors, self.stream.next() if self.stream is not None else None)
@@ -263,12 +280,12 @@ class _Loop:
             else:
                 self.update(self.program.losses_and_grads(self.loss_rows[self.pos]))
             self.pos += 1
-        self.steps = self.steps[:len(self.records)]
+        self.steps = self.steps[: len(self.records)]
         self.params = self.program.params()
 
     def flush(self):
         """Fold the buffered steps [base, base + pos) into the divergence marks and gradient stats."""
-        losses = self._by_run(self.loss_buf[:self.pos])
+        losses = self._by_run(self.loss_buf[: self.pos])
         bad = ~np.isfinite(losses)
         for run in np.flatnonzero(bad.any(0) & (self.bad_step < 0)):
             row = int(np.argmax(bad[:, run]))
@@ -276,7 +293,7 @@ class _Loop:
             kind = "nan" if np.isnan(losses[row, run]) else "inf"
             self.bad_step[run], self.bad_reason[run] = step, f"minibatch loss became {kind} at step {step}"
         if self.grad_buf is not None and self.pos:
-            grads = self._by_run(self.grad_buf[:self.pos])
+            grads = self._by_run(self.grad_buf[: self.pos])
             self.grad_sum = self.grad_sum + grads.sum(0)
             self.grad_min = np.minimum(self.grad_min, grads.min(0))
         self.base += self.pos
@@ -319,8 +336,12 @@ class _Loop:
             local = _np(est)
         prev = self.records[-1] if self.records else None
         running = lambda key, v: v if prev is None else np.fmax(prev[key], v)
-        return {"sigma2": sigma2, "sigma2_est": running("sigma2_est", sigma2), "L_local": local,
-                "L_est": exact if np.all(np.isfinite(exact)) else running("L_est", local)}
+        return {
+            "sigma2": sigma2,
+            "sigma2_est": running("sigma2_est", sigma2),
+            "L_local": local,
+            "L_est": exact if np.all(np.isfinite(exact)) else running("L_est", local),
+        }
 
     def _flag_nonfinite(self, t, objective):
         for run in np.flatnonzero(~np.isfinite(objective) & (self.bad_step < 0)):
@@ -331,17 +352,27 @@ class _Loop:
     def trajectory(self, seconds: float) -> Trajectory:
         metrics = {k: np.stack([r[k] for r in self.records]) for k in self.records[0]}
         grad_stats = "every_step" if self.grad_buf is not None else "record_points"
-        return Trajectory(self.steps, metrics, self.constants, self.bad_step.copy(), list(self.bad_reason),
-                          grad_stats, self.params, seconds)
+        return Trajectory(
+            self.steps,
+            metrics,
+            self.constants,
+            self.bad_step.copy(),
+            list(self.bad_reason),
+            grad_stats,
+            self.params,
+            seconds,
+        )
 
 
 def _optimizer(spec: TrainSpec, params: list[torch.Tensor], lrs: list[torch.Tensor]):
     """An in-place batched update; every run has its own step size (lrs[k][i] for params[k][i])."""
     views = [lr.view(-1, *([1] * (p.dim() - 1))) for p, lr in zip(params, lrs)]
     if spec.optimizer == "sgd":
+
         def sgd(grads):
             for p, g, v in zip(params, grads, views):
                 p.addcmul_(v, g, value=-1.0)
+
         return sgd
     b1, b2 = spec.adam_betas
     m = [torch.zeros_like(p) for p in params]
@@ -355,6 +386,7 @@ def _optimizer(spec: TrainSpec, params: list[torch.Tensor], lrs: list[torch.Tens
             mi.mul_(b1).add_(g, alpha=1 - b1)
             si.mul_(b2).addcmul_(g, g, value=1 - b2)
             p.addcdiv_(mi * v, (si / c2).sqrt_().add_(spec.adam_eps), value=-1.0 / c1)
+
     return adam
 
 

@@ -4,6 +4,7 @@ Hypothesis profiles (chosen by LRKD_HYPOTHESIS_PROFILE):
   fast      (default) few examples, keeps the default run short;
   thorough  many examples, for a deliberate deep check (`make test-thorough`).
 """
+
 import os
 
 # One BLAS thread per process: tests run several processes at once on 2 cores, and a contended
@@ -16,12 +17,8 @@ os.environ.setdefault("PYTHONWARNINGS", "error")
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile(
-    "fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("LRKD_HYPOTHESIS_PROFILE", "fast"))
 
 # scikit-learn style seed range (its SKLEARN_TESTS_GLOBAL_RANDOM_SEED): a test taking `seed` runs
@@ -57,8 +54,10 @@ SEEDS = parse_seeds(os.environ.get("LRKD_SEEDS"))
 
 def pytest_report_header(config):
     shown = f"{SEEDS[0]}-{SEEDS[-1]}" if len(SEEDS) > 1 else str(SEEDS[0])
-    return (f"lrkd seeds: {shown} (LRKD_SEEDS={os.environ.get('LRKD_SEEDS', '0-4')}); reproduce a failing "
-            "test's seed with LRKD_SEEDS=<seed> pytest <test id>")
+    return (
+        f"lrkd seeds: {shown} (LRKD_SEEDS={os.environ.get('LRKD_SEEDS', '0-4')}); reproduce a failing "
+        "test's seed with LRKD_SEEDS=<seed> pytest <test id>"
+    )
 
 
 @pytest.fixture(params=SEEDS, ids=lambda s: f"seed={s}")

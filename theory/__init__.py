@@ -14,6 +14,7 @@ Modules: claims (Claim, SymbolInfo, registry), symbols, convergence (C1), genera
 reduced-rank regression), information (C3), rank (C4), numeric (lambdify), proofs (sympy checks),
 render (text and LaTeX), catalog (the built-in claims).
 """
+
 from theory import render
 from theory.catalog import BUILTIN_CLAIMS, register_builtins
 from theory.claims import (
@@ -44,10 +45,30 @@ from theory.rank import rstar_exponent, rstar_expression, rstar_leading, rstar_t
 register_builtins()
 
 __all__ = [
-    "BUILTIN_CLAIMS", "KINDS", "Claim", "SymbolInfo", "all_claims", "convergence_bound",
-    "gaussian_entropy", "gaussian_mi_from_correlations", "gaussian_mi_from_covariance",
-    "generalization_bound", "generalization_sqrt_bound", "get_claim", "loss_range_value",
-    "mi_lower_bound", "mi_lower_bound_trace", "optimal_step_size", "register_builtins",
-    "register_claim", "render", "rrr_excess_risk", "rstar_exponent", "rstar_expression",
-    "rstar_leading", "rstar_table", "rstar_value", "unregister_claim",
+    "BUILTIN_CLAIMS",
+    "KINDS",
+    "Claim",
+    "SymbolInfo",
+    "all_claims",
+    "convergence_bound",
+    "gaussian_entropy",
+    "gaussian_mi_from_correlations",
+    "gaussian_mi_from_covariance",
+    "generalization_bound",
+    "generalization_sqrt_bound",
+    "get_claim",
+    "loss_range_value",
+    "mi_lower_bound",
+    "mi_lower_bound_trace",
+    "optimal_step_size",
+    "register_builtins",
+    "register_claim",
+    "render",
+    "rrr_excess_risk",
+    "rstar_exponent",
+    "rstar_expression",
+    "rstar_leading",
+    "rstar_table",
+    "rstar_value",
+    "unregister_claim",
 ]

@@ -5,6 +5,7 @@ compares them with. Each claim is defined in the module that derives it, as a mo
 convergence.py (C1), generalization.py (C2 and reduced-rank regression), information.py (C3),
 rank.py (C4). Nothing here lists them: a claim defined in one of those modules is built in.
 """
+
 from __future__ import annotations
 
 from types import ModuleType

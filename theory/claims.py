@@ -10,6 +10,7 @@ this one formula. Exponents are computed by sympy as asymptotic log-log slopes.
 The registry (``register_claim``, ``get_claim``, ``all_claims``) holds the built-in claims (see
 theory/catalog.py) and any a user adds; validate/ and the report iterate over it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,8 +29,14 @@ from theory.proofs import loglog_slope
 KINDS = ("upper_bound", "lower_bound", "exponent")
 _ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _FORMULA_FUNCTIONS = {
-    "sqrt": sp.sqrt, "log": sp.log, "exp": sp.exp, "Min": sp.Min, "Max": sp.Max,
-    "Abs": sp.Abs, "pi": sp.pi, "oo": sp.oo,
+    "sqrt": sp.sqrt,
+    "log": sp.log,
+    "exp": sp.exp,
+    "Min": sp.Min,
+    "Max": sp.Max,
+    "Abs": sp.Abs,
+    "pi": sp.pi,
+    "oo": sp.oo,
 }
 
 
@@ -88,9 +95,7 @@ class SymbolInfo:
         ok &= (values < hi) if (iv.right_open or math.isinf(hi)) else (values <= hi)
         if not np.all(ok):
             bad = values[~ok].flat[0] if values.ndim else values
-            raise ValueError(
-                f"{owner}: parameter '{self.name}' must be in {interval_text(iv)}; got {bad}"
-            )
+            raise ValueError(f"{owner}: parameter '{self.name}' must be in {interval_text(iv)}; got {bad}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,8 +179,12 @@ class Claim:
         names = set(known.values())
         if self.free_constant is not None and self.free_constant not in names:
             raise ValueError(f"claim {self.id}: free_constant names unknown symbol {self.free_constant!r}")
-        for what, keys in (("rate_variables", self.rate_variables), ("defaults", self.defaults),
-                           ("columns", self.columns), ("claimed", self.claimed or {})):
+        for what, keys in (
+            ("rate_variables", self.rate_variables),
+            ("defaults", self.defaults),
+            ("columns", self.columns),
+            ("claimed", self.claimed or {}),
+        ):
             unknown = sorted(set(keys) - names)
             if unknown:
                 raise ValueError(f"claim {self.id}: {what} names unknown symbols {unknown}")
@@ -272,9 +281,7 @@ class Claim:
     def _resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(params) - set(self.symbol_names))
         if unknown:
-            raise ValueError(
-                f"claim {self.id}: unknown parameter(s) {unknown}; parameters: {self.free_parameters}"
-            )
+            raise ValueError(f"claim {self.id}: unknown parameter(s) {unknown}; parameters: {self.free_parameters}")
         values = {p: self.defaults[p] for p in self.free_parameters if p in self.defaults}
         values.update(params)
         missing = [p for p in self.free_parameters if p not in values]
@@ -315,8 +322,9 @@ class Claim:
         )
 
     @classmethod
-    def from_formula(cls, id: str, formula: str, *, kind: str,
-                     meanings: Mapping[str, str] | None = None, **fields) -> Claim:
+    def from_formula(
+        cls, id: str, formula: str, *, kind: str, meanings: Mapping[str, str] | None = None, **fields
+    ) -> Claim:
         """A claim from a formula string; every name in it becomes a positive symbol.
 
         >>> Claim.from_formula("my_rate", "L * Delta / T", kind="upper_bound",

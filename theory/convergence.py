@@ -20,6 +20,7 @@ Derivation, each step a function whose result sympy checks:
   6. ``derive_transfer``: for f(P) = g(W_T P), grad f = W_T^T grad g(W_T P) (chain rule, checked by
      sympy), hence L_f <= ||W_T||_2^2 L_g and sigma_f <= ||W_T||_2 sigma_g.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -162,21 +163,31 @@ def derive_transfer(m: int = 2, n: int = 2, r: int = 1) -> dict[str, sp.Expr]:
 _CONVERGENCE_SYMBOLS = (
     SymbolInfo("T", T, "number of SGD steps", "T > 0 (an integer >= 1 in runs)"),
     SymbolInfo("L", L, "smoothness constant of f in P (Lipschitz constant of grad f)", "L > 0"),
-    SymbolInfo("sigma", sigma, "standard deviation of the stochastic gradient: "
-               "E||g - grad f||^2 <= sigma^2", "sigma >= 0", sp.Interval(0, sp.oo), r"\sigma"),
+    SymbolInfo(
+        "sigma",
+        sigma,
+        "standard deviation of the stochastic gradient: E||g - grad f||^2 <= sigma^2",
+        "sigma >= 0",
+        sp.Interval(0, sp.oo),
+        r"\sigma",
+    ),
     SymbolInfo("Delta", Delta, "initial suboptimality f(P_0) - inf f", "Delta > 0", None, r"\Delta"),
 )
 
 CONVERGENCE = Claim(
     id="convergence",
     title="C1 convergence: O(1/sqrt(T)) stationarity of low-rank distillation",
-    wording=("We prove that under mild assumptions, low-rank projection preserves the optimization "
-             "dynamics, yielding explicit convergence rates of $O(1/\\sqrt{T})$."),
-    reading=("Our reading of the abstract (only the abstract is available): SGD on the distillation "
-             "objective f(P), with constant step eta = min(1/L, sqrt(2 Delta/(L sigma^2 T))), satisfies "
-             "min_{t<T} E||grad f(P_t)||^2 <= 4 L Delta/T + 2 sigma sqrt(2 L Delta/T) = O(T^(-1/2)); "
-             "for f(P) = g(W_T P) the constants transfer as L_f <= ||W_T||_2^2 L_g, "
-             "sigma_f <= ||W_T||_2 sigma_g."),
+    wording=(
+        "We prove that under mild assumptions, low-rank projection preserves the optimization "
+        "dynamics, yielding explicit convergence rates of $O(1/\\sqrt{T})$."
+    ),
+    reading=(
+        "Our reading of the abstract (only the abstract is available): SGD on the distillation "
+        "objective f(P), with constant step eta = min(1/L, sqrt(2 Delta/(L sigma^2 T))), satisfies "
+        "min_{t<T} E||grad f(P_t)||^2 <= 4 L Delta/T + 2 sigma sqrt(2 L Delta/T) = O(T^(-1/2)); "
+        "for f(P) = g(W_T P) the constants transfer as L_f <= ||W_T||_2^2 L_g, "
+        "sigma_f <= ||W_T||_2 sigma_g."
+    ),
     expr=STATED_BOUND,
     symbols=_CONVERGENCE_SYMBOLS,
     kind="upper_bound",
@@ -190,9 +201,11 @@ CONVERGENCE = Claim(
         "caveat: LRC trains with Adam, warm-up/linear decay and clipping, not plain SGD; deep "
         "networks are not globally L-smooth",
     ),
-    source=("Abstract: 'low-rank projection preserves the optimization dynamics, yielding explicit "
-            "convergence rates of O(1/sqrt(T))'. Rests on Ghadimi & Lan (2013), SIAM J. Optim. "
-            "23(4), Thm 2.1 / Cor 2.2; derivation checked in theory/convergence.py."),
+    source=(
+        "Abstract: 'low-rank projection preserves the optimization dynamics, yielding explicit "
+        "convergence rates of O(1/sqrt(T))'. Rests on Ghadimi & Lan (2013), SIAM J. Optim. "
+        "23(4), Thm 2.1 / Cor 2.2; derivation checked in theory/convergence.py."
+    ),
     paper=True,
     rate_variables=("T",),
     measured="min_{t<T} E||grad f(P_t)||^2 of SGD run with the step rule above (seed average)",
@@ -204,11 +217,12 @@ SMOOTHNESS_TRANSFER = Claim(
     id="smoothness_transfer",
     title="C1 transfer: smoothness of f(P) = g(W_T P)",
     reading="L_f <= ||W_T||_2^2 L_g: the low-rank parametrization keeps f smooth, with the "
-            "teacher's spectral norm squared as the price.",
+    "teacher's spectral norm squared as the price.",
     expr=S.W_norm**2 * S.L_g,  # rederived by derive_transfer()["L_f"] (tests check they agree)
     symbols=(
-        SymbolInfo("W_norm", S.W_norm, "spectral norm ||W_T||_2 of the teacher weight", "W_norm > 0",
-                   None, r"\|W_T\|_2"),
+        SymbolInfo(
+            "W_norm", S.W_norm, "spectral norm ||W_T||_2 of the teacher weight", "W_norm > 0", None, r"\|W_T\|_2"
+        ),
         SymbolInfo("L_g", S.L_g, "smoothness constant of g in its argument W_T P", "L_g > 0"),
     ),
     kind="upper_bound",
@@ -228,8 +242,7 @@ def _as_checked(name: str, value, owner: str) -> np.ndarray:
 
 def optimal_step_size(L, sigma, Delta, T):
     """eta = min(1/L, sqrt(2 Delta/(L sigma^2 T))), vectorized; sigma = 0 gives 1/L."""
-    values = {k: _as_checked(k, v, "optimal_step_size")
-              for k, v in dict(L=L, sigma=sigma, Delta=Delta, T=T).items()}
+    values = {k: _as_checked(k, v, "optimal_step_size") for k, v in dict(L=L, sigma=sigma, Delta=Delta, T=T).items()}
     fn = numpy_function(step_rule(), (S.L, S.sigma, S.Delta, S.T))
     out = np.asarray(fn(*values.values()), dtype=np.float64)
     out = np.array(np.broadcast_to(out, np.broadcast_shapes(*(v.shape for v in values.values()))))
@@ -268,7 +281,7 @@ def expected_average_grad_norm_sq(eigenvalues, x0, sigma, eta, T):
     v0 = np.asarray(x0, dtype=np.float64) ** 2
     eta, T = np.broadcast_arrays(np.asarray(eta, dtype=np.float64), np.asarray(T, dtype=np.float64))
     e, t = eta[..., None], T[..., None]
-    one_minus_q = e * h * (2.0 - e * h)            # 1 - (1 - eta h)^2 without cancellation
+    one_minus_q = e * h * (2.0 - e * h)  # 1 - (1 - eta h)^2 without cancellation
     # Where (1 - q) T is tiny, S = sum_{t<T} q^t and (T - S)/(1 - q) = sum_{t<T} (1 - q^t)/(1 - q)
     # are taken from their series, S = T and T (T - 1)/2, to first order (no 0/0, no cancellation).
     small = np.abs(one_minus_q) * t < 1e-8

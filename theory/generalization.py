@@ -45,6 +45,7 @@ N -> oo; for r < min(m, n) applying the full-rank factor to the rank-r degrees o
 approximation. Its local slopes on a grid (steeper than -1 in N at small N/n; below 1 in r
 because of the -r^2 gauge term) give the finite-size offsets of the measured gap's exponents.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,11 +67,9 @@ sigma, tail = S.sigma, S.tail
 
 PAPER_BOUND = C * r * (m + n) / sp.sqrt(N)
 #: The explicit bound as stated (see module docstring); ``derive_generalization_sqrt`` rederives it.
-STATED_SQRT_BOUND = (
-    (R_y + R_W * R_x) ** 2
-    * sp.sqrt(((m + n + 1) * r * sp.log(9 * sp.sqrt(N)) + sp.log(2 / delta)) / (2 * N))
-    + 4 * R_x * R_W * (R_y + R_W * R_x) / sp.sqrt(N)
-)
+STATED_SQRT_BOUND = (R_y + R_W * R_x) ** 2 * sp.sqrt(
+    ((m + n + 1) * r * sp.log(9 * sp.sqrt(N)) + sp.log(2 / delta)) / (2 * N)
+) + 4 * R_x * R_W * (R_y + R_W * R_x) / sp.sqrt(N)
 RRR_EXCESS_RISK = sigma**2 * r * (m + n - r) / N + tail
 #: The counter-claim's form (Kratsios et al. 2025): sqrt(r)/sqrt(N), constant unknown.
 LORA_SQRT_BOUND = C * sp.sqrt(r) / sp.sqrt(N)
@@ -128,7 +127,8 @@ def check_generalization_sqrt(candidate: sp.Expr) -> bool:
     split = _sqrt_and_rest(candidate), _sqrt_and_rest(derived)
     (c_root, c_rest), (d_root, d_rest) = split
     return is_identity(c_rest, d_rest) and is_identity(
-        sp.expand_log(c_root**2, force=True), sp.expand_log(d_root**2, force=True))
+        sp.expand_log(c_root**2, force=True), sp.expand_log(d_root**2, force=True)
+    )
 
 
 def _sqrt_and_rest(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
@@ -179,18 +179,21 @@ _N_SAMPLES = _symbol("N", N, "number of training samples (i.i.d. pairs; tokens i
 GENERALIZATION = Claim(
     id="generalization",
     title="C2 generalization: O(r(m+n)/sqrt(N)) (the paper's form)",
-    wording=("We derive generalization bounds that characterize the fundamental trade-off between "
-             "model compression and generalization capability, showing that the generalization error "
-             "scales with the rank parameter as $O(r(m+n)/\\sqrt{n})$."),
-    reading=("Our reading of the abstract: the generalization gap R(W_S) - R_hat_N(W_S) of a rank-r "
-             "student is at most C r (m+n)/sqrt(N) for some constant C; the abstract writes the sample "
-             "size as n, read here as N (n is the teacher's input width). The constant is not given, so "
-             "the claim is judged by its exponents alone (the verdict cannot depend on the units of the "
-             "labels) and the best-fit C is reported; generalization_c1 states C = 1 and is checked point "
-             "by point, which is where vacuity shows."),
+    wording=(
+        "We derive generalization bounds that characterize the fundamental trade-off between "
+        "model compression and generalization capability, showing that the generalization error "
+        "scales with the rank parameter as $O(r(m+n)/\\sqrt{n})$."
+    ),
+    reading=(
+        "Our reading of the abstract: the generalization gap R(W_S) - R_hat_N(W_S) of a rank-r "
+        "student is at most C r (m+n)/sqrt(N) for some constant C; the abstract writes the sample "
+        "size as n, read here as N (n is the teacher's input width). The constant is not given, so "
+        "the claim is judged by its exponents alone (the verdict cannot depend on the units of the "
+        "labels) and the best-fit C is reported; generalization_c1 states C = 1 and is checked point "
+        "by point, which is where vacuity shows."
+    ),
     expr=PAPER_BOUND,
-    symbols=(_R, _M, _NW, _N_SAMPLES,
-             _symbol("C", C, "the unspecified constant of the O(.) statement")),
+    symbols=(_R, _M, _NW, _N_SAMPLES, _symbol("C", C, "the unspecified constant of the O(.) statement")),
     kind="upper_bound",
     assumptions=(
         "rank(W_S) <= r; loss bounded (the abstract states no constants)",
@@ -198,9 +201,11 @@ GENERALIZATION = Claim(
         "states whether it measures this gap or the excess risk over the best rank-r predictor",
         "without an explicit C the bound is not falsifiable: C = 1 is a convention, not the paper's",
     ),
-    source=("Abstract: 'the generalization error scales with the rank parameter as "
-            "O(r(m+n)/sqrt(n))'. Compare the standard sqrt(r(m+n) log(.)/N) (generalization_sqrt), "
-            "whose ratio to this form is 1/sqrt(r(m+n)): the paper's form is the looser one."),
+    source=(
+        "Abstract: 'the generalization error scales with the rank parameter as "
+        "O(r(m+n)/sqrt(n))'. Compare the standard sqrt(r(m+n) log(.)/N) (generalization_sqrt), "
+        "whose ratio to this form is 1/sqrt(r(m+n)): the paper's form is the looser one."
+    ),
     paper=True,
     rate_variables=("N", "r"),
     measured="generalization gap R(W_S) - R_hat_N(W_S) (test minus train loss), seed average",
@@ -218,25 +223,33 @@ GENERALIZATION_C1 = dataclasses.replace(
     wording="",
     symbols=tuple(s for s in GENERALIZATION.symbols if s.name != "C"),
     title="C2 with its constant stated: r(m+n)/sqrt(N), C = 1 (explicit; checked point by point)",
-    reading=("The paper's form with the unspecified constant set to C = 1, so that it is a bound that single "
-             "points can break or make vacuous. C = 1 is our convention, not the paper's."),
-    defaults={})
+    reading=(
+        "The paper's form with the unspecified constant set to C = 1, so that it is a bound that single "
+        "points can break or make vacuous. C = 1 is our convention, not the paper's."
+    ),
+    defaults={},
+)
 
 
 GENERALIZATION_SQRT = Claim(
     id="generalization_sqrt",
     title="C2 standard form: explicit sqrt(r(m+n) log N / N) uniform-convergence bound",
-    reading=("With probability >= 1 - delta, simultaneously for every W with rank <= r and "
-             "||W||_F <= R_W: |R(W) - R_hat_N(W)| <= B sqrt(((m+n+1) r log(9 sqrt(N)) + log(2/delta))"
-             "/(2N)) + 4 R_x R_W sqrt(B)/sqrt(N), B = (R_y + R_W R_x)^2 (eps-net at eps = 1/sqrt(N))."),
+    reading=(
+        "With probability >= 1 - delta, simultaneously for every W with rank <= r and "
+        "||W||_F <= R_W: |R(W) - R_hat_N(W)| <= B sqrt(((m+n+1) r log(9 sqrt(N)) + log(2/delta))"
+        "/(2N)) + 4 R_x R_W sqrt(B)/sqrt(N), B = (R_y + R_W R_x)^2 (eps-net at eps = 1/sqrt(N))."
+    ),
     expr=STATED_SQRT_BOUND,
-    symbols=(_R, _M, _NW,
-             _symbol("N", N, "number of training samples", "N >= 1", sp.Interval(1, sp.oo)),
-             _symbol("R_x", R_x, "bound on the input norm ||x||_2"),
-             _symbol("R_W", R_W, "bound on the student's Frobenius norm ||W||_F"),
-             _symbol("R_y", R_y, "bound on the target norm ||y||_2"),
-             _symbol("delta", delta, "failure probability", "0 < delta < 1",
-                     sp.Interval.open(0, 1), r"\delta")),
+    symbols=(
+        _R,
+        _M,
+        _NW,
+        _symbol("N", N, "number of training samples", "N >= 1", sp.Interval(1, sp.oo)),
+        _symbol("R_x", R_x, "bound on the input norm ||x||_2"),
+        _symbol("R_W", R_W, "bound on the student's Frobenius norm ||W||_F"),
+        _symbol("R_y", R_y, "bound on the target norm ||y||_2"),
+        _symbol("delta", delta, "failure probability", "0 < delta < 1", sp.Interval.open(0, 1), r"\delta"),
+    ),
     kind="upper_bound",
     assumptions=(
         "i.i.d. samples (x, y) with ||x||_2 <= R_x and ||y||_2 <= R_y almost surely",
@@ -247,9 +260,11 @@ GENERALIZATION_SQRT = Claim(
         "eps = 1/sqrt(N); Hoeffding and a union bound at confidence 1 - delta",
         "defaults R_x = R_W = R_y = 1 (unit-norm data) and delta = 0.05: pass the norms of your data",
     ),
-    source=("Standard theory (not in the paper): Candes & Plan 2011, IEEE Trans. Inf. Theory 57(4), "
-            "Lemma 3.1; Srebro, Alon & Jaakkola 2004; Hoeffding 1963. Derived in "
-            "theory.generalization.derive_generalization_sqrt."),
+    source=(
+        "Standard theory (not in the paper): Candes & Plan 2011, IEEE Trans. Inf. Theory 57(4), "
+        "Lemma 3.1; Srebro, Alon & Jaakkola 2004; Hoeffding 1963. Derived in "
+        "theory.generalization.derive_generalization_sqrt."
+    ),
     rate_variables=("N", "r"),
     measured="sup-type gap |R(W) - R_hat_N(W)| of the trained student (test minus train loss)",
     measured_symbol="Gap",
@@ -259,18 +274,27 @@ GENERALIZATION_SQRT = Claim(
 
 _RRR_SYMBOLS = (
     _symbol("r", r, "rank of the reduced-rank estimator", "0 <= r <= min(m, n)", sp.Interval(0, sp.oo)),
-    _M, _NW, _N_SAMPLES,
-    _symbol("sigma", sigma, "noise standard deviation per output", "sigma >= 0",
-            sp.Interval(0, sp.oo), r"\sigma"),
-    _symbol("tail", tail, "approximation error sum_{k>r} s_k^2 (s_k: singular values of W_T)",
-            "tail >= 0", None, r"\textstyle\sum_{k>r} s_k^2"),
+    _M,
+    _NW,
+    _N_SAMPLES,
+    _symbol("sigma", sigma, "noise standard deviation per output", "sigma >= 0", sp.Interval(0, sp.oo), r"\sigma"),
+    _symbol(
+        "tail",
+        tail,
+        "approximation error sum_{k>r} s_k^2 (s_k: singular values of W_T)",
+        "tail >= 0",
+        None,
+        r"\textstyle\sum_{k>r} s_k^2",
+    ),
 )
 RRR_EXCESS_RISK_CLAIM = Claim(
     id="rrr_excess_risk",
     title="C2 linear reference: reduced-rank regression excess risk",
-    reading=("For least squares with isotropic Gaussian inputs and noise sigma, the rank-r estimator's "
-             "excess risk is about sigma^2 r (m+n-r)/N (estimation, decays as 1/N) plus "
-             "sum_{k>r} s_k^2 (approximation)."),
+    reading=(
+        "For least squares with isotropic Gaussian inputs and noise sigma, the rank-r estimator's "
+        "excess risk is about sigma^2 r (m+n-r)/N (estimation, decays as 1/N) plus "
+        "sum_{k>r} s_k^2 (approximation)."
+    ),
     expr=RRR_EXCESS_RISK,
     symbols=_RRR_SYMBOLS,
     kind="exponent",
@@ -281,11 +305,13 @@ RRR_EXCESS_RISK_CLAIM = Claim(
         "reference, not a bound: at finite N the OLS value sigma^2 m n/(N - n - 1) is larger, and "
         "for r above the true rank the RRR degrees of freedom exceed r(m+n-r)",
     ),
-    source=("Bunea, She & Wegkamp (2011), Ann. Stat. 39(2), 'Optimal selection of reduced rank "
-            "estimators of high-dimensional matrices'; r(m+n-r) = dimension of rank-r m x n matrices."),
+    source=(
+        "Bunea, She & Wegkamp (2011), Ann. Stat. 39(2), 'Optimal selection of reduced rank "
+        "estimators of high-dimensional matrices'; r(m+n-r) = dimension of rank-r m x n matrices."
+    ),
     rate_variables=("N",),
     measured="excess risk of the rank-r least-squares estimator; its estimation part "
-             "(excess - tail) is compared in its N-exponent",
+    "(excess - tail) is compared in its N-exponent",
     measured_symbol="E_r",
     measured_latex=r"\mathcal{E}(\hat W_r)",
     claimed={"N": -1},  # slope of the estimation term; rrr_estimation_exponent() rederives it
@@ -296,10 +322,12 @@ RRR_EXCESS_RISK_CLAIM = Claim(
 GENERALIZATION_LORA_SQRT = Claim(
     id="generalization_lora_sqrt",
     title="C2 counter-claim: O(sqrt(r)/sqrt(N)) (Kratsios et al. 2025, asymmetric LoRA)",
-    reading=("Our reading of the abstract of arXiv 2506.14530: the generalization gap of a rank-r "
-             "low-rank student is at most C sqrt(r)/sqrt(N), C unknown (log factors dropped). Against the "
-             "paper's r(m+n)/sqrt(N) it predicts the same N-exponent and half the r-exponent; the data's "
-             "r-exponent decides between them."),
+    reading=(
+        "Our reading of the abstract of arXiv 2506.14530: the generalization gap of a rank-r "
+        "low-rank student is at most C sqrt(r)/sqrt(N), C unknown (log factors dropped). Against the "
+        "paper's r(m+n)/sqrt(N) it predicts the same N-exponent and half the r-exponent; the data's "
+        "r-exponent decides between them."
+    ),
     expr=LORA_SQRT_BOUND,
     symbols=(_R, _N_SAMPLES, _symbol("C", C, "the unspecified constant of the O(.) statement")),
     kind="upper_bound",
@@ -310,10 +338,12 @@ GENERALIZATION_LORA_SQRT = Claim(
         "reduced-rank students train both factors, so a miss in r says the scaling does not carry over to "
         "them, not that the theorem is false in its setting",
     ),
-    source=("Kratsios, Cheng, Lucchi & Saez de Ocariz Borde (2025), 'Sharp generalization bounds for "
-            "foundation models with asymmetric randomized low-rank adapters', arXiv 2506.14530. Its abstract "
-            "states a high-probability upper bound of order sqrt(r)/sqrt(N) (up to logs) for rank-r LoRA "
-            "on N samples and a matching lower bound of order 1/sqrt(N)."),
+    source=(
+        "Kratsios, Cheng, Lucchi & Saez de Ocariz Borde (2025), 'Sharp generalization bounds for "
+        "foundation models with asymmetric randomized low-rank adapters', arXiv 2506.14530. Its abstract "
+        "states a high-probability upper bound of order sqrt(r)/sqrt(N) (up to logs) for rank-r LoRA "
+        "on N samples and a matching lower bound of order 1/sqrt(N)."
+    ),
     rate_variables=("N", "r"),
     measured="generalization gap R(W_S) - R_hat_N(W_S) (test minus train loss), seed average",
     measured_symbol="Gap",
@@ -358,10 +388,8 @@ def rrr_gap_leading(r, m, n, N, sigma):
         float64 array (or scalar).
     """
     args = [np.asarray(v, dtype=np.float64) for v in (r, m, n, N, sigma)]
-    out = np.asarray(numpy_function(RRR_GAP_LEADING, (S.r, S.m, S.n, S.N, S.sigma))(*args),
-                     dtype=np.float64)
+    out = np.asarray(numpy_function(RRR_GAP_LEADING, (S.r, S.m, S.n, S.N, S.sigma))(*args), dtype=np.float64)
     return out[()] if out.ndim == 0 else out
-
 
 
 def rrr_gap_finite(r, m, n, N, sigma):

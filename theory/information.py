@@ -21,6 +21,7 @@ Caveat carried by the claim: MI between deterministic continuous maps of the sam
 infinite, so the suite estimates a defined surrogate (the Gaussian/CCA MI of the covariance, or
 MI with additive Gaussian noise of stated variance) and uses ground truth only for Gaussian data.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,11 @@ def check_tangent_line() -> bool:
     and convex (second derivative 1/x^2 > 0), so it is >= 0. This is Jensen for log, i.e. AM-GM."""
     x, mu = sp.symbols("x mu", positive=True)
     gap = sp.log(mu) + (x - mu) / mu - sp.log(x)
-    return (is_identity(gap.subs(x, mu), 0) and is_identity(sp.diff(gap, x).subs(x, mu), 0)
-            and is_nonnegative(sp.diff(gap, x, 2)))
+    return (
+        is_identity(gap.subs(x, mu), 0)
+        and is_identity(sp.diff(gap, x).subs(x, mu), 0)
+        and is_nonnegative(sp.diff(gap, x, 2))
+    )
 
 
 def check_amgm(dim: int) -> bool:
@@ -83,8 +87,9 @@ def check_gaussian_scalar(term: sp.Expr = GAUSSIAN_MI_TERM) -> bool:
     """(1/2) log(var_x var_y / det Sigma) = term = -(1/2) log(1 - rho^2) for a scalar pair."""
     sx, sy = sp.symbols("s_x s_y", positive=True)
     sigma = sp.Matrix([[sx**2, rho * sx * sy], [rho * sx * sy, sy**2]])
-    return is_identity(sp.expand_log(_gaussian_mi_from_covariances(sigma, 1), force=True),
-                       sp.expand_log(term, force=True))
+    return is_identity(
+        sp.expand_log(_gaussian_mi_from_covariances(sigma, 1), force=True), sp.expand_log(term, force=True)
+    )
 
 
 def check_gaussian_canonical_block(term: sp.Expr = GAUSSIAN_MI_TERM) -> bool:
@@ -93,8 +98,9 @@ def check_gaussian_canonical_block(term: sp.Expr = GAUSSIAN_MI_TERM) -> bool:
     cross = sp.diag(r1, r2)
     sigma = sp.BlockMatrix([[sp.eye(2), cross], [cross, sp.eye(2)]]).as_explicit()
     closed = term.subs(rho, r1) + term.subs(rho, r2)
-    return is_identity(sp.expand_log(_gaussian_mi_from_covariances(sigma, 2), force=True),
-                       sp.expand_log(closed, force=True))
+    return is_identity(
+        sp.expand_log(_gaussian_mi_from_covariances(sigma, 2), force=True), sp.expand_log(closed, force=True)
+    )
 
 
 def check_gaussian_invariance() -> bool:
@@ -110,16 +116,18 @@ def check_gaussian_invariance() -> bool:
     moved = sp.diag(A, B) * sigma * sp.diag(A, B).T
     det = lambda x: x.det(method="berkowitz")  # noqa: E731
     scale_x, scale_y = A.det() ** 2, B.det() ** 2
-    return all(sp.expand(lhs - rhs) == 0 for lhs, rhs in (
-        (det(moved[:2, :2]), scale_x * det(sigma[:2, :2])),
-        (det(moved[2:, 2:]), scale_y * det(sigma[2:, 2:])),
-        (det(moved), scale_x * scale_y * det(sigma)),
-    ))
+    return all(
+        sp.expand(lhs - rhs) == 0
+        for lhs, rhs in (
+            (det(moved[:2, :2]), scale_x * det(sigma[:2, :2])),
+            (det(moved[2:, 2:]), scale_y * det(sigma[2:, 2:])),
+            (det(moved), scale_x * scale_y * det(sigma)),
+        )
+    )
 
 
 # -- claims ------------------------------------------------------------------------------------
-_HX = SymbolInfo("h_x", h_x, "differential entropy h(X) of the teacher representation, nats",
-                 "h_x real", None, "h(X)")
+_HX = SymbolInfo("h_x", h_x, "differential entropy h(X) of the teacher representation, nats", "h_x real", None, "h(X)")
 _D_WIDTH = SymbolInfo("d", d, "dimension of the teacher representation X", "d >= 1 (integer)")
 
 _MI_ASSUMPTIONS = (
@@ -136,30 +144,45 @@ _MI_ASSUMPTIONS = (
 
 MUTUAL_INFORMATION = Claim(
     id="mutual_information",
-    title=("C3 information: activation cloning raises I(h_T; h_S) above both controls; "
-           "the clone-error lower bound holds"),
-    wording=("Furthermore, we provide an information-theoretic analysis of the activation cloning "
-             "mechanism, revealing its role in maximizing the mutual information between the "
-             "teacher's and student's intermediate representations."),
-    reading=("Our reading of the abstract: I(h_T; h_S) >= h(h_T) - (1/2) log((2 pi e)^d det Sigma_E), "
-             "Sigma_E the covariance of the clone error h_T - f(h_S); minimizing the clone loss raises "
-             "this lower bound (not the MI itself: the MI is not monotone in the clone MSE). validate/ "
-             "checks the bound, then reads 'maximizes' as a comparison at equal steps: a student trained "
-             "with the clone loss on a hidden activation that is not the teacher's output has higher "
-             "MI with the teacher than both controls, noisy labels and KD on the clean outputs."),
+    title=(
+        "C3 information: activation cloning raises I(h_T; h_S) above both controls; the clone-error lower bound holds"
+    ),
+    wording=(
+        "Furthermore, we provide an information-theoretic analysis of the activation cloning "
+        "mechanism, revealing its role in maximizing the mutual information between the "
+        "teacher's and student's intermediate representations."
+    ),
+    reading=(
+        "Our reading of the abstract: I(h_T; h_S) >= h(h_T) - (1/2) log((2 pi e)^d det Sigma_E), "
+        "Sigma_E the covariance of the clone error h_T - f(h_S); minimizing the clone loss raises "
+        "this lower bound (not the MI itself: the MI is not monotone in the clone MSE). validate/ "
+        "checks the bound, then reads 'maximizes' as a comparison at equal steps: a student trained "
+        "with the clone loss on a hidden activation that is not the teacher's output has higher "
+        "MI with the teacher than both controls, noisy labels and KD on the clean outputs."
+    ),
     expr=MI_LOGDET_BOUND,
-    symbols=(_HX,
-             SymbolInfo("logdet_cov_e", logdet_cov_e, "log det Sigma_E of the clone-error covariance",
-                        "logdet_cov_e real", None, r"\log\det\Sigma_E"),
-             _D_WIDTH),
+    symbols=(
+        _HX,
+        SymbolInfo(
+            "logdet_cov_e",
+            logdet_cov_e,
+            "log det Sigma_E of the clone-error covariance",
+            "logdet_cov_e real",
+            None,
+            r"\log\det\Sigma_E",
+        ),
+        _D_WIDTH,
+    ),
     kind="lower_bound",
     assumptions=_MI_ASSUMPTIONS,
-    source=("Abstract: 'an information-theoretic analysis of the activation cloning mechanism, "
-            "revealing its role in maximizing the mutual information'. Rests on Cover & Thomas "
-            "(2006) Thm 8.6.5 (Gaussian maximizes entropy) and I = h(X) - h(X|Y)."),
+    source=(
+        "Abstract: 'an information-theoretic analysis of the activation cloning mechanism, "
+        "revealing its role in maximizing the mutual information'. Rests on Cover & Thomas "
+        "(2006) Thm 8.6.5 (Gaussian maximizes entropy) and I = h(X) - h(X|Y)."
+    ),
     paper=True,
     measured="I(h_T; h_S): exact for jointly Gaussian data, else the Gaussian/CCA MI of the "
-             "covariance (or MI with added Gaussian noise of stated variance)",
+    "covariance (or MI with added Gaussian noise of stated variance)",
     measured_symbol="I",
     measured_latex="I(h_T; h_S)",
 )
@@ -167,11 +190,12 @@ MUTUAL_INFORMATION = Claim(
 MUTUAL_INFORMATION_TRACE = Claim(
     id="mutual_information_trace",
     title="C3 trace form: I(h_T; h_S) >= h(X) - (d/2) log(2 pi e D/d), D the clone MSE",
-    reading=("The looser trace form of the C3 bound, in terms of the clone loss D = E||X - f(Y)||^2 "
-             "only (AM-GM on the eigenvalues of Sigma_E and tr Sigma_E <= D)."),
+    reading=(
+        "The looser trace form of the C3 bound, in terms of the clone loss D = E||X - f(Y)||^2 "
+        "only (AM-GM on the eigenvalues of Sigma_E and tr Sigma_E <= D)."
+    ),
     expr=MI_TRACE_BOUND,
-    symbols=(_HX, SymbolInfo("D", D, "clone error E||h_T - f(h_S)||^2 (sum over the d coordinates)"),
-             _D_WIDTH),
+    symbols=(_HX, SymbolInfo("D", D, "clone error E||h_T - f(h_S)||^2 (sum over the d coordinates)"), _D_WIDTH),
     kind="lower_bound",
     assumptions=_MI_ASSUMPTIONS,
     source="Follows from the log-det form by AM-GM (checked in theory.information.check_amgm).",
@@ -187,6 +211,7 @@ def gaussian_entropy(cov):
     batched; numpy or torch. log det comes from a Cholesky factor, which also checks definiteness."""
     if is_torch(cov):
         import torch
+
         chol, status = torch.linalg.cholesky_ex(cov)
         if bool(torch.any(status != 0)):
             raise ValueError("gaussian_entropy: cov must be symmetric positive definite")

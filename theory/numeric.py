@@ -7,6 +7,7 @@ their device, dtype and autograd graph; torch is imported only when a tensor is 
 ``evaluate_exact`` evaluates an expression at high precision with sympy (mpmath), the reference
 the tests compare the generated functions against.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -15,9 +16,27 @@ from functools import lru_cache
 import sympy as sp
 
 _TORCH_FUNCTIONS = (
-    "sqrt", "log", "exp", "log1p", "expm1", "abs", "maximum", "minimum", "sin", "cos",
-    "tanh", "floor", "ceil", "sign", "less", "less_equal", "greater", "greater_equal",
-    "equal", "logical_and", "logical_or",
+    "sqrt",
+    "log",
+    "exp",
+    "log1p",
+    "expm1",
+    "abs",
+    "maximum",
+    "minimum",
+    "sin",
+    "cos",
+    "tanh",
+    "floor",
+    "ceil",
+    "sign",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "equal",
+    "logical_and",
+    "logical_or",
 )  # names the numpy printer emits for the expressions in theory/
 
 
@@ -47,8 +66,8 @@ def _torch_namespace() -> dict[str, Callable]:
             ref = next((x for x in xs if torch.is_tensor(x)), None)
             dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float64
             device = ref.device if ref is not None else None
-            return fn(*(x if torch.is_tensor(x) else torch.as_tensor(x, dtype=dtype, device=device)
-                        for x in xs))
+            return fn(*(x if torch.is_tensor(x) else torch.as_tensor(x, dtype=dtype, device=device) for x in xs))
+
         return on_tensors
 
     return {name: lift(getattr(torch, name)) for name in _TORCH_FUNCTIONS}

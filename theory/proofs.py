@@ -5,6 +5,7 @@ zero, a sign is decided from the symbols' assumptions, a limit exists); "sympy c
 counts as False. The derivation modules (convergence, generalization, information, rank) use them
 so that a wrong step (a dropped factor, a wrong sign) fails a test instead of passing silently.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -61,9 +62,7 @@ def loglog_slope(expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
     (for example log(9 sqrt(N)) > 0 for N >= 1); sympy cannot otherwise decide their sign.
     """
     ratio = var * sp.diff(expr, var) / expr
-    constant_logs = {
-        x for x in ratio.atoms(sp.log) if var not in x.free_symbols and x.is_positive is not True
-    }
+    constant_logs = {x for x in ratio.atoms(sp.log) if var not in x.free_symbols and x.is_positive is not True}
     if constant_logs:
         ratio = ratio.xreplace({x: sp.Dummy(positive=True) for x in constant_logs})
     slope = sp.limit(ratio, var, sp.oo)

@@ -25,6 +25,7 @@ shows which spectrum makes the derived exponent 1/2: alpha = 1 for the fast rate
 paper's own rate alpha = 1/2, outside alpha > 1/2. As an upper bound, r* = O(sqrt(N)) is trivially
 true for fixed m, n because r* <= min(m, n).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -96,8 +97,9 @@ def rstar_expression(spectrum: str, variance: str) -> sp.Expr:
 
 def _log_of_power_to_product(expr: sp.Expr) -> sp.Expr:
     """log(x**a) -> a*log(x) (valid here: x > 0)."""
-    return expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].is_Pow,
-                        lambda e: e.args[0].exp * sp.log(e.args[0].base))
+    return expr.replace(
+        lambda e: isinstance(e, sp.log) and e.args[0].is_Pow, lambda e: e.args[0].exp * sp.log(e.args[0].base)
+    )
 
 
 @lru_cache(maxsize=None)
@@ -150,8 +152,7 @@ def check_minimum(spectrum: str, variance: str) -> bool:
 def check_discrete_condition(spectrum: str) -> bool:
     """-dA/dr == s(r)^2 and V is linear in r: the continuous first-order condition is the
     discrete one, risk(r) - risk(r-1) = -s_r^2 + dV/dr."""
-    exact_slope = is_identity(-sp.diff(approximation_error(spectrum), r),
-                              spectrum_expr(spectrum).subs(k, r) ** 2)
+    exact_slope = is_identity(-sp.diff(approximation_error(spectrum), r), spectrum_expr(spectrum).subs(k, r) ** 2)
     linear_v = all(sp.diff(variance_term(v), r, 2) == 0 for v in VARIANCES)
     return exact_slope and linear_v
 
@@ -205,17 +206,23 @@ def rstar_value(spectrum: str, variance: str, *, N, m, n, c=1.0, s_0=1.0, alpha=
 OPTIMAL_RANK = Claim(
     id="optimal_rank",
     title="C4 rank selection: r* = O(sqrt(N))",
-    wording=("Our theoretical results offer principled guidelines for rank selection, mathematically "
-             "suggesting an optimal rank $r^* = O(\\sqrt{n})$ where $n$ is the sample size."),
-    reading=("Our reading of the abstract: the risk-minimizing rank grows with the sample size as "
-             "r*(N) ~ C sqrt(N) (exponent 1/2 of N; the abstract's n is the sample size N). Derived "
-             "instead: r* ~ N^(1/(2 alpha)) (fast rate) or N^(1/(4 alpha)) (the paper's rate) for a "
-             "power-law spectrum, ~ log N for an exponential one; exponent 1/2 only for the fast rate "
-             "with alpha = 1. As an upper bound, O(sqrt(N)) is trivially true for fixed m, n since "
-             "r* <= min(m, n)."),
+    wording=(
+        "Our theoretical results offer principled guidelines for rank selection, mathematically "
+        "suggesting an optimal rank $r^* = O(\\sqrt{n})$ where $n$ is the sample size."
+    ),
+    reading=(
+        "Our reading of the abstract: the risk-minimizing rank grows with the sample size as "
+        "r*(N) ~ C sqrt(N) (exponent 1/2 of N; the abstract's n is the sample size N). Derived "
+        "instead: r* ~ N^(1/(2 alpha)) (fast rate) or N^(1/(4 alpha)) (the paper's rate) for a "
+        "power-law spectrum, ~ log N for an exponential one; exponent 1/2 only for the fast rate "
+        "with alpha = 1. As an upper bound, O(sqrt(N)) is trivially true for fixed m, n since "
+        "r* <= min(m, n)."
+    ),
     expr=C * sp.sqrt(N),
-    symbols=(SymbolInfo("N", N, "number of training samples"),
-             SymbolInfo("C", C, "the unspecified constant of the O(.) statement")),
+    symbols=(
+        SymbolInfo("N", N, "number of training samples"),
+        SymbolInfo("C", C, "the unspecified constant of the O(.) statement"),
+    ),
     kind="exponent",
     assumptions=(
         "risk(r) = A(r) + V(r, N): approximation error A(r) = sum_{k>r} s_k^2 of the teacher "
@@ -223,11 +230,12 @@ OPTIMAL_RANK = Claim(
         "r* is located empirically from rank sweeps at several N and its N-exponent fitted with a "
         "confidence interval; compare with 1/2 and with rstar_exponent for the measured spectrum",
         "r* <= min(m, n): the exponent is only visible while r* is below the full rank",
-        "in LRC the 'rank' is the student hidden size (1536, 1200, 2048), far below sqrt(N) "
-        "for billions of tokens",
+        "in LRC the 'rank' is the student hidden size (1536, 1200, 2048), far below sqrt(N) for billions of tokens",
     ),
-    source=("Abstract: 'an optimal rank r* = O(sqrt(n)) where n is the sample size'. Derivation of "
-            "r*(N) per spectrum family in theory/rank.py (sympy solve of d risk/d r = 0)."),
+    source=(
+        "Abstract: 'an optimal rank r* = O(sqrt(n)) where n is the sample size'. Derivation of "
+        "r*(N) per spectrum family in theory/rank.py (sympy solve of d risk/d r = 0)."
+    ),
     paper=True,
     rate_variables=("N",),
     measured="the empirical risk-minimizing rank r* from a rank sweep at each N",

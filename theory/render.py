@@ -5,6 +5,7 @@ preamble; needs amsmath/amssymb) with each claim's wording, our reading, the sta
 assumptions and source. ``rstar_table_markdown`` / ``rstar_table_latex`` render the C4 table that
 theory.rank derives.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,16 +17,46 @@ import sympy as sp
 from theory.claims import Claim, all_claims
 
 #: How each claim kind reads in words (the command line and the report both print this).
-KIND_WORDS = {"upper_bound": "upper bound (measured <= bound)",
-              "lower_bound": "lower bound (measured >= bound)",
-              "exponent": "growth exponent (measured grows like the expression)"}
+KIND_WORDS = {
+    "upper_bound": "upper bound (measured <= bound)",
+    "lower_bound": "lower bound (measured >= bound)",
+    "exponent": "growth exponent (measured grows like the expression)",
+}
 #: LaTeX control words shown as unicode by tex_to_text (anything else prints as its name).
 TEX_WORDS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "eta": "η",
-    "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "Sigma": "Σ",
-    "nabla": "∇", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "cdot": "·", "times": "×",
-    "infty": "∞", "approx": "≈", "asymp": "≍", "sim": "∼", "|": "‖", "log": "log", "exp": "exp",
-    "min": "min", "max": "max", "sum": "Σ", "to": "→", "in": "∈",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "Delta": "Δ",
+    "epsilon": "ε",
+    "eta": "η",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "Sigma": "Σ",
+    "nabla": "∇",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "cdot": "·",
+    "times": "×",
+    "infty": "∞",
+    "approx": "≈",
+    "asymp": "≍",
+    "sim": "∼",
+    "|": "‖",
+    "log": "log",
+    "exp": "exp",
+    "min": "min",
+    "max": "max",
+    "sum": "Σ",
+    "to": "→",
+    "in": "∈",
 }
 _INLINE_MATH = re.compile(r"\$([^$\n]+?)\$")
 _WIDTH = 100
@@ -33,8 +64,10 @@ _WIDTH = 100
 
 def claim_text(claim: Claim) -> str:
     """A plain-text block: id, title, wording, reading, statement, symbols, assumptions, source."""
-    lines = [f"{claim.id}: {claim.title}" if claim.title else claim.id,
-             f"  kind: {KIND_WORDS[claim.kind]}{'   [paper claim]' if claim.paper else ''}"]
+    lines = [
+        f"{claim.id}: {claim.title}" if claim.title else claim.id,
+        f"  kind: {KIND_WORDS[claim.kind]}{'   [paper claim]' if claim.paper else ''}",
+    ]
     if claim.wording:
         lines += _wrapped("paper wording: ", f'"{plain_math(claim.wording)}"')
     if claim.reading:
@@ -56,8 +89,9 @@ def claim_text(claim: Claim) -> str:
     if claim.source:
         lines += _wrapped("source: ", claim.source)
     if claim.experiment:
-        lines.append(f"  experiment: {claim.experiment}; columns {dict(claim.columns)}; "
-                     f"measured column {claim.measured_column}")
+        lines.append(
+            f"  experiment: {claim.experiment}; columns {dict(claim.columns)}; measured column {claim.measured_column}"
+        )
     return "\n".join(lines)
 
 
@@ -87,8 +121,10 @@ def _claim_latex(claim: Claim) -> str:
     if claim.reading:
         parts.append(f"\\emph{{Reading.}} {tex_text(claim.reading)}")
     parts.append(f"\\[ {claim.latex()} \\]")
-    items = [f"  \\item[${s.latex or sp.latex(s.symbol)}$] {tex_text(s.meaning)} ({tex_text(s.domain)})"
-             for s in claim.symbols]
+    items = [
+        f"  \\item[${s.latex or sp.latex(s.symbol)}$] {tex_text(s.meaning)} ({tex_text(s.domain)})"
+        for s in claim.symbols
+    ]
     parts.append("\\begin{description}\n" + "\n".join(items) + "\n\\end{description}")
     if claim.assumptions:
         items = [f"  \\item {tex_text(a)}" for a in claim.assumptions]
@@ -101,11 +137,11 @@ def _claim_latex(claim: Claim) -> str:
 def rstar_table_markdown() -> str:
     """The C4 table (leading order of r*(N)) as Markdown, rows spectrum, columns variance."""
     from theory.rank import rstar_exponent, rstar_table
+
     table = rstar_table()
     rows = ["| spectrum | V = c r(m+n)/N (fast) | V = c r(m+n)/sqrt(N) (paper) |", "|---|---|---|"]
     for spectrum, cells in table.items():
-        text = [f"r* ~ {sp.sstr(e)} (exponent {sp.sstr(rstar_exponent(spectrum, v))})"
-                for v, e in cells.items()]
+        text = [f"r* ~ {sp.sstr(e)} (exponent {sp.sstr(rstar_exponent(spectrum, v))})" for v, e in cells.items()]
         rows.append(f"| {spectrum.replace('_', ' ')} | " + " | ".join(text) + " |")
     return "\n".join(rows)
 
@@ -113,8 +149,11 @@ def rstar_table_markdown() -> str:
 def rstar_table_latex() -> str:
     """The C4 table as a LaTeX tabular."""
     from theory.rank import rstar_table
-    rows = [f"{spectrum.replace('_', ' ')} & " + " & ".join(f"${sp.latex(e)}$" for e in cells.values())
-            + r" \\" for spectrum, cells in rstar_table().items()]
+
+    rows = [
+        f"{spectrum.replace('_', ' ')} & " + " & ".join(f"${sp.latex(e)}$" for e in cells.values()) + r" \\"
+        for spectrum, cells in rstar_table().items()
+    ]
     head = r"spectrum & $V = c\,r(m+n)/N$ & $V = c\,r(m+n)/\sqrt{N}$ \\ \hline"
     return "\\begin{tabular}{lll}\n" + head + "\n" + "\n".join(rows) + "\n\\end{tabular}"
 
@@ -128,8 +167,17 @@ def tex_text(text: str) -> str:
 
 
 def _escape(prose: str) -> str:
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+    table = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
     return "".join(table.get(ch, ch) for ch in prose)
 
 
@@ -171,11 +219,17 @@ def _tex_group(text: str, start: int) -> tuple[str, int]:
     for i in range(start, len(text)):
         depth += {"{": 1, "}": -1}.get(text[i], 0)
         if depth == 0:
-            return text[start + 1:i], i + 1
-    return text[start + 1:], len(text)
+            return text[start + 1 : i], i + 1
+    return text[start + 1 :], len(text)
 
 
 def _wrapped(label: str, body: str) -> list[str]:
     indent = "  " + " " * len(label)
-    return textwrap.wrap(body, _WIDTH, initial_indent="  " + label, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False) or ["  " + label]
+    return textwrap.wrap(
+        body,
+        _WIDTH,
+        initial_indent="  " + label,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or ["  " + label]

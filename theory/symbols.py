@@ -6,6 +6,7 @@ is the teacher's input width). Assumptions (``positive=True`` and so on) are wha
 limits and decide signs; the *numeric* domains that ``Claim.bound`` enforces live in each claim's
 ``SymbolInfo.interval`` and may be wider (for example ``sigma = 0`` is allowed numerically).
 """
+
 from __future__ import annotations
 
 import sympy as sp

@@ -4,6 +4,7 @@ Bound checks, exponent fits with bootstrap intervals, the empirical optimal rank
 fits, mutual-information estimators, and the verdict logic of claims.md. It uses theory/ and
 simulate/ and knows nothing of rendering (reports/ draws the Figure records verdicts carry).
 """
+
 from validate import mi, spectrum
 from validate.fits import ExponentFit, compare_exponent, fit_exponent
 from validate.rstar import empirical_rstar, fit_rstar_exponent
@@ -12,6 +13,17 @@ from validate.verdict import CODES, Figure, Verdict
 from validate.verdicts import check_claim
 
 __all__ = [
-    "mi", "spectrum", "ExponentFit", "fit_exponent", "compare_exponent", "empirical_rstar",
-    "fit_rstar_exponent", "SpectrumFit", "fit_spectrum", "CODES", "Figure", "Verdict", "check_claim",
+    "mi",
+    "spectrum",
+    "ExponentFit",
+    "fit_exponent",
+    "compare_exponent",
+    "empirical_rstar",
+    "fit_rstar_exponent",
+    "SpectrumFit",
+    "fit_spectrum",
+    "CODES",
+    "Figure",
+    "Verdict",
+    "check_claim",
 ]

@@ -12,6 +12,7 @@ pointwise comparison and the vacuity check need a constant and are skipped. A `P
 theory expects the measured mean to be at each grid point) turns the local slopes into estimates
 of the asymptotic exponents (validate.checks.finite_size_offsets).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -20,8 +21,19 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from validate.checks import (Prediction, best_fit_constant, bound_at, compare_to_bound, decide, exponent_outcome,
-                             finite_size_offsets, fit_mean_power_law, summarize, usable, vacuous_points)
+from validate.checks import (
+    Prediction,
+    best_fit_constant,
+    bound_at,
+    compare_to_bound,
+    decide,
+    exponent_outcome,
+    finite_size_offsets,
+    fit_mean_power_law,
+    summarize,
+    usable,
+    vacuous_points,
+)
 from validate.verdict import Figure, Verdict
 
 
@@ -29,27 +41,35 @@ from validate.verdict import Figure, Verdict
 class BoundSpec:
     """How a claim reads a table: which column feeds each symbol, what is measured, the grid."""
 
-    columns: Mapping[str, str]                 # claim symbol -> table column
-    measured: str                              # the measured column
-    grid: Sequence[str]                        # columns that define a grid point (seeds averaged)
-    rates: Mapping[str, str] = field(default_factory=dict)    # rate variable -> column
-    trends: Mapping[str, str] = field(default_factory=dict)   # rate variable -> "decay" | "growth"
+    columns: Mapping[str, str]  # claim symbol -> table column
+    measured: str  # the measured column
+    grid: Sequence[str]  # columns that define a grid point (seeds averaged)
+    rates: Mapping[str, str] = field(default_factory=dict)  # rate variable -> column
+    trends: Mapping[str, str] = field(default_factory=dict)  # rate variable -> "decay" | "growth"
     constants: Mapping[str, float] = field(default_factory=dict)
-    trivial: str | None = None                 # column with the trivial value (vacuity check)
+    trivial: str | None = None  # column with the trivial value (vacuity check)
     # rate variables the experiment caps (r <= min(m, n)): for an explicit-constant bound a steeper
     # exponent there cannot carry the data across the bound beyond the cap, so it is reported, not decisive
     capped: Sequence[str] = ()
-    x: str | None = None                       # column on the figure's x axis
-    series: str | None = None                  # column separating lines on the figure
+    x: str | None = None  # column on the figure's x axis
+    series: str | None = None  # column separating lines on the figure
     x_label: str = ""
     y_label: str = ""
     logx: bool = True
     logy: bool = True
 
 
-def bound_verdict(claim, table: pd.DataFrame, spec: BoundSpec, *, experiment: str, unmet: Sequence[str] = (),
-                  notes: Sequence[str] = (), title: str | None = None,
-                  prediction: Prediction | None = None) -> Verdict:
+def bound_verdict(
+    claim,
+    table: pd.DataFrame,
+    spec: BoundSpec,
+    *,
+    experiment: str,
+    unmet: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    title: str | None = None,
+    prediction: Prediction | None = None,
+) -> Verdict:
     """Evidence and verdict for an upper- or lower-bound claim on `table` (one row per run).
 
     Args:
@@ -74,28 +94,55 @@ def bound_verdict(claim, table: pd.DataFrame, spec: BoundSpec, *, experiment: st
     outcomes = _exponents(claim, runs, spec, direction, prediction)
     vacuous = vacuous_points(points["bound"], points["trivial"], direction) if spec.trivial and not scale_free else None
     n_seeds = int(points["n_seeds"].min()) if len(points) else 0
-    decision = decide(bound=None if scale_free else comparison, exponents=outcomes, vacuous=vacuous, unmet=unmet,
-                      n_seeds=n_seeds, subject=f"the {claim.id} bound", grid_decades=_decades(runs, spec))
+    decision = decide(
+        bound=None if scale_free else comparison,
+        exponents=outcomes,
+        vacuous=vacuous,
+        unmet=unmet,
+        n_seeds=n_seeds,
+        subject=f"the {claim.id} bound",
+        grid_decades=_decades(runs, spec),
+    )
     numbers = _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged)
     all_notes = [*notes, *_vacuity_notes(comparison.points, vacuous, spec)]
     if scale_free:
         numbers.pop("worst_ratio", None)  # 1 by construction at the covering constant: no evidence
-        numbers.update({"scale_free": True, "best_fit_constant": constant["C_fit"],
-                        "covering_constant": constant["C_cover"], "points_beyond_bound": None})
-        decision.explanation = (f"{decision.explanation} Best-fit constant {claim.free_constant} = "
-                                f"{constant['C_fit']:.3g} (every mean under the bound from "
-                                f"{claim.free_constant} = {constant['C_cover']:.3g}).")
-        all_notes.insert(0, f"An O(.) claim without a stated constant: judged by its exponents only, so the "
-                         f"verdict does not change with the data's units; the figure draws the bound at the "
-                         f"smallest constant that covers every mean ({claim.free_constant} = "
-                         f"{constant['C_cover']:.3g}), and no vacuity is judged without a constant.")
+        numbers.update(
+            {
+                "scale_free": True,
+                "best_fit_constant": constant["C_fit"],
+                "covering_constant": constant["C_cover"],
+                "points_beyond_bound": None,
+            }
+        )
+        decision.explanation = (
+            f"{decision.explanation} Best-fit constant {claim.free_constant} = "
+            f"{constant['C_fit']:.3g} (every mean under the bound from "
+            f"{claim.free_constant} = {constant['C_cover']:.3g})."
+        )
+        all_notes.insert(
+            0,
+            f"An O(.) claim without a stated constant: judged by its exponents only, so the "
+            f"verdict does not change with the data's units; the figure draws the bound at the "
+            f"smallest constant that covers every mean ({claim.free_constant} = "
+            f"{constant['C_cover']:.3g}), and no vacuity is judged without a constant.",
+        )
     if n_diverged:
         all_notes.append(f"{n_diverged} diverged runs are excluded from the means (kept in the data).")
     for outcome in outcomes:
         all_notes += [n for n in outcome.fit.notes if n not in all_notes]
     figure = _figure(claim, comparison, outcomes, spec, title)
-    return Verdict(claim.id, experiment, decision.code, decision.explanation, numbers, comparison.worst,
-                   decision.would_change, tuple(all_notes), (figure,))
+    return Verdict(
+        claim.id,
+        experiment,
+        decision.code,
+        decision.explanation,
+        numbers,
+        comparison.worst,
+        decision.would_change,
+        tuple(all_notes),
+        (figure,),
+    )
 
 
 def _points(runs: pd.DataFrame, spec: BoundSpec) -> pd.DataFrame:
@@ -125,13 +172,23 @@ def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Predict
     predicts_this = prediction is not None and prediction.measured == spec.measured
     offsets = finite_size_offsets(prediction, runs, columns) if predicts_this else {}
     claimed = claim.claimed_exponents
-    outcomes = [exponent_outcome(fits[spec.rates[v]], variable=v, claimed=float(claimed[v]),
-                                 trend=spec.trends.get(v, "decay"), sense=direction, offset=offsets.get(spec.rates[v]))
-                for v in variables]
+    outcomes = [
+        exponent_outcome(
+            fits[spec.rates[v]],
+            variable=v,
+            claimed=float(claimed[v]),
+            trend=spec.trends.get(v, "decay"),
+            sense=direction,
+            offset=offsets.get(spec.rates[v]),
+        )
+        for v in variables
+    ]
     if is_scale_free(claim, spec):  # an O(.) claim is a scaling claim: every variable's exponent decides
         return outcomes
-    return [replace(o, meaning="wrong_capped") if o.meaning == "wrong" and o.variable in spec.capped else o
-            for o in outcomes]
+    return [
+        replace(o, meaning="wrong_capped") if o.meaning == "wrong" and o.variable in spec.capped else o
+        for o in outcomes
+    ]
 
 
 def _decades(runs: pd.DataFrame, spec: BoundSpec) -> dict[str, float]:
@@ -139,13 +196,23 @@ def _decades(runs: pd.DataFrame, spec: BoundSpec) -> dict[str, float]:
 
 
 def _numbers(comparison, outcomes, vacuous, n_seeds, n_diverged) -> dict[str, Any]:
-    numbers: dict[str, Any] = {"n_points": comparison.n_points, "worst_ratio": comparison.worst_ratio,
-                               "points_beyond_bound": comparison.n_beyond, "seeds": n_seeds}
+    numbers: dict[str, Any] = {
+        "n_points": comparison.n_points,
+        "worst_ratio": comparison.worst_ratio,
+        "points_beyond_bound": comparison.n_beyond,
+        "seeds": n_seeds,
+    }
     if outcomes:
         e = outcomes[0]  # the primary rate variable leads the summary
-        numbers.update({"exponent": e.fit.exponent, "exponent_ci": list(e.fit.ci),
-                        "claimed_exponent": e.claimed, "exponent_variable": e.variable,
-                        "resolution": e.resolution})
+        numbers.update(
+            {
+                "exponent": e.fit.exponent,
+                "exponent_ci": list(e.fit.ci),
+                "claimed_exponent": e.claimed,
+                "exponent_variable": e.variable,
+                "resolution": e.resolution,
+            }
+        )
     for e in outcomes:
         numbers.update(e.numbers)
     numbers["bound_range"] = [float(comparison.points["bound"].min()), float(comparison.points["bound"].max())]
@@ -162,22 +229,36 @@ def _vacuity_notes(points: pd.DataFrame, vacuous, spec: BoundSpec) -> list[str]:
         return []
     informative = points.loc[~np.asarray(vacuous), spec.grid]
     parts = ", ".join(f"{c} in [{informative[c].min():g}, {informative[c].max():g}]" for c in spec.grid)
-    return [f"The bound is vacuous (no better than the trivial value) at {int(np.sum(vacuous))} of "
-            f"{len(points)} points; it is informative only where {parts}."]
+    return [
+        f"The bound is vacuous (no better than the trivial value) at {int(np.sum(vacuous))} of "
+        f"{len(points)} points; it is informative only where {parts}."
+    ]
 
 
 def _figure(claim, comparison, outcomes, spec: BoundSpec, title: str | None) -> Figure:
     pts = comparison.points
     x = spec.x or spec.grid[0]
-    data = pd.DataFrame({"x": pts[x], "measured": pts["measured"], "measured_low": pts["measured_low"],
-                         "measured_high": pts["measured_high"], "bound": pts["bound"],
-                         "exceeds": pts["exceeds"]})
+    data = pd.DataFrame(
+        {
+            "x": pts[x],
+            "measured": pts["measured"],
+            "measured_low": pts["measured_low"],
+            "measured_high": pts["measured_high"],
+            "bound": pts["bound"],
+            "exceeds": pts["exceeds"],
+        }
+    )
     if spec.series:
-        data["series"] = [f"{spec.series}={v:g}" if isinstance(v, (int, float, np.number)) else str(v)
-                          for v in pts[spec.series]]
-    meta: dict[str, Any] = {"x_label": spec.x_label or x, "y_label": spec.y_label or spec.measured,
-                            "logx": spec.logx, "logy": spec.logy,
-                            "worst": {"x": comparison.worst.get(x), "measured": comparison.worst.get("measured")}}
+        data["series"] = [
+            f"{spec.series}={v:g}" if isinstance(v, (int, float, np.number)) else str(v) for v in pts[spec.series]
+        ]
+    meta: dict[str, Any] = {
+        "x_label": spec.x_label or x,
+        "y_label": spec.y_label or spec.measured,
+        "logx": spec.logx,
+        "logy": spec.logy,
+        "worst": {"x": comparison.worst.get(x), "measured": comparison.worst.get("measured")},
+    }
     on_x = [e for e in outcomes if spec.rates.get(e.variable) == x]
     if on_x and not spec.series:
         e = on_x[0]

@@ -17,6 +17,7 @@ local slope on the grid that was run sets the finite-size offset of the T-expone
 (`quadratic_prediction`): the claim's exponent is compared with the measured interval minus that
 offset, with no tolerance.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,9 +32,16 @@ from validate.verdict import Verdict
 
 # theory symbol -> evidence column
 C1_COLUMNS = {"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}
-C1_SPEC = BoundSpec(columns=C1_COLUMNS, measured="avg_grad_norm_sq", grid=("T",), rates={"T": "T"},
-                    trends={"T": "decay"}, x="T", x_label="T (SGD steps)",
-                    y_label="(1/T) sum_t ||grad f(P_t)||^2")
+C1_SPEC = BoundSpec(
+    columns=C1_COLUMNS,
+    measured="avg_grad_norm_sq",
+    grid=("T",),
+    rates={"T": "T"},
+    trends={"T": "decay"},
+    x="T",
+    x_label="T (SGD steps)",
+    y_label="(1/T) sum_t ||grad f(P_t)||^2",
+)
 
 
 def final_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
@@ -44,11 +52,21 @@ def final_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
 def quadratic_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
     """One row per (T, seed) on the known-constant quadratic."""
     last = final_rows(trajectory)
-    return pd.DataFrame({"problem": "quadratic", "T": last["steps"], "seed": last["seed"],
-                         "avg_grad_norm_sq": last["avg_grad_norm_sq"], "min_grad_norm_sq": last["min_grad_norm_sq"],
-                         "L": last["L_rule"], "sigma": np.sqrt(last["sigma2_rule"]), "Delta": last["delta"],
-                         "lr": last["lr"], "optimizer": last["optimizer"],
-                         "diverged": last["diverged"]}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "problem": "quadratic",
+            "T": last["steps"],
+            "seed": last["seed"],
+            "avg_grad_norm_sq": last["avg_grad_norm_sq"],
+            "min_grad_norm_sq": last["min_grad_norm_sq"],
+            "L": last["L_rule"],
+            "sigma": np.sqrt(last["sigma2_rule"]),
+            "Delta": last["delta"],
+            "lr": last["lr"],
+            "optimizer": last["optimizer"],
+            "diverged": last["diverged"],
+        }
+    ).reset_index(drop=True)
 
 
 def premises_broken(evidence: pd.DataFrame) -> list[str]:
@@ -71,15 +89,25 @@ def lowrank_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
     last = final_rows(trajectory)
     sigma2_max = trajectory.groupby(["steps", "seed", "rank"])["sigma2"].max()
     sigma2 = sigma2_max.loc[list(zip(last["steps"], last["seed"], last["rank"]))].to_numpy()
-    return pd.DataFrame({"problem": "lowrank", "T": last["steps"].to_numpy(), "seed": last["seed"].to_numpy(),
-                         "rank": last["rank"].to_numpy(),
-                         "avg_grad_norm_sq": last["avg_grad_norm_sq"].to_numpy(),
-                         "min_grad_norm_sq": last["min_grad_norm_sq"].to_numpy(),
-                         "L": last["L_exact"].to_numpy(), "sigma": np.sqrt(sigma2), "Delta": last["delta"].to_numpy(),
-                         "lr": last["lr"].to_numpy(), "L_g": last["L_g"].to_numpy(),
-                         "W_norm": np.sqrt(last["teacher_norm_sq"].to_numpy()),
-                         "L_f": last["L_exact"].to_numpy(), "optimizer": last["optimizer"].to_numpy(),
-                         "diverged": last["diverged"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "problem": "lowrank",
+            "T": last["steps"].to_numpy(),
+            "seed": last["seed"].to_numpy(),
+            "rank": last["rank"].to_numpy(),
+            "avg_grad_norm_sq": last["avg_grad_norm_sq"].to_numpy(),
+            "min_grad_norm_sq": last["min_grad_norm_sq"].to_numpy(),
+            "L": last["L_exact"].to_numpy(),
+            "sigma": np.sqrt(sigma2),
+            "Delta": last["delta"].to_numpy(),
+            "lr": last["lr"].to_numpy(),
+            "L_g": last["L_g"].to_numpy(),
+            "W_norm": np.sqrt(last["teacher_norm_sq"].to_numpy()),
+            "L_f": last["L_exact"].to_numpy(),
+            "optimizer": last["optimizer"].to_numpy(),
+            "diverged": last["diverged"].to_numpy(),
+        }
+    )
 
 
 def quadratic_prediction(problem: dict) -> Prediction:
@@ -100,22 +128,37 @@ def quadratic_prediction(problem: dict) -> Prediction:
     def predict(grid: pd.DataFrame) -> np.ndarray:
         return expected_average_grad_norm_sq(h, x0, sigma, grid["lr"].to_numpy(float), grid["T"].to_numpy(float))
 
-    return Prediction("avg_grad_norm_sq", {"T": -0.5}, predict,
-                      "the exact expected SGD trajectory on this quadratic (linear second-moment recursion "
-                      "per eigenvalue), at the step size each T ran with")
+    return Prediction(
+        "avg_grad_norm_sq",
+        {"T": -0.5},
+        predict,
+        "the exact expected SGD trajectory on this quadratic (linear second-moment recursion "
+        "per eigenvalue), at the step size each T ran with",
+    )
 
 
-def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str, unmet=(), notes=(),
-                        prediction: Prediction | None = None) -> Verdict:
+def convergence_verdict(
+    claim, evidence: pd.DataFrame, *, experiment: str, unmet=(), notes=(), prediction: Prediction | None = None
+) -> Verdict:
     """The C1 bound (or a planted variant with the same symbols) on one evidence table; with a
     `prediction` (the quadratic) the T-exponent is corrected by theory's finite-size offset."""
     unmet = (*unmet, *(b for b in premises_broken(evidence) if b not in unmet))
     if prediction is None:
-        notes = (*notes, "No exact prediction of the measured mean exists for this run: the local slope in T "
-                 "is compared with the claimed exponent directly (no finite-size correction).")
-    return bound_verdict(claim, evidence, C1_SPEC, experiment=experiment, unmet=unmet, notes=notes,
-                         title=f"{claim.id}: averaged squared gradient norm against the bound ({experiment})",
-                         prediction=prediction)
+        notes = (
+            *notes,
+            "No exact prediction of the measured mean exists for this run: the local slope in T "
+            "is compared with the claimed exponent directly (no finite-size correction).",
+        )
+    return bound_verdict(
+        claim,
+        evidence,
+        C1_SPEC,
+        experiment=experiment,
+        unmet=unmet,
+        notes=notes,
+        title=f"{claim.id}: averaged squared gradient norm against the bound ({experiment})",
+        prediction=prediction,
+    )
 
 
 TRANSFER_SCALES = (1.0, 3.0)  # the run's teacher, and the same teacher with W_T x 3 (||W_T||_2 != 1)
@@ -150,34 +193,60 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES)
     for scale in scales:
         if scale != 1.0 and not hasattr(teacher.spectrum, "scale"):
             continue
-        scaled = teacher if scale == 1.0 else dataclasses.replace(
-            teacher, spectrum=dataclasses.replace(teacher.spectrum, scale=teacher.spectrum.scale * scale))
-        data = load_data(scaled, int(keys["n_samples"].iloc[0]), seeds=[run.seed for run in runs],
-                         dtype=torch.float64, device=torch.device("cpu"))
+        scaled = (
+            teacher
+            if scale == 1.0
+            else dataclasses.replace(
+                teacher, spectrum=dataclasses.replace(teacher.spectrum, scale=teacher.spectrum.scale * scale)
+            )
+        )
+        data = load_data(
+            scaled,
+            int(keys["n_samples"].iloc[0]),
+            seeds=[run.seed for run in runs],
+            dtype=torch.float64,
+            device=torch.device("cpu"),
+        )
         measured = measure_transfer_smoothness(scaled, data, runs)
-        frames.append(pd.DataFrame({"teacher_scale": scale, "seed": keys["seed"].to_numpy(),
-                                    "rank": keys["rank"].to_numpy(), **measured}))
+        frames.append(
+            pd.DataFrame(
+                {"teacher_scale": scale, "seed": keys["seed"].to_numpy(), "rank": keys["rank"].to_numpy(), **measured}
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     return out.assign(run=np.arange(1, len(out) + 1))
 
 
 def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdict:
     """L_f <= ||W_T||_2^2 L_g, with L_f and L_g measured per run (`transfer_evidence`)."""
-    spec = BoundSpec(columns={"W_norm": "W_norm", "L_g": "L_g"}, measured="L_f", grid=("rank", "run"),
-                     x="run", x_label="run (one per teacher scale, seed and rank)",
-                     y_label="L_f (power iteration on the objective's Hessian)")
+    spec = BoundSpec(
+        columns={"W_norm": "W_norm", "L_g": "L_g"},
+        measured="L_f",
+        grid=("rank", "run"),
+        x="run",
+        x_label="run (one per teacher scale, seed and rank)",
+        y_label="L_f (power iteration on the objective's Hessian)",
+    )
     worst_change = float(np.nanmax(transfer[["power_change_f", "power_change_g"]].to_numpy()))
-    notes = ("L_f is measured by power iteration on Hessian-vector products of f(P) = g(W_T P) itself, and "
-             "L_g likewise on g(V), both with the embedding E the LRC student reaches when trained (then "
-             "frozen); neither uses the formula under test. Power iteration approaches the norm from below; "
-             f"its last relative change was at most {worst_change:.2g}.",
-             "For this linear student the Hessian of f is (E^T S E) kron (W_T^T W_T) up to a factor, so the "
-             "inequality is an equality in exact arithmetic: a measured ratio of 1 is the expected answer, "
-             "and a ratio above 1 beyond roundoff would break the claim.",
-             f"Teachers measured: W_T scaled by {sorted(set(transfer['teacher_scale']))} (||W_T||_2 = "
-             f"{sorted(set(np.round(transfer['W_norm'], 6)))}), so the power of ||W_T||_2 is tested too.")
-    return bound_verdict(claim, transfer, spec, experiment=experiment, notes=notes,
-                         title="smoothness transfer: measured L_f against ||W_T||^2 L_g")
+    notes = (
+        "L_f is measured by power iteration on Hessian-vector products of f(P) = g(W_T P) itself, and "
+        "L_g likewise on g(V), both with the embedding E the LRC student reaches when trained (then "
+        "frozen); neither uses the formula under test. Power iteration approaches the norm from below; "
+        f"its last relative change was at most {worst_change:.2g}.",
+        "For this linear student the Hessian of f is (E^T S E) kron (W_T^T W_T) up to a factor, so the "
+        "inequality is an equality in exact arithmetic: a measured ratio of 1 is the expected answer, "
+        "and a ratio above 1 beyond roundoff would break the claim.",
+        f"Teachers measured: W_T scaled by {sorted(set(transfer['teacher_scale']))} (||W_T||_2 = "
+        f"{sorted(set(np.round(transfer['W_norm'], 6)))}), so the power of ||W_T||_2 is tested too.",
+    )
+    return bound_verdict(
+        claim,
+        transfer,
+        spec,
+        experiment=experiment,
+        notes=notes,
+        title="smoothness transfer: measured L_f against ||W_T||^2 L_g",
+    )
 
 
 # -- what validate reads from the C1 experiments (validate.registry) ---------------------------------
@@ -204,8 +273,9 @@ def quadratic_predictions(runs) -> dict[str, Prediction]:
 @check(C1_QUADRATIC, "convergence")
 @check(C1_LOWRANK, "convergence")
 def convergence_check(claim, runs) -> Verdict:
-    return convergence_verdict(claim, runs["evidence"], experiment=runs.name,
-                               prediction=predictions(runs).get(C1_SPEC.measured))
+    return convergence_verdict(
+        claim, runs["evidence"], experiment=runs.name, prediction=predictions(runs).get(C1_SPEC.measured)
+    )
 
 
 @check(C1_LOWRANK, "smoothness_transfer")
@@ -225,7 +295,7 @@ def nested(row, prefix: str) -> dict:
     out: dict = {}
     for key, value in row.items():
         if isinstance(key, str) and key.startswith(prefix):
-            *parents, leaf = key[len(prefix):].split(".")
+            *parents, leaf = key[len(prefix) :].split(".")
             node = out
             for part in parents:
                 node = node.setdefault(part, {})

@@ -17,6 +17,7 @@ exponents before they are compared with a claim. The r-exponent is also fitted a
 set against both r (the paper) and sqrt(r) (Kratsios et al. 2025), so the report says which the
 data support at which N.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -27,16 +28,32 @@ import pandas as pd
 from simulate.experiments.c2 import GENERALIZATION
 from theory.generalization import rrr_gap_finite
 from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import (Prediction, decide, exponent_outcome, finite_size_offsets, fit_mean_power_law,
-                             summarize, usable, widened)
+from validate.checks import (
+    Prediction,
+    decide,
+    exponent_outcome,
+    finite_size_offsets,
+    fit_mean_power_law,
+    summarize,
+    usable,
+    widened,
+)
 from validate.registry import check, evidence, prediction
 from validate.verdict import NOT_TESTED, Figure, Verdict
 
-GAP_SPEC = BoundSpec(columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"}, measured="gen_gap",
-                     grid=("rank", "n_samples"), rates={"N": "n_samples", "r": "rank"},
-                     trends={"N": "decay", "r": "growth"}, trivial="zero_risk", x="n_samples", series="rank",
-                     capped=("r",),
-                     x_label="N (training pairs)", y_label="generalization gap (test - train risk)")
+GAP_SPEC = BoundSpec(
+    columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"},
+    measured="gen_gap",
+    grid=("rank", "n_samples"),
+    rates={"N": "n_samples", "r": "rank"},
+    trends={"N": "decay", "r": "growth"},
+    trivial="zero_risk",
+    x="n_samples",
+    series="rank",
+    capped=("r",),
+    x_label="N (training pairs)",
+    y_label="generalization gap (test - train risk)",
+)
 
 
 RANK_READINGS = {"r (the paper)": 1.0, "sqrt(r) (Kratsios et al. 2025)": 0.5}
@@ -46,16 +63,36 @@ def gap_prediction() -> Prediction:
     """Theory's expected gap on the c2 grid: sigma^2 r (m+n-r) (1/(N-n-1) + 1/N)
     (theory.generalization.rrr_gap_finite: exact at full rank, the leading order 2 sigma^2 r(m+n-r)/N
     as N grows), whose asymptotic exponents are -1 in N and 1 in r (r << m + n)."""
+
     def predict(grid: pd.DataFrame) -> np.ndarray:
-        return rrr_gap_finite(grid["rank"].to_numpy(float), grid["m"].to_numpy(float), grid["n"].to_numpy(float),
-                              grid["n_samples"].to_numpy(float), grid["noise"].to_numpy(float))
+        return rrr_gap_finite(
+            grid["rank"].to_numpy(float),
+            grid["m"].to_numpy(float),
+            grid["n"].to_numpy(float),
+            grid["n_samples"].to_numpy(float),
+            grid["noise"].to_numpy(float),
+        )
 
-    return Prediction("gen_gap", {"n_samples": -1.0, "rank": 1.0}, predict,
-                      "the least-squares gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)", exact=False)
+    return Prediction(
+        "gen_gap",
+        {"n_samples": -1.0, "rank": 1.0},
+        predict,
+        "the least-squares gap sigma^2 r(m+n-r) (1/(N-n-1) + 1/N)",
+        exact=False,
+    )
 
 
-def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, columns=None, unmet=(),
-                notes=(), prediction: Prediction | None = None) -> Verdict:
+def gap_verdict(
+    claim,
+    sweep: pd.DataFrame,
+    *,
+    experiment: str,
+    constants=None,
+    columns=None,
+    unmet=(),
+    notes=(),
+    prediction: Prediction | None = None,
+) -> Verdict:
     """`generalization` (the paper's form), the sqrt(r) counter-claim, or a variant using the
     symbols r, m, n, N (plus any `columns` mapping further symbols, e.g. sigma -> "noise", and fixed
     `constants`). The r-exponent at each fixed N, against r and sqrt(r), is added to the numbers."""
@@ -63,22 +100,37 @@ def gap_verdict(claim, sweep: pd.DataFrame, *, experiment: str, constants=None, 
     mapped = {k: v for k, v in {**GAP_SPEC.columns, **(columns or {})}.items() if k in claim.symbol_names}
     rates = {k: v for k, v in GAP_SPEC.rates.items() if k in claim.rate_variables}
     spec = replace(GAP_SPEC, columns=mapped, rates=rates, constants=constants or {})
-    verdict = bound_verdict(claim, sweep, spec, experiment=experiment, unmet=unmet, notes=notes,
-                            title=f"{claim.id}: generalization gap against the bound", prediction=prediction)
+    verdict = bound_verdict(
+        claim,
+        sweep,
+        spec,
+        experiment=experiment,
+        unmet=unmet,
+        notes=notes,
+        title=f"{claim.id}: generalization gap against the bound",
+        prediction=prediction,
+    )
     if "r" not in rates or usable(sweep)[0]["rank"].nunique() < 2:
         return verdict
     by_n = rank_exponent_by_n(sweep, prediction)
     summary = _rank_support_sentence(by_n)
-    return replace(verdict, explanation=f"{verdict.explanation} {summary}",
-                   numbers={**verdict.numbers, "r_exponent_by_N": by_n.to_dict("records")},
-                   notes=(*verdict.notes, "The r-exponent at fixed N is the local slope of the seed-mean gap in r "
-                          "at that N, minus the offset of theory's sigma^2 r(m+n-r) (1/(N-n-1) + 1/N) "
-                          "on the same ranks; "
-                          "a reading is supported where its exponent lies in that corrected interval."))
+    return replace(
+        verdict,
+        explanation=f"{verdict.explanation} {summary}",
+        numbers={**verdict.numbers, "r_exponent_by_N": by_n.to_dict("records")},
+        notes=(
+            *verdict.notes,
+            "The r-exponent at fixed N is the local slope of the seed-mean gap in r "
+            "at that N, minus the offset of theory's sigma^2 r(m+n-r) (1/(N-n-1) + 1/N) "
+            "on the same ranks; "
+            "a reading is supported where its exponent lies in that corrected interval.",
+        ),
+    )
 
 
-def rank_exponent_by_n(sweep: pd.DataFrame, prediction: Prediction | None = None,
-                       readings: dict[str, float] = RANK_READINGS) -> pd.DataFrame:
+def rank_exponent_by_n(
+    sweep: pd.DataFrame, prediction: Prediction | None = None, readings: dict[str, float] = RANK_READINGS
+) -> pd.DataFrame:
     """The gap's exponent in r at each fixed N, with its interval, against each reading.
 
     Args:
@@ -101,17 +153,28 @@ def rank_exponent_by_n(sweep: pd.DataFrame, prediction: Prediction | None = None
         low, high = fit.ci[0] - shift - u, fit.ci[1] - shift + u
         inside = {name: bool(low <= value <= high) for name, value in readings.items()}
         decidable = np.isfinite(fit.ci_width)
-        rows.append({"N": int(n_samples), "exponent": fit.exponent, "ci": list(fit.ci), "offset": shift,
-                     "corrected": fit.exponent - shift, "corrected_ci": [low, high], "resolution": (high - low) / 2,
-                     "supports": (" and ".join(k for k, v in inside.items() if v) or "neither") if decidable
-                     else "undecided (too few seeds)"})
+        rows.append(
+            {
+                "N": int(n_samples),
+                "exponent": fit.exponent,
+                "ci": list(fit.ci),
+                "offset": shift,
+                "corrected": fit.exponent - shift,
+                "corrected_ci": [low, high],
+                "resolution": (high - low) / 2,
+                "supports": (" and ".join(k for k, v in inside.items() if v) or "neither")
+                if decidable
+                else "undecided (too few seeds)",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _rank_support_sentence(by_n: pd.DataFrame) -> str:
-    parts = [f"N = {row.N}: {row.corrected:.3g} [{row.corrected_ci[0]:.3g}, {row.corrected_ci[1]:.3g}] "
-             f"-> {row.supports}"
-             for row in by_n.itertuples()]
+    parts = [
+        f"N = {row.N}: {row.corrected:.3g} [{row.corrected_ci[0]:.3g}, {row.corrected_ci[1]:.3g}] -> {row.supports}"
+        for row in by_n.itertuples()
+    ]
     return "Exponent of the gap in r at fixed N (offset-corrected), against r and sqrt(r): " + "; ".join(parts) + "."
 
 
@@ -122,20 +185,28 @@ def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, ex
     verdict says "not tested" (NOT_TESTED) with the bounded preset that does."""
     constants = {k: norms[k] for k in ("R_x", "R_y", "R_W")}
     if norms.get("bounded"):
-        notes = (f"Bounded data: ||x|| = R_x = {norms['R_x']:.3g} for every sample (Rademacher inputs), "
-                 f"||y|| <= R_y = {norms['R_y']:.3g} surely (uniform noise), and R_W = {norms['R_W']:.3g} = "
-                 "||W_T||_F + max sqrt(excess risk) >= ||W_S||_F for every fitted student (isotropic inputs: "
-                 "excess risk = ||W_S - W_T||_F^2).",)
+        notes = (
+            f"Bounded data: ||x|| = R_x = {norms['R_x']:.3g} for every sample (Rademacher inputs), "
+            f"||y|| <= R_y = {norms['R_y']:.3g} surely (uniform noise), and R_W = {norms['R_W']:.3g} = "
+            "||W_T||_F + max sqrt(excess risk) >= ||W_S||_F for every fitted student (isotropic inputs: "
+            "excess risk = ||W_S - W_T||_F^2).",
+        )
         return gap_verdict(claim, sweep, experiment=experiment, constants=constants, notes=notes)
     verdict = gap_verdict(claim, sweep, experiment=experiment, constants=constants)
-    why = ("Not tested: inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
-           "R_x, R_y and no outcome of this run could test the bound; the "
-           f"{GENERALIZATION.name} presets quick_bounded / full_bounded (Rademacher inputs, uniform noise) "
-           "test it. For information only, at "
-           f"the largest norms in the training samples (R_x = {norms['R_x']:.3g}, R_y = {norms['R_y']:.3g}, "
-           f"R_W = {norms['R_W']:.3g}):")
-    return replace(verdict, code=NOT_TESTED, explanation=f"{why} {verdict.explanation}",
-                   would_change="Data with almost-sure bounds on ||x|| and ||y|| (the bounded presets).")
+    why = (
+        "Not tested: inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
+        "R_x, R_y and no outcome of this run could test the bound; the "
+        f"{GENERALIZATION.name} presets quick_bounded / full_bounded (Rademacher inputs, uniform noise) "
+        "test it. For information only, at "
+        f"the largest norms in the training samples (R_x = {norms['R_x']:.3g}, R_y = {norms['R_y']:.3g}, "
+        f"R_W = {norms['R_W']:.3g}):"
+    )
+    return replace(
+        verdict,
+        code=NOT_TESTED,
+        explanation=f"{why} {verdict.explanation}",
+        would_change="Data with almost-sure bounds on ||x|| and ||y|| (the bounded presets).",
+    )
 
 
 ASYMPTOTIC_FACTOR = 10  # the leading-order reference is checked where N >= 10 (m + n)
@@ -148,52 +219,99 @@ def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Ver
     runs, n_diverged = usable(sweep)
     small = runs["n_samples"] < ASYMPTOTIC_FACTOR * (runs["m"] + runs["n"])
     runs = runs[~small]
-    runs = runs.assign(predicted=claim.bound(r=runs["rank"].to_numpy(float), m=runs["m"].to_numpy(float),
-                                             n=runs["n"].to_numpy(float), N=runs["n_samples"].to_numpy(float),
-                                             sigma=runs["noise"].to_numpy(float),
-                                             tail=runs["approx_error"].to_numpy(float)),
-                       estimation=runs["excess_risk"] - runs["approx_error"])
+    runs = runs.assign(
+        predicted=claim.bound(
+            r=runs["rank"].to_numpy(float),
+            m=runs["m"].to_numpy(float),
+            n=runs["n"].to_numpy(float),
+            N=runs["n_samples"].to_numpy(float),
+            sigma=runs["noise"].to_numpy(float),
+            tail=runs["approx_error"].to_numpy(float),
+        ),
+        estimation=runs["excess_risk"] - runs["approx_error"],
+    )
     points = summarize(runs, ["rank", "n_samples"], "excess_risk")
     predicted = runs.groupby(["rank", "n_samples"], sort=True)["predicted"].mean().to_numpy()
     ratio = points["measured"].to_numpy() / predicted
     fit = fit_mean_power_law(runs, ["rank", "n_samples"], "estimation")["n_samples"]
     fit = widened(fit, *_next_order_slack(runs))
-    outcome = exponent_outcome(fit, variable="N", claimed=float(claim.claimed_exponents["N"]), trend="decay",
-                               sense="equal")
-    decision = decide(exponents=[outcome], n_seeds=int(points["n_seeds"].min()),
-                      subject="the reduced-rank reference")
+    outcome = exponent_outcome(
+        fit, variable="N", claimed=float(claim.claimed_exponents["N"]), trend="decay", sense="equal"
+    )
+    decision = decide(exponents=[outcome], n_seeds=int(points["n_seeds"].min()), subject="the reduced-rank reference")
     by_n = pd.Series(ratio).groupby(points["n_samples"].to_numpy()).median()
     if decision.code == "violated" and _still_approaching(by_n):
-        decision = replace(decision, code="inconclusive", explanation=(
-            f"Pre-asymptotic. Read alone, the exponent would decide: {decision.explanation} But the reference is a "
-            "leading-order statement and the "
-            "measured/predicted ratio is still moving toward 1 at every step of N "
-            f"({', '.join(f'{v:.3g}' for v in by_n)}), "
-            "so this grid cannot tell a next-order term from a wrong exponent."),
+        decision = replace(
+            decision,
+            code="inconclusive",
+            explanation=(
+                f"Pre-asymptotic. Read alone, the exponent would decide: {decision.explanation} But the reference is a "
+                "leading-order statement and the "
+                "measured/predicted ratio is still moving toward 1 at every step of N "
+                f"({', '.join(f'{v:.3g}' for v in by_n)}), "
+                "so this grid cannot tell a next-order term from a wrong exponent."
+            ),
             would_change=f"Larger N (beyond {by_n.index[-1]:g}): the ratio settling at 1 (holds) or moving away "
-                         "from it (violated).")
-    numbers = {"exponent": fit.exponent, "exponent_ci": list(fit.ci), "claimed_exponent": outcome.claimed,
-               "exponent_variable": "N", "ratio_median": float(np.median(ratio)),
-               "ratio_range": [float(ratio.min()), float(ratio.max())], "n_points": len(points)}
+            "from it (violated).",
+        )
+    numbers = {
+        "exponent": fit.exponent,
+        "exponent_ci": list(fit.ci),
+        "claimed_exponent": outcome.claimed,
+        "exponent_variable": "N",
+        "ratio_median": float(np.median(ratio)),
+        "ratio_range": [float(ratio.min()), float(ratio.max())],
+        "n_points": len(points),
+    }
     worst = int(np.argmax(np.abs(np.log(ratio))))
-    worst_point = {**points.iloc[worst][["rank", "n_samples", "measured"]].to_dict(),
-                   "predicted": float(predicted[worst]), "ratio": float(ratio[worst])}
-    figure = Figure("bound_vs_measured", "excess risk against the reduced-rank reference",
-                    pd.DataFrame({"x": points["n_samples"], "measured": points["measured"],
-                                  "measured_low": points["measured_low"], "measured_high": points["measured_high"],
-                                  "bound": predicted, "series": [f"rank={r}" for r in points["rank"]]}),
-                    {"x_label": "N (training pairs)", "y_label": "excess risk (population - noise floor)",
-                     "claimed_exponent": outcome.claimed})
-    explanation = (decision.explanation + f" Measured/predicted excess risk: median {np.median(ratio):.3g}, "
-                   f"range [{ratio.min():.3g}, {ratio.max():.3g}]; the median ratio goes from {by_n.iloc[0]:.3g} "
-                   f"at N = {by_n.index[0]:g} to {by_n.iloc[-1]:.3g} at N = {by_n.index[-1]:g}.")
-    notes = [*fit.notes, "The reference is leading order in 1/N, not a bound: at small N the OLS value "
-             "sigma^2 m n/(N - n - 1) is larger, so only N >= "
-             f"{ASYMPTOTIC_FACTOR} (m + n) is used ({int(small.sum())} runs at smaller N left out)."]
+    worst_point = {
+        **points.iloc[worst][["rank", "n_samples", "measured"]].to_dict(),
+        "predicted": float(predicted[worst]),
+        "ratio": float(ratio[worst]),
+    }
+    figure = Figure(
+        "bound_vs_measured",
+        "excess risk against the reduced-rank reference",
+        pd.DataFrame(
+            {
+                "x": points["n_samples"],
+                "measured": points["measured"],
+                "measured_low": points["measured_low"],
+                "measured_high": points["measured_high"],
+                "bound": predicted,
+                "series": [f"rank={r}" for r in points["rank"]],
+            }
+        ),
+        {
+            "x_label": "N (training pairs)",
+            "y_label": "excess risk (population - noise floor)",
+            "claimed_exponent": outcome.claimed,
+        },
+    )
+    explanation = (
+        decision.explanation + f" Measured/predicted excess risk: median {np.median(ratio):.3g}, "
+        f"range [{ratio.min():.3g}, {ratio.max():.3g}]; the median ratio goes from {by_n.iloc[0]:.3g} "
+        f"at N = {by_n.index[0]:g} to {by_n.iloc[-1]:.3g} at N = {by_n.index[-1]:g}."
+    )
+    notes = [
+        *fit.notes,
+        "The reference is leading order in 1/N, not a bound: at small N the OLS value "
+        "sigma^2 m n/(N - n - 1) is larger, so only N >= "
+        f"{ASYMPTOTIC_FACTOR} (m + n) is used ({int(small.sum())} runs at smaller N left out).",
+    ]
     if n_diverged:
         notes.append(f"{n_diverged} diverged runs excluded.")
-    return Verdict(claim.id, experiment, decision.code, explanation, numbers, worst_point,
-                   decision.would_change, tuple(notes), (figure,))
+    return Verdict(
+        claim.id,
+        experiment,
+        decision.code,
+        explanation,
+        numbers,
+        worst_point,
+        decision.would_change,
+        tuple(notes),
+        (figure,),
+    )
 
 
 def _still_approaching(ratio_by_n: pd.Series) -> bool:
@@ -208,9 +326,11 @@ def _next_order_slack(runs: pd.DataFrame) -> tuple[float, str]:
     is sigma^2 m n/(N - n - 1) (full rank), whose local slope is -N/(N - n - 1)."""
     n_min, n_in = float(runs["n_samples"].min()), float(runs["n"].max())
     delta = (n_in + 1) / (n_min - n_in - 1)
-    return delta, (f"Interval widened by {delta:.3g}: the next-order term of the least-squares risk, "
-                   f"sigma^2 m n/(N - n - 1), has local slope -N/(N - n - 1), i.e. {-1 - delta:.3g} at "
-                   f"N = {n_min:g}.")
+    return delta, (
+        f"Interval widened by {delta:.3g}: the next-order term of the least-squares risk, "
+        f"sigma^2 m n/(N - n - 1), has local slope -N/(N - n - 1), i.e. {-1 - delta:.3g} at "
+        f"N = {n_min:g}."
+    )
 
 
 def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, seeds) -> dict[str, float]:

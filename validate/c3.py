@@ -32,6 +32,7 @@ and the ReLU first layer), that MI keeps rising with c while the clone MSE is sm
 The loss-MI rank correlation over training is reported as description only: it is no evidence
 for the claim (MI and clone MSE both move with training).
 """
+
 from __future__ import annotations
 
 import math
@@ -53,18 +54,31 @@ from validate.registry import check, evidence
 from validate.verdict import Figure, Verdict
 
 CLONE_ARM, CONTROLS = "kd_clone", ("noisy", "kd")
-ARM_LABELS = {"noisy": "(a) output loss, noisy labels", "kd": "(b) output KD, clean outputs",
-              "kd_clone": "(c) KD + clone loss", "noisy_clone": "(c') noisy labels + clone loss"}
+ARM_LABELS = {
+    "noisy": "(a) output loss, noisy labels",
+    "kd": "(b) output KD, clean outputs",
+    "kd_clone": "(c) KD + clone loss",
+    "noisy_clone": "(c') noisy labels + clone loss",
+}
 SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 ESTIMATED_SCALES = (0.5, 1.0, 2.0, 4.0)  # an estimated MI costs ~0.3 s a point
-NOISE_STDS = (0.05, 0.1, 0.2, 0.5, 1.0)   # channel widths of the linear-teacher sensitivity table
+NOISE_STDS = (0.05, 0.1, 0.2, 0.5, 1.0)  # channel widths of the linear-teacher sensitivity table
 KSG_K = 5
 DEFAULT_NOISE_STD = 0.2  # s of the MI noise channel, in units of the teacher hidden RMS (1)
 
 # A lower bound on a mutual information is vacuous where it is <= 0, the trivial lower bound.
-LOGDET_SPEC = BoundSpec(columns={"h_x": "h_x", "logdet_cov_e": "logdet_cov_e", "d": "d"}, measured="mi",
-                        grid=("arm_id", "step"), trivial="mi_trivial", x="step", series="arm_id",
-                        x_label="training step", y_label="I(h_T + e1; h_S + e2), nats", logx=False, logy=False)
+LOGDET_SPEC = BoundSpec(
+    columns={"h_x": "h_x", "logdet_cov_e": "logdet_cov_e", "d": "d"},
+    measured="mi",
+    grid=("arm_id", "step"),
+    trivial="mi_trivial",
+    x="step",
+    series="arm_id",
+    x_label="training step",
+    y_label="I(h_T + e1; h_S + e2), nats",
+    logx=False,
+    logy=False,
+)
 TRACE_SPEC = replace(LOGDET_SPEC, columns={"h_x": "h_x", "D": "clone_error", "d": "d"})
 
 
@@ -92,9 +106,13 @@ def exact_bound_terms(a: np.ndarray, b: np.ndarray, noise_std: float) -> dict[st
     d = a.shape[0]
     diff = a - b
     cov_e = diff @ diff.T + 2 * noise_std**2 * np.eye(d)
-    return {"h_x": float(theory.gaussian_entropy(a @ a.T + noise_std**2 * np.eye(d))),
-            "logdet_cov_e": float(np.linalg.slogdet(cov_e)[1]), "clone_error": float(np.trace(cov_e)),
-            "clone_mse": float(np.sum(diff**2)), "d": d}
+    return {
+        "h_x": float(theory.gaussian_entropy(a @ a.T + noise_std**2 * np.eye(d))),
+        "logdet_cov_e": float(np.linalg.slogdet(cov_e)[1]),
+        "clone_error": float(np.trace(cov_e)),
+        "clone_mse": float(np.sum(diff**2)),
+        "d": d,
+    }
 
 
 # -- estimated quantities (ReLU teacher) ------------------------------------------------------------
@@ -124,8 +142,17 @@ def estimator_benchmark(dx: int, dy: int, levels: Sequence[float], n_samples: in
             for kind, f in (("gaussian", lambda z: z), ("leaky_relu", lambda z: np.maximum(z, 0.2 * z))):
                 x, y = f(z1), f(z2)
                 for name, value in (("ksg", estimate_mi(x, y)), ("gaussian", mi.gaussian(x, y))):
-                    rows.append({"kind": kind, "truth": level, "rep": rep, "estimator": name, "estimate": value,
-                                 "error": value - level, "d": dx + dy})
+                    rows.append(
+                        {
+                            "kind": kind,
+                            "truth": level,
+                            "rep": rep,
+                            "estimator": name,
+                            "estimate": value,
+                            "error": value - level,
+                            "d": dx + dy,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -191,8 +218,17 @@ def deep_evidence(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000)
             if not np.all(np.isfinite(m)):
                 continue
             terms = _mi_terms(teacher, m, noise_std, mi_samples, (int(run.seed), int(run.step)))
-            rows.append({"arm": arm, "lr": lr, "seed": int(run.seed), "step": int(run.step),
-                         "output_loss": run.output_loss, "mi_trivial": 0.0, **terms})
+            rows.append(
+                {
+                    "arm": arm,
+                    "lr": lr,
+                    "seed": int(run.seed),
+                    "step": int(run.step),
+                    "output_loss": run.output_loss,
+                    "mi_trivial": 0.0,
+                    **terms,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -205,9 +241,16 @@ def _mi_terms(teacher: DeepTeacher, m: np.ndarray, noise_std: float, mi_samples:
     # the same noise draws for every arm at a (seed, step): paired arms share common random numbers
     noisy_t, noisy_s = add_noise(h_t, noise_std, ("teacher", *key)), add_noise(h_s, noise_std, ("student", *key))
     bound = mi.clone_lower_bound(noisy_t, noisy_s)
-    return {"mi": estimate_mi(noisy_t, noisy_s), "mi_method": f"ksg(k={KSG_K}, N={mi_samples})",
-            "mi_gaussian": mi.gaussian(noisy_t, noisy_s), "h_x": bound.h_x, "logdet_cov_e": bound.logdet_cov_e,
-            "clone_error": bound.mse, "clone_mse": float(np.mean(np.sum((h_s - h_t) ** 2, 1))), "d": bound.d}
+    return {
+        "mi": estimate_mi(noisy_t, noisy_s),
+        "mi_method": f"ksg(k={KSG_K}, N={mi_samples})",
+        "mi_gaussian": mi.gaussian(noisy_t, noisy_s),
+        "h_x": bound.h_x,
+        "logdet_cov_e": bound.logdet_cov_e,
+        "clone_error": bound.mse,
+        "clone_mse": float(np.mean(np.sum((h_s - h_t) ** 2, 1))),
+        "d": bound.d,
+    }
 
 
 def _inputs(teacher: DeepTeacher, n_samples: int) -> np.ndarray:
@@ -215,8 +258,14 @@ def _inputs(teacher: DeepTeacher, n_samples: int) -> np.ndarray:
     return teacher.sample(n_samples, seed=0, stream="mutual-information").x
 
 
-def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM, mi_samples: int = 4000,
-                    scales: Sequence[float] | None = None) -> pd.DataFrame:
+def scaled_students(
+    sweep: DeepSweep,
+    noise_std: float,
+    *,
+    arm: str = CLONE_ARM,
+    mi_samples: int = 4000,
+    scales: Sequence[float] | None = None,
+) -> pd.DataFrame:
     """MI and clone MSE of c * M for the trained clone student (each seed, last step) and of the
     teacher copy M = c I, over the scales c. h_S scales by c (linear; ReLU is positively
     homogeneous), so the clone MSE is smallest near c = 1 while the noise s stays fixed."""
@@ -226,8 +275,9 @@ def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM,
     seeds = sorted(frame["seed"].unique())
     linear = teacher.activation == "linear"
     scales = scales or (SCALES if linear else ESTIMATED_SCALES)
-    students = [("trained clone student", int(s), sweep.projection(seed=int(s), arm=arm, lr=lr, step=last))
-                for s in seeds]
+    students = [
+        ("trained clone student", int(s), sweep.projection(seed=int(s), arm=arm, lr=lr, step=last)) for s in seeds
+    ]
     students.append(("teacher copy c * W_T", -1, np.eye(teacher.n)))
     rows = []
     for name, seed, m in students:
@@ -235,13 +285,19 @@ def scaled_students(sweep: DeepSweep, noise_std: float, *, arm: str = CLONE_ARM,
             continue  # estimated MI costs ~0.4 s a point: one seed for ReLU
         for c in scales:
             terms = _mi_terms(teacher, c * m, noise_std, mi_samples, ("scaled", seed + 1, int(c * 1000)))
-            rows.append({"series": name, "seed": seed, "scale": float(c), "mi": terms["mi"],
-                         "clone_mse": terms["clone_mse"]})
+            rows.append(
+                {"series": name, "seed": seed, "scale": float(c), "mi": terms["mi"], "clone_mse": terms["clone_mse"]}
+            )
     return pd.DataFrame(rows)
 
 
-def noise_sensitivity(sweep: DeepSweep, evidence: pd.DataFrame, noise_stds: Sequence[float] = NOISE_STDS,
-                      controls: Sequence[str] = CONTROLS, clone_arm: str = CLONE_ARM) -> pd.DataFrame:
+def noise_sensitivity(
+    sweep: DeepSweep,
+    evidence: pd.DataFrame,
+    noise_stds: Sequence[float] = NOISE_STDS,
+    controls: Sequence[str] = CONTROLS,
+    clone_arm: str = CLONE_ARM,
+) -> pd.DataFrame:
     """Linear teacher: the last-step MI gain of cloning over each control at other channel widths s
     (exact, the same trained students): does the comparison depend on the noise that defines the MI?"""
     teacher = sweep.teacher
@@ -249,25 +305,38 @@ def noise_sensitivity(sweep: DeepSweep, evidence: pd.DataFrame, noise_stds: Sequ
     last = evidence[evidence["step"] == evidence["step"].max()]
     rows = []
     for s in noise_stds:
-        mi_of = {(r.arm, r.seed): exact_mi(a, a @ sweep.projection(seed=r.seed, arm=r.arm, lr=r.lr, step=r.step), s)
-                 for r in last.itertuples()}
+        mi_of = {
+            (r.arm, r.seed): exact_mi(a, a @ sweep.projection(seed=r.seed, arm=r.arm, lr=r.lr, step=r.step), s)
+            for r in last.itertuples()
+        }
         for control in controls:
-            diffs = np.array([mi_of[(clone_arm, seed)] - mi_of[(control, seed)]
-                              for seed in sorted(last["seed"].unique())])
+            diffs = np.array(
+                [mi_of[(clone_arm, seed)] - mi_of[(control, seed)] for seed in sorted(last["seed"].unique())]
+            )
             low, high = mean_interval(diffs)
-            rows.append({"noise_std": float(s), "control": control, "gain": float(diffs.mean()), "gain_low": low,
-                         "gain_high": high})
+            rows.append(
+                {
+                    "noise_std": float(s),
+                    "control": control,
+                    "gain": float(diffs.mean()),
+                    "gain_low": low,
+                    "gain_high": high,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _sensitivity_sentence(table: pd.DataFrame) -> str:
-    parts = [f"s = {r.noise_std:g}: {r.gain:+.2f} [{r.gain_low:+.2f}, {r.gain_high:+.2f}]"
-             for r in table[table["control"] == "kd"].itertuples()]
+    parts = [
+        f"s = {r.noise_std:g}: {r.gain:+.2f} [{r.gain_low:+.2f}, {r.gain_high:+.2f}]"
+        for r in table[table["control"] == "kd"].itertuples()
+    ]
     return "Gain over clean KD at other noise widths: " + "; ".join(parts) + "."
 
 
-def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000,
-                benchmark_reps: int = 2) -> dict[str, pd.DataFrame]:
+def deep_tables(
+    sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000, benchmark_reps: int = 2
+) -> dict[str, pd.DataFrame]:
     """The evidence tables of a c3_information run from its DeepSweep.
 
     Returns:
@@ -277,13 +346,17 @@ def deep_tables(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000,
     """
     teacher = sweep.teacher
     evidence = deep_evidence(sweep, noise_std, mi_samples=mi_samples)
-    tables = {"evidence": evidence, "arms": arm_summary(evidence),
-              "scaled": scaled_students(sweep, noise_std, mi_samples=mi_samples)}
+    tables = {
+        "evidence": evidence,
+        "arms": arm_summary(evidence),
+        "scaled": scaled_students(sweep, noise_std, mi_samples=mi_samples),
+    }
     if teacher.activation == "linear" and set(CONTROLS) | {CLONE_ARM} <= set(evidence["arm"]):
         tables["noise_sensitivity"] = noise_sensitivity(sweep, evidence)
     if teacher.activation != "linear":
-        tables["benchmark"] = estimator_benchmark(teacher.d, teacher.d, benchmark_levels(evidence), mi_samples,
-                                                  benchmark_reps)
+        tables["benchmark"] = estimator_benchmark(
+            teacher.d, teacher.d, benchmark_levels(evidence), mi_samples, benchmark_reps
+        )
     return tables
 
 
@@ -298,18 +371,24 @@ class Comparison:
     ci: tuple[float, float]
     n_seeds: int
     margin: float
-    outcome: str               # "above" | "below" | "undecided"
+    outcome: str  # "above" | "below" | "undecided"
     seeds_to_decide: int | None
 
     def sentence(self) -> str:
         low, high = self.ci
-        return (f"{self.better} - {self.worse}: {self.mean:+.3g} nats [{low:+.3g}, {high:+.3g}] over "
-                f"{self.n_seeds} seeds")
+        return (
+            f"{self.better} - {self.worse}: {self.mean:+.3g} nats [{low:+.3g}, {high:+.3g}] over {self.n_seeds} seeds"
+        )
 
 
-def compare_arms(evidence: pd.DataFrame, better: str, worse: str, *,
-                 margin: float | Callable[[float, float], float] = 0.0,
-                 confidence: float = DEFAULT_CONFIDENCE) -> Comparison:
+def compare_arms(
+    evidence: pd.DataFrame,
+    better: str,
+    worse: str,
+    *,
+    margin: float | Callable[[float, float], float] = 0.0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Comparison:
     """MI(better) - MI(worse) at the last step, paired by seed, with a t-interval.
 
     Args:
@@ -326,8 +405,16 @@ def compare_arms(evidence: pd.DataFrame, better: str, worse: str, *,
     if callable(margin):
         margin = margin(float(last.loc[better].mean()), float(last.loc[worse].mean()))
     outcome = "above" if low > margin else "below" if high < -margin else "undecided"
-    return Comparison(better, worse, float(diffs.mean()), (float(low), float(high)), int(diffs.size), margin,
-                      outcome, _seeds_to_decide(diffs, margin, confidence) if outcome == "undecided" else None)
+    return Comparison(
+        better,
+        worse,
+        float(diffs.mean()),
+        (float(low), float(high)),
+        int(diffs.size),
+        margin,
+        outcome,
+        _seeds_to_decide(diffs, margin, confidence) if outcome == "undecided" else None,
+    )
 
 
 def _seeds_to_decide(diffs: np.ndarray, margin: float, confidence: float) -> int | None:
@@ -348,10 +435,19 @@ def arm_summary(evidence: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for arm, group in last.groupby("arm", sort=False):
         low, high = mean_interval(group["mi"].to_numpy())
-        rows.append({"arm": arm, "label": ARM_LABELS.get(arm, arm), "lr": float(group["lr"].iloc[0]),
-                     "mi": float(group["mi"].mean()), "mi_low": low, "mi_high": high,
-                     "clone_mse": float(group["clone_mse"].mean()), "output_loss": float(group["output_loss"].mean()),
-                     "n_seeds": len(group)})
+        rows.append(
+            {
+                "arm": arm,
+                "label": ARM_LABELS.get(arm, arm),
+                "lr": float(group["lr"].iloc[0]),
+                "mi": float(group["mi"].mean()),
+                "mi_low": low,
+                "mi_high": high,
+                "clone_mse": float(group["clone_mse"].mean()),
+                "output_loss": float(group["output_loss"].mean()),
+                "n_seeds": len(group),
+            }
+        )
     order = {a: i for i, a in enumerate(ARM_LABELS)}
     return pd.DataFrame(rows).sort_values("arm", key=lambda s: s.map(order)).reset_index(drop=True)
 
@@ -368,19 +464,25 @@ def non_monotonicity(scaled: pd.DataFrame) -> dict[str, Any]:
     trained = scaled[scaled["series"] == "trained clone student"].groupby("scale")[["mi", "clone_mse"]].mean()
     copy = scaled[scaled["series"] == "teacher copy c * W_T"].set_index("scale")
     pairs = [(i, j) for i in trained.index for j in trained.index if i < j]
-    discordant = sum(1 for i, j in pairs if (trained.loc[i, "clone_mse"] < trained.loc[j, "clone_mse"])
-                     == (trained.loc[i, "mi"] < trained.loc[j, "mi"]))
+    discordant = sum(
+        1
+        for i, j in pairs
+        if (trained.loc[i, "clone_mse"] < trained.loc[j, "clone_mse"]) == (trained.loc[i, "mi"] < trained.loc[j, "mi"])
+    )
     top = max(trained.index)
-    return {"mi_at_scale_1": float(trained.loc[1.0, "mi"]),
-            "clone_mse_at_scale_1": float(trained.loc[1.0, "clone_mse"]),
-            "max_scale": float(top), "mi_at_max_scale": float(trained.loc[top, "mi"]),
-            "clone_mse_at_max_scale": float(trained.loc[top, "clone_mse"]),
-            "scale_of_min_clone_mse": float(trained["clone_mse"].idxmin()),
-            "scale_of_max_mi": float(trained["mi"].idxmax()),
-            "discordant_pair_fraction": discordant / len(pairs) if pairs else float("nan"),
-            "teacher_copy_mi_at_1": float(copy.loc[1.0, "mi"]) if 1.0 in copy.index else float("nan"),
-            "teacher_copy_mi_at_2": float(copy.loc[2.0, "mi"]) if 2.0 in copy.index else float("nan"),
-            "teacher_copy_clone_mse_at_2": float(copy.loc[2.0, "clone_mse"]) if 2.0 in copy.index else float("nan")}
+    return {
+        "mi_at_scale_1": float(trained.loc[1.0, "mi"]),
+        "clone_mse_at_scale_1": float(trained.loc[1.0, "clone_mse"]),
+        "max_scale": float(top),
+        "mi_at_max_scale": float(trained.loc[top, "mi"]),
+        "clone_mse_at_max_scale": float(trained.loc[top, "clone_mse"]),
+        "scale_of_min_clone_mse": float(trained["clone_mse"].idxmin()),
+        "scale_of_max_mi": float(trained["mi"].idxmax()),
+        "discordant_pair_fraction": discordant / len(pairs) if pairs else float("nan"),
+        "teacher_copy_mi_at_1": float(copy.loc[1.0, "mi"]) if 1.0 in copy.index else float("nan"),
+        "teacher_copy_mi_at_2": float(copy.loc[2.0, "mi"]) if 2.0 in copy.index else float("nan"),
+        "teacher_copy_clone_mse_at_2": float(copy.loc[2.0, "clone_mse"]) if 2.0 in copy.index else float("nan"),
+    }
 
 
 def training_spearman(evidence: pd.DataFrame) -> float:
@@ -403,11 +505,24 @@ def mutual_information_verdict(claim, runs, *, experiment: str, trace: bool = Fa
     """
     evidence = runs["evidence"]
     exact = runs.activation == "linear"
-    unmet = () if exact else ("X = h_T + e1 is not Gaussian (ReLU teacher): h(X) from the covariance is an upper "
-                              "bound on h(X), so the clone-error bound is not guaranteed against the estimated MI",)
-    base = _with_arm_names(bound_verdict(claim, evidence.assign(arm_id=_arm_ids(evidence)),
-                                         TRACE_SPEC if trace else LOGDET_SPEC, experiment=experiment, unmet=unmet,
-                                         title=f"{claim.id}: MI and the clone-error lower bound"))
+    unmet = (
+        ()
+        if exact
+        else (
+            "X = h_T + e1 is not Gaussian (ReLU teacher): h(X) from the covariance is an upper "
+            "bound on h(X), so the clone-error bound is not guaranteed against the estimated MI",
+        )
+    )
+    base = _with_arm_names(
+        bound_verdict(
+            claim,
+            evidence.assign(arm_id=_arm_ids(evidence)),
+            TRACE_SPEC if trace else LOGDET_SPEC,
+            experiment=experiment,
+            unmet=unmet,
+            title=f"{claim.id}: MI and the clone-error lower bound",
+        )
+    )
     if trace or base.code == "violated":
         return base
     return comparison_verdict(claim, runs, experiment=experiment, margin=comparison_margin(runs), base=base)
@@ -421,17 +536,28 @@ def _arm_ids(evidence: pd.DataFrame) -> pd.Series:
 def _with_arm_names(verdict: Verdict) -> Verdict:
     """Put the arm names back on the bound figure's series ("arm_id=2" -> "kd_clone")."""
     names = {f"arm_id={i}": a for i, a in enumerate(ARM_LABELS)}
-    figures = tuple(replace(f, data=f.data.assign(series=f.data["series"].map(names)))
-                    if "series" in f.data.columns else f for f in verdict.figures)
-    notes = tuple(n.replace("arm_id in", "arm (" + ", ".join(f"{i} = {a}" for i, a in enumerate(ARM_LABELS))
-                            + ") in") for n in verdict.notes)
+    figures = tuple(
+        replace(f, data=f.data.assign(series=f.data["series"].map(names))) if "series" in f.data.columns else f
+        for f in verdict.figures
+    )
+    notes = tuple(
+        n.replace("arm_id in", "arm (" + ", ".join(f"{i} = {a}" for i, a in enumerate(ARM_LABELS)) + ") in")
+        for n in verdict.notes
+    )
     return replace(verdict, figures=figures, notes=notes)
 
 
-def comparison_verdict(claim, runs, *, experiment: str, margin: float | Callable[[float, float], float] = 0.0,
-                       base: Verdict | None = None,
-                       clone_arm: str = CLONE_ARM, controls: Sequence[str] = CONTROLS,
-                       claim_sense: str = "greater") -> Verdict:
+def comparison_verdict(
+    claim,
+    runs,
+    *,
+    experiment: str,
+    margin: float | Callable[[float, float], float] = 0.0,
+    base: Verdict | None = None,
+    clone_arm: str = CLONE_ARM,
+    controls: Sequence[str] = CONTROLS,
+    claim_sense: str = "greater",
+) -> Verdict:
     """Cloning against each control: holds if every comparison is in the claim's direction beyond
     its interval, violated if one is against it beyond its interval, else inconclusive.
 
@@ -444,33 +570,54 @@ def comparison_verdict(claim, runs, *, experiment: str, margin: float | Callable
     arms = arm_summary(evidence)
     figures = (base.figures if base else ()) + _figures(runs, arms)
     if missing:
-        return Verdict(claim.id, experiment, "inconclusive",
-                       f"Arms {missing} were not run: cloning cannot be compared with both controls "
-                       "(the one-layer clone target is the clean output; run simulate.deep_clone_sweep).",
-                       {"arms_run": sorted(present)}, None, "Run the noisy-label and clean-KD controls.",
-                       figures=figures)
+        return Verdict(
+            claim.id,
+            experiment,
+            "inconclusive",
+            f"Arms {missing} were not run: cloning cannot be compared with both controls "
+            "(the one-layer clone target is the clean output; run simulate.deep_clone_sweep).",
+            {"arms_run": sorted(present)},
+            None,
+            "Run the noisy-label and clean-KD controls.",
+            figures=figures,
+        )
     comparisons = [compare_arms(evidence, clone_arm, c, margin=margin) for c in controls]
     code, sentence, would = _decide(comparisons, claim_sense)
-    numbers = {**(base.numbers if base else {}), **({"bound_check": base.code} if base else {}),
-               **_numbers(arms, comparisons, runs)}
-    notes = ((base.notes if base else ()) + (
-        f"MI: I(h_T + e1; h_S + e2), e1, e2 ~ N(0, s^2 I), s = {runs.noise_std} "
-        f"(teacher hidden units have mean square 1); {evidence['mi_method'].iloc[0]}.",
-        "Step sizes per arm: " + ", ".join(f"{r.arm} {r.lr:g}" for r in arms.itertuples())
-        + f" (the best seed-mean held-out output loss on the grid {runs.lrs})"
-        + _edge_note(arms, runs.lrs) + ".",
-        "Clone MSE is a proxy: MI is not monotone in it (numbers nonmonotone_*).",
-        "The Spearman correlation of clone MSE and MI over training is description, not evidence.")
-        + (("Estimator band: the benchmarked KSG error difference between the two arms' MI levels within one "
-            "family (Gaussian, leaky-ReLU); bias from a law's shape beyond these families is not covered.",)
-           if any(c.margin for c in comparisons) else ()))
+    numbers = {
+        **(base.numbers if base else {}),
+        **({"bound_check": base.code} if base else {}),
+        **_numbers(arms, comparisons, runs),
+    }
+    notes = (
+        (base.notes if base else ())
+        + (
+            f"MI: I(h_T + e1; h_S + e2), e1, e2 ~ N(0, s^2 I), s = {runs.noise_std} "
+            f"(teacher hidden units have mean square 1); {evidence['mi_method'].iloc[0]}.",
+            "Step sizes per arm: "
+            + ", ".join(f"{r.arm} {r.lr:g}" for r in arms.itertuples())
+            + f" (the best seed-mean held-out output loss on the grid {runs.lrs})"
+            + _edge_note(arms, runs.lrs)
+            + ".",
+            "Clone MSE is a proxy: MI is not monotone in it (numbers nonmonotone_*).",
+            "The Spearman correlation of clone MSE and MI over training is description, not evidence.",
+        )
+        + (
+            (
+                "Estimator band: the benchmarked KSG error difference between the two arms' MI levels within one "
+                "family (Gaussian, leaky-ReLU); bias from a law's shape beyond these families is not covered.",
+            )
+            if any(c.margin for c in comparisons)
+            else ()
+        )
+    )
     if base:  # the bound is a theorem checked alongside; its own sentence goes to the notes
         sentence += f" Clone-error bound check: {base.label}."
         notes = (f"Bound check: {base.explanation}",) + notes
     if "noise_sensitivity" in runs:
         sentence += " " + _sensitivity_sentence(runs["noise_sensitivity"])
-    return Verdict(claim.id, experiment, code, sentence, numbers,
-                   base.worst_point if base else None, would, notes, figures)
+    return Verdict(
+        claim.id, experiment, code, sentence, numbers, base.worst_point if base else None, would, notes, figures
+    )
 
 
 def _edge_note(arms: pd.DataFrame, grid) -> str:
@@ -487,16 +634,28 @@ def _decide(comparisons: list[Comparison], sense: str) -> tuple[str, str, str]:
     if any(c.outcome == bad for c in comparisons):
         who = [c.worse for c in comparisons if c.outcome == bad]
         verb = "A control beats cloning" if sense == "greater" else "Cloning beats a control"
-        return "violated", f"{verb} beyond its interval ({', '.join(who)}): {text}.", \
-            "The interval of that difference crossing to the other side of zero."
+        return (
+            "violated",
+            f"{verb} beyond its interval ({', '.join(who)}): {text}.",
+            "The interval of that difference crossing to the other side of zero.",
+        )
     if all(c.outcome == good for c in comparisons):
-        return "holds", f"Cloning {'beats' if sense == 'greater' else 'stays below'} both controls: {text}.", \
-            "A control's MI interval reaching the cloning student's."
+        return (
+            "holds",
+            f"Cloning {'beats' if sense == 'greater' else 'stays below'} both controls: {text}.",
+            "A control's MI interval reaching the cloning student's.",
+        )
     needs = [c.seeds_to_decide for c in comparisons if c.outcome == "undecided"]
-    more = ("; about " + str(max(needs)) + " seeds at the measured spread would decide") if all(needs) else \
-        "; the difference is within the estimator band, so more seeds cannot decide it"
-    return "inconclusive", f"Not decided (an interval does not clear zero, or the estimator band): {text}{more}.", \
-        "More seeds" if all(needs) else "An exact MI (a Gaussian teacher) or a tighter estimator"
+    more = (
+        ("; about " + str(max(needs)) + " seeds at the measured spread would decide")
+        if all(needs)
+        else "; the difference is within the estimator band, so more seeds cannot decide it"
+    )
+    return (
+        "inconclusive",
+        f"Not decided (an interval does not clear zero, or the estimator band): {text}{more}.",
+        "More seeds" if all(needs) else "An exact MI (a Gaussian teacher) or a tighter estimator",
+    )
 
 
 def _numbers(arms: pd.DataFrame, comparisons: list[Comparison], runs) -> dict[str, Any]:
@@ -522,18 +681,41 @@ def _numbers(arms: pd.DataFrame, comparisons: list[Comparison], runs) -> dict[st
 
 def _figures(runs, arms: pd.DataFrame) -> tuple[Figure, ...]:
     label = runs.activation
-    figs = [Figure("mi_by_arm", f"C3 ({label} teacher): MI per arm at equal steps", arms,
-                   {"y_label": "I(h_T + e1; h_S + e2), nats", "caption": "Last-step MI per arm (bars: "
-                    "t-interval over seeds), each arm at its best step size on the grid."})]
+    figs = [
+        Figure(
+            "mi_by_arm",
+            f"C3 ({label} teacher): MI per arm at equal steps",
+            arms,
+            {
+                "y_label": "I(h_T + e1; h_S + e2), nats",
+                "caption": "Last-step MI per arm (bars: "
+                "t-interval over seeds), each arm at its best step size on the grid.",
+            },
+        )
+    ]
     if "scaled" in runs and len(runs["scaled"]):
         scaled = runs["scaled"].groupby(["series", "scale"], sort=False)[["mi", "clone_mse"]].mean().reset_index()
-        figs.append(Figure("mi_vs_mse", f"C3 ({label} teacher): MI is not monotone in clone MSE", scaled,
-                           {"caption": "Scaled students c * h_S (labels: c): the clone MSE is smallest near "
-                            "c = 1, the MI keeps rising with c."}))
+        figs.append(
+            Figure(
+                "mi_vs_mse",
+                f"C3 ({label} teacher): MI is not monotone in clone MSE",
+                scaled,
+                {
+                    "caption": "Scaled students c * h_S (labels: c): the clone MSE is smallest near "
+                    "c = 1, the MI keeps rising with c."
+                },
+            )
+        )
     if "benchmark" in runs:
         bench = runs["benchmark"].assign(estimator=lambda f: f["estimator"] + " / " + f["kind"])
-        figs.append(Figure("estimate_vs_truth", "MI estimators on benchmarks of the same dimension", bench,
-                           {"x_label": "true MI (nats)", "y_label": "estimate (nats)"}))
+        figs.append(
+            Figure(
+                "estimate_vs_truth",
+                "MI estimators on benchmarks of the same dimension",
+                bench,
+                {"x_label": "true MI (nats)", "y_label": "estimate (nats)"},
+            )
+        )
     return tuple(figs)
 
 
@@ -548,15 +730,26 @@ def planted_claim(claim_id: str) -> theory.Claim:
     Their truth is what the data say; exactly one of them can hold on a decisive run."""
     sense = PLANTED_SENSES[claim_id]
     words = "beats" if sense == "greater" else "does not beat"
-    return replace(theory.get_claim("mutual_information"), id=claim_id, paper=False, wording="",
-                   title=f"planted: cloning {words} clean-output KD in teacher-student MI",
-                   reading=f"MI(kd_clone) {'>' if sense == 'greater' else '<='} MI(kd), last step, paired by seed")
+    return replace(
+        theory.get_claim("mutual_information"),
+        id=claim_id,
+        paper=False,
+        wording="",
+        title=f"planted: cloning {words} clean-output KD in teacher-student MI",
+        reading=f"MI(kd_clone) {'>' if sense == 'greater' else '<='} MI(kd), last step, paired by seed",
+    )
 
 
 def planted_verdict(claim, runs) -> Verdict:
     """The verdict of a planted comparison claim (PLANTED_SENSES) on c3_information runs."""
-    return comparison_verdict(claim, runs, experiment=runs.name, margin=comparison_margin(runs), controls=("kd",),
-                              claim_sense=PLANTED_SENSES[claim.id])
+    return comparison_verdict(
+        claim,
+        runs,
+        experiment=runs.name,
+        margin=comparison_margin(runs),
+        controls=("kd",),
+        claim_sense=PLANTED_SENSES[claim.id],
+    )
 
 
 # -- the one-layer clone sweep (kept so check_claim accepts a simulate.CloneSweep) -------------------
@@ -571,9 +764,19 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
             for i, step in enumerate(sweep.steps()):
                 w = sweep.weights(rank, alpha, seed=seed)[i]
                 terms = exact_bound_terms(w_teacher, w, noise_std)
-                rows.append({"arm": "noisy" if alpha == 0 else "noisy_clone", "lr": float("nan"), "seed": seed,
-                             "step": step, "output_loss": terms["clone_mse"], "mi_trivial": 0.0,
-                             "mi": exact_mi(w_teacher, w, noise_std), "mi_method": "exact", **terms})
+                rows.append(
+                    {
+                        "arm": "noisy" if alpha == 0 else "noisy_clone",
+                        "lr": float("nan"),
+                        "seed": seed,
+                        "step": step,
+                        "output_loss": terms["clone_mse"],
+                        "mi_trivial": 0.0,
+                        "mi": exact_mi(w_teacher, w, noise_std),
+                        "mi_method": "exact",
+                        **terms,
+                    }
+                )
     return pd.DataFrame(rows)
 
 

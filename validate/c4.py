@@ -17,6 +17,7 @@ For a real teacher (`spectrum_verdict`) each weight matrix is first set against 
 of its shape and scale (validate.spectrum.compare_with_null); only spikes above the bulk are
 fitted with a decay family, and a spectrum inside the bulk gives no r* reading at all.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,9 @@ def derived_exponent(spectrum: dict, variance: str = "fast") -> float:
     return float(expr.subs(values))
 
 
-def oracle_rstar(singular_values: np.ndarray, *, m: int, n: int, noise: float,
-                 sample_sizes: np.ndarray, model: str = "spiked") -> np.ndarray:
+def oracle_rstar(
+    singular_values: np.ndarray, *, m: int, n: int, noise: float, sample_sizes: np.ndarray, model: str = "spiked"
+) -> np.ndarray:
     """Theory's finite-size r*(N) for a planted spectrum, integer per N.
 
     model="spiked" (default): the spiked-matrix account of truncated reduced-rank regression
@@ -66,8 +68,7 @@ def oracle_rstar(singular_values: np.ndarray, *, m: int, n: int, noise: float,
     s2 = np.asarray(singular_values, dtype=np.float64) ** 2
     ranks = np.arange(1, min(m, n) + 1)
     tails = np.array([s2[r:].sum() for r in ranks])
-    risk = theory.rrr_excess_risk(ranks[None, :], m, n, np.asarray(sample_sizes, float)[:, None], noise,
-                                  tails[None, :])
+    risk = theory.rrr_excess_risk(ranks[None, :], m, n, np.asarray(sample_sizes, float)[:, None], noise, tails[None, :])
     return ranks[np.argmin(risk, axis=1)]
 
 
@@ -83,8 +84,9 @@ RESOLUTION = 0.25
 MIN_SIZES = 4  # three laws with up to two parameters need four usable sample sizes
 
 
-def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict, singular_values: np.ndarray,
-                 notes=()) -> Verdict:
+def rank_verdict(
+    claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict, singular_values: np.ndarray, notes=()
+) -> Verdict:
     """The optimal_rank claim (or any exponent claim on r*) from the growth law r*(N) follows.
 
     r*(N) and its seed band come from validate.rstar; sizes where r* or its band touches an edge of
@@ -100,9 +102,17 @@ def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict,
     sizes_all = rstar["n_samples"].to_numpy(dtype=float)
     claimed = _claimed_law(claim)
     asymptotic = derived_exponent(spectrum)
-    base = {"claimed_exponent": claimed[1], "exponent_variable": "N", "asymptotic_exponent": asymptotic,
-            "rstar_range": [int(rstar["rstar"].min()), int(rstar["rstar"].max())], "n_sizes": int(inside.sum()),
-            "seeds": int(rstar["n_seeds"].min()), "m": m, "n": n, "n_range": [sizes_all.min(), sizes_all.max()]}
+    base = {
+        "claimed_exponent": claimed[1],
+        "exponent_variable": "N",
+        "asymptotic_exponent": asymptotic,
+        "rstar_range": [int(rstar["rstar"].min()), int(rstar["rstar"].max())],
+        "n_sizes": int(inside.sum()),
+        "seeds": int(rstar["n_seeds"].min()),
+        "m": m,
+        "n": n,
+        "n_range": [sizes_all.min(), sizes_all.max()],
+    }
     all_notes = [*notes, *rstar.attrs.get("notes", [])]
     if ev.growth is None:
         return _too_few_sizes(claim, experiment, rstar, oracle_all, base, all_notes, min(m, n))
@@ -110,27 +120,48 @@ def rank_verdict(claim, sweep: pd.DataFrame, *, experiment: str, spectrum: dict,
     sizes = kept["n_samples"].to_numpy(dtype=float)
     covered = bool(growth.exponent_ci[0] <= predicted.exponent <= growth.exponent_ci[1])
     offset = predicted.exponent - asymptotic if np.isfinite(asymptotic) and predicted.best == "power_law" else 0.0
-    code, reading, would_change = _judge(growth, claimed, offset,
-                                         predicted.exponent if np.isfinite(asymptotic) else None)
-    context = (f" Over N in [{sizes.min():g}, {sizes.max():g}] ({len(sizes)} sizes inside the rank grid, m = {m}, "
-               f"n = {n}): {growth.summary()}. Power-law exponent {growth.exponent:.3g} "
-               f"[{growth.exponent_ci[0]:.3g}, {growth.exponent_ci[1]:.3g}]; theory's finite-size r* on the same "
-               f"sizes gives {predicted.exponent:.3g} ({'inside' if covered else 'outside'} the interval; best law "
-               f"{predicted.best.replace('_', ' ')}), asymptotically {asymptotic:.3g} for this spectrum.")
-    numbers = {**base, "growth_law": growth.best if growth.identified else "unidentified",
-               "best_law": growth.best, "runner_up": growth.runner_up, "delta_aicc": growth.delta_aicc,
-               "evidence": growth.strength, "akaike_weights": growth.weights,
-               "bootstrap_wins": growth.bootstrap_wins,
-               "law_params": {law: fit.params for law, fit in growth.laws.items()},
-               "exponent": growth.exponent, "exponent_ci": list(growth.exponent_ci),
-               "predicted_local_exponent": predicted.exponent, "predicted_law": predicted.best,
-               "prediction_covered": covered, "finite_size_offset": offset,
-               "risk_model_local_exponent": _risk_model_slope(singular_values, m, n, noise, sizes)}
+    code, reading, would_change = _judge(
+        growth, claimed, offset, predicted.exponent if np.isfinite(asymptotic) else None
+    )
+    context = (
+        f" Over N in [{sizes.min():g}, {sizes.max():g}] ({len(sizes)} sizes inside the rank grid, m = {m}, "
+        f"n = {n}): {growth.summary()}. Power-law exponent {growth.exponent:.3g} "
+        f"[{growth.exponent_ci[0]:.3g}, {growth.exponent_ci[1]:.3g}]; theory's finite-size r* on the same "
+        f"sizes gives {predicted.exponent:.3g} ({'inside' if covered else 'outside'} the interval; best law "
+        f"{predicted.best.replace('_', ' ')}), asymptotically {asymptotic:.3g} for this spectrum."
+    )
+    numbers = {
+        **base,
+        "growth_law": growth.best if growth.identified else "unidentified",
+        "best_law": growth.best,
+        "runner_up": growth.runner_up,
+        "delta_aicc": growth.delta_aicc,
+        "evidence": growth.strength,
+        "akaike_weights": growth.weights,
+        "bootstrap_wins": growth.bootstrap_wins,
+        "law_params": {law: fit.params for law, fit in growth.laws.items()},
+        "exponent": growth.exponent,
+        "exponent_ci": list(growth.exponent_ci),
+        "predicted_local_exponent": predicted.exponent,
+        "predicted_law": predicted.best,
+        "prediction_covered": covered,
+        "finite_size_offset": offset,
+        "risk_model_local_exponent": _risk_model_slope(singular_values, m, n, noise, sizes),
+    }
     figure = _growth_figure(claim, rstar, oracle_all, growth, min(m, n), asymptotic)
     worst = kept.iloc[-1][["n_samples", "rstar", "rstar_low", "rstar_high"]].to_dict()
     all_notes += [*growth.notes, *_edge_sentence(rstar, inside)]
-    return Verdict(claim.id, experiment, code, reading + context, numbers, worst, would_change,
-                   tuple(dict.fromkeys(n for n in all_notes if n)), (figure,))
+    return Verdict(
+        claim.id,
+        experiment,
+        code,
+        reading + context,
+        numbers,
+        worst,
+        would_change,
+        tuple(dict.fromkeys(n for n in all_notes if n)),
+        (figure,),
+    )
 
 
 @dataclass(frozen=True)
@@ -198,15 +229,17 @@ OLS_MARGIN = 1.5
 
 def _truncation_regime(singular_values, m: int, n: int, noise: float, sizes) -> np.ndarray:
     """Sizes where theory's full-rank risk is at least OLS_MARGIN times its truncated risk."""
-    _, truncated, full = theory.rank.spiked_risks(singular_values, m=m, n=n, noise=noise,
-                                                  sample_sizes=np.asarray(sizes, dtype=float))
+    _, truncated, full = theory.rank.spiked_risks(
+        singular_values, m=m, n=n, noise=noise, sample_sizes=np.asarray(sizes, dtype=float)
+    )
     return full >= OLS_MARGIN * truncated
 
 
 def _inside_grid(rstar: pd.DataFrame) -> np.ndarray:
     """Sizes whose r* and whole seed band lie strictly inside the rank grid (others only bound r*)."""
-    return ((rstar["at_edge"] == "") & (rstar["rstar_high"] < rstar["max_rank"])
-            & (rstar["rstar_low"] > rstar["min_rank"])).to_numpy()
+    return (
+        (rstar["at_edge"] == "") & (rstar["rstar_high"] < rstar["max_rank"]) & (rstar["rstar_low"] > rstar["min_rank"])
+    ).to_numpy()
 
 
 def _claimed_law(claim) -> tuple[str, float]:
@@ -221,8 +254,9 @@ def _claimed_law(claim) -> tuple[str, float]:
 ORDER = {"constant": 0, "logarithm": 1, "power_law": 2}  # growth classes, slowest first
 
 
-def _judge(growth: GrowthFit, claimed: tuple[str, float], offset: float = 0.0,
-           predicted: float | None = None) -> tuple[str, str, str]:
+def _judge(
+    growth: GrowthFit, claimed: tuple[str, float], offset: float = 0.0, predicted: float | None = None
+) -> tuple[str, str, str]:
     """Verdict code, its reading and what would change it, for an upper-bound (O(.)) growth claim.
 
     Against an identified constant or logarithm, a claim of a faster class (a positive power of N,
@@ -242,16 +276,23 @@ def _judge(growth: GrowthFit, claimed: tuple[str, float], offset: float = 0.0,
     found = "log N" if growth.best == "logarithm" else "a constant"
     claimed_order = ORDER[law] if q >= 0 else -1  # a decaying power is slower than a constant
     if claimed_order > ORDER[growth.best]:
-        return ("not_tight", f"r* grows like {found}, slower than the claimed {claim_text}: the claim holds but "
-                "is not tight.", f"r* growing like {claim_text} on a wider grid.")
+        return (
+            "not_tight",
+            f"r* grows like {found}, slower than the claimed {claim_text}: the claim holds but is not tight.",
+            f"r* growing like {claim_text} on a wider grid.",
+        )
     if claimed_order == ORDER[growth.best]:
         return "holds", f"r* grows like {found}, as claimed.", "A grid on which another law wins."
-    return ("violated", f"r* grows like {found}, faster than the claimed {claim_text}.",
-            "A grid on which r* grows no faster than claimed.")
+    return (
+        "violated",
+        f"r* grows like {found}, faster than the claimed {claim_text}.",
+        "A grid on which r* grows no faster than claimed.",
+    )
 
 
-def _judge_power(fit: ExponentFit, law: str, q: float, claim_text: str, offset: float = 0.0,
-                 predicted: float | None = None) -> tuple[str, str, str]:
+def _judge_power(
+    fit: ExponentFit, law: str, q: float, claim_text: str, offset: float = 0.0, predicted: float | None = None
+) -> tuple[str, str, str]:
     """An identified power law's exponent interval against the claimed class (its exponent moved
     by the grid's finite-size offset when the claim is a power law), placed by the engine's shared
     rule validate.fits.compare_exponent ("slower": the interval lies below the claim). An interval
@@ -264,32 +305,53 @@ def _judge_power(fit: ExponentFit, law: str, q: float, claim_text: str, offset: 
         claim_text = f"{claim_text} (exponent {q:.3g} on this grid: theory's finite-size offset {offset:+.3g})"
     relation = compare_exponent(fit, q, "growth")
     if relation == "slower":
-        return ("not_tight", f"{found}, below the claimed {claim_text}: the claim holds but is not tight.",
-                "An exponent interval reaching the claimed exponent.")
+        return (
+            "not_tight",
+            f"{found}, below the claimed {claim_text}: the claim holds but is not tight.",
+            "An exponent interval reaching the claimed exponent.",
+        )
     if relation == "faster":
-        return ("violated", f"{found}, faster than the claimed {claim_text} on this range of N.",
-                "A wider grid whose exponent interval comes back to the claimed one.")
+        return (
+            "violated",
+            f"{found}, faster than the claimed {claim_text} on this range of N.",
+            "A wider grid whose exponent interval comes back to the claimed one.",
+        )
     rival = predicted is not None and abs(predicted - q) > 1e-9 and low <= predicted <= high
     if rival:
-        return ("inconclusive", f"{found}; it covers both the claimed {claim_text} and theory's {predicted:.3g} "
-                "for this spectrum, so this grid cannot tell them apart.", "More decades of N, or larger m, n.")
+        return (
+            "inconclusive",
+            f"{found}; it covers both the claimed {claim_text} and theory's {predicted:.3g} "
+            "for this spectrum, so this grid cannot tell them apart.",
+            "More decades of N, or larger m, n.",
+        )
     if law == "power_law" and high - low <= RESOLUTION:
-        return "holds", f"{found}, which covers the claimed {claim_text}.", \
-            "An exponent interval excluding the claimed exponent."
-    return ("inconclusive", f"{found}; it covers the claimed {claim_text} but is too wide to decide "
-            f"(resolution {RESOLUTION:g}, or the claim's class is not a power law).",
-            "More seeds or more decades of N.")
+        return (
+            "holds",
+            f"{found}, which covers the claimed {claim_text}.",
+            "An exponent interval excluding the claimed exponent.",
+        )
+    return (
+        "inconclusive",
+        f"{found}; it covers the claimed {claim_text} but is too wide to decide "
+        f"(resolution {RESOLUTION:g}, or the claim's class is not a power law).",
+        "More seeds or more decades of N.",
+    )
 
 
 def _unidentified(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
     reach = growth.separation_size()
-    far = (f"N of about {reach:.2g}, where the two best fits part by more than twice the band"
-           if np.isfinite(reach) else "N far beyond 10^4 times the largest run")
-    return ("inconclusive",
-            f"The data cannot tell the growth laws apart ({growth.best.replace('_', ' ')} against "
-            f"{growth.runner_up.replace('_', ' ')}: AICc gap {growth.delta_aicc:.3g}, {growth.strength} evidence), "
-            f"so r* = O({claim_text}) is not decided.",
-            f"A grid reaching {far}, with min(m, n) large enough that r* stays well below it; or more seeds.")
+    far = (
+        f"N of about {reach:.2g}, where the two best fits part by more than twice the band"
+        if np.isfinite(reach)
+        else "N far beyond 10^4 times the largest run"
+    )
+    return (
+        "inconclusive",
+        f"The data cannot tell the growth laws apart ({growth.best.replace('_', ' ')} against "
+        f"{growth.runner_up.replace('_', ' ')}: AICc gap {growth.delta_aicc:.3g}, {growth.strength} evidence), "
+        f"so r* = O({claim_text}) is not decided.",
+        f"A grid reaching {far}, with min(m, n) large enough that r* stays well below it; or more seeds.",
+    )
 
 
 def _risk_model_slope(singular_values, m, n, noise, sizes) -> float:
@@ -299,35 +361,66 @@ def _risk_model_slope(singular_values, m, n, noise, sizes) -> float:
 
 def _edge_sentence(rstar: pd.DataFrame, inside: np.ndarray) -> list[str]:
     out = rstar.loc[~inside, "n_samples"].tolist()
-    return [f"Left out of the law fits: N = {out}, where r* or its seed band touches the edge of the rank grid "
+    return (
+        [
+            f"Left out of the law fits: N = {out}, where r* or its seed band touches the edge of the rank grid "
             f"(r* there only bounds the true optimum), or where theory's full-rank (OLS) risk is within "
-            f"{OLS_MARGIN:g}x of the truncated one (near the OLS branch the spiked-model r* does not apply)."] \
-        if out else []
+            f"{OLS_MARGIN:g}x of the truncated one (near the OLS branch the spiked-model r* does not apply)."
+        ]
+        if out
+        else []
+    )
 
 
 def _too_few_sizes(claim, experiment, rstar, oracle, numbers, notes, rank_max) -> Verdict:
-    text = (f"Only {numbers['n_sizes']} sample sizes have r* inside the rank grid (need {MIN_SIZES} to fit "
-            "three growth laws), so the growth of r* is not decided.")
+    text = (
+        f"Only {numbers['n_sizes']} sample sizes have r* inside the rank grid (need {MIN_SIZES} to fit "
+        "three growth laws), so the growth of r* is not decided."
+    )
     figure = _growth_figure(claim, rstar, oracle, None, rank_max, numbers["asymptotic_exponent"])
-    return Verdict(claim.id, experiment, "inconclusive", text, {**numbers, "growth_law": "unidentified"}, None,
-                   "More sample sizes between the grid's edges, or larger m, n.", tuple(notes), (figure,))
+    return Verdict(
+        claim.id,
+        experiment,
+        "inconclusive",
+        text,
+        {**numbers, "growth_law": "unidentified"},
+        None,
+        "More sample sizes between the grid's edges, or larger m, n.",
+        tuple(notes),
+        (figure,),
+    )
 
 
 def _growth_figure(claim, rstar, oracle, growth: GrowthFit | None, rank_max, asymptotic) -> Figure:
     """r*(N) with its band, theory's finite-size r*, and the three fitted laws on a fine N grid."""
     measured = rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].assign(series="measured (seed band)")
-    predicted = pd.DataFrame({"n_samples": rstar["n_samples"], "rstar": oracle, "rstar_low": oracle,
-                              "rstar_high": oracle, "series": "theory, finite-size r*"})
+    predicted = pd.DataFrame(
+        {
+            "n_samples": rstar["n_samples"],
+            "rstar": oracle,
+            "rstar_low": oracle,
+            "rstar_high": oracle,
+            "series": "theory, finite-size r*",
+        }
+    )
     data = pd.concat([measured, predicted], ignore_index=True)
     meta: dict = {"rank_max": rank_max, "sqrt_reference": True}
     if np.isfinite(asymptotic):
         meta["theory_exponent"] = asymptotic
     if growth is not None:
         grid = np.geomspace(growth.n_samples.min(), growth.n_samples.max(), 60)
-        meta["laws"] = {law: {"n_samples": grid.tolist(), "rstar": fit.predict(grid).tolist(),
-                              "aicc": fit.aicc, "params": fit.params} for law, fit in growth.laws.items()}
-        meta.update(best=growth.best, identified=growth.identified, delta_aicc=growth.delta_aicc,
-                    evidence=growth.strength)
+        meta["laws"] = {
+            law: {
+                "n_samples": grid.tolist(),
+                "rstar": fit.predict(grid).tolist(),
+                "aicc": fit.aicc,
+                "params": fit.params,
+            }
+            for law, fit in growth.laws.items()
+        }
+        meta.update(
+            best=growth.best, identified=growth.identified, delta_aicc=growth.delta_aicc, evidence=growth.strength
+        )
     return Figure("rstar_growth", f"{claim.id}: r* against N with the three fitted growth laws", data, meta)
 
 
@@ -339,12 +432,20 @@ def _log_growth_scale(table: pd.DataFrame, variance: str, tokens: float = 1e9) -
     beta = float(exponential["beta"].median())
     leading = theory.rstar_leading("exponential", variance)
     value = float(leading.subs({s: {"N": tokens, "beta": beta}[s.name] for s in leading.free_symbols}))
-    return (f" The exponential spikes' median decay beta = {beta:.3g}: the leading-order r* = {leading} is about "
-            f"{value:.3g} at N = {tokens:.0e} tokens.")
+    return (
+        f" The exponential spikes' median decay beta = {beta:.3g}: the leading-order r* = {leading} is about "
+        f"{value:.3g} at N = {tokens:.0e} tokens."
+    )
 
 
-def spectrum_verdict(claim, singular_values: dict[str, np.ndarray], *, experiment: str,
-                     variance: str = "fast", shapes: dict[str, tuple[int, int]] | None = None) -> Verdict:
+def spectrum_verdict(
+    claim,
+    singular_values: dict[str, np.ndarray],
+    *,
+    experiment: str,
+    variance: str = "fast",
+    shapes: dict[str, tuple[int, int]] | None = None,
+) -> Verdict:
     """The real teacher's spectra against a random-matrix null, and what they predict for r*.
 
     Each matrix is compared with a Gaussian matrix of its shape and scale (validate.spectrum.
@@ -366,67 +467,119 @@ def spectrum_verdict(claim, singular_values: dict[str, np.ndarray], *, experimen
     in_table = with_family[np.isfinite(with_family["derived_exponent"])]
     families = with_family["family"].value_counts().to_dict()
     flat = with_family[(with_family["family"] == "power_law") & ~np.isfinite(with_family["derived_exponent"])]
-    head = (f"Against a Gaussian matrix of the same shape and scale (Marchenko-Pastur bulk edge, Tracy-Widom "
-            f"margin), {len(structured)} of {len(table)} teacher matrices carry structure beyond the bulk "
-            f"(median {float(table['n_spikes'].median()):g} spikes, at most {int(table['n_spikes'].max())}); "
-            f"{len(with_family)} have 3 or more spikes to fit a decay family ({families or 'none'}).")
+    head = (
+        f"Against a Gaussian matrix of the same shape and scale (Marchenko-Pastur bulk edge, Tracy-Widom "
+        f"margin), {len(structured)} of {len(table)} teacher matrices carry structure beyond the bulk "
+        f"(median {float(table['n_spikes'].median()):g} spikes, at most {int(table['n_spikes'].max())}); "
+        f"{len(with_family)} have 3 or more spikes to fit a decay family ({families or 'none'})."
+    )
     if len(flat):
-        head += (f" {len(flat)} of those are power laws with alpha <= 1/2 (median alpha "
-                 f"{float(flat['alpha'].median()):.3g}): their tail sum diverges and the r* table does not apply.")
-    numbers = {"matrices": len(table), "matrices_with_structure": len(structured),
-               "matrices_with_family": len(with_family), "spike_families": families,
-               "matrices_in_rstar_table": len(in_table), "matrices_outside_table": len(flat),
-               "spikes_median": float(table["n_spikes"].median()), "spikes_max": int(table["n_spikes"].max()),
-               "median_alpha": float(with_family["alpha"].median()) if len(with_family) else float("nan"),
-               "claimed_exponent": claimed, "shapes_estimated": int(table["shape_estimated"].sum()),
-               "tested": bool(len(in_table))}
+        head += (
+            f" {len(flat)} of those are power laws with alpha <= 1/2 (median alpha "
+            f"{float(flat['alpha'].median()):.3g}): their tail sum diverges and the r* table does not apply."
+        )
+    numbers = {
+        "matrices": len(table),
+        "matrices_with_structure": len(structured),
+        "matrices_with_family": len(with_family),
+        "spike_families": families,
+        "matrices_in_rstar_table": len(in_table),
+        "matrices_outside_table": len(flat),
+        "spikes_median": float(table["n_spikes"].median()),
+        "spikes_max": int(table["n_spikes"].max()),
+        "median_alpha": float(with_family["alpha"].median()) if len(with_family) else float("nan"),
+        "claimed_exponent": claimed,
+        "shapes_estimated": int(table["shape_estimated"].sum()),
+        "tested": bool(len(in_table)),
+    }
     if in_table.empty:
         code = "inconclusive"
-        why = ("a spectrum inside the random-matrix bulk says nothing about r*" if with_family.empty else
-               "no spike family falls inside the r* table")
+        why = (
+            "a spectrum inside the random-matrix bulk says nothing about r*"
+            if with_family.empty
+            else "no spike family falls inside the r* table"
+        )
         explanation = head + f" Not tested: {why}, so no r* exponent is derived from it."
         numbers["derived_exponent_range"] = [float("nan"), float("nan")]
     else:
         low, high = float(in_table["derived_exponent"].min()), float(in_table["derived_exponent"].max())
         # one code only when every matrix's prediction lies on the same side of the claim
         code = "not_tight" if high < claimed else ("violated" if low > claimed else "inconclusive")
-        side = {"not_tight": "all below it", "violated": "all above it",
-                "inconclusive": "on both sides of it, so the matrices disagree"}[code]
-        explanation = (head + f" For the {len(in_table)} inside it, the r* exponent theory/ derives ({variance} "
-                       f"rate) lies in [{low:.3g}, {high:.3g}] against the claimed {claimed:g} ({side}): a "
-                       "prediction from the spikes, not a measured r*." + _log_growth_scale(in_table, variance))
+        side = {
+            "not_tight": "all below it",
+            "violated": "all above it",
+            "inconclusive": "on both sides of it, so the matrices disagree",
+        }[code]
+        explanation = (
+            head + f" For the {len(in_table)} inside it, the r* exponent theory/ derives ({variance} "
+            f"rate) lies in [{low:.3g}, {high:.3g}] against the claimed {claimed:g} ({side}): a "
+            "prediction from the spikes, not a measured r*." + _log_growth_scale(in_table, variance)
+        )
         numbers["derived_exponent_range"] = [low, high]
     notes = ["LRC's 'rank' is the student hidden size d_S, far below sqrt(N) for billions of tokens."]
     if numbers["shapes_estimated"]:
-        notes.append(f"{numbers['shapes_estimated']} matrices had no shape given: the larger dimension was inferred "
-                     "from the bulk's quantiles.")
-    return Verdict(claim.id, experiment, code, explanation, numbers, None,
-                   "A measured r*(N): rank sweeps of real students at several token budgets.", tuple(notes),
-                   (null_figure("real teacher: singular values against the Gaussian null", singular_values, nulls),))
+        notes.append(
+            f"{numbers['shapes_estimated']} matrices had no shape given: the larger dimension was inferred "
+            "from the bulk's quantiles."
+        )
+    return Verdict(
+        claim.id,
+        experiment,
+        code,
+        explanation,
+        numbers,
+        None,
+        "A measured r*(N): rank sweeps of real students at several token budgets.",
+        tuple(notes),
+        (null_figure("real teacher: singular values against the Gaussian null", singular_values, nulls),),
+    )
 
 
 def _null_row(name: str, null, variance: str) -> dict:
     fit = null.family_fit
     exponent = fit.rstar_exponent(variance) if fit is not None else float("nan")
-    return {"matrix": name, "m": null.shape[0], "n": null.shape[1], "shape_estimated": null.shape_estimated,
-            "scale": null.scale, "mp_edge": null.mp_edge, "threshold": null.threshold, "n_spikes": null.n_spikes,
-            "family": null.family, "alpha": fit.alpha if fit else float("nan"),
-            "beta": fit.beta if fit else float("nan"), "derived_exponent": float(exponent)}
+    return {
+        "matrix": name,
+        "m": null.shape[0],
+        "n": null.shape[1],
+        "shape_estimated": null.shape_estimated,
+        "scale": null.scale,
+        "mp_edge": null.mp_edge,
+        "threshold": null.threshold,
+        "n_spikes": null.n_spikes,
+        "family": null.family,
+        "alpha": fit.alpha if fit else float("nan"),
+        "beta": fit.beta if fit else float("nan"),
+        "derived_exponent": float(exponent),
+    }
 
 
 def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict, limit: int = 4) -> Figure:
     """Singular values of up to `limit` matrices (most spikes first, plus the most bulk-like) with
     their Gaussian null's expected values, bulk edge and spike threshold; spikes flagged."""
     order = sorted(nulls, key=lambda name: -nulls[name].n_spikes)
-    picked = list(dict.fromkeys(order[:limit - 1] + order[-1:]))
+    picked = list(dict.fromkeys(order[: limit - 1] + order[-1:]))
     frames, edges = [], {}
     for name in picked:
         s = np.sort(np.asarray(singular_values[name], dtype=np.float64))[::-1]
         null = nulls[name]
-        frames.append(pd.DataFrame({"k": np.arange(1, s.size + 1), "s": s, "null": null.null_quantiles(s.size),
-                                    "spike": s > null.threshold, "series": name}))
-        edges[name] = {"mp_edge": null.mp_edge, "threshold": null.threshold, "n_spikes": null.n_spikes,
-                       "family": null.family}
+        frames.append(
+            pd.DataFrame(
+                {
+                    "k": np.arange(1, s.size + 1),
+                    "s": s,
+                    "null": null.null_quantiles(s.size),
+                    "spike": s > null.threshold,
+                    "series": name,
+                }
+            )
+        )
+        edges[name] = {
+            "mp_edge": null.mp_edge,
+            "threshold": null.threshold,
+            "n_spikes": null.n_spikes,
+            "family": null.family,
+        }
     return Figure("spectrum_null", title, pd.concat(frames, ignore_index=True), {"edges": edges})
 
 
@@ -434,8 +587,13 @@ def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict,
 @check(RANK, "optimal_rank", any_exponent_claim=True)
 def rank_check(claim, runs) -> Verdict:
     """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows."""
-    return rank_verdict(claim, runs["sweep"], experiment=runs.name, spectrum=runs.spectrum.to_dict(),
-                        singular_values=runs.singular_values)
+    return rank_verdict(
+        claim,
+        runs["sweep"],
+        experiment=runs.name,
+        spectrum=runs.spectrum.to_dict(),
+        singular_values=runs.singular_values,
+    )
 
 
 @check(SPECTRA, "optimal_rank")
@@ -443,6 +601,8 @@ def spectra_check(claim, runs) -> Verdict:
     """The real teacher's spectra: what they predict for r* (not a measured r*)."""
     table = runs["spectra"]
     values = {name: group.sort_values("k")["s"].to_numpy() for name, group in table.groupby("matrix", sort=False)}
-    shapes = {name: (int(group["rows"].iloc[0]), int(group["cols"].iloc[0]))
-              for name, group in table.groupby("matrix", sort=False)}
+    shapes = {
+        name: (int(group["rows"].iloc[0]), int(group["cols"].iloc[0]))
+        for name, group in table.groupby("matrix", sort=False)
+    }
     return spectrum_verdict(claim, values, experiment=runs.name, shapes=shapes)

@@ -42,6 +42,7 @@
    bound in a variable the experiment caps (r <= min(m, n)); a bound that holds at every point
    cannot be crossed by extrapolating in it, so it is reported and does not decide the code.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from validate.fits import (ExponentFit, bootstrap_replicates, compare_exponent, empty_slices_expected,
-                           expanded_level, percentile_interval)
+from validate.fits import (
+    ExponentFit,
+    bootstrap_replicates,
+    compare_exponent,
+    empty_slices_expected,
+    expanded_level,
+    percentile_interval,
+)
 
 Direction = Literal["upper", "lower"]
 Sense = Literal["upper", "lower", "equal"]
@@ -75,8 +82,9 @@ def usable(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return df[~diverged], int(diverged.sum())
 
 
-def summarize(df: pd.DataFrame, by: Sequence[str], measured: str, *,
-              confidence: float = DEFAULT_CONFIDENCE) -> pd.DataFrame:
+def summarize(
+    df: pd.DataFrame, by: Sequence[str], measured: str, *, confidence: float = DEFAULT_CONFIDENCE
+) -> pd.DataFrame:
     """Mean of `measured` over seeds per group of `by`, with a t-interval and the seed count."""
     rows = []
     for key, group in df.groupby(list(by), sort=True):
@@ -84,8 +92,15 @@ def summarize(df: pd.DataFrame, by: Sequence[str], measured: str, *,
         values = values[np.isfinite(values)]
         low, high = mean_interval(values, confidence)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), "measured": values.mean() if values.size else np.nan,
-                     "measured_low": low, "measured_high": high, "n_seeds": values.size})
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "measured": values.mean() if values.size else np.nan,
+                "measured_low": low,
+                "measured_high": high,
+                "n_seeds": values.size,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -101,8 +116,9 @@ def mean_interval(values: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) ->
 
 
 # -- 2. bounds ------------------------------------------------------------------------------------
-def bound_at(claim, frame: pd.DataFrame, columns: Mapping[str, str],
-             constants: Mapping[str, float] | None = None) -> np.ndarray:
+def bound_at(
+    claim, frame: pd.DataFrame, columns: Mapping[str, str], constants: Mapping[str, float] | None = None
+) -> np.ndarray:
     """The claim's numeric bound (theory/) at each row: symbol <- frame[column] or a constant."""
     params = {symbol: frame[column].to_numpy(dtype=np.float64) for symbol, column in columns.items()}
     params.update(constants or {})
@@ -113,12 +129,12 @@ def bound_at(claim, frame: pd.DataFrame, columns: Mapping[str, str],
 class BoundComparison:
     """Measured means set against a bound at every grid point."""
 
-    points: pd.DataFrame          # summary rows + bound, ratio, beyond (bool), straddles (bool)
+    points: pd.DataFrame  # summary rows + bound, ratio, beyond (bool), straddles (bool)
     direction: Direction
     n_points: int
-    n_beyond: int                 # outside the bound by more than the point's interval
-    n_straddling: int             # mean on the wrong side, interval reaching the bound
-    worst: dict[str, Any]         # the point with the largest measured/bound (upper) or bound/measured
+    n_beyond: int  # outside the bound by more than the point's interval
+    n_straddling: int  # mean on the wrong side, interval reaching the bound
+    worst: dict[str, Any]  # the point with the largest measured/bound (upper) or bound/measured
     worst_ratio: float
 
     @property
@@ -143,8 +159,15 @@ def compare_to_bound(points: pd.DataFrame, bound: np.ndarray, direction: Directi
     pts["exceeds"] = wrong_side
     worst_index = pts["ratio"].idxmax() if pts["ratio"].notna().any() else pts.index[0]
     worst = {k: _plain(v) for k, v in pts.loc[worst_index].items()}
-    return BoundComparison(pts, direction, len(pts), int(pts["beyond"].sum()), int(pts["straddles"].sum()),
-                           worst, float(pts.loc[worst_index, "ratio"]))
+    return BoundComparison(
+        pts,
+        direction,
+        len(pts),
+        int(pts["beyond"].sum()),
+        int(pts["straddles"].sum()),
+        worst,
+        float(pts.loc[worst_index, "ratio"]),
+    )
 
 
 def vacuous_points(bound: np.ndarray, trivial: np.ndarray | float, direction: Direction = "upper") -> np.ndarray:
@@ -155,9 +178,16 @@ def vacuous_points(bound: np.ndarray, trivial: np.ndarray | float, direction: Di
 
 
 # -- 3. exponents ---------------------------------------------------------------------------------
-def fit_mean_power_law(df: pd.DataFrame, variables: Sequence[str], measured: str, *, group: str = "seed",
-                       confidence: float = DEFAULT_CONFIDENCE, n_resamples: int = 2000,
-                       seed: int = 0) -> dict[str, ExponentFit]:
+def fit_mean_power_law(
+    df: pd.DataFrame,
+    variables: Sequence[str],
+    measured: str,
+    *,
+    group: str = "seed",
+    confidence: float = DEFAULT_CONFIDENCE,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, ExponentFit]:
     """Exponents of the seed-mean of `measured` in several variables at once:
     log mean = c + sum_v p_v log v, least squares over grid points; interval from a bootstrap
     over whole groups (seeds), refitting on the means of each resample.
@@ -177,32 +207,46 @@ def fit_mean_power_law(df: pd.DataFrame, variables: Sequence[str], measured: str
         {variable: ExponentFit}; the interval is (-inf, inf) with fewer than 3 groups.
     """
     table = df.pivot_table(index=list(variables), columns=group, values=measured, aggfunc="mean")
-    values = table.to_numpy(dtype=np.float64)                     # (points, groups)
+    values = table.to_numpy(dtype=np.float64)  # (points, groups)
     design = _design(table.index, variables)
     coef = _log_mean_fit(values, design, np.arange(values.shape[1]))
     with empty_slices_expected():  # a grid point whose every run diverged has no mean
         usable_points = int(np.sum(np.nanmean(values, axis=1) > 0))
     excluded = len(table) - usable_points
     n_groups = values.shape[1]
-    replicates = bootstrap_replicates(lambda idx: _log_mean_fit_batch(values, design, idx), n_groups,
-                                      n_resamples, seed=seed) if n_groups >= 3 else None
+    replicates = (
+        bootstrap_replicates(lambda idx: _log_mean_fit_batch(values, design, idx), n_groups, n_resamples, seed=seed)
+        if n_groups >= 3
+        else None
+    )
     level = expanded_level(confidence, n_groups, max(n_groups - 1, 1))
-    notes = [f"Least squares of log(mean over {n_groups} {group}s) on "
-             + " and ".join(f"log {v}" for v in variables)
-             + f" at {usable_points} grid points; interval: expanded percentile bootstrap over {group}s."]
+    notes = [
+        f"Least squares of log(mean over {n_groups} {group}s) on "
+        + " and ".join(f"log {v}" for v in variables)
+        + f" at {usable_points} grid points; interval: expanded percentile bootstrap over {group}s."
+    ]
     if excluded:
         notes.append(f"Excluded {excluded} grid points whose mean {measured} is not positive.")
     fits = {}
     for k, var in enumerate(variables, start=1):
         ci = percentile_interval(replicates[k], level) if replicates is not None else (-np.inf, np.inf)
-        fits[var] = ExponentFit(float(coef[k]), ci, float(coef[0]), usable_points, n_groups,
-                                {"nonpositive_mean": excluded} if excluded else {}, tuple(notes), confidence)
+        fits[var] = ExponentFit(
+            float(coef[k]),
+            ci,
+            float(coef[0]),
+            usable_points,
+            n_groups,
+            {"nonpositive_mean": excluded} if excluded else {},
+            tuple(notes),
+            confidence,
+        )
     return fits
 
 
 def _design(index: pd.Index, variables: Sequence[str]) -> np.ndarray:
-    return np.column_stack([np.ones(len(index))] +
-                           [np.log(index.get_level_values(v).to_numpy(dtype=np.float64)) for v in variables])
+    return np.column_stack(
+        [np.ones(len(index))] + [np.log(index.get_level_values(v).to_numpy(dtype=np.float64)) for v in variables]
+    )
 
 
 def _log_mean_fit(values: np.ndarray, design: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -262,8 +306,9 @@ class FiniteSizeOffset:
         return 0.0 if abs(delta) < 1e-12 else delta  # an exact power law's slope, up to roundoff
 
 
-def finite_size_offsets(prediction: Prediction | None, table: pd.DataFrame, variables: Sequence[str]
-                        ) -> dict[str, FiniteSizeOffset]:
+def finite_size_offsets(
+    prediction: Prediction | None, table: pd.DataFrame, variables: Sequence[str]
+) -> dict[str, FiniteSizeOffset]:
     """The predicted local slopes in `variables`, fitted with the design `fit_mean_power_law` uses
     (least squares of log prediction on the log rate columns at the same grid points).
 
@@ -282,9 +327,10 @@ def finite_size_offsets(prediction: Prediction | None, table: pd.DataFrame, vari
     keep = np.isfinite(predicted) & (predicted > 0)
     design = _design(pd.MultiIndex.from_frame(grid[list(variables)]), variables)[keep]
     coef = np.linalg.lstsq(design, np.log(predicted[keep]), rcond=None)[0]
-    return {v: FiniteSizeOffset(v, float(coef[k]), float(prediction.asymptotic[v]), prediction.source,
-                                prediction.exact)
-            for k, v in enumerate(variables, start=1)}
+    return {
+        v: FiniteSizeOffset(v, float(coef[k]), float(prediction.asymptotic[v]), prediction.source, prediction.exact)
+        for k, v in enumerate(variables, start=1)
+    }
 
 
 @dataclass(frozen=True)
@@ -294,8 +340,8 @@ class ExponentOutcome:
     variable: str
     fit: ExponentFit
     claimed: float
-    relation: str                 # consistent | faster | slower (validate.fits.compare_exponent)
-    meaning: str                  # ok | loose | wrong | undecided
+    relation: str  # consistent | faster | slower (validate.fits.compare_exponent)
+    meaning: str  # ok | loose | wrong | undecided
     max_ci_width: float = MAX_EXPONENT_CI_WIDTH
     offset: FiniteSizeOffset | None = None
 
@@ -325,14 +371,24 @@ class ExponentOutcome:
     @property
     def numbers(self) -> dict[str, Any]:
         v = self.variable
-        out = {f"exponent_{v}": self.fit.exponent, f"exponent_{v}_ci": list(self.fit.ci),
-               f"claimed_exponent_{v}": self.claimed, f"outcome_{v}": self.meaning,
-               f"resolution_{v}": self.resolution}
+        out = {
+            f"exponent_{v}": self.fit.exponent,
+            f"exponent_{v}_ci": list(self.fit.ci),
+            f"claimed_exponent_{v}": self.claimed,
+            f"outcome_{v}": self.meaning,
+            f"resolution_{v}": self.resolution,
+        }
         if self.offset is not None:
             estimate, ci = self.corrected
-            out.update({f"finite_size_offset_{v}": self.shift, f"predicted_slope_{v}": self.offset.predicted_slope,
-                        f"corrected_exponent_{v}": estimate, f"corrected_exponent_{v}_ci": list(ci),
-                        f"offset_uncertainty_{v}": self.uncertainty})
+            out.update(
+                {
+                    f"finite_size_offset_{v}": self.shift,
+                    f"predicted_slope_{v}": self.offset.predicted_slope,
+                    f"corrected_exponent_{v}": estimate,
+                    f"corrected_exponent_{v}_ci": list(ci),
+                    f"offset_uncertainty_{v}": self.uncertainty,
+                }
+            )
         return out
 
 
@@ -345,9 +401,16 @@ def widened(fit: ExponentFit, delta: float, reason: str) -> ExponentFit:
     return replace(fit, ci=(low - delta, high + delta), notes=(*fit.notes, reason) if reason else fit.notes)
 
 
-def exponent_outcome(fit: ExponentFit, *, variable: str, claimed: float, trend: Literal["decay", "growth"],
-                     sense: Sense = "upper", max_ci_width: float = MAX_EXPONENT_CI_WIDTH,
-                     offset: FiniteSizeOffset | None = None) -> ExponentOutcome:
+def exponent_outcome(
+    fit: ExponentFit,
+    *,
+    variable: str,
+    claimed: float,
+    trend: Literal["decay", "growth"],
+    sense: Sense = "upper",
+    max_ci_width: float = MAX_EXPONENT_CI_WIDTH,
+    offset: FiniteSizeOffset | None = None,
+) -> ExponentOutcome:
     """Read a claimed exponent against a fitted one (validate.fits or fit_mean_power_law).
 
     The measured interval, minus the finite-size `offset` when theory gives one, is compared with
@@ -413,9 +476,16 @@ class Decision:
     notes: list[str] = field(default_factory=list)
 
 
-def decide(*, bound: BoundComparison | None = None, exponents: Sequence[ExponentOutcome] = (),
-           vacuous: np.ndarray | None = None, unmet: Sequence[str] = (), n_seeds: int | None = None,
-           subject: str = "the bound", grid_decades: Mapping[str, float] | None = None) -> Decision:
+def decide(
+    *,
+    bound: BoundComparison | None = None,
+    exponents: Sequence[ExponentOutcome] = (),
+    vacuous: np.ndarray | None = None,
+    unmet: Sequence[str] = (),
+    n_seeds: int | None = None,
+    subject: str = "the bound",
+    grid_decades: Mapping[str, float] | None = None,
+) -> Decision:
     """One verdict code from the pieces of evidence, with a sentence and what would change it.
 
     Args:
@@ -436,34 +506,56 @@ def decide(*, bound: BoundComparison | None = None, exponents: Sequence[Exponent
     decided = [e for e in exponents if e.meaning != "undecided"]
     all_vacuous = vacuous is not None and len(vacuous) > 0 and bool(np.all(vacuous))
     if unmet:
-        return Decision("assumptions_not_met", f"The run breaks the claim's assumptions ({'; '.join(unmet)}); "
-                        f"{_bound_sentence(bound, subject)}", "A run that meets every assumption.")
+        return Decision(
+            "assumptions_not_met",
+            f"The run breaks the claim's assumptions ({'; '.join(unmet)}); {_bound_sentence(bound, subject)}",
+            "A run that meets every assumption.",
+        )
     if bound is not None and bound.n_beyond:
-        return Decision("violated", _join(
-            f"{bound.n_beyond} of {bound.n_points} points lie beyond {subject} by more than their "
-            f"{int(DEFAULT_CONFIDENCE * 100)}% interval (worst ratio {bound.worst_ratio:.3g}).",
-            _variables_sentence(exponents)), "Nothing short of a different bound or different data.")
+        return Decision(
+            "violated",
+            _join(
+                f"{bound.n_beyond} of {bound.n_points} points lie beyond {subject} by more than their "
+                f"{int(DEFAULT_CONFIDENCE * 100)}% interval (worst ratio {bound.worst_ratio:.3g}).",
+                _variables_sentence(exponents),
+            ),
+            "Nothing short of a different bound or different data.",
+        )
     if wrong:
-        return Decision("violated", _join(
-            " ".join(_outcome_sentence(e) for e in wrong),
-            _variables_sentence([e for e in exponents if e not in wrong])),
-            "A larger grid that moves the exponent's interval back over the claimed value.")
+        return Decision(
+            "violated",
+            _join(
+                " ".join(_outcome_sentence(e) for e in wrong),
+                _variables_sentence([e for e in exponents if e not in wrong]),
+            ),
+            "A larger grid that moves the exponent's interval back over the claimed value.",
+        )
     if all_vacuous:
         side = "above" if bound is None or bound.direction == "upper" else "below"
-        return Decision("vacuous", f"{subject.capitalize()} is at or {side} the trivial value at every evaluated "
-                        f"point, so it says nothing there. {_bound_sentence(bound, subject)} "
-                        f"{_variables_sentence(exponents)}".strip(),
-                        "A regime where the bound beats the trivial value (larger N, a smaller constant, a "
-                        "smaller error).")
+        return Decision(
+            "vacuous",
+            f"{subject.capitalize()} is at or {side} the trivial value at every evaluated "
+            f"point, so it says nothing there. {_bound_sentence(bound, subject)} "
+            f"{_variables_sentence(exponents)}".strip(),
+            "A regime where the bound beats the trivial value (larger N, a smaller constant, a smaller error).",
+        )
     if (bound is not None and bound.n_straddling) or undecided:
         return _inconclusive(bound, decided, undecided, n_seeds, grid_decades or {})
     if loose:
-        return Decision("not_tight", _join(_bound_sentence(bound, subject),
-                        " ".join(_outcome_sentence(e) for e in loose) + " The claim holds but is not tight.",
-                        _variables_sentence([e for e in exponents if e not in loose])),
-                        "A measured exponent interval that covers the claimed one.")
-    return Decision("holds", _join(_bound_sentence(bound, subject), _variables_sentence(exponents)),
-                    "A point beyond the bound, or an exponent interval excluding the claimed value.")
+        return Decision(
+            "not_tight",
+            _join(
+                _bound_sentence(bound, subject),
+                " ".join(_outcome_sentence(e) for e in loose) + " The claim holds but is not tight.",
+                _variables_sentence([e for e in exponents if e not in loose]),
+            ),
+            "A measured exponent interval that covers the claimed one.",
+        )
+    return Decision(
+        "holds",
+        _join(_bound_sentence(bound, subject), _variables_sentence(exponents)),
+        "A point beyond the bound, or an exponent interval excluding the claimed value.",
+    )
 
 
 def seeds_to_decide(e: ExponentOutcome, *, n_seeds: int | None) -> int | None:
@@ -488,15 +580,24 @@ def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
     if bound is not None and bound.n_straddling:
         parts.append(f"{bound.n_straddling} point(s) lie on the wrong side of the bound within their interval.")
     for e in undecided:
-        width = (f"{e.fit.ci_width:.2g} wide" if np.isfinite(e.fit.ci_width)
-                 else "unbounded (too few seeds to bootstrap)")
-        parts.append(f"Undecided in {e.variable}: {_fit_text(e)} is consistent with the claimed {e.claimed:g} but "
-                     f"its interval is {width}, wider than the {e.max_ci_width:g} that can confirm an exponent.")
+        width = (
+            f"{e.fit.ci_width:.2g} wide" if np.isfinite(e.fit.ci_width) else "unbounded (too few seeds to bootstrap)"
+        )
+        parts.append(
+            f"Undecided in {e.variable}: {_fit_text(e)} is consistent with the claimed {e.claimed:g} but "
+            f"its interval is {width}, wider than the {e.max_ci_width:g} that can confirm an exponent."
+        )
         seeds, decades = seeds_to_decide(e, n_seeds=n_seeds), decades_to_decide(e, grid_decades.get(e.variable))
         if seeds:
-            more.append(f"about {seeds} seeds (now {n_seeds})" + (
-                f", or a grid of about {decades:.2g} decades in {e.variable} (now {grid_decades[e.variable]:.2g})"
-                if decades else "") + f" would decide {e.variable}")
+            more.append(
+                f"about {seeds} seeds (now {n_seeds})"
+                + (
+                    f", or a grid of about {decades:.2g} decades in {e.variable} (now {grid_decades[e.variable]:.2g})"
+                    if decades
+                    else ""
+                )
+                + f" would decide {e.variable}"
+            )
         elif not np.isfinite(e.fit.ci_width):
             more.append(f"at least 3 seeds (now {n_seeds or 'fewer'}) are needed for any interval in {e.variable}")
     decide_by = (_first_upper("; ".join(more)) + ".") if more else ""
@@ -508,20 +609,31 @@ def _first_upper(text: str) -> str:
 
 
 def _outcome_sentence(e: ExponentOutcome) -> str:
-    verb = {"ok": "consistent with", "loose": "beyond (on the safe side of)", "wrong": "beyond, in the direction "
-            "that breaks the claim,", "undecided": "not decided against",
-            "wrong_capped": "steeper than"}[e.meaning]
-    label = {"ok": "consistent", "loose": "not tight", "wrong": "violated", "undecided": "undecided",
-             "wrong_capped": f"steeper than the bound (not decisive: {e.variable} is capped in this experiment)"
-             }[e.meaning]
+    verb = {
+        "ok": "consistent with",
+        "loose": "beyond (on the safe side of)",
+        "wrong": "beyond, in the direction that breaks the claim,",
+        "undecided": "not decided against",
+        "wrong_capped": "steeper than",
+    }[e.meaning]
+    label = {
+        "ok": "consistent",
+        "loose": "not tight",
+        "wrong": "violated",
+        "undecided": "undecided",
+        "wrong_capped": f"steeper than the bound (not decisive: {e.variable} is capped in this experiment)",
+    }[e.meaning]
     return f"{_first_upper(label)} in {e.variable}: the exponent {_fit_text(e)} is {verb} the claimed {e.claimed:g}."
 
 
 def _variables_sentence(exponents: Sequence[ExponentOutcome]) -> str:
     if not exponents:
         return ""
-    return "Per variable: " + "; ".join(f"{e.variable} {e.meaning} ({_fit_text(e)} vs {e.claimed:g})"
-                                        for e in exponents) + "."
+    return (
+        "Per variable: "
+        + "; ".join(f"{e.variable} {e.meaning} ({_fit_text(e)} vs {e.claimed:g})" for e in exponents)
+        + "."
+    )
 
 
 def _join(*sentences: str) -> str:
@@ -533,11 +645,15 @@ def _bound_sentence(bound: BoundComparison | None, subject: str) -> str:
         return ""
     state = "Every" if bound.all_within else "Not every"
     if bound.direction == "upper":
-        return (f"{state} measured point is under {subject} ({bound.n_points} points; worst measured/bound "
-                f"ratio {bound.worst_ratio:.3g}).")
+        return (
+            f"{state} measured point is under {subject} ({bound.n_points} points; worst measured/bound "
+            f"ratio {bound.worst_ratio:.3g})."
+        )
     margin = float((bound.points["measured"] - bound.points["bound"]).min())
-    return (f"{state} measured point is above {subject} ({bound.n_points} points; smallest margin "
-            f"measured - bound {margin:.3g}).")
+    return (
+        f"{state} measured point is above {subject} ({bound.n_points} points; smallest margin "
+        f"measured - bound {margin:.3g})."
+    )
 
 
 def _fit_text(e: ExponentOutcome) -> str:
@@ -549,8 +665,10 @@ def _fit_text(e: ExponentOutcome) -> str:
     if e.offset is not None:
         estimate, (clo, chi) = e.corrected
         approx = f", +-{e.uncertainty:.2g} as the prediction is approximate" if e.uncertainty else ""
-        text += (f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid"
-                 f"{approx}: {estimate:.3g} [{clo:.3g}, {chi:.3g}])")
+        text += (
+            f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid"
+            f"{approx}: {estimate:.3g} [{clo:.3g}, {chi:.3g}])"
+        )
     return text
 
 

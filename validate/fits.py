@@ -20,6 +20,7 @@ larger reference value (eps * |exact|) needs the caller's `floor`.
 
 `compare_exponent` places a claimed exponent relative to the interval.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,8 +33,14 @@ from scipy import stats
 
 from lrkd.errors import require, require_float_in, require_int_in
 
-__all__ = ["ExponentFit", "fit_exponent", "compare_exponent", "expanded_level", "bootstrap_replicates",
-           "empty_slices_expected"]
+__all__ = [
+    "ExponentFit",
+    "fit_exponent",
+    "compare_exponent",
+    "expanded_level",
+    "bootstrap_replicates",
+    "empty_slices_expected",
+]
 
 FLOOR_FACTOR = 100.0  # default floor: FLOOR_FACTOR * eps * max(y)
 BATCH = 500  # resamples per vectorized statistic call: bounds memory for large sweeps
@@ -84,14 +91,19 @@ def fit_exponent(
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
     keep, excluded = _usable(y, floor)
     lx, ly, labels = np.log(x[keep]), np.log(y[keep]), labels[keep]
-    require(np.unique(lx).size >= 2, "x", "at least 2 distinct values among usable points",
-            f"{np.unique(lx).size} distinct of {lx.size} usable")
+    require(
+        np.unique(lx).size >= 2,
+        "x",
+        "at least 2 distinct values among usable points",
+        f"{np.unique(lx).size} distinct of {lx.size} usable",
+    )
     slope, intercept = _ols(lx, ly)
     units, unit_stats = _unit_sums(lx, ly, labels)
     ci, ci_note = _bootstrap_slope_ci(unit_stats, groups is not None, confidence, n_resamples, seed)
     notes = _exclusion_notes(excluded, y.size) + [_pooling_note(groups is not None, units), ci_note]
-    return ExponentFit(float(slope), ci, float(intercept), int(lx.size), units, excluded,
-                       tuple(n for n in notes if n), confidence)
+    return ExponentFit(
+        float(slope), ci, float(intercept), int(lx.size), units, excluded, tuple(n for n in notes if n), confidence
+    )
 
 
 def compare_exponent(fit: ExponentFit, claimed: float, direction: Literal["decay", "growth"]) -> str:
@@ -136,6 +148,7 @@ def bootstrap_replicates(
     and returns one value (or a leading axis of values) per resample; the result has the
     resamples on the last axis. Degenerate resamples may return NaN (callers drop them).
     """
+
     def vectorized(idx: np.ndarray, axis: int = -1) -> np.ndarray:
         return statistic(np.moveaxis(idx, axis, -1))
 
@@ -143,9 +156,15 @@ def bootstrap_replicates(
         # scipy also computes its own interval, which we do not use; it warns when that interval is
         # degenerate or NaN (a constant statistic, or NaN resamples that the callers drop).
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap((np.arange(n_units),), vectorized, n_resamples=n_resamples,
-                              batch=BATCH, vectorized=True, method="percentile",
-                              rng=np.random.default_rng(seed))
+        res = stats.bootstrap(
+            (np.arange(n_units),),
+            vectorized,
+            n_resamples=n_resamples,
+            batch=BATCH,
+            vectorized=True,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
     return np.asarray(res.bootstrap_distribution)
 
 
@@ -174,13 +193,18 @@ def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, fl
 
 # ---------------------------------------------------------------- helpers
 
+
 def _as_series(x: Any, y: Any, groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
     require(x.size >= 2, "x", "at least 2 points", x.size)
     require(y.size == x.size, "y", f"the same length as x ({x.size})", y.size)
-    require(bool(np.all(np.isfinite(x) & (x > 0))), "x", "finite and > 0 (log-log fit)",
-            x[~(np.isfinite(x) & (x > 0))][:3].tolist())
+    require(
+        bool(np.all(np.isfinite(x) & (x > 0))),
+        "x",
+        "finite and > 0 (log-log fit)",
+        x[~(np.isfinite(x) & (x > 0))][:3].tolist(),
+    )
     if groups is None:
         return x, y, np.arange(x.size)
     labels = np.asarray(groups).ravel()
@@ -197,10 +221,17 @@ def _usable(y: np.ndarray, floor: float | None) -> tuple[np.ndarray, dict[str, i
         floor = FLOOR_FACTOR * np.finfo(np.float64).eps * float(np.max(y[positive]))
     floor = require_float_in(floor, "floor", 0.0)
     keep = positive & (y > floor)
-    excluded = {"nonfinite": int(np.sum(~finite)), "nonpositive": int(np.sum(finite & ~positive)),
-                "floor": int(np.sum(positive & ~keep))}
-    require(int(keep.sum()) >= 2, "y", "usable (finite, > 0, above the floor) at 2 or more points",
-            f"{int(keep.sum())} usable; excluded {excluded}")
+    excluded = {
+        "nonfinite": int(np.sum(~finite)),
+        "nonpositive": int(np.sum(finite & ~positive)),
+        "floor": int(np.sum(positive & ~keep)),
+    }
+    require(
+        int(keep.sum()) >= 2,
+        "y",
+        "usable (finite, > 0, above the floor) at 2 or more points",
+        f"{int(keep.sum())} usable; excluded {excluded}",
+    )
     return keep, {k: v for k, v in excluded.items() if v}
 
 
@@ -233,29 +264,37 @@ def _bootstrap_slope_ci(
     n_units = unit_stats.shape[0]
     df = n_units - 1 if grouped else n_units - 2
     if df < 2:
-        return (-np.inf, np.inf), (f"No confidence interval: {n_units} resampling units are too "
-                                   "few to bootstrap (need 3 groups or 4 points).")
-    replicates = bootstrap_replicates(lambda idx: slope_from_sums(unit_stats[idx].sum(axis=-2)),
-                                      n_units, n_resamples, seed=seed)
+        return (-np.inf, np.inf), (
+            f"No confidence interval: {n_units} resampling units are too few to bootstrap (need 3 groups or 4 points)."
+        )
+    replicates = bootstrap_replicates(
+        lambda idx: slope_from_sums(unit_stats[idx].sum(axis=-2)), n_units, n_resamples, seed=seed
+    )
     level = expanded_level(confidence, n_units, df)
     n_bad = int(np.sum(~np.isfinite(replicates)))
     unit = "groups" if grouped else "points"
-    note = (f"{confidence:.0%} interval: expanded percentile bootstrap over {n_units} {unit} "
-            f"({n_resamples} resamples, percentile level {level:.6g}).")
+    note = (
+        f"{confidence:.0%} interval: expanded percentile bootstrap over {n_units} {unit} "
+        f"({n_resamples} resamples, percentile level {level:.6g})."
+    )
     if n_bad:
         note += f" {n_bad} degenerate resamples (a single x value) were dropped."
     return percentile_interval(replicates, level), note
 
 
 def _exclusion_notes(excluded: dict[str, int], total: int) -> list[str]:
-    words = {"nonfinite": "non-finite (diverged)", "nonpositive": "non-positive",
-             "floor": "at or below the floating-point floor"}
-    return [f"Excluded {count} of {total} points: y {words[reason]}."
-            for reason, count in excluded.items()]
+    words = {
+        "nonfinite": "non-finite (diverged)",
+        "nonpositive": "non-positive",
+        "floor": "at or below the floating-point floor",
+    }
+    return [f"Excluded {count} of {total} points: y {words[reason]}." for reason, count in excluded.items()]
 
 
 def _pooling_note(grouped: bool, n_units: int) -> str:
     if not grouped:
         return "Least squares of log y on log x over all usable points."
-    return (f"Least squares of log y on log x pooled over {n_units} groups (equal to a fit through "
-            "per-x geometric means when every group has the same x values).")
+    return (
+        f"Least squares of log y on log x pooled over {n_units} groups (equal to a fit through "
+        "per-x geometric means when every group has the same x values)."
+    )

@@ -27,6 +27,7 @@ Gauss-Newton covariance with the variances above, widened by sqrt(chi^2/dof) whe
 exceed those variances (Birge ratio). Seeds are shared across N, so the per-point variances
 ignore their correlation; the notes say so.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -96,11 +97,18 @@ class GrowthFit:
     def exponent_fit(self) -> ExponentFit:
         """The power law's exponent as a validate.fits.ExponentFit (for the shared comparison rule)."""
         power = self.laws["power_law"]
-        return ExponentFit(self.exponent, self.exponent_ci, float(np.log(power.params["c"])), int(self.rstar.size),
-                           int(self.rstar.size), {}, self.notes, self.confidence)
+        return ExponentFit(
+            self.exponent,
+            self.exponent_ci,
+            float(np.log(power.params["c"])),
+            int(self.rstar.size),
+            int(self.rstar.size),
+            {},
+            self.notes,
+            self.confidence,
+        )
 
-    def separation_size(self, law_a: str | None = None, law_b: str | None = None, *,
-                        up_to: float = 1e4) -> float:
+    def separation_size(self, law_a: str | None = None, law_b: str | None = None, *, up_to: float = 1e4) -> float:
         """The smallest N (up to `up_to` times the largest N run) where two laws' fits differ by
         more than twice the largest per-point standard deviation: how far the grid must reach to
         tell them apart. NaN when they never part that far in the range searched."""
@@ -116,12 +124,15 @@ class GrowthFit:
         wins = self.bootstrap_wins.get(self.best)
         share = f", wins {wins:.0%} of seed resamples" if wins is not None else ""
         fit = self.laws[self.best]
-        return (f"{_law_text(fit)} fits best (AICc {self.delta_aicc:.3g} below the {self.runner_up.replace('_', ' ')}: "
-                f"{self.strength} evidence, Akaike weight {self.weights[self.best]:.2f}{share})")
+        return (
+            f"{_law_text(fit)} fits best (AICc {self.delta_aicc:.3g} below the {self.runner_up.replace('_', ' ')}: "
+            f"{self.strength} evidence, Akaike weight {self.weights[self.best]:.2f}{share})"
+        )
 
 
-def fit_growth_laws(n_samples: Any, rstar: Any, variance: Any, replicates: Any = None, *,
-                    confidence: float = 0.95) -> GrowthFit:
+def fit_growth_laws(
+    n_samples: Any, rstar: Any, variance: Any, replicates: Any = None, *, confidence: float = 0.95
+) -> GrowthFit:
     """Fit the three growth laws to r*(N) and pick one by AICc (criterion: module docstring).
 
     Args:
@@ -147,24 +158,46 @@ def fit_growth_laws(n_samples: Any, rstar: Any, variance: Any, replicates: Any =
     weights = dict(zip(LAWS, (raw / raw.sum()).tolist()))
     wins, win_note = _bootstrap_wins(x, replicates, w, y.size)
     q, ci, ci_note = _exponent_interval(fits["power_law"], x, y, w, confidence)
-    notes = ("Laws fitted by weighted least squares on r* with variance = seed-bootstrap variance + 1/12 "
-             "(integer rounding); seeds are shared across N, so those variances ignore their correlation.",
-             ci_note, win_note)
-    return GrowthFit(fits, best, runner_up, float(fits[runner_up].aicc - fits[best].aicc), weights, wins,
-                     q, ci, np.exp(x), y, var, confidence, tuple(n for n in notes if n))
+    notes = (
+        "Laws fitted by weighted least squares on r* with variance = seed-bootstrap variance + 1/12 "
+        "(integer rounding); seeds are shared across N, so those variances ignore their correlation.",
+        ci_note,
+        win_note,
+    )
+    return GrowthFit(
+        fits,
+        best,
+        runner_up,
+        float(fits[runner_up].aicc - fits[best].aicc),
+        weights,
+        wins,
+        q,
+        ci,
+        np.exp(x),
+        y,
+        var,
+        confidence,
+        tuple(n for n in notes if n),
+    )
 
 
 # ---------------------------------------------------------------- the three fits
+
 
 def _as_curve(n_samples, rstar, variance):
     x = np.asarray(n_samples, dtype=np.float64).ravel()
     y = np.asarray(rstar, dtype=np.float64).ravel()
     var = np.asarray(variance, dtype=np.float64).ravel()
-    require(x.size == y.size == var.size, "rstar", f"one r* and one variance per N ({x.size})",
-            f"{y.size} r*, {var.size} variances")
+    require(
+        x.size == y.size == var.size,
+        "rstar",
+        f"one r* and one variance per N ({x.size})",
+        f"{y.size} r*, {var.size} variances",
+    )
     require(bool(np.all(np.isfinite(x) & (x > 0))), "n_samples", "finite and > 0", x.tolist()[:4])
-    require(np.unique(x).size >= 4, "n_samples", "at least 4 distinct sizes (3 laws, up to 2 parameters)",
-            np.unique(x).size)
+    require(
+        np.unique(x).size >= 4, "n_samples", "at least 4 distinct sizes (3 laws, up to 2 parameters)", np.unique(x).size
+    )
     require(bool(np.all(np.isfinite(y) & (y > 0))), "rstar", "finite and > 0", y.tolist()[:4])
     require(bool(np.all(np.isfinite(var) & (var >= 0))), "variance", "finite and >= 0", var.tolist()[:4])
     return np.log(x), y, var + ROUNDING_VARIANCE
@@ -258,6 +291,7 @@ def _chi2(law: str, theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarr
 
 # ---------------------------------------------------------------- evidence strength
 
+
 def _bootstrap_wins(x, replicates, w, n_points: int) -> tuple[dict[str, float], str]:
     """Share of seed resamples in which each law has the smallest AICc (same variances)."""
     if replicates is None:
@@ -267,8 +301,9 @@ def _bootstrap_wins(x, replicates, w, n_points: int) -> tuple[dict[str, float], 
     reps = reps[:, np.all(np.isfinite(reps) & (reps > 0), axis=0)]
     if reps.shape[1] == 0:
         return {}, "Every seed resample lacked an r* somewhere: no bootstrap share of wins."
-    scores = np.stack([_aicc(_chi2(law, _fit_law(law, x, reps, w), x, reps, w), N_PARAMS[law], n_points)
-                       for law in LAWS])
+    scores = np.stack(
+        [_aicc(_chi2(law, _fit_law(law, x, reps, w), x, reps, w), N_PARAMS[law], n_points) for law in LAWS]
+    )
     winner = np.argmin(scores, axis=0)
     wins = {law: float(np.mean(winner == i)) for i, law in enumerate(LAWS)}
     return wins, f"Bootstrap share of wins over {reps.shape[1]} seed resamples, r*(N) recomputed in each."
@@ -284,8 +319,11 @@ def _exponent_interval(power: LawFit, x, y, w, confidence: float):
     se = float(np.sqrt(cov[1, 1] * birge))
     half = float(stats.t.ppf(0.5 + confidence / 2.0, max(dof, 1))) * se
     q = power.params["q"]
-    note = (f"{confidence:.0%} interval of the power-law exponent: weighted-fit t-interval (dof {dof})"
-            + (f", widened by the Birge ratio sqrt(chi2/dof) = {np.sqrt(birge):.3g}" if birge > 1 else "") + ".")
+    note = (
+        f"{confidence:.0%} interval of the power-law exponent: weighted-fit t-interval (dof {dof})"
+        + (f", widened by the Birge ratio sqrt(chi2/dof) = {np.sqrt(birge):.3g}" if birge > 1 else "")
+        + "."
+    )
     return float(q), (float(q - half), float(q + half)), note
 
 

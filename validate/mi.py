@@ -29,6 +29,7 @@ Ground truth exists only for jointly Gaussian data; kNN estimates are badly bias
 dimension and InfoNCE saturates at log(batch) (claims.md C3 caveats; the bmi benchmark,
 Czyz et al. 2023). Estimates may be negative; they are never clipped here.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -58,6 +59,7 @@ __all__ = [
 
 # ---------------------------------------------------------------- input handling
 
+
 def _as_samples(a: Any, name: str) -> np.ndarray:
     """Return `a` as a float64 (samples, features) array; 1-D input is one feature."""
     if isinstance(a, torch.Tensor):
@@ -66,16 +68,14 @@ def _as_samples(a: Any, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[:, None]
     require(arr.ndim == 2, name, "a (samples, features) array", f"shape {arr.shape}")
-    require(arr.shape[0] >= 2 and arr.shape[1] >= 1, name, "at least 2 samples and 1 feature",
-            f"shape {arr.shape}")
+    require(arr.shape[0] >= 2 and arr.shape[1] >= 1, name, "at least 2 samples and 1 feature", f"shape {arr.shape}")
     require(bool(np.all(np.isfinite(arr))), name, "finite (no NaN or inf)", "non-finite values")
     return arr
 
 
 def _paired(x: Any, y: Any, y_name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     x, y = _as_samples(x, "x"), _as_samples(y, y_name)
-    require(x.shape[0] == y.shape[0], y_name, f"the same number of samples as x ({x.shape[0]})",
-            y.shape[0])
+    require(x.shape[0] == y.shape[0], y_name, f"the same number of samples as x ({x.shape[0]})", y.shape[0])
     return x, y
 
 
@@ -103,6 +103,7 @@ def _whiten(a: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- Gaussian / CCA
+
 
 def canonical_correlations(x: Any, y: Any, *, ridge: float = 0.0) -> np.ndarray:
     """Sample canonical correlations of x and y, descending, in [0, 1).
@@ -175,6 +176,7 @@ def gaussian(x: Any, y: Any, *, bias_correction: bool = True, ridge: float = 0.0
 
 # ---------------------------------------------------------------- KSG
 
+
 def ksg(x: Any, y: Any, k: int = 3, *, whiten: bool = False) -> float:
     """Joint KSG mutual information (algorithm 1, max-norm), in nats.
 
@@ -198,8 +200,12 @@ def ksg(x: Any, y: Any, k: int = 3, *, whiten: bool = False) -> float:
     xs, ys = prepare(x), prepare(y)
     joint = np.hstack([xs, ys])
     eps = cKDTree(joint).query(joint, k=k + 1, p=np.inf)[0][:, -1]  # k+1: the point itself
-    require(bool(np.all(eps > 0)), "x, y", "free of duplicate samples (add noise with with_noise)",
-            f"{int(np.sum(eps == 0))} samples with a zero k-NN distance")
+    require(
+        bool(np.all(eps > 0)),
+        "x, y",
+        "free of duplicate samples (add noise with with_noise)",
+        f"{int(np.sum(eps == 0))} samples with a zero k-NN distance",
+    )
     nx, ny = _count_strictly_within(xs, eps), _count_strictly_within(ys, eps)
     return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1)))
 
@@ -212,6 +218,7 @@ def _count_strictly_within(z: np.ndarray, radius: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- InfoNCE
+
 
 @dataclass(frozen=True)
 class InfoNCEResult:
@@ -292,8 +299,12 @@ def _split(n: int, eval_fraction: float, batch_size: int, gen: torch.Generator):
     """Seeded shuffle split into training and held-out indices; each part holds >= one batch."""
     order = torch.randperm(n, generator=gen)
     n_eval = int(round(eval_fraction * n))
-    require(n_eval >= batch_size and n - n_eval >= batch_size, "batch_size",
-            f"at most the size of each split ({min(n_eval, n - n_eval)} samples)", batch_size)
+    require(
+        n_eval >= batch_size and n - n_eval >= batch_size,
+        "batch_size",
+        f"at most the size of each split ({min(n_eval, n - n_eval)} samples)",
+        batch_size,
+    )
     return order[n_eval:], order[:n_eval]
 
 
@@ -319,7 +330,7 @@ def _train_critic(f, x, y, batch_size, steps, lr, gen) -> None:
 def _held_out_bounds(f, x, y, batch_size) -> np.ndarray:
     """The bound on each disjoint held-out batch (a trailing partial batch is left out)."""
     starts = range(0, x.shape[0] - batch_size + 1, batch_size)
-    return np.array([float(_nce_bound(f(x[i:i + batch_size], y[i:i + batch_size]))) for i in starts])
+    return np.array([float(_nce_bound(f(x[i : i + batch_size], y[i : i + batch_size]))) for i in starts])
 
 
 class _QuadraticCritic(torch.nn.Module):
@@ -353,9 +364,7 @@ class _SeparableMLPCritic(torch.nn.Module):
 
 
 def _mlp(d_in: int, width: int, gen: torch.Generator) -> torch.nn.Sequential:
-    net = torch.nn.Sequential(
-        torch.nn.Linear(d_in, width), torch.nn.Tanh(), torch.nn.Linear(width, width)
-    ).double()
+    net = torch.nn.Sequential(torch.nn.Linear(d_in, width), torch.nn.Tanh(), torch.nn.Linear(width, width)).double()
     with torch.no_grad():
         for p in net.parameters():  # seeded N(0, 1/fan_in) init (torch's own init ignores gen)
             fan_in = p.shape[-1]
@@ -367,6 +376,7 @@ _CRITICS = {"quadratic": _QuadraticCritic, "mlp": _SeparableMLPCritic}
 
 
 # ---------------------------------------------------------------- noise and the C3 bound
+
 
 def with_noise(x: Any, noise_std: float, *, seed: int) -> np.ndarray:
     """Return x + Z with Z ~ N(0, noise_std^2 I) independent of x, drawn from `seed`.
@@ -416,8 +426,7 @@ def clone_lower_bound(x: Any, y_pred: Any) -> CloneBound:
     d = x.shape[1]
     err = x - y_pred
     cov_x = _ml_covariance(x)
-    require(np.linalg.slogdet(cov_x)[0] > 0, "x", "of nonsingular covariance (h(X) finite)",
-            "a singular covariance")
+    require(np.linalg.slogdet(cov_x)[0] > 0, "x", "of nonsingular covariance (h(X) finite)", "a singular covariance")
     h_x = float(theory.gaussian_entropy(cov_x))
     sign, logdet_e = np.linalg.slogdet(_ml_covariance(err))
     logdet_e = float(logdet_e) if sign > 0 else -np.inf

@@ -17,6 +17,7 @@ Every verdict code here is computed from the runs; none is written down in advan
       seeds, with and without the clone loss); the estimator is picked by its error on benchmark
       tasks of the same dimension and sample count, estimates near log(samples) are flagged.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,55 +49,93 @@ def plateau_table(steps: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
         tokens = int(per_epoch.loc[(cell, student)]) if per_epoch is not None else len(run)
         epoch_steps = max(1, tokens // int(run["tokens_seen"].iloc[0]))
         losses = run.sort_values("step")["loss"].to_numpy()
-        last, prev = losses[-epoch_steps:].mean(), losses[-2 * epoch_steps:-epoch_steps].mean() \
-            if len(losses) >= 2 * epoch_steps else math.nan
-        rows.append({"cell_key": cell, "student": student, "epoch_loss_last": float(last),
-                     "epoch_loss_previous": float(prev), "plateau_change": float(abs(prev - last) / abs(prev))
-                     if np.isfinite(prev) and prev else math.nan})
+        last, prev = (
+            losses[-epoch_steps:].mean(),
+            losses[-2 * epoch_steps : -epoch_steps].mean() if len(losses) >= 2 * epoch_steps else math.nan,
+        )
+        rows.append(
+            {
+                "cell_key": cell,
+                "student": student,
+                "epoch_loss_last": float(last),
+                "epoch_loss_previous": float(prev),
+                "plateau_change": float(abs(prev - last) / abs(prev)) if np.isfinite(prev) and prev else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def rank_evidence(final: pd.DataFrame, plateau: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (d_S, N, seed): held-out KL and LM loss, N = the student's training-set tokens."""
-    out = pd.DataFrame({"rank": final["d_S"].astype(int), "n_samples": final["n_train_tokens"].astype(int),
-                        "seed": final["seed"].astype(int), "heldout_kl": final["heldout_kl"],
-                        "heldout_lm_loss": final["heldout_lm_loss"], "epochs": final["epochs"],
-                        "n_trainable": final["n_trainable"], "diverged": final["diverged"]})
+    out = pd.DataFrame(
+        {
+            "rank": final["d_S"].astype(int),
+            "n_samples": final["n_train_tokens"].astype(int),
+            "seed": final["seed"].astype(int),
+            "heldout_kl": final["heldout_kl"],
+            "heldout_lm_loss": final["heldout_lm_loss"],
+            "epochs": final["epochs"],
+            "n_trainable": final["n_trainable"],
+            "diverged": final["diverged"],
+        }
+    )
     if plateau is not None and len(plateau):
         keyed = plateau.set_index(["cell_key", "student"])["plateau_change"]
         out["plateau_change"] = [keyed.get((c, s), math.nan) for c, s in zip(final["cell_key"], final["student"])]
     return out
 
 
-def rank_verdict(claim, evidence: pd.DataFrame, *, experiment: str, risk: str = "heldout_kl",
-                 teacher: str = "") -> Verdict:
+def rank_verdict(
+    claim, evidence: pd.DataFrame, *, experiment: str, risk: str = "heldout_kl", teacher: str = ""
+) -> Verdict:
     """r*(N) from the real rank sweep, read against the claim (see the module docstring)."""
     rstar = empirical_rstar(evidence, risk)
     widths = sorted(int(w) for w in evidence["rank"].unique())
     claimed = float(claim.claimed_exponents["N"])
     inside = (rstar["at_edge"] == "").to_numpy()
     n_seeds = int(rstar["n_seeds"].min())
-    numbers = {"rstar": rstar["rstar"].tolist(), "rstar_low": rstar["rstar_low"].tolist(),
-               "rstar_high": rstar["rstar_high"].tolist(), "n_samples": rstar["n_samples"].tolist(),
-               "widths": widths, "seeds": n_seeds, "claimed_exponent": claimed, "exponent_variable": "N",
-               "rstar_over_sqrt_n": (rstar["rstar"] / np.sqrt(rstar["n_samples"])).round(4).tolist(),
-               "risk": risk}
-    located = "; ".join(f"N = {n:g}: r* = {r} [{lo}, {hi}]" for n, r, lo, hi in
-                        rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].itertuples(index=False))
+    numbers = {
+        "rstar": rstar["rstar"].tolist(),
+        "rstar_low": rstar["rstar_low"].tolist(),
+        "rstar_high": rstar["rstar_high"].tolist(),
+        "n_samples": rstar["n_samples"].tolist(),
+        "widths": widths,
+        "seeds": n_seeds,
+        "claimed_exponent": claimed,
+        "exponent_variable": "N",
+        "rstar_over_sqrt_n": (rstar["rstar"] / np.sqrt(rstar["n_samples"])).round(4).tolist(),
+        "risk": risk,
+    }
+    located = "; ".join(
+        f"N = {n:g}: r* = {r} [{lo}, {hi}]"
+        for n, r, lo, hi in rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].itertuples(index=False)
+    )
     head = f"Measured r*(N) ({teacher}; risk: held-out {risk}): {located} over d_S in {widths}."
     fit = None
     if (rstar["at_edge"] == "upper").all():
-        code, why = "inconclusive", (f" r* is beyond the grid: the widest student (d_S = {widths[-1]}) has the lowest "
-                                     "held-out risk at every budget, so r* >= that width and its growth is "
-                                     "not measured.")
+        code, why = (
+            "inconclusive",
+            (
+                f" r* is beyond the grid: the widest student (d_S = {widths[-1]}) has the lowest "
+                "held-out risk at every budget, so r* >= that width and its growth is "
+                "not measured."
+            ),
+        )
         would = f"Wider students (d_S > {widths[-1]}) or smaller budgets, until r* falls inside the grid."
     elif (rstar["at_edge"] == "lower").all():
-        code, why = "inconclusive", (f" r* is below the grid: the narrowest student (d_S = {widths[0]}) wins at every "
-                                     "budget.")
+        code, why = (
+            "inconclusive",
+            (f" r* is below the grid: the narrowest student (d_S = {widths[0]}) wins at every budget."),
+        )
         would = f"Narrower students (d_S < {widths[0]}) or larger budgets."
     elif inside.sum() < 2:
-        code, why = "inconclusive", (f" r* lies strictly inside the grid at {int(inside.sum())} budget(s) only; "
-                                     "elsewhere it sits on an edge and only bounds the optimum.")
+        code, why = (
+            "inconclusive",
+            (
+                f" r* lies strictly inside the grid at {int(inside.sum())} budget(s) only; "
+                "elsewhere it sits on an edge and only bounds the optimum."
+            ),
+        )
         would = "More budgets with r* inside the width grid (wider grid or more budgets)."
     else:
         fit = fit_rstar_exponent(rstar, evidence, risk=risk, drop_edge=True)
@@ -110,44 +149,68 @@ def rank_verdict(claim, evidence: pd.DataFrame, *, experiment: str, risk: str = 
         # As for the synthetic C4: an interval that merely reaches the claimed exponent, on budgets
         # too few to tell a power law from a logarithm or a constant, confirms nothing.
         code = "inconclusive"
-        why += (" The exponent interval is consistent with the claim but also with no growth at all, and the "
-                "growth law is not identified, so the grid cannot confirm r* = O(N^%g)." % claimed)
-        would = (f"At least {MIN_GROWTH_SIZES} budgets with r* inside the width grid (the full preset runs 4) and "
-                 "more seeds, so that the growth law is identified.")
+        why += (
+            " The exponent interval is consistent with the claim but also with no growth at all, and the "
+            "growth law is not identified, so the grid cannot confirm r* = O(N^%g)." % claimed
+        )
+        would = (
+            f"At least {MIN_GROWTH_SIZES} budgets with r* inside the width grid (the full preset runs 4) and "
+            "more seeds, so that the growth law is identified."
+        )
     explanation = head + why + growth_text
     figure = _rstar_figure(claim, rstar, fit, widths[-1], teacher)
-    notes = [*rstar.attrs.get("notes", []), *(fit.notes if fit is not None else ()),
-             "N counts the tokens of each student's fixed training set (sequences of seq_len tokens), "
-             "not i.i.d. samples; each student trains on it for several epochs."]
+    notes = [
+        *rstar.attrs.get("notes", []),
+        *(fit.notes if fit is not None else ()),
+        "N counts the tokens of each student's fixed training set (sequences of seq_len tokens), "
+        "not i.i.d. samples; each student trains on it for several epochs.",
+    ]
     if "plateau_change" in evidence and evidence["plateau_change"].notna().any():
         worst = float(evidence["plateau_change"].max())
         numbers["plateau_change_max"] = worst
-        notes.append(f"Training-loss plateau: the epoch-mean loss changed by at most {worst:.1%} over the last epoch "
-                     f"(students above {PLATEAU_TOL:.0%}: {int((evidence['plateau_change'] > PLATEAU_TOL).sum())}).")
-    return Verdict(claim.id, experiment, code, explanation, numbers, None, would, tuple(dict.fromkeys(notes)),
-                   (figure,))
+        notes.append(
+            f"Training-loss plateau: the epoch-mean loss changed by at most {worst:.1%} over the last epoch "
+            f"(students above {PLATEAU_TOL:.0%}: {int((evidence['plateau_change'] > PLATEAU_TOL).sum())})."
+        )
+    return Verdict(
+        claim.id, experiment, code, explanation, numbers, None, would, tuple(dict.fromkeys(notes)), (figure,)
+    )
 
 
 def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
     """The growth law of r*(N) (validate.growth) when >= 4 budgets have r* inside the grid."""
     if inside.sum() < MIN_GROWTH_SIZES:
-        return (f" Growth law not identified: {int(inside.sum())} budget(s) have r* inside the grid, "
-                f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.", {"growth_law": "unidentified"})
+        return (
+            f" Growth law not identified: {int(inside.sum())} budget(s) have r* inside the grid, "
+            f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.",
+            {"growth_law": "unidentified"},
+        )
     from validate.growth import fit_growth_laws
 
     kept = rstar[inside]
     half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)
     growth = fit_growth_laws(kept["n_samples"], kept["rstar"], half**2)
-    return (f" Growth law: {growth.summary()}.",
-            {"growth_law": growth.best if growth.identified else "unidentified", "best_law": growth.best,
-             "delta_aicc": growth.delta_aicc, "growth_exponent": growth.exponent,
-             "growth_exponent_ci": list(growth.exponent_ci)})
+    return (
+        f" Growth law: {growth.summary()}.",
+        {
+            "growth_law": growth.best if growth.identified else "unidentified",
+            "best_law": growth.best,
+            "delta_aicc": growth.delta_aicc,
+            "growth_exponent": growth.exponent,
+            "growth_exponent_ci": list(growth.exponent_ci),
+        },
+    )
 
 
 def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) -> Figure:
     data = rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].assign(series="measured (seed band)")
-    meta = {"sqrt_reference": True, "rank_max": widest, "rank_max_label": f"widest student in the grid, d_S = {widest}",
-            "x_label": "N (training-set tokens)", "y_label": "r* (student width d_S)"}
+    meta = {
+        "sqrt_reference": True,
+        "rank_max": widest,
+        "rank_max_label": f"widest student in the grid, d_S = {widest}",
+        "x_label": "N (training-set tokens)",
+        "y_label": "r* (student width d_S)",
+    }
     if fit is not None and np.isfinite(fit.exponent):
         meta["fit"] = {"exponent": fit.exponent, "ci": list(fit.ci), "intercept": fit.intercept}
     short = teacher.split(",")[0] + (" (reduced)" if "reduced" in teacher else "")
@@ -155,9 +218,16 @@ def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) ->
 
 
 # -- C1: plain SGD --------------------------------------------------------------------------------
-C1_SPEC = BoundSpec(columns={"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}, measured="avg_grad_norm_sq",
-                    grid=("T",), rates={"T": "T"}, trends={"T": "decay"}, x="T", x_label="T (SGD steps)",
-                    y_label="(1/T) sum_t ||grad f(P_t)||^2")
+C1_SPEC = BoundSpec(
+    columns={"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"},
+    measured="avg_grad_norm_sq",
+    grid=("T",),
+    rates={"T": "T"},
+    trends={"T": "decay"},
+    x="T",
+    x_label="T (SGD steps)",
+    y_label="(1/T) sum_t ||grad f(P_t)||^2",
+)
 
 
 def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.DataFrame:
@@ -167,10 +237,21 @@ def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.Data
         probes = constants[constants["seed"] == seed]
         lipschitz, sigma2 = float(probes["L"].max()), float(probes["sigma2"].max())
         for _, r in group.iterrows():
-            rows.append({"seed": int(seed), "T": int(r["T"]), "avg_grad_norm_sq": float(r["avg_grad_dot"]),
-                         "avg_grad_norm_sq_minibatch": float(r["avg_grad_norm_sq_minibatch"]),
-                         "L": lipschitz, "sigma": math.sqrt(sigma2), "Delta": float(r["f0"]), "lr": float(r["lr"]),
-                         "eta_L": float(r["lr"]) * lipschitz, "L0": float(r["L0"]), "n_probes": len(probes)})
+            rows.append(
+                {
+                    "seed": int(seed),
+                    "T": int(r["T"]),
+                    "avg_grad_norm_sq": float(r["avg_grad_dot"]),
+                    "avg_grad_norm_sq_minibatch": float(r["avg_grad_norm_sq_minibatch"]),
+                    "L": lipschitz,
+                    "sigma": math.sqrt(sigma2),
+                    "Delta": float(r["f0"]),
+                    "lr": float(r["lr"]),
+                    "eta_L": float(r["lr"]) * lipschitz,
+                    "L0": float(r["L0"]),
+                    "n_probes": len(probes),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -179,24 +260,35 @@ def broken_assumptions(evidence: pd.DataFrame) -> list[str]:
     broken = []
     worst = evidence.loc[evidence["eta_L"].idxmax()]
     if worst["eta_L"] > 1.0:
-        broken.append(f"step size above 1/L: eta L = {worst['eta_L']:.3g} at T = {int(worst['T'])} (seed "
-                      f"{int(worst['seed'])}), L measured along the path = {worst['L']:.3g} against "
-                      f"L(P_0) = {worst['L0']:.3g} that set eta")
+        broken.append(
+            f"step size above 1/L: eta L = {worst['eta_L']:.3g} at T = {int(worst['T'])} (seed "
+            f"{int(worst['seed'])}), L measured along the path = {worst['L']:.3g} against "
+            f"L(P_0) = {worst['L0']:.3g} that set eta"
+        )
     if not np.all(np.isfinite(evidence["Delta"])) or (evidence["Delta"] < 0).any():
         broken.append("f(P_0) not finite and >= 0")
     return broken
 
 
 def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
-    notes = ("Plain SGD (no momentum, clipping, schedule) on a finite sum over fixed batches; the measured "
-             "average is (1/T) sum_t g_t . g'_t with two independent batches per step, an unbiased estimate of "
-             "(1/T) sum_t ||grad f(P_t)||^2.",
-             f"L: Hessian power iteration (finite differences) at {int(evidence['n_probes'].max())} points per seed "
-             "(start and along the longest path), max taken; sigma^2: the exact variance of the uniform batch draw "
-             "at the same points, max taken; Delta = f(P_0) since the KD objective is >= 0.",
-             "A deep network is not globally L-smooth: L is the largest curvature measured, not a proven constant.")
-    return bound_verdict(claim, evidence, C1_SPEC, experiment=experiment, unmet=broken_assumptions(evidence),
-                         notes=notes, title=f"{claim.id}: plain SGD on the real student against the bound")
+    notes = (
+        "Plain SGD (no momentum, clipping, schedule) on a finite sum over fixed batches; the measured "
+        "average is (1/T) sum_t g_t . g'_t with two independent batches per step, an unbiased estimate of "
+        "(1/T) sum_t ||grad f(P_t)||^2.",
+        f"L: Hessian power iteration (finite differences) at {int(evidence['n_probes'].max())} points per seed "
+        "(start and along the longest path), max taken; sigma^2: the exact variance of the uniform batch draw "
+        "at the same points, max taken; Delta = f(P_0) since the KD objective is >= 0.",
+        "A deep network is not globally L-smooth: L is the largest curvature measured, not a proven constant.",
+    )
+    return bound_verdict(
+        claim,
+        evidence,
+        C1_SPEC,
+        experiment=experiment,
+        unmet=broken_assumptions(evidence),
+        notes=notes,
+        title=f"{claim.id}: plain SGD on the real student against the bound",
+    )
 
 
 # -- C2 ---------------------------------------------------------------------------------------------
@@ -204,23 +296,47 @@ def generalization_evidence(final: pd.DataFrame, vocab: int, n_matrices: int) ->
     """One row per student: gap = held-out minus training-set LM loss after the same steps, and the
     bound's inputs: every projection P (d_T x d_S, rank d_S) counts d_S (d_T + d_S), so
     r(m+n) = n_matrices d_S (d_T + d_S) with r = n_matrices d_S, m = d_T, n = d_S."""
-    return pd.DataFrame({"student": final["student"], "seed": final["seed"].astype(int), "d_S": final["d_S"],
-                         "rank": n_matrices * final["d_S"], "m": final["d_T"], "n": final["d_S"],
-                         "n_samples": final["n_train_tokens"],
-                         "gen_gap": final["heldout_lm_loss"] - final["train_eval_lm_loss"],
-                         "zero_risk": math.log(vocab), "diverged": final["diverged"]})
+    return pd.DataFrame(
+        {
+            "student": final["student"],
+            "seed": final["seed"].astype(int),
+            "d_S": final["d_S"],
+            "rank": n_matrices * final["d_S"],
+            "m": final["d_T"],
+            "n": final["d_S"],
+            "n_samples": final["n_train_tokens"],
+            "gen_gap": final["heldout_lm_loss"] - final["train_eval_lm_loss"],
+            "zero_risk": math.log(vocab),
+            "diverged": final["diverged"],
+        }
+    )
 
 
 def generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
-    spec = BoundSpec(columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"}, measured="gen_gap",
-                     grid=("n_samples", "d_S"), trivial="zero_risk", x="n_samples", series="d_S",
-                     x_label="N (training-set tokens)", y_label="held-out minus training LM loss (nats/token)")
-    notes = ("Gap: LM loss on held-out tokens minus LM loss on tokens of the student's own training set, after "
-             "the same steps (several epochs). r(m+n) sums d_S (d_T + d_S) over every projection matrix (norm "
-             "weights not counted); N = training-set tokens, which are not i.i.d. samples.",
-             "Trivial value: log(vocabulary size), the cross-entropy of a uniform guess.")
-    return bound_verdict(claim, evidence, spec, experiment=experiment, notes=notes,
-                         title=f"{claim.id}: real students, gap against the paper's form")
+    spec = BoundSpec(
+        columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"},
+        measured="gen_gap",
+        grid=("n_samples", "d_S"),
+        trivial="zero_risk",
+        x="n_samples",
+        series="d_S",
+        x_label="N (training-set tokens)",
+        y_label="held-out minus training LM loss (nats/token)",
+    )
+    notes = (
+        "Gap: LM loss on held-out tokens minus LM loss on tokens of the student's own training set, after "
+        "the same steps (several epochs). r(m+n) sums d_S (d_T + d_S) over every projection matrix (norm "
+        "weights not counted); N = training-set tokens, which are not i.i.d. samples.",
+        "Trivial value: log(vocabulary size), the cross-entropy of a uniform guess.",
+    )
+    return bound_verdict(
+        claim,
+        evidence,
+        spec,
+        experiment=experiment,
+        notes=notes,
+        title=f"{claim.id}: real students, gap against the paper's form",
+    )
 
 
 # -- C3 ---------------------------------------------------------------------------------------------
@@ -245,14 +361,21 @@ def estimator_benchmark(dim: int, n_samples: int, *, levels=(0.5, 2.0), seed: in
         y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((n_samples, dim))
         for task, (a, b) in {"gaussian": (x, y), "warped": (x + x**3 / 3, y + y**3 / 3)}.items():
             for name, value in _estimates(a, b, seed).items():
-                rows.append({"task": task, "truth": level, "estimator": name, "estimate": value, "d": dim,
-                             "n_samples": n_samples})
+                rows.append(
+                    {
+                        "task": task,
+                        "truth": level,
+                        "estimator": name,
+                        "estimate": value,
+                        "d": dim,
+                        "n_samples": n_samples,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def _estimates(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
-    return {"gaussian": mi.gaussian(x, y), "ksg": mi.ksg(x, y, k=3),
-            "infonce": _infonce(x, y, seed)}
+    return {"gaussian": mi.gaussian(x, y), "ksg": mi.ksg(x, y, k=3), "infonce": _infonce(x, y, seed)}
 
 
 def _infonce(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
@@ -267,8 +390,9 @@ def choose_estimator(benchmark: pd.DataFrame) -> str:
 
 
 def _estimate(name: str, x: np.ndarray, y: np.ndarray) -> float:
-    return {"gaussian": lambda: mi.gaussian(x, y), "ksg": lambda: mi.ksg(x, y, k=3),
-            "infonce": lambda: _infonce(x, y)}[name]()
+    return {"gaussian": lambda: mi.gaussian(x, y), "ksg": lambda: mi.ksg(x, y, k=3), "infonce": lambda: _infonce(x, y)}[
+        name
+    ]()
 
 
 def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray], estimator: str) -> pd.DataFrame:
@@ -281,9 +405,19 @@ def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray], est
         x = top_components(arrays[f"{row['cell_key']}/{t_name}"].astype(np.float64))
         y = top_components(arrays[f"{row['cell_key']}/{row['array']}"].astype(np.float64))
         value = _estimate(estimator, x, y)
-        rows.append({"seed": int(row["seed"]), "alpha": float(row["alpha"]), "layer": layer, "step": int(row["step"]),
-                     "clone_loss": float(row["heldout_clone_loss"]), "mi": value, "estimator": estimator,
-                     "n_tokens": len(x), "saturated": bool(value > SATURATION * math.log(len(x)))})
+        rows.append(
+            {
+                "seed": int(row["seed"]),
+                "alpha": float(row["alpha"]),
+                "layer": layer,
+                "step": int(row["step"]),
+                "clone_loss": float(row["heldout_clone_loss"]),
+                "mi": value,
+                "estimator": estimator,
+                "n_tokens": len(x),
+                "saturated": bool(value > SATURATION * math.log(len(x))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -295,17 +429,27 @@ def information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, 
     estimator = str(evidence["estimator"].iloc[0])
     err = (benchmark["estimate"] - benchmark["truth"]).abs().groupby(benchmark["estimator"]).max()
     n_flag = int(evidence["saturated"].sum())
-    numbers = {**trend, **gain, "estimator": estimator, "benchmark_max_error": err.round(4).to_dict(),
-               "saturated_estimates": n_flag, "log_samples": math.log(int(evidence["n_tokens"].iloc[0])),
-               "snapshots": int(evidence["step"].nunique()), "seeds": int(evidence["seed"].nunique())}
+    numbers = {
+        **trend,
+        **gain,
+        "estimator": estimator,
+        "benchmark_max_error": err.round(4).to_dict(),
+        "saturated_estimates": n_flag,
+        "log_samples": math.log(int(evidence["n_tokens"].iloc[0])),
+        "snapshots": int(evidence["step"].nunique()),
+        "seeds": int(evidence["seed"].nunique()),
+    }
     lo, hi = trend["spearman_loss_mi_ci"]
     g_lo, g_hi = gain["mi_gain_clone_ci"]
-    text = (f"MI ({estimator}, picked on benchmark tasks of dimension {PCA_DIMS} + {PCA_DIMS}: worst errors "
-            + ", ".join(f"{k} {v:.2g}" for k, v in err.items()) + " nats) between teacher and student residual "
-            f"streams over {numbers['snapshots']} snapshots and {numbers['seeds']} seeds. Clone loss vs MI: mean "
-            f"Spearman {trend['spearman_loss_mi']:.3g} [{lo:.3g}, {hi:.3g}]; MI with cloning (alpha = "
-            f"{gain['alpha_compared']:g}) minus without at the last snapshot: {gain['mi_gain_clone']:.3g} nats "
-            f"[{g_lo:.3g}, {g_hi:.3g}].")
+    text = (
+        f"MI ({estimator}, picked on benchmark tasks of dimension {PCA_DIMS} + {PCA_DIMS}: worst errors "
+        + ", ".join(f"{k} {v:.2g}" for k, v in err.items())
+        + " nats) between teacher and student residual "
+        f"streams over {numbers['snapshots']} snapshots and {numbers['seeds']} seeds. Clone loss vs MI: mean "
+        f"Spearman {trend['spearman_loss_mi']:.3g} [{lo:.3g}, {hi:.3g}]; MI with cloning (alpha = "
+        f"{gain['alpha_compared']:g}) minus without at the last snapshot: {gain['mi_gain_clone']:.3g} nats "
+        f"[{g_lo:.3g}, {g_hi:.3g}]."
+    )
     if lo > 0 or g_hi < 0:
         code, tail = "violated", " An interval excludes zero on the wrong side: cloning does not raise the MI here."
     elif hi >= 0 or g_lo <= 0:
@@ -317,13 +461,27 @@ def information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, 
     means = evidence.groupby(["alpha", "step"], sort=True)[["clone_loss", "mi"]].mean().reset_index()
     means = means.rename(columns={"mi": f"mi_{estimator}" if estimator != "gaussian" else "mi_gaussian"})
     means["series"] = [f"alpha={a:g}" + (" (no clone)" if a == 0 else "") for a in means.pop("alpha")]
-    figure = Figure("mi_vs_clone", "real students: MI to the teacher and held-out clone loss (seed means)", means,
-                    {"spearman": trend["spearman_loss_mi"]} if np.isfinite(trend["spearman_loss_mi"]) else {})
-    notes = (f"MI of the top-{PCA_DIMS} principal-component scores of each residual stream on fixed held-out tokens: "
-             "a finite-dimensional surrogate (MI between deterministic maps of one input can be infinite).",)
-    return Verdict(claim.id, experiment, code, text + tail, numbers, None,
-                   "Intervals that exclude zero (more seeds), or an estimator with smaller benchmark error.", notes,
-                   (figure,))
+    figure = Figure(
+        "mi_vs_clone",
+        "real students: MI to the teacher and held-out clone loss (seed means)",
+        means,
+        {"spearman": trend["spearman_loss_mi"]} if np.isfinite(trend["spearman_loss_mi"]) else {},
+    )
+    notes = (
+        f"MI of the top-{PCA_DIMS} principal-component scores of each residual stream on fixed held-out tokens: "
+        "a finite-dimensional surrogate (MI between deterministic maps of one input can be infinite).",
+    )
+    return Verdict(
+        claim.id,
+        experiment,
+        code,
+        text + tail,
+        numbers,
+        None,
+        "Intervals that exclude zero (more seeds), or an estimator with smaller benchmark error.",
+        notes,
+        (figure,),
+    )
 
 
 def _trend(evidence: pd.DataFrame) -> dict:
@@ -334,8 +492,11 @@ def _trend(evidence: pd.DataFrame) -> dict:
             rhos.append(stats.spearmanr(run["clone_loss"], run["mi"]).statistic)
     rhos = np.asarray(rhos, dtype=float)
     low, high = mean_interval(rhos) if rhos.size else (math.nan, math.nan)
-    return {"spearman_loss_mi": float(rhos.mean()) if rhos.size else math.nan,
-            "spearman_loss_mi_ci": [float(low), float(high)], "runs": int(rhos.size)}
+    return {
+        "spearman_loss_mi": float(rhos.mean()) if rhos.size else math.nan,
+        "spearman_loss_mi_ci": [float(low), float(high)],
+        "runs": int(rhos.size),
+    }
 
 
 def _gain(evidence: pd.DataFrame) -> dict:
@@ -345,8 +506,11 @@ def _gain(evidence: pd.DataFrame) -> dict:
         return {"mi_gain_clone": math.nan, "mi_gain_clone_ci": [math.nan, math.nan], "alpha_compared": math.nan}
     diffs = (last.loc[alphas[-1]] - last.loc[0.0]).dropna().to_numpy()
     low, high = mean_interval(diffs)
-    return {"mi_gain_clone": float(diffs.mean()), "mi_gain_clone_ci": [float(low), float(high)],
-            "alpha_compared": alphas[-1]}
+    return {
+        "mi_gain_clone": float(diffs.mean()),
+        "mi_gain_clone_ci": [float(low), float(high)],
+        "alpha_compared": alphas[-1],
+    }
 
 
 # -- what validate reads from the real run (validate.registry) --------------------------------------
@@ -355,11 +519,13 @@ def real_tables(runs) -> dict[str, pd.DataFrame]:
     """Every claim's evidence from the stored cells: the rank sweep's (with its plateau check), the
     gap's, the MI's (with the estimator chosen on a benchmark of the same size) and SGD's."""
     benchmark = estimator_benchmark(PCA_DIMS, runs.mi_tokens)
-    return {"rank": rank_evidence(runs["final"], plateau_table(runs.steps, runs["final"])),
-            "generalization": generalization_evidence(runs["final"], runs.vocab, runs.n_matrices),
-            "information": information_evidence(runs.hidden_index, runs.arrays, choose_estimator(benchmark)),
-            "mi_benchmark": benchmark,
-            "convergence": convergence_evidence(runs["sgd_runs"], runs["sgd_constants"])}
+    return {
+        "rank": rank_evidence(runs["final"], plateau_table(runs.steps, runs["final"])),
+        "generalization": generalization_evidence(runs["final"], runs.vocab, runs.n_matrices),
+        "information": information_evidence(runs.hidden_index, runs.arrays, choose_estimator(benchmark)),
+        "mi_benchmark": benchmark,
+        "convergence": convergence_evidence(runs["sgd_runs"], runs["sgd_constants"]),
+    }
 
 
 @check(REAL, "convergence")

@@ -11,6 +11,7 @@ Everything that pairs claims with experiments derives from this table: `check_cl
 a report checks on each run (validate.verdicts), the experiments a `--claims` filter keeps
 (reports/plan.py), calibration's production checks, and the order of the report's sections.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -43,29 +44,35 @@ def check(experiment: Experiment | str, *claim_ids: str, any_exponent_claim: boo
         any_exponent_claim: also the check for every other exponent claim on this experiment (a
             user's r* ~ N^q claim is read by the C4 growth-law check).
     """
+
     def register(fn: Check) -> Check:
         for claim_id in claim_ids:
             CHECKS[(_name(experiment), claim_id)] = fn
         if any_exponent_claim:
             GROWTH_CHECKS[_name(experiment)] = fn
         return fn
+
     return register
 
 
 def evidence(experiment: Experiment | str, tables: tuple[str, ...]):
     """Register the decorated `fn(runs) -> {table: DataFrame}` deriving `tables` from the runs."""
+
     def register(fn: EvidenceFn) -> EvidenceFn:
         EVIDENCE[_name(experiment)] = (tables, fn)
         return fn
+
     return register
 
 
 def prediction(experiment: Experiment | str):
     """Register the decorated `fn(runs) -> {measured column: validate.checks.Prediction}`: what
     theory predicts on the grid the runs cover (the finite-size offsets of validate.checks)."""
+
     def register(fn: Callable[[Runs], dict]) -> Callable[[Runs], dict]:
         PREDICTIONS[_name(experiment)] = fn
         return fn
+
     return register
 
 

@@ -12,6 +12,7 @@ the sweep, takes its interval from the same joint seed bootstrap: each resample 
 one r*(N) curve and one refitted slope. An r* at the top of the rank grid only bounds the true
 r* from below (and one at the bottom from above); such points are flagged in the notes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -20,8 +21,15 @@ import numpy as np
 import pandas as pd
 
 from lrkd.errors import require, require_float_in, require_int_in
-from validate.fits import (ExponentFit, bootstrap_replicates, empty_slices_expected, expanded_level,
-                           fit_exponent, percentile_interval, slope_from_sums)
+from validate.fits import (
+    ExponentFit,
+    bootstrap_replicates,
+    empty_slices_expected,
+    expanded_level,
+    fit_exponent,
+    percentile_interval,
+    slope_from_sums,
+)
 
 __all__ = ["empirical_rstar", "fit_rstar_exponent", "rstar_replicates"]
 
@@ -62,8 +70,9 @@ def empirical_rstar(
     cube = _risk_cube(clean, risk)
     best = _argmin_ranks(cube.values[..., None, :], cube.ranks)[..., 0]
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
-    boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
-                                cube.seeds.size, n_resamples, seed=seed)
+    boot = bootstrap_replicates(
+        lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks), cube.seeds.size, n_resamples, seed=seed
+    )
     frame = _rstar_frame(cube, best, boot, confidence)
     frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best)
     frame.attrs["excluded"] = excluded
@@ -71,8 +80,9 @@ def empirical_rstar(
     return frame
 
 
-def rstar_replicates(sweep: pd.DataFrame, n_samples, *, risk: str = "test_risk", n_resamples: int = 2000,
-                     seed: int = 0) -> np.ndarray:
+def rstar_replicates(
+    sweep: pd.DataFrame, n_samples, *, risk: str = "test_risk", n_resamples: int = 2000, seed: int = 0
+) -> np.ndarray:
     """Seed-bootstrap r*(N) curves: (len(n_samples), n_resamples), one joint resample of seeds per
     column (the same resampling as `empirical_rstar`'s band; NaN where a resample lacks a run).
 
@@ -84,8 +94,9 @@ def rstar_replicates(sweep: pd.DataFrame, n_samples, *, risk: str = "test_risk",
     cube = _risk_cube(clean[clean["n_samples"].isin(wanted)], risk)
     require(cube.n_values.size == wanted.size, "n_samples", "sizes present in the sweep", wanted.tolist())
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
-    boot = bootstrap_replicates(lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks),
-                                cube.seeds.size, n_resamples, seed=seed)
+    boot = bootstrap_replicates(
+        lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks), cube.seeds.size, n_resamples, seed=seed
+    )
     order = np.searchsorted(cube.n_values, wanted)
     return boot[order]
 
@@ -112,16 +123,16 @@ def fit_rstar_exponent(
     rows = rstar_frame[rstar_frame["at_edge"] == ""] if drop_edge else rstar_frame
     edge_notes = _edge_notes(rstar_frame, drop_edge)
     if sweep is None:
-        fit = fit_exponent(rows["n_samples"], rows["rstar"], confidence=confidence,
-                           n_resamples=n_resamples, seed=seed)
-        extra = ("Interval resamples the (N, r*) points, not seeds: pass the sweep for a seed "
-                 "bootstrap.",)
+        fit = fit_exponent(rows["n_samples"], rows["rstar"], confidence=confidence, n_resamples=n_resamples, seed=seed)
+        extra = ("Interval resamples the (N, r*) points, not seeds: pass the sweep for a seed bootstrap.",)
         return _with_notes(fit, edge_notes + extra, n_dropped=len(rstar_frame) - len(rows))
-    return _seed_bootstrap_fit(rows, sweep, risk, confidence, n_resamples, seed,
-                               edge_notes, len(rstar_frame) - len(rows))
+    return _seed_bootstrap_fit(
+        rows, sweep, risk, confidence, n_resamples, seed, edge_notes, len(rstar_frame) - len(rows)
+    )
 
 
 # ---------------------------------------------------------------- sweep -> cube
+
 
 def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     require(isinstance(df, pd.DataFrame), name, "a pandas DataFrame", type(df).__name__)
@@ -139,22 +150,19 @@ def _clean_sweep(df: pd.DataFrame, risk: str) -> tuple[pd.DataFrame, dict[str, i
     nonfinite = ~diverged & ~np.isfinite(values)
     clean = df.loc[~diverged & ~nonfinite]
     require(len(clean) > 0, "df", f"at least one finite, non-diverged {risk!r} row", "none")
-    require(bool(np.all(clean["rank"].to_numpy() >= 1)), "df.rank", "integers >= 1",
-            clean["rank"].min())
+    require(bool(np.all(clean["rank"].to_numpy() >= 1)), "df.rank", "integers >= 1", clean["rank"].min())
     counts = {"diverged": int(diverged.sum()), "nonfinite": int(nonfinite.sum())}
     return clean, {reason: n for reason, n in counts.items() if n}
 
 
 def _risk_cube(clean: pd.DataFrame, risk: str) -> _RiskCube:
     """Pivot to (n_samples, rank, seed), averaging duplicate rows, NaN where a run is missing."""
-    table = clean.pivot_table(index=["n_samples", "rank"], columns="seed", values=risk,
-                              aggfunc="mean")
+    table = clean.pivot_table(index=["n_samples", "rank"], columns="seed", values=risk, aggfunc="mean")
     n_values = np.sort(clean["n_samples"].unique())
     ranks = np.sort(clean["rank"].unique())
     full = pd.MultiIndex.from_product([n_values, ranks], names=["n_samples", "rank"])
     values = table.reindex(full).to_numpy(dtype=np.float64)
-    return _RiskCube(n_values, ranks, table.columns.to_numpy(),
-                     values.reshape(n_values.size, ranks.size, -1))
+    return _RiskCube(n_values, ranks, table.columns.to_numpy(), values.reshape(n_values.size, ranks.size, -1))
 
 
 def _argmin_ranks(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -169,8 +177,7 @@ def _argmin_ranks(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     return np.where(has_data, ranks[best].astype(np.float64), np.nan)
 
 
-def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray,
-                 confidence: float) -> pd.DataFrame:
+def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray, confidence: float) -> pd.DataFrame:
     """Assemble the per-N table from the point argmins (n_N,) and bootstrap argmins (n_N, B)."""
     tails = (50.0 * (1 - confidence), 50.0 * (1 + confidence))
     with empty_slices_expected():
@@ -181,16 +188,18 @@ def _rstar_frame(cube: _RiskCube, best: np.ndarray, boot: np.ndarray,
     grid_min = np.array([cube.ranks[o].min() for o in observed])
     grid_max = np.array([cube.ranks[o].max() for o in observed])
     at_rank = np.searchsorted(cube.ranks, best)
-    frame = pd.DataFrame({
-        "n_samples": cube.n_values,
-        "rstar": best.astype(np.int64),
-        "rstar_low": low.astype(np.int64),
-        "rstar_high": high.astype(np.int64),
-        "n_seeds": np.isfinite(cube.values).any(axis=1).sum(axis=-1),
-        "min_risk": mean[np.arange(best.size), at_rank],
-        "min_rank": grid_min,
-        "max_rank": grid_max,
-    })
+    frame = pd.DataFrame(
+        {
+            "n_samples": cube.n_values,
+            "rstar": best.astype(np.int64),
+            "rstar_low": low.astype(np.int64),
+            "rstar_high": high.astype(np.int64),
+            "n_seeds": np.isfinite(cube.values).any(axis=1).sum(axis=-1),
+            "min_risk": mean[np.arange(best.size), at_rank],
+            "min_rank": grid_min,
+            "max_rank": grid_max,
+        }
+    )
     frame["at_edge"] = np.where(best == grid_max, "upper", np.where(best == grid_min, "lower", ""))
     return frame
 
@@ -233,12 +242,15 @@ def _edge_notes(frame: pd.DataFrame, drop_edge: bool) -> tuple[str, ...]:
         n = frame.loc[frame["at_edge"] == edge, "n_samples"].tolist()
         if n:
             action = "dropped from the fit" if drop_edge else "kept"
-            notes.append(f"r* sits at the {edge} edge of the rank grid for N = {n}: it bounds the "
-                         f"true r* only {bound} ({action}).")
+            notes.append(
+                f"r* sits at the {edge} edge of the rank grid for N = {n}: it bounds the "
+                f"true r* only {bound} ({action})."
+            )
     return tuple(notes)
 
 
 # ---------------------------------------------------------------- exponent of r*(N)
+
 
 def _with_notes(fit: ExponentFit, notes: tuple[str, ...], n_dropped: int) -> ExponentFit:
     excluded = dict(fit.excluded, **({"edge": n_dropped} if n_dropped else {}))
@@ -249,11 +261,9 @@ def _seed_bootstrap_fit(rows, sweep, risk, confidence, n_resamples, seed, edge_n
     """Point fit through the frame's r*; interval from a joint bootstrap over the sweep's seeds."""
     clean, _ = _clean_sweep(sweep, risk)
     cube = _risk_cube(clean[clean["n_samples"].isin(rows["n_samples"])], risk)
-    require(cube.n_values.size >= 2, "rstar_frame", "at least 2 sample sizes to fit",
-            cube.n_values.size)
+    require(cube.n_values.size >= 2, "rstar_frame", "at least 2 sample sizes to fit", cube.n_values.size)
     log_n = np.log(cube.n_values)
-    slope, intercept = np.polyfit(np.log(rows["n_samples"].to_numpy(float)),
-                                  np.log(rows["rstar"].to_numpy(float)), 1)
+    slope, intercept = np.polyfit(np.log(rows["n_samples"].to_numpy(float)), np.log(rows["rstar"].to_numpy(float)), 1)
 
     def slopes(idx: np.ndarray) -> np.ndarray:
         log_r = np.log(_argmin_ranks(cube.values[:, :, idx], cube.ranks))  # (n_N, ...)
@@ -261,8 +271,16 @@ def _seed_bootstrap_fit(rows, sweep, risk, confidence, n_resamples, seed, edge_n
 
     ci, ci_note = _seed_interval(slopes, cube.seeds.size, confidence, n_resamples, seed)
     notes = ("Least squares of log r* on log N.", ci_note) + edge_notes
-    return ExponentFit(float(slope), ci, float(intercept), len(rows), cube.seeds.size,
-                       {"edge": n_dropped} if n_dropped else {}, notes, confidence)
+    return ExponentFit(
+        float(slope),
+        ci,
+        float(intercept),
+        len(rows),
+        cube.seeds.size,
+        {"edge": n_dropped} if n_dropped else {},
+        notes,
+        confidence,
+    )
 
 
 def _seed_interval(slopes, n_seeds: int, confidence: float, n_resamples: int, seed: int):
@@ -271,8 +289,10 @@ def _seed_interval(slopes, n_seeds: int, confidence: float, n_resamples: int, se
     n_resamples = require_int_in(n_resamples, "n_resamples", 100)
     replicates = bootstrap_replicates(slopes, n_seeds, n_resamples, seed=seed)
     level = expanded_level(confidence, n_seeds, n_seeds - 1)
-    note = (f"{confidence:.0%} interval: expanded percentile bootstrap over {n_seeds} seeds, "
-            f"r*(N) recomputed and refitted per resample ({n_resamples} resamples).")
+    note = (
+        f"{confidence:.0%} interval: expanded percentile bootstrap over {n_seeds} seeds, "
+        f"r*(N) recomputed and refitted per resample ({n_resamples} resamples)."
+    )
     return percentile_interval(replicates, level), note
 
 

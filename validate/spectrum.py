@@ -12,6 +12,7 @@ The fit range: by default every index from k = 1 whose value is above numpy's ma
 tolerance, len(s) * eps * s_max (smaller values are roundoff, not spectrum); `k_min` / `k_max`
 restrict it to a head range (e.g. skip the top few and a noise-floor tail).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,11 +96,17 @@ def fit_spectrum(
     family: Family = "power_law" if power_wins else "exponential"
     return SpectrumFit(
         family=family,
-        alpha=float(-power.slope), alpha_ci=_interval(-power.slope, t * power.stderr),
-        c_power=float(np.exp(power.intercept)), r2_power=float(power.rvalue**2),
-        beta=float(-expo.slope), beta_ci=_interval(-expo.slope, t * expo.stderr),
-        c_exponential=float(np.exp(expo.intercept)), r2_exponential=float(expo.rvalue**2),
-        k_range=(int(k[0]), int(k[-1])), n_points=int(k.size), confidence=confidence,
+        alpha=float(-power.slope),
+        alpha_ci=_interval(-power.slope, t * power.stderr),
+        c_power=float(np.exp(power.intercept)),
+        r2_power=float(power.rvalue**2),
+        beta=float(-expo.slope),
+        beta_ci=_interval(-expo.slope, t * expo.stderr),
+        c_exponential=float(np.exp(expo.intercept)),
+        r2_exponential=float(expo.rvalue**2),
+        k_range=(int(k[0]), int(k[-1])),
+        n_points=int(k.size),
+        confidence=confidence,
     )
 
 
@@ -107,8 +114,12 @@ def _as_spectrum(values: Any) -> np.ndarray:
     s = np.asarray(values, dtype=np.float64)
     require(s.ndim == 1, "singular_values", "a 1-D array", f"shape {s.shape}")
     require(s.size >= 3, "singular_values", "at least 3 values", s.size)
-    require(bool(np.all(np.isfinite(s)) and np.all(s >= 0)), "singular_values",
-            "finite and >= 0", "negative or non-finite values")
+    require(
+        bool(np.all(np.isfinite(s)) and np.all(s >= 0)),
+        "singular_values",
+        "finite and >= 0",
+        "negative or non-finite values",
+    )
     return s
 
 
@@ -121,8 +132,12 @@ def _fit_range(s: np.ndarray, k_min: int, k_max: int | None, floor: float | None
     floor = require_float_in(floor, "floor", 0.0)
     k = np.arange(1, s.size + 1, dtype=np.float64)
     keep = (k >= k_min) & (k <= k_max) & (s > floor)
-    require(int(keep.sum()) >= 3, "singular_values", "at least 3 values above the floor in the range",
-            f"{int(keep.sum())} in k = {k_min}..{k_max} above {floor:.3g}")
+    require(
+        int(keep.sum()) >= 3,
+        "singular_values",
+        "at least 3 values above the floor in the range",
+        f"{int(keep.sum())} in k = {k_min}..{k_max} above {floor:.3g}",
+    )
     return k[keep], np.log(s[keep])
 
 
@@ -213,8 +228,15 @@ def compare_with_null(singular_values: Any, shape: tuple[int, int] | None = None
     threshold = _spike_threshold(p, q, b, scale, median_level)
     n_spikes = int(np.sum(s > threshold))
     family_fit = fit_spectrum(s[:n_spikes]) if n_spikes >= MIN_FAMILY_POINTS else None
-    return NullComparison((p, q) if shape is None else tuple(int(d) for d in shape), estimated, scale,
-                          float(scale * (np.sqrt(p) + np.sqrt(q))), float(threshold), n_spikes, family_fit)
+    return NullComparison(
+        (p, q) if shape is None else tuple(int(d) for d in shape),
+        estimated,
+        scale,
+        float(scale * (np.sqrt(p) + np.sqrt(q))),
+        float(threshold),
+        n_spikes,
+        family_fit,
+    )
 
 
 def _spike_threshold(p: int, q: int, b: float, scale: float, median_level: float) -> float:

@@ -13,6 +13,7 @@ The codes are those of claims.md ("Verdicts"):
 A verdict carries numbers, never prose-only conclusions, plus `Figure` records: named data frames
 tagged with the kind of plot that shows them. validate/ computes the data; reports/ draws it.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,17 @@ LABELS = {
     NOT_TESTED: "not tested",
 }
 
-FIGURE_KINDS = ("bound_vs_measured", "rstar_vs_n", "mi_vs_clone", "spectrum", "estimate_vs_truth", "rstar_growth",
-                "spectrum_null", "mi_by_arm", "mi_vs_mse")
+FIGURE_KINDS = (
+    "bound_vs_measured",
+    "rstar_vs_n",
+    "mi_vs_clone",
+    "spectrum",
+    "estimate_vs_truth",
+    "rstar_growth",
+    "spectrum_null",
+    "mi_by_arm",
+    "mi_vs_mse",
+)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Built-in claims are read by the check registered for their experiment (validate.
 the generic path: validate.bounds for bound claims, an exponent fit for exponent claims. Every
 number comes from the runs; nothing here is written by hand.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -49,8 +50,11 @@ def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
         return check(claim, runs)
     if claim.experiment == runs.experiment and claim.measured_column:
         return generic_verdict(claim, runs)
-    raise InputError("claim", f"no check binds claim {claim.id!r} to experiment {runs.experiment!r}; "
-                     "set the claim's experiment, columns and measured_column, or register_check()")
+    raise InputError(
+        "claim",
+        f"no check binds claim {claim.id!r} to experiment {runs.experiment!r}; "
+        "set the claim's experiment, columns and measured_column, or register_check()",
+    )
 
 
 RANK_CLAIMS = ("optimal_rank",)
@@ -60,38 +64,55 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
     """Wrap a simulate/ result as the Runs of the experiment that produces it."""
     if isinstance(result, simulate.DeepSweep):
         lrs = sorted(float(v) for v in result.frame["lr"].unique())
-        return InformationRuns(INFORMATION.name, f"{result.teacher.activation} teacher", {"trajectory": result.frame},
-                               sweep=result, noise_std=c3.DEFAULT_NOISE_STD, lrs=lrs,
-                               activation=result.teacher.activation)
+        return InformationRuns(
+            INFORMATION.name,
+            f"{result.teacher.activation} teacher",
+            {"trajectory": result.frame},
+            sweep=result,
+            noise_std=c3.DEFAULT_NOISE_STD,
+            lrs=lrs,
+            activation=result.teacher.activation,
+        )
     if isinstance(result, simulate.CloneSweep):
         seeds = sorted(result.frame["seed"].unique())
         rank = int(result.frame["rank"].iloc[0])
         alphas = sorted(result.frame["alpha"].unique())
         evidence = c3.shallow_evidence(result, rank, alphas, seeds=seeds, noise_std=0.1)
-        return InformationRuns(INFORMATION.name, "one-layer teacher", {"trajectory": result.frame,
-                               "evidence": evidence}, noise_std=0.1)
+        return InformationRuns(
+            INFORMATION.name, "one-layer teacher", {"trajectory": result.frame, "evidence": evidence}, noise_std=0.1
+        )
     if not isinstance(result, pd.DataFrame) or result.empty:
-        raise InputError("runs", "must be an experiment's Runs, a simulate sweep frame or a CloneSweep, "
-                         f"got {type(result).__name__}")
+        raise InputError(
+            "runs", f"must be an experiment's Runs, a simulate sweep frame or a CloneSweep, got {type(result).__name__}"
+        )
     if "test_risk" in result and "step" not in result:
         teacher = c1.teacher_of_frame(result)
         if claim_id in RANK_CLAIMS or rank_claim:
-            return RankRuns(RANK.name, "", {"sweep": result}, spectrum=teacher.spectrum,
-                            singular_values=teacher.singular_values)
+            return RankRuns(
+                RANK.name, "", {"sweep": result}, spectrum=teacher.spectrum, singular_values=teacher.singular_values
+            )
         return GeneralizationRuns(GENERALIZATION.name, "", {"sweep": result}, teacher=teacher)
     if "avg_grad_norm_sq" in result:
         if "L_exact" in result:
             return ConvergenceRuns(C1_LOWRANK.name, "", {"trajectory": result})
         return ConvergenceRuns(C1_QUADRATIC.name, "", {"trajectory": result})
-    raise InputError("runs", "a frame from simulate.rank_sweep, convergence_sweep or quadratic_sweep; "
-                     f"its columns {sorted(result.columns)[:8]}... match none of them")
+    raise InputError(
+        "runs",
+        "a frame from simulate.rank_sweep, convergence_sweep or quadratic_sweep; "
+        f"its columns {sorted(result.columns)[:8]}... match none of them",
+    )
 
 
 def claims_checked_by(runs: Runs) -> list[theory.Claim]:
     """Built-in and user claims that have a check on this experiment."""
     ids = [cid for (exp, cid) in CHECKS if exp == runs.experiment]
-    ids += [c.id for c in theory.all_claims() if c.experiment == runs.experiment and c.id not in ids
-            and (c.measured_column or (c.kind == "exponent" and runs.experiment in GROWTH_CHECKS))]
+    ids += [
+        c.id
+        for c in theory.all_claims()
+        if c.experiment == runs.experiment
+        and c.id not in ids
+        and (c.measured_column or (c.kind == "exponent" and runs.experiment in GROWTH_CHECKS))
+    ]
     return [theory.get_claim(i) for i in ids]
 
 
@@ -107,20 +128,41 @@ def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
     grid = grid or tuple(claim.columns.values())[:1]
-    spec = BoundSpec(columns=claim.columns, measured=claim.measured_column, grid=grid,
-                     rates=rates, trends=trends, x=next(iter(rates.values()), None))
-    return bound_verdict(claim, table, spec, experiment=runs.name,
-                         prediction=predictions(runs).get(claim.measured_column))
+    spec = BoundSpec(
+        columns=claim.columns,
+        measured=claim.measured_column,
+        grid=grid,
+        rates=rates,
+        trends=trends,
+        x=next(iter(rates.values()), None),
+    )
+    return bound_verdict(
+        claim, table, spec, experiment=runs.name, prediction=predictions(runs).get(claim.measured_column)
+    )
 
 
 def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdict:
     fits = fit_mean_power_law(table, list(rates.values()), claim.measured_column)
     offsets = finite_size_offsets(prediction, table, list(rates.values())) if prediction else {}
-    outcomes = [exponent_outcome(fits[col], variable=v, claimed=float(claim.claimed_exponents[v]),
-                                 trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth",
-                                 offset=offsets.get(col))
-                for v, col in rates.items()]
+    outcomes = [
+        exponent_outcome(
+            fits[col],
+            variable=v,
+            claimed=float(claim.claimed_exponents[v]),
+            trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth",
+            offset=offsets.get(col),
+        )
+        for v, col in rates.items()
+    ]
     decision = decide(exponents=outcomes, n_seeds=outcomes[0].fit.n_groups if outcomes else None)
     numbers = {k: v for o in outcomes for k, v in o.numbers.items()}
-    return Verdict(claim.id, experiment, decision.code, decision.explanation, numbers, None,
-                   decision.would_change, tuple(outcomes[0].fit.notes) if outcomes else ())
+    return Verdict(
+        claim.id,
+        experiment,
+        decision.code,
+        decision.explanation,
+        numbers,
+        None,
+        decision.would_change,
+        tuple(outcomes[0].fit.notes) if outcomes else (),
+    )

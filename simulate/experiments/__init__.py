@@ -14,6 +14,7 @@ which presets a report runs.
 A new experiment is one module here (config dataclass, run function, register_experiment): it is
 found by the loop below, with no other edit.
 """
+
 import importlib
 import pkgutil
 

@@ -5,6 +5,7 @@ the results store, and the typed `Runs` it returns. The registry of experiments 
 An experiment produces tables and the typed inputs a check needs (a teacher, a problem); it
 computes no evidence: validate/ derives that from the runs (validate.registry.evidence).
 """
+
 from __future__ import annotations
 
 import copy

@@ -1,8 +1,9 @@
 """C1 experiments: SGD with the C1 step rule where L, sigma and Delta are known exactly.
 
-  c1_quadratic  a quadratic with known L, sigma, Delta (the C1 bound is known true)
-  c1_lowrank    the linear LRC-style student f(P) = g(W_T P), exact L and Delta
+c1_quadratic  a quadratic with known L, sigma, Delta (the C1 bound is known true)
+c1_lowrank    the linear LRC-style student f(P) = g(W_T P), exact L and Delta
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,15 @@ class ConvergenceRuns(Runs):
     """SGD trajectories ("trajectory": one row per (T, seed)) with what produced them: the
     quadratic `problem` (c1_quadratic) or the `teacher` (c1_lowrank), None when unknown."""
 
-    def __init__(self, experiment: str, label: str, tables: dict[str, pd.DataFrame], *,
-                 problem: Quadratic | None = None, teacher: LinearTeacher | None = None):
+    def __init__(
+        self,
+        experiment: str,
+        label: str,
+        tables: dict[str, pd.DataFrame],
+        *,
+        problem: Quadratic | None = None,
+        teacher: LinearTeacher | None = None,
+    ):
         super().__init__(experiment, label, tables)
         self.problem, self.teacher = problem, teacher
 
@@ -52,8 +60,16 @@ class QuadraticConfig:
 
 def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progress=None) -> ConvergenceRuns:
     problem = cfg.problem()
-    traj = quadratic_sweep(problem, cfg.steps, seeds=cfg.seeds, device=cfg.device, store=store,
-                           executor=executor, progress=progress, experiment=C1_QUADRATIC.name)
+    traj = quadratic_sweep(
+        problem,
+        cfg.steps,
+        seeds=cfg.seeds,
+        device=cfg.device,
+        store=store,
+        executor=executor,
+        progress=progress,
+        experiment=C1_QUADRATIC.name,
+    )
     return ConvergenceRuns(C1_QUADRATIC.name, "", {"trajectory": traj}, problem=problem)
 
 
@@ -75,21 +91,55 @@ class LowRankC1Config(TeacherConfig):
 
 def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=None) -> ConvergenceRuns:
     teacher = cfg.teacher()
-    traj = convergence_sweep(teacher, cfg.rank, cfg.steps, cfg.sample_size, seeds=cfg.seeds,
-                             student="lrc", step_rule="c1", train_embedding=False,
-                             batch_size=cfg.batch_size, device=cfg.device, store=store,
-                             executor=executor, progress=progress, experiment=C1_LOWRANK.name)
+    traj = convergence_sweep(
+        teacher,
+        cfg.rank,
+        cfg.steps,
+        cfg.sample_size,
+        seeds=cfg.seeds,
+        student="lrc",
+        step_rule="c1",
+        train_embedding=False,
+        batch_size=cfg.batch_size,
+        device=cfg.device,
+        store=store,
+        executor=executor,
+        progress=progress,
+        experiment=C1_LOWRANK.name,
+    )
     return ConvergenceRuns(C1_LOWRANK.name, "", {"trajectory": traj}, teacher=teacher)
 
 
-C1_QUADRATIC = register_experiment(Experiment(
-    "c1_quadratic", QuadraticConfig, run_c1_quadratic,
-    "SGD with the C1 step rule on a quadratic with known L, sigma, Delta",
-    {"quick": {}, "full": {"steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200],
-                           "seeds": list(range(32))}}), replace=True)
-C1_LOWRANK = register_experiment(Experiment(
-    "c1_lowrank", LowRankC1Config, run_c1_lowrank,
-    "SGD with the C1 step rule on the linear LRC-style student (exact L and Delta)",
-    {"quick": {}, "full": {"m": 64, "n": 64, "rank": 8, "sample_size": 4000,
-                           "steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600],
-                           "seeds": list(range(16))}}), replace=True)
+C1_QUADRATIC = register_experiment(
+    Experiment(
+        "c1_quadratic",
+        QuadraticConfig,
+        run_c1_quadratic,
+        "SGD with the C1 step rule on a quadratic with known L, sigma, Delta",
+        {
+            "quick": {},
+            "full": {"steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200], "seeds": list(range(32))},
+        },
+    ),
+    replace=True,
+)
+C1_LOWRANK = register_experiment(
+    Experiment(
+        "c1_lowrank",
+        LowRankC1Config,
+        run_c1_lowrank,
+        "SGD with the C1 step rule on the linear LRC-style student (exact L and Delta)",
+        {
+            "quick": {},
+            "full": {
+                "m": 64,
+                "n": 64,
+                "rank": 8,
+                "sample_size": 4000,
+                "steps": [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600],
+                "seeds": list(range(16)),
+            },
+        },
+    ),
+    replace=True,
+)

@@ -1,4 +1,5 @@
 """C2 experiment: closed-form reduced-rank regression over ranks x N x seeds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,16 +45,40 @@ class GeneralizationConfig(TeacherConfig):
 
 def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> GeneralizationRuns:
     teacher = cfg.teacher()
-    sweep = rank_sweep(teacher, cfg.ranks, cfg.sample_sizes, seeds=cfg.seeds, device=cfg.device,
-                       store=store, executor=executor, progress=progress, experiment=GENERALIZATION.name)
+    sweep = rank_sweep(
+        teacher,
+        cfg.ranks,
+        cfg.sample_sizes,
+        seeds=cfg.seeds,
+        device=cfg.device,
+        store=store,
+        executor=executor,
+        progress=progress,
+        experiment=GENERALIZATION.name,
+    )
     label = "" if cfg.data == "gaussian" else "bounded data"
     return GeneralizationRuns(GENERALIZATION.name, label, {"sweep": sweep}, teacher=teacher)
 
 
-_FULL = {"m": 64, "n": 64, "ranks": [2, 4, 8, 16, 32], "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
-         "seeds": list(range(64))}
-GENERALIZATION = register_experiment(Experiment(
-    "c2_generalization", GeneralizationConfig, run_c2,
-    "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
-    {"quick": {}, "quick_bounded": {"data": "bounded"}, "full": _FULL, "full_bounded": {**_FULL, "data": "bounded"}}),
-    replace=True)
+_FULL = {
+    "m": 64,
+    "n": 64,
+    "ranks": [2, 4, 8, 16, 32],
+    "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
+    "seeds": list(range(64)),
+}
+GENERALIZATION = register_experiment(
+    Experiment(
+        "c2_generalization",
+        GeneralizationConfig,
+        run_c2,
+        "closed-form reduced-rank regression: generalization gap and excess risk over r x N",
+        {
+            "quick": {},
+            "quick_bounded": {"data": "bounded"},
+            "full": _FULL,
+            "full_bounded": {**_FULL, "data": "bounded"},
+        },
+    ),
+    replace=True,
+)

@@ -1,5 +1,6 @@
 """C3 experiment: two-layer teachers whose hidden activation is cloned (simulate.clone_deep), with
 noisy-label and clean-KD controls at equal steps, step sizes tuned per arm."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,9 +19,19 @@ class InformationRuns(Runs):
     (None for evidence planted by hand), the MI channel's noise, the estimator's sample count and
     benchmark repetitions, the step-size grid and the teacher's activation."""
 
-    def __init__(self, experiment: str, label: str, tables: dict[str, pd.DataFrame], *,
-                 sweep: DeepSweep | None = None, noise_std: float, lrs: tuple[float, ...] = (),
-                 mi_samples: int = 4000, benchmark_reps: int = 2, activation: str = "linear"):
+    def __init__(
+        self,
+        experiment: str,
+        label: str,
+        tables: dict[str, pd.DataFrame],
+        *,
+        sweep: DeepSweep | None = None,
+        noise_std: float,
+        lrs: tuple[float, ...] = (),
+        mi_samples: int = 4000,
+        benchmark_reps: int = 2,
+        activation: str = "linear",
+    ):
         super().__init__(experiment, label, tables)
         self.sweep, self.noise_std, self.lrs = sweep, noise_std, [float(v) for v in lrs]
         self.mi_samples, self.benchmark_reps, self.activation = mi_samples, benchmark_reps, activation
@@ -72,24 +83,65 @@ class InformationConfig:
 
 def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> InformationRuns:
     teacher = DeepTeacher(tuple(cfg.widths), cfg.activation, cfg.spectrum.build(), cfg.noise)
-    sweep = deep_clone_sweep(teacher, cfg.rank, seeds=cfg.seeds, arms=cfg.arms, lrs=cfg.lrs, alpha=cfg.alpha,
-                             sample_size=cfg.sample_size, steps=cfg.steps, batch_size=cfg.batch_size,
-                             store=store, executor=executor, progress=progress, experiment=INFORMATION.name)
+    sweep = deep_clone_sweep(
+        teacher,
+        cfg.rank,
+        seeds=cfg.seeds,
+        arms=cfg.arms,
+        lrs=cfg.lrs,
+        alpha=cfg.alpha,
+        sample_size=cfg.sample_size,
+        steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        store=store,
+        executor=executor,
+        progress=progress,
+        experiment=INFORMATION.name,
+    )
     label = f"{cfg.activation} teacher {'-'.join(map(str, cfg.widths))}, rank {cfg.rank}"
-    return InformationRuns(INFORMATION.name, label, {"trajectory": sweep.frame}, sweep=sweep,
-                           noise_std=cfg.noise_std, lrs=cfg.lrs, mi_samples=cfg.mi_samples,
-                           benchmark_reps=cfg.benchmark_reps, activation=cfg.activation)
+    return InformationRuns(
+        INFORMATION.name,
+        label,
+        {"trajectory": sweep.frame},
+        sweep=sweep,
+        noise_std=cfg.noise_std,
+        lrs=cfg.lrs,
+        mi_samples=cfg.mi_samples,
+        benchmark_reps=cfg.benchmark_reps,
+        activation=cfg.activation,
+    )
 
 
 # the ReLU case: hidden width 4 keeps KSG (8 joint dimensions) usable; a coarser MI channel (its bias
 # grows with the MI)
-RELU = {"activation": "relu", "widths": [8, 4, 1], "rank": 2, "lrs": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
-        "mi_samples": 2000, "noise_std": 0.5, "seeds": list(range(8))}
-INFORMATION = register_experiment(Experiment(
-    "c3_information", InformationConfig, run_c3,
-    "two-layer teachers (deep linear: exact MI; ReLU: KSG): cloning a hidden activation vs "
-    "noisy-label and clean-KD controls at equal steps, step sizes tuned per arm",
-    {"quick": {}, "quick_relu": RELU,
-     "full": {"widths": [32, 32, 8], "rank": 8, "steps": 8000, "seeds": list(range(16)),
-              "lrs": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]},  # 8000 steps: best step sizes are smaller
-     "full_relu": {**RELU, "steps": 8000, "seeds": list(range(16)), "benchmark_reps": 4}}), replace=True)
+RELU = {
+    "activation": "relu",
+    "widths": [8, 4, 1],
+    "rank": 2,
+    "lrs": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+    "mi_samples": 2000,
+    "noise_std": 0.5,
+    "seeds": list(range(8)),
+}
+INFORMATION = register_experiment(
+    Experiment(
+        "c3_information",
+        InformationConfig,
+        run_c3,
+        "two-layer teachers (deep linear: exact MI; ReLU: KSG): cloning a hidden activation vs "
+        "noisy-label and clean-KD controls at equal steps, step sizes tuned per arm",
+        {
+            "quick": {},
+            "quick_relu": RELU,
+            "full": {
+                "widths": [32, 32, 8],
+                "rank": 8,
+                "steps": 8000,
+                "seeds": list(range(16)),
+                "lrs": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            },  # 8000 steps: best step sizes are smaller
+            "full_relu": {**RELU, "steps": 8000, "seeds": list(range(16)), "benchmark_reps": 4},
+        },
+    ),
+    replace=True,
+)

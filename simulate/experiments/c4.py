@@ -1,4 +1,5 @@
 """C4 experiment: rank sweeps at several N for one planted spectrum (r*(N) is read from them)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ class RankRuns(Runs):
     """A sweep over every rank ("sweep") with the teacher's planted `spectrum` (a simulate spectrum)
     and its `singular_values`."""
 
-    def __init__(self, experiment: str, label: str, tables: dict[str, pd.DataFrame], *, spectrum,
-                 singular_values: np.ndarray):
+    def __init__(
+        self, experiment: str, label: str, tables: dict[str, pd.DataFrame], *, spectrum, singular_values: np.ndarray
+    ):
         super().__init__(experiment, label, tables)
         self.spectrum, self.singular_values = spectrum, np.asarray(singular_values)
 
@@ -41,10 +43,24 @@ class RankConfig(TeacherConfig):
 def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> RankRuns:
     teacher = cfg.teacher()
     ranks = list(range(1, min(cfg.m, cfg.n) + 1))
-    sweep = rank_sweep(teacher, ranks, cfg.sample_sizes, seeds=cfg.seeds, device=cfg.device, store=store,
-                       executor=executor, progress=progress, experiment=RANK.name)
-    return RankRuns(RANK.name, cfg.spectrum.label, {"sweep": sweep}, spectrum=cfg.spectrum.build(),
-                    singular_values=teacher.singular_values)
+    sweep = rank_sweep(
+        teacher,
+        ranks,
+        cfg.sample_sizes,
+        seeds=cfg.seeds,
+        device=cfg.device,
+        store=store,
+        executor=executor,
+        progress=progress,
+        experiment=RANK.name,
+    )
+    return RankRuns(
+        RANK.name,
+        cfg.spectrum.label,
+        {"sweep": sweep},
+        spectrum=cfg.spectrum.build(),
+        singular_values=teacher.singular_values,
+    )
 
 
 # C4 grids keep r* inside the rank grid and below about min(m, n)/6, where theory's finite-size r*
@@ -54,17 +70,44 @@ def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Rank
 # 128 x 128, as many decades of N as the rank grid allows (3 for alpha = 2 and the exponential).
 PRESETS = {
     "quick": {"noise": 0.58, "sample_sizes": sizes(256, 5792)},
-    "quick_exponential": {"noise": 0.7, "spectrum": {"kind": "exponential", "decay": 0.3},
-                          "sample_sizes": sizes(256, 16384)},
+    "quick_exponential": {
+        "noise": 0.7,
+        "spectrum": {"kind": "exponential", "decay": 0.3},
+        "sample_sizes": sizes(256, 16384),
+    },
     "full": {"m": 128, "n": 128, "noise": 0.58, "sample_sizes": sizes(512, 65536), "seeds": list(range(12))},
-    "full_alpha_0.75": {"m": 128, "n": 128, "noise": 0.69, "spectrum": {"kind": "power_law", "decay": 0.75},
-                        "sample_sizes": sizes(512, 11585), "seeds": list(range(12))},
-    "full_alpha_1.5": {"m": 128, "n": 128, "noise": 0.41, "spectrum": {"kind": "power_law", "decay": 1.5},
-                       "sample_sizes": sizes(512, 262144, 1), "seeds": list(range(12))},
-    "full_alpha_2": {"m": 128, "n": 128, "noise": 0.29, "spectrum": {"kind": "power_law", "decay": 2.0},
-                     "sample_sizes": sizes(512, 524288, 1), "seeds": list(range(12))},
-    "full_exponential": {"m": 128, "n": 128, "spectrum": {"kind": "exponential", "decay": 0.3},
-                         "sample_sizes": sizes(1024, 524288, 1), "seeds": list(range(12))},
+    "full_alpha_0.75": {
+        "m": 128,
+        "n": 128,
+        "noise": 0.69,
+        "spectrum": {"kind": "power_law", "decay": 0.75},
+        "sample_sizes": sizes(512, 11585),
+        "seeds": list(range(12)),
+    },
+    "full_alpha_1.5": {
+        "m": 128,
+        "n": 128,
+        "noise": 0.41,
+        "spectrum": {"kind": "power_law", "decay": 1.5},
+        "sample_sizes": sizes(512, 262144, 1),
+        "seeds": list(range(12)),
+    },
+    "full_alpha_2": {
+        "m": 128,
+        "n": 128,
+        "noise": 0.29,
+        "spectrum": {"kind": "power_law", "decay": 2.0},
+        "sample_sizes": sizes(512, 524288, 1),
+        "seeds": list(range(12)),
+    },
+    "full_exponential": {
+        "m": 128,
+        "n": 128,
+        "spectrum": {"kind": "exponential", "decay": 0.3},
+        "sample_sizes": sizes(1024, 524288, 1),
+        "seeds": list(range(12)),
+    },
 }
-RANK = register_experiment(Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps",
-                                      PRESETS), replace=True)
+RANK = register_experiment(
+    Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps", PRESETS), replace=True
+)

@@ -1,4 +1,5 @@
 """Config pieces every linear-teacher experiment shares: a planted spectrum and a teacher."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

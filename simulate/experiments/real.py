@@ -1,6 +1,7 @@
 """The real run: LRC distillation of SmolLM2-135M on KJV text (simulate.lrc), measured for every
 claim: C4/C2 a rank sweep widths x budgets (training-set tokens N) x seeds; C3 students with and
 without the clone loss over seeds; C1 plain SGD at several step counts. validate/real.py reads it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -22,9 +23,19 @@ class RealRuns(Runs):
     per-step losses (`steps`), the hidden-state snapshots of the C3 arms (`hidden_index` and
     `arrays`), the teacher's vocabulary, its number of projection matrices and the MI sample count."""
 
-    def __init__(self, experiment: str, label: str, tables: dict[str, pd.DataFrame], *, steps: pd.DataFrame,
-                 hidden_index: pd.DataFrame, arrays: dict[str, np.ndarray], vocab: int, n_matrices: int,
-                 mi_tokens: int):
+    def __init__(
+        self,
+        experiment: str,
+        label: str,
+        tables: dict[str, pd.DataFrame],
+        *,
+        steps: pd.DataFrame,
+        hidden_index: pd.DataFrame,
+        arrays: dict[str, np.ndarray],
+        vocab: int,
+        n_matrices: int,
+        mi_tokens: int,
+    ):
         super().__init__(experiment, label, tables)
         self.steps, self.hidden_index, self.arrays = steps, hidden_index, arrays
         self.vocab, self.n_matrices, self.mi_tokens = vocab, n_matrices, mi_tokens
@@ -61,18 +72,40 @@ class RealConfig:
     device: str = "auto"  # `lrkd report --device`: overrides lrc.device unless "auto"
 
     def __post_init__(self):
-        for name, least in (("widths", 5), ("budgets", 3), ("seeds", 2), ("c3_seeds", 3), ("c1_steps", 2),
-                            ("c1_seeds", 3)):
+        for name, least in (
+            ("widths", 5),
+            ("budgets", 3),
+            ("seeds", 2),
+            ("c3_seeds", 3),
+            ("c1_steps", 2),
+            ("c1_seeds", 3),
+        ):
             values = getattr(self, name)
-            require(len(values) >= least and len(set(values)) == len(values), name,
-                    f"at least {least} distinct values", values)
+            require(
+                len(values) >= least and len(set(values)) == len(values),
+                name,
+                f"at least {least} distinct values",
+                values,
+            )
             positive_ints(values, name, 0 if "seeds" in name else 1)
-        require(0.0 in self.alphas and any(a > 0 for a in self.alphas), "alphas",
-                "0 (no clone) and at least one clone weight > 0", self.alphas)
+        require(
+            0.0 in self.alphas and any(a > 0 for a in self.alphas),
+            "alphas",
+            "0 (no clone) and at least one clone weight > 0",
+            self.alphas,
+        )
         for a in self.alphas:
             require_float_in(a, "alphas", 0.0)
-        for name, low in (("epochs", 1), ("c3_width", 1), ("c3_tokens", 1), ("c3_steps", 1), ("c3_snapshots", 8),
-                          ("c1_width", 1), ("c1_batches", 2), ("c1_power_iters", 1)):
+        for name, low in (
+            ("epochs", 1),
+            ("c3_width", 1),
+            ("c3_tokens", 1),
+            ("c3_steps", 1),
+            ("c3_snapshots", 8),
+            ("c1_width", 1),
+            ("c1_batches", 2),
+            ("c1_power_iters", 1),
+        ):
             require_int_in(getattr(self, name), name, low)
         lrc_type = _lrc_config_type()
         if not isinstance(self.lrc, lrc_type):
@@ -92,28 +125,62 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
     base = cfg.lrc
     if store is not None:  # checkpoints next to the results store, not in the working directory
         base = replace(base, output_dir=str(store.path.parent / "lrc"))
-    rank_cells = [lrc.sweep_cell(replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
-                                 list(cfg.widths), alphas=[base.alpha]) for n in cfg.budgets for s in cfg.seeds]
-    c3_config = replace(base, d_S=cfg.c3_width, train_tokens=cfg.c3_tokens, steps=cfg.c3_steps, token_budget=None,
-                        eval_points=cfg.c3_snapshots, hidden_snapshots=cfg.c3_snapshots)
-    c3_cells = [lrc.sweep_cell(replace(c3_config, seed=s), [cfg.c3_width], alphas=list(cfg.alphas))
-                for s in cfg.c3_seeds]
+    rank_cells = [
+        lrc.sweep_cell(
+            replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
+            list(cfg.widths),
+            alphas=[base.alpha],
+        )
+        for n in cfg.budgets
+        for s in cfg.seeds
+    ]
+    c3_config = replace(
+        base,
+        d_S=cfg.c3_width,
+        train_tokens=cfg.c3_tokens,
+        steps=cfg.c3_steps,
+        token_budget=None,
+        eval_points=cfg.c3_snapshots,
+        hidden_snapshots=cfg.c3_snapshots,
+    )
+    c3_cells = [
+        lrc.sweep_cell(replace(c3_config, seed=s), [cfg.c3_width], alphas=list(cfg.alphas)) for s in cfg.c3_seeds
+    ]
     c1_base = replace(base, d_S=cfg.c1_width, dtype="float32" if base.dtype in ("auto", "bfloat16") else base.dtype)
-    c1_cells = [{**to_dict(replace(c1_base, seed=s)), "sgd_budgets": list(cfg.c1_steps), "sgd_batches": cfg.c1_batches,
-                 "sgd_power_iters": cfg.c1_power_iters} for s in cfg.c1_seeds]
+    c1_cells = [
+        {
+            **to_dict(replace(c1_base, seed=s)),
+            "sgd_budgets": list(cfg.c1_steps),
+            "sgd_batches": cfg.c1_batches,
+            "sgd_power_iters": cfg.c1_power_iters,
+        }
+        for s in cfg.c1_seeds
+    ]
     common = {"store": store, "executor": SerialExecutor(), "progress": progress}
     ranked = run_grid(f"{REAL.name}_rank", rank_cells, lrc.run_cell, **common)
     cloned = run_grid(f"{REAL.name}_clone", c3_cells, lrc.run_cell, **common)
     sgd = run_grid(f"{REAL.name}_sgd", c1_cells, run_sgd_cell, **common)
     teacher = shared_teacher(base)
-    tables = {"final": to_frame(ranked, "final"), "trajectory": to_frame(ranked, "trajectory"),
-              "clone_final": to_frame(cloned, "final"), "clone_trajectory": to_frame(cloned, "trajectory"),
-              "sgd_runs": to_frame(sgd, "runs"), "sgd_constants": to_frame(sgd, "constants")}
+    tables = {
+        "final": to_frame(ranked, "final"),
+        "trajectory": to_frame(ranked, "trajectory"),
+        "clone_final": to_frame(cloned, "final"),
+        "clone_trajectory": to_frame(cloned, "trajectory"),
+        "sgd_runs": to_frame(sgd, "runs"),
+        "sgd_constants": to_frame(sgd, "constants"),
+    }
     arrays = {f"{c.key}/{name}": value for c in cloned for name, value in c.arrays.items()}
-    return RealRuns(REAL.name, teacher_label(teacher), tables, steps=to_frame(ranked, "steps"),
-                    hidden_index=to_frame(cloned, "hidden_index"), arrays=arrays, vocab=teacher.arch.vocab,
-                    n_matrices=7 * teacher.arch.n_layers + (1 if base.tie_head_proj else 2),
-                    mi_tokens=int(base.mi_tokens))
+    return RealRuns(
+        REAL.name,
+        teacher_label(teacher),
+        tables,
+        steps=to_frame(ranked, "steps"),
+        hidden_index=to_frame(cloned, "hidden_index"),
+        arrays=arrays,
+        vocab=teacher.arch.vocab,
+        n_matrices=7 * teacher.arch.n_layers + (1 if base.tie_head_proj else 2),
+        mi_tokens=int(base.mi_tokens),
+    )
 
 
 def teacher_label(teacher) -> str:
@@ -124,18 +191,57 @@ def teacher_label(teacher) -> str:
 
 # Quick: a reduced teacher, said in every label: SmolLM2's first 2 of 30 layers with the
 # vocabulary cut to the KJV's 9,588 tokens; teacher outputs stored once per token set (top-64).
-LRC_QUICK = {"teacher_layers": 2, "vocab": "corpus", "teacher_outputs": "cached", "top_k": 64, "seq_len": 32,
-             "batch_size": 4, "lr": 3e-3, "eval_points": 3, "hidden_snapshots": 2, "eval_batches": 4,
-             "mi_tokens": 512, "checkpoint_every": 50, "alpha": 0.2}
+LRC_QUICK = {
+    "teacher_layers": 2,
+    "vocab": "corpus",
+    "teacher_outputs": "cached",
+    "top_k": 64,
+    "seq_len": 32,
+    "batch_size": 4,
+    "lr": 3e-3,
+    "eval_points": 3,
+    "hidden_snapshots": 2,
+    "eval_batches": 4,
+    "mi_tokens": 512,
+    "checkpoint_every": 50,
+    "alpha": 0.2,
+}
 # Full: the whole teacher and vocabulary; teacher outputs live (30 layers of clone targets are ~0.3 MB
 # per token in bf16: a store for 2^16-token sets would not fit on disk), shared by all widths.
-LRC_FULL = {"seq_len": 128, "batch_size": 8, "lr": 1e-3, "warmup_steps": 10, "eval_points": 6,
-            "hidden_snapshots": 2, "eval_batches": 4, "mi_tokens": 2048, "checkpoint_every": 100}
-FULL = {"lrc": LRC_FULL, "widths": [16, 32, 64, 128, 256, 384], "budgets": [16384, 65536, 262144, 1048576],
-        "seeds": [0, 1, 2], "epochs": 4, "c3_width": 128, "c3_tokens": 65536, "c3_steps": 400,
-        "c3_seeds": [0, 1, 2, 3], "c1_width": 64, "c1_steps": [25, 50, 100, 200, 400], "c1_seeds": [0, 1, 2],
-        "c1_batches": 8}
-REAL = register_experiment(Experiment(
-    "lrc_real", RealConfig, run_lrc_real,
-    "real LRC of SmolLM2-135M-Instruct on KJV text (quick: first 2 layers, KJV vocabulary): rank sweep, "
-    "plain SGD, cloning arms", {"quick": {"lrc": LRC_QUICK}, "full": FULL}), replace=True)
+LRC_FULL = {
+    "seq_len": 128,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "warmup_steps": 10,
+    "eval_points": 6,
+    "hidden_snapshots": 2,
+    "eval_batches": 4,
+    "mi_tokens": 2048,
+    "checkpoint_every": 100,
+}
+FULL = {
+    "lrc": LRC_FULL,
+    "widths": [16, 32, 64, 128, 256, 384],
+    "budgets": [16384, 65536, 262144, 1048576],
+    "seeds": [0, 1, 2],
+    "epochs": 4,
+    "c3_width": 128,
+    "c3_tokens": 65536,
+    "c3_steps": 400,
+    "c3_seeds": [0, 1, 2, 3],
+    "c1_width": 64,
+    "c1_steps": [25, 50, 100, 200, 400],
+    "c1_seeds": [0, 1, 2],
+    "c1_batches": 8,
+}
+REAL = register_experiment(
+    Experiment(
+        "lrc_real",
+        RealConfig,
+        run_lrc_real,
+        "real LRC of SmolLM2-135M-Instruct on KJV text (quick: first 2 layers, KJV vocabulary): rank sweep, "
+        "plain SGD, cloning arms",
+        {"quick": {"lrc": LRC_QUICK}, "full": FULL},
+    ),
+    replace=True,
+)

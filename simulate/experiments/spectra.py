@@ -1,5 +1,6 @@
 """The real teacher's weight spectra: every layer, full vocabulary (C4's spectrum evidence reads them
 against a Gaussian null of each shape, validate.spectrum)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,23 @@ def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progre
     values, shapes = lrc.teacher_spectra(teacher, include_embedding=cfg.include_embedding), {}
     for name, matrix in lrc.teacher_matrices(teacher, include_embedding=cfg.include_embedding).items():
         shapes[name] = tuple(int(d) for d in matrix.shape)
-    spectra = pd.DataFrame([{"matrix": name, "k": k + 1, "s": float(v), "rows": shapes[name][0],
-                             "cols": shapes[name][1]} for name, vals in values.items() for k, v in enumerate(vals)])
+    spectra = pd.DataFrame(
+        [
+            {"matrix": name, "k": k + 1, "s": float(v), "rows": shapes[name][0], "cols": shapes[name][1]}
+            for name, vals in values.items()
+            for k, v in enumerate(vals)
+        ]
+    )
     return Runs(SPECTRA.name, f"{cfg.teacher}, {len(values)} weight matrices", {"spectra": spectra})
 
 
-SPECTRA = register_experiment(Experiment(
-    "teacher_spectra", SpectraConfig, run_teacher_spectra,
-    "the real teacher's weight spectra against a Marchenko-Pastur null (C4: what they predict for r*)",
-    {"quick": {}, "full": {}}), replace=True)
+SPECTRA = register_experiment(
+    Experiment(
+        "teacher_spectra",
+        SpectraConfig,
+        run_teacher_spectra,
+        "the real teacher's weight spectra against a Marchenko-Pastur null (C4: what they predict for r*)",
+        {"quick": {}, "full": {}},
+    ),
+    replace=True,
+)

@@ -23,8 +23,8 @@ Public API:
     teacher_spectra(teacher) -> dict[str, np.ndarray]     (C4: singular values per layer and kind)
     store_teacher_outputs(config, ...) -> [Path]          (teacher outputs once; then teacher_outputs="stored")
 """
-from simulate.lrc.api import (distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs,
-                              train_sweep)
+
+from simulate.lrc.api import distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs, train_sweep
 from simulate.lrc.config import LRCConfig, check_against_teacher
 from simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
 from simulate.lrc.merge import merge
@@ -33,9 +33,25 @@ from simulate.lrc.student import DenseStudent, LRCStudent
 from simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
 
 __all__ = [
-    "DEFAULT_TEACHER", "DenseStudent", "LRCConfig", "LRCStudent", "RunRecord", "Teacher",
-    "check_against_teacher", "distill", "estimate_c1_constants", "load_teacher", "merge",
-    "rank_sweep", "run_cell", "spectra_rows", "store_teacher_outputs", "sweep_cell", "sweep_specs",
-    "teacher_matrices", "teacher_spectra",
-    "to_cell_result", "train_sweep",
+    "DEFAULT_TEACHER",
+    "DenseStudent",
+    "LRCConfig",
+    "LRCStudent",
+    "RunRecord",
+    "Teacher",
+    "check_against_teacher",
+    "distill",
+    "estimate_c1_constants",
+    "load_teacher",
+    "merge",
+    "rank_sweep",
+    "run_cell",
+    "spectra_rows",
+    "store_teacher_outputs",
+    "sweep_cell",
+    "sweep_specs",
+    "teacher_matrices",
+    "teacher_spectra",
+    "to_cell_result",
+    "train_sweep",
 ]

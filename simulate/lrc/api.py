@@ -11,6 +11,7 @@ once and used by every student still within its budget. A token budget N is the 
 the student trains on (`N // (batch_size x seq_len)` steps, each token seen once while N does not
 exceed the training split, which is recorded as `epochs` and `n_distinct_tokens_seen`).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -25,17 +26,24 @@ from simulate.lrc.train import StudentSpec, train_students
 SWEEP_KEYS = ("d_S_values", "token_budgets", "alphas")
 
 
-def distill(config: LRCConfig, *, teacher: Teacher | None = None, stop_after_step: int | None = None,
-            progress: bool | None = None) -> RunRecord:
+def distill(
+    config: LRCConfig,
+    *,
+    teacher: Teacher | None = None,
+    stop_after_step: int | None = None,
+    progress: bool | None = None,
+) -> RunRecord:
     """Distill the teacher into one student as `config` says; resumes a killed run of the same config."""
     spec = StudentSpec(config.d_S, config.alpha, config.total_steps, config.tokens_per_step)
-    return train_students(config, [spec], teacher=teacher, stop_after_step=stop_after_step,
-                          progress_bar=progress)[0]
+    return train_students(config, [spec], teacher=teacher, stop_after_step=stop_after_step, progress_bar=progress)[0]
 
 
-def sweep_specs(config: LRCConfig, d_S_values: Sequence[int] | None = None,
-                token_budgets: Sequence[int] | None = None,
-                alphas: Sequence[float] | None = None) -> list[StudentSpec]:
+def sweep_specs(
+    config: LRCConfig,
+    d_S_values: Sequence[int] | None = None,
+    token_budgets: Sequence[int] | None = None,
+    alphas: Sequence[float] | None = None,
+) -> list[StudentSpec]:
     """The students of a sweep (d_S outer, then token budget, then alpha); None keeps the config's."""
     d_values = list(d_S_values) if d_S_values is not None else [config.d_S]
     budgets = list(token_budgets) if token_budgets is not None else [config.total_steps * config.tokens_per_step]
@@ -49,23 +57,32 @@ def sweep_specs(config: LRCConfig, d_S_values: Sequence[int] | None = None,
     steps = [check_token_budget(config, n) for n in budgets]
     for a in alpha_values:
         require_float_in(a, "alphas", 0.0)
-    return [StudentSpec(d, float(a), s, config.tokens_per_step)
-            for d in d_values for s in steps for a in alpha_values]
+    return [StudentSpec(d, float(a), s, config.tokens_per_step) for d in d_values for s in steps for a in alpha_values]
 
 
-def train_sweep(config: LRCConfig, d_S_values: Sequence[int] | None = None,
-                token_budgets: Sequence[int] | None = None, alphas: Sequence[float] | None = None, *,
-                teacher: Teacher | None = None, stop_after_step: int | None = None,
-                progress: bool | None = None) -> list[RunRecord]:
+def train_sweep(
+    config: LRCConfig,
+    d_S_values: Sequence[int] | None = None,
+    token_budgets: Sequence[int] | None = None,
+    alphas: Sequence[float] | None = None,
+    *,
+    teacher: Teacher | None = None,
+    stop_after_step: int | None = None,
+    progress: bool | None = None,
+) -> list[RunRecord]:
     """Train every student of the sweep in one shared-teacher loop; one RunRecord per student."""
     specs = sweep_specs(config, d_S_values, token_budgets, alphas)
-    return train_students(config, specs, teacher=teacher, stop_after_step=stop_after_step,
-                          progress_bar=progress)
+    return train_students(config, specs, teacher=teacher, stop_after_step=stop_after_step, progress_bar=progress)
 
 
-def store_teacher_outputs(config: LRCConfig, d_S_values: Sequence[int] | None = None,
-                          token_budgets: Sequence[int] | None = None, alphas: Sequence[float] | None = None, *,
-                          teacher: Teacher | None = None) -> list:
+def store_teacher_outputs(
+    config: LRCConfig,
+    d_S_values: Sequence[int] | None = None,
+    token_budgets: Sequence[int] | None = None,
+    alphas: Sequence[float] | None = None,
+    *,
+    teacher: Teacher | None = None,
+) -> list:
     """Compute and store the teacher outputs that `distill` / `train_sweep` of this config read
     (see simulate/lrc/outputs.py); returns the store files. `lrkd teacher-outputs CONFIG` calls it."""
     from simulate.lrc.train import store_outputs
@@ -73,9 +90,12 @@ def store_teacher_outputs(config: LRCConfig, d_S_values: Sequence[int] | None = 
     return store_outputs(config, sweep_specs(config, d_S_values, token_budgets, alphas), teacher=teacher)
 
 
-def sweep_cell(config: LRCConfig, d_S_values: Sequence[int] | None = None,
-               token_budgets: Sequence[int] | None = None,
-               alphas: Sequence[float] | None = None) -> dict[str, Any]:
+def sweep_cell(
+    config: LRCConfig,
+    d_S_values: Sequence[int] | None = None,
+    token_budgets: Sequence[int] | None = None,
+    alphas: Sequence[float] | None = None,
+) -> dict[str, Any]:
     """The lrkd cell of a sweep: the config's fields plus the three sweep lists (None = config's)."""
     sweep_specs(config, d_S_values, token_budgets, alphas)  # validate now, not in a worker
     lists = {"d_S_values": d_S_values, "token_budgets": token_budgets, "alphas": alphas}
@@ -94,8 +114,15 @@ def shared_teacher(config: LRCConfig) -> Teacher:
     from simulate.lrc.teacher import load_teacher
 
     prec = resolve_precision(config.device, config.dtype)
-    key = (config.teacher, config.cache_dir, str(prec.device), str(prec.param_dtype), config.teacher_layers,
-           config.vocab, config.text if config.vocab == "corpus" else None)
+    key = (
+        config.teacher,
+        config.cache_dir,
+        str(prec.device),
+        str(prec.param_dtype),
+        config.teacher_layers,
+        config.vocab,
+        config.text if config.vocab == "corpus" else None,
+    )
     if key not in _TEACHERS:
         _TEACHERS.clear()  # one at a time: a teacher is the largest object a run holds
         teacher = load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
@@ -122,15 +149,21 @@ def run_sgd_cell(cell: dict) -> Any:
     budgets = cell.pop("sgd_budgets")
     n_batches, power_iters = cell.pop("sgd_batches"), cell.pop("sgd_power_iters")
     config = from_dict(LRCConfig, cell)
-    tables = sgd_runs(config, budgets, n_batches=n_batches, power_iters=power_iters,
-                      teacher=shared_teacher(config))
+    tables = sgd_runs(config, budgets, n_batches=n_batches, power_iters=power_iters, teacher=shared_teacher(config))
     ident = {"d_S": config.d_S, "alpha": config.alpha}
     return CellResult({name: [{**ident, **row} for row in rows] for name, rows in tables.items()}, {})
 
 
-def rank_sweep(config: LRCConfig, d_S_values: Sequence[int], token_budgets: Sequence[int] | None = None,
-               alphas: Sequence[float] | None = None, *, store=None, experiment: str = "lrc_rank_sweep",
-               progress: bool | None = None):
+def rank_sweep(
+    config: LRCConfig,
+    d_S_values: Sequence[int],
+    token_budgets: Sequence[int] | None = None,
+    alphas: Sequence[float] | None = None,
+    *,
+    store=None,
+    experiment: str = "lrc_rank_sweep",
+    progress: bool | None = None,
+):
     """Run (or fetch from `store`) a shared-teacher sweep as one lrkd cell; returns its StoredCell.
 
     Read it with `lrkd.sweep.to_frame([stored], "final")` (or "trajectory", "steps", ...).
@@ -138,5 +171,4 @@ def rank_sweep(config: LRCConfig, d_S_values: Sequence[int], token_budgets: Sequ
     from lrkd.sweep import SerialExecutor, run_grid
 
     cell = sweep_cell(config, d_S_values, token_budgets, alphas)
-    return run_grid(experiment, [cell], run_cell, store=store, executor=SerialExecutor(),
-                    progress=progress)[0]
+    return run_grid(experiment, [cell], run_cell, store=store, executor=SerialExecutor(), progress=progress)[0]

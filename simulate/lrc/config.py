@@ -5,6 +5,7 @@ need the teacher (d_S < d_T, seq_len within the teacher's context, hidden layers
 `check_against_teacher` once the teacher is loaded. Every bad value is an InputError naming the
 field and the allowed range.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,11 +95,19 @@ class LRCConfig:
             require_float_in(getattr(self, name), name, 0.0)
         require_float_in(self.kl_temperature, "kl_temperature", 0.0, None, open_low=True)
         bad = [k for k in self.clone_terms if k not in CLONE_KINDS]
-        require(not bad and len(set(self.clone_terms)) == len(self.clone_terms), "clone_terms",
-                f"distinct names from {', '.join(CLONE_KINDS)}", list(self.clone_terms))
+        require(
+            not bad and len(set(self.clone_terms)) == len(self.clone_terms),
+            "clone_terms",
+            f"distinct names from {', '.join(CLONE_KINDS)}",
+            list(self.clone_terms),
+        )
         require_float_in(self.init_std, "init_std", 0.0, None, open_low=True)
-        require(self.device.lower() == "auto" or self.device.lower() == "cpu"
-                or self.device.lower().startswith("cuda"), "device", "auto, cpu or cuda[:k]", self.device)
+        require(
+            self.device.lower() == "auto" or self.device.lower() == "cpu" or self.device.lower().startswith("cuda"),
+            "device",
+            "auto, cpu or cuda[:k]",
+            self.device,
+        )
         require_int_in(self.eval_points, "eval_points", 2)
         require_int_in(self.eval_batches, "eval_batches", 1)
         require_int_in(self.mi_tokens, "mi_tokens", 1)
@@ -135,6 +144,8 @@ def check_against_teacher(config: LRCConfig, arch: Arch, *, d_S_values: tuple[in
 def check_token_budget(config: LRCConfig, budget: int) -> int:
     """Steps for a token budget; a budget below one step is an InputError."""
     if not isinstance(budget, int) or budget < config.tokens_per_step:
-        raise InputError("token_budgets", f"each must be an integer >= batch_size x seq_len = "
-                                          f"{config.tokens_per_step}, got {budget!r}")
+        raise InputError(
+            "token_budgets",
+            f"each must be an integer >= batch_size x seq_len = {config.tokens_per_step}, got {budget!r}",
+        )
     return budget // config.tokens_per_step

@@ -15,6 +15,7 @@ Token ids of a (tokenizer, corpus) pair are cached under the cache folder.
 `np.random.default_rng([seed, e])`, so the batch of any step is a pure function of (seed, step):
 resuming only needs the step, and students sharing a stream see identical batches.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,10 @@ def kjv_db_path() -> Path:
 
 def kjv_documents() -> list[str]:
     """One string per chapter of the KJV, in canonical order, verse numbers removed."""
-    query = ("SELECT TestamentID, BookID, ChapterID, Passage1, Passage2 FROM Bible "
-             "ORDER BY TestamentID, BookID, ChapterID, VerseID")
+    query = (
+        "SELECT TestamentID, BookID, ChapterID, Passage1, Passage2 FROM Bible "
+        "ORDER BY TestamentID, BookID, ChapterID, VerseID"
+    )
     chapters: dict[tuple[int, int, int], list[str]] = {}
     with sqlite3.connect(f"file:{kjv_db_path()}?mode=ro", uri=True) as con:
         for testament, book, chapter, first, second in con.execute(query):
@@ -147,15 +150,26 @@ def pack(ids: np.ndarray, seq_len: int, heldout_every: int, source: str) -> Corp
     return Corpus(source, seq_len, sequences[~held], sequences[held], int(len(ids)))
 
 
-def build_corpus(tokenizer, source: str, seq_len: int, *, heldout_every: int = 20,
-                 cache_dir: Path | None = None, min_heldout: int = 1, min_train: int = 1) -> Corpus:
+def build_corpus(
+    tokenizer,
+    source: str,
+    seq_len: int,
+    *,
+    heldout_every: int = 20,
+    cache_dir: Path | None = None,
+    min_heldout: int = 1,
+    min_train: int = 1,
+) -> Corpus:
     """Tokenize and pack `source`; too little text for the requested splits is an InputError."""
     corpus = pack(token_stream(tokenizer, source, cache_dir), seq_len, heldout_every, source)
     if len(corpus.heldout) < min_heldout or len(corpus.train) < min_train:
-        raise InputError("text", f"too short: {corpus.n_stream_tokens} tokens make {len(corpus.train)} "
-                                 f"training and {len(corpus.heldout)} held-out sequences of {seq_len} tokens; "
-                                 f"need at least {min_train} and {min_heldout} (use more text, a smaller "
-                                 f"seq_len, batch_size or eval_batches)")
+        raise InputError(
+            "text",
+            f"too short: {corpus.n_stream_tokens} tokens make {len(corpus.train)} "
+            f"training and {len(corpus.heldout)} held-out sequences of {seq_len} tokens; "
+            f"need at least {min_train} and {min_heldout} (use more text, a smaller "
+            f"seq_len, batch_size or eval_batches)",
+        )
     return corpus
 
 
@@ -190,7 +204,8 @@ def subsample(sequences: np.ndarray, n_tokens: int | None, *, seed: int) -> np.n
     seq_len = sequences.shape[1]
     count = n_tokens // seq_len
     if count < 1 or count > len(sequences):
-        raise InputError("train_tokens", f"must be in [{seq_len}, {sequences.size}] for this text and "
-                                         f"seq_len, got {n_tokens}")
+        raise InputError(
+            "train_tokens", f"must be in [{seq_len}, {sequences.size}] for this text and seq_len, got {n_tokens}"
+        )
     pick = np.sort(np.random.default_rng([seed, 7919]).permutation(len(sequences))[:count])
     return sequences[pick]

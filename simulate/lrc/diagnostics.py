@@ -14,6 +14,7 @@ On a real LRC run these can only be estimated crudely, and validate/ reports the
 C4 needs the teacher's spectra: `teacher_spectra` returns the singular values of every weight
 matrix per layer and kind (and the embedding), the s_k whose decay family validate/ fits.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,10 +44,17 @@ def estimate_c1_constants(tr, batches: list, prec, *, relative_eps: float = 1e-3
     mean = stacked.mean(0)
     sigma2 = float(((stacked - mean) ** 2).sum() / (len(grads) - 1))
     rayleigh, norm, eps = _power_iteration(tr, batches[0], prec, tr.config.c1_power_iters, relative_eps)
-    return {"loss_mean": float(np.mean(losses)), "grad_mean_norm_sq": float(mean.pow(2).sum()),
-            "sigma2": sigma2, "L_rayleigh": rayleigh, "L_estimate": norm, "epsilon": eps,
-            "n_batches": len(grads), "power_iters": tr.config.c1_power_iters,
-            "n_params": int(mean.numel())}
+    return {
+        "loss_mean": float(np.mean(losses)),
+        "grad_mean_norm_sq": float(mean.pow(2).sum()),
+        "sigma2": sigma2,
+        "L_rayleigh": rayleigh,
+        "L_estimate": norm,
+        "epsilon": eps,
+        "n_batches": len(grads),
+        "power_iters": tr.config.c1_power_iters,
+        "n_params": int(mean.numel()),
+    }
 
 
 def _power_iteration(tr, batch, prec, iters: int, relative_eps: float) -> tuple[float, float, float]:
@@ -96,8 +104,10 @@ def teacher_matrices(teacher, *, include_embedding: bool = True) -> dict[str, to
 def teacher_spectra(teacher, *, include_embedding: bool = True) -> dict[str, np.ndarray]:
     """Singular values (descending, float64) of every teacher weight matrix (teacher_matrices'
     names), one matrix in float64 at a time so the peak stays one matrix's SVD."""
-    return {name: _svdvals(matrix) for name, matrix in
-            teacher_matrices(teacher, include_embedding=include_embedding).items()}
+    return {
+        name: _svdvals(matrix)
+        for name, matrix in teacher_matrices(teacher, include_embedding=include_embedding).items()
+    }
 
 
 def _svdvals(matrix: torch.Tensor) -> np.ndarray:
@@ -113,7 +123,7 @@ def _svdvals(matrix: torch.Tensor) -> np.ndarray:
     gram = torch.zeros(min(rows, cols), min(rows, cols), dtype=torch.float64)
     tall = w if rows >= cols else w.T
     for start in range(0, tall.shape[0], 4096):  # float64 Gram in blocks: no full float64 copy
-        block = tall[start:start + 4096].double()
+        block = tall[start : start + 4096].double()
         gram += block.T @ block
     eig = torch.linalg.eigvalsh(gram).clamp_min(0).sqrt()
     return eig.flip(0).numpy()
@@ -124,7 +134,15 @@ def spectra_rows(spectra: dict[str, np.ndarray]) -> list[dict]:
     rows = []
     for name, s in spectra.items():
         layer, _, kind = name.partition(".") if name.startswith("L") else ("", "", name)
-        rows.append({"matrix": name, "layer": int(layer[1:]) if layer else None, "kind": kind,
-                     "n_singular_values": int(s.size), "s_max": float(s[0]), "s_min": float(s[-1]),
-                     "frobenius_sq": float(np.sum(s**2))})
+        rows.append(
+            {
+                "matrix": name,
+                "layer": int(layer[1:]) if layer else None,
+                "kind": kind,
+                "n_singular_values": int(s.size),
+                "s_max": float(s[0]),
+                "s_min": float(s[-1]),
+                "frobenius_sq": float(np.sum(s**2)),
+            }
+        )
     return rows

@@ -11,6 +11,7 @@ gate and up (pre-activation), the attention output (after o) and the FFN output 
 An optional `o_to_residual` matrix maps the attention output to the residual width after o: the
 student uses it for the teacher-width attention-output variant (see `student.py`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,10 +41,18 @@ class Arch:
     @classmethod
     def from_hf(cls, cfg) -> "Arch":
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-        return cls(cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads,
-                   cfg.num_key_value_heads or cfg.num_attention_heads, head_dim, cfg.intermediate_size,
-                   cfg.vocab_size, float(cfg.rms_norm_eps), cfg.max_position_embeddings,
-                   bool(getattr(cfg, "tie_word_embeddings", False)))
+        return cls(
+            cfg.num_hidden_layers,
+            cfg.hidden_size,
+            cfg.num_attention_heads,
+            cfg.num_key_value_heads or cfg.num_attention_heads,
+            head_dim,
+            cfg.intermediate_size,
+            cfg.vocab_size,
+            float(cfg.rms_norm_eps),
+            cfg.max_position_embeddings,
+            bool(getattr(cfg, "tie_word_embeddings", False)),
+        )
 
 
 @dataclass
@@ -89,8 +98,9 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return x * cos + rotate_half(x) * sin
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, arch: Arch,
-           cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, arch: Arch, cos: torch.Tensor, sin: torch.Tensor
+) -> torch.Tensor:
     """Causal grouped-query attention on pre-RoPE q (B,T,H*hd), k, v (B,T,Hkv*hd) -> (B,T,H*hd)."""
     b, t, _ = q.shape
     qh = q.view(b, t, arch.n_heads, arch.head_dim).transpose(1, 2)
@@ -116,9 +126,16 @@ def _eager_causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -
     return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 
 
-def layer_forward(x: torch.Tensor, w: LayerWeights, arch: Arch, cos: torch.Tensor, sin: torch.Tensor,
-                  *, o_to_residual: torch.Tensor | None = None,
-                  capture: dict | None = None) -> torch.Tensor:
+def layer_forward(
+    x: torch.Tensor,
+    w: LayerWeights,
+    arch: Arch,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    *,
+    o_to_residual: torch.Tensor | None = None,
+    capture: dict | None = None,
+) -> torch.Tensor:
     """One decoder layer. With `capture`, store the cloned activations in it (keys CLONE_KINDS).
 
     `o_to_residual` (d_o x d_residual), when given, maps the attention output after `w.o` to the

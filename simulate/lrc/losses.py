@@ -11,6 +11,7 @@
   kinds q, k, v, gate, up, attn_out, ffn_out (see student.py for which width each is compared in).
   alpha = 0 is the no-clone ablation. Each kind's layer sum is reported as `clone_<kind>`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,8 +91,7 @@ def teacher_log_probs(teacher_logits: torch.Tensor, temperature: float) -> torch
     return F.log_softmax(wide(teacher_logits) / temperature, dim=-1)
 
 
-def kl_from_log_probs(student_logp: torch.Tensor, targets: TeacherTargets,
-                      reduction: str = "token") -> torch.Tensor:
+def kl_from_log_probs(student_logp: torch.Tensor, targets: TeacherTargets, reduction: str = "token") -> torch.Tensor:
     """KL(teacher || student) from the student's log-probabilities (B, T, V); 'token' mean or 'batchmean'."""
     if isinstance(targets, TopKTargets):
         total = topk_kl_sum(student_logp, targets)
@@ -112,8 +112,9 @@ def lm_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(wide(logits[:, :-1].flatten(0, 1)), input_ids[:, 1:].flatten())
 
 
-def kl_and_lm(student_logits: torch.Tensor, targets: TeacherTargets, input_ids: torch.Tensor,
-              reduction: str = "token") -> tuple[torch.Tensor, torch.Tensor]:
+def kl_and_lm(
+    student_logits: torch.Tensor, targets: TeacherTargets, input_ids: torch.Tensor, reduction: str = "token"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Both logit losses, sharing one log-softmax when tau = 1 (the vocabulary is the big axis)."""
     if targets.temperature != 1.0:
         return kl_to_teacher(student_logits, targets, reduction), lm_loss(student_logits, input_ids)
@@ -122,13 +123,16 @@ def kl_and_lm(student_logits: torch.Tensor, targets: TeacherTargets, input_ids: 
     return kl_from_log_probs(logp, targets, reduction), lm
 
 
-def clone_losses(student, student_acts: list[dict], teacher_acts: list[dict],
-                 kinds: tuple[str, ...] = CLONE_KINDS) -> dict[str, torch.Tensor]:
+def clone_losses(
+    student, student_acts: list[dict], teacher_acts: list[dict], kinds: tuple[str, ...] = CLONE_KINDS
+) -> dict[str, torch.Tensor]:
     """Per kind, the sum over layers of MSE(student activation, teacher target)."""
     out = {}
     for kind in kinds:
-        terms = [_mse(s[kind], _target(student, kind, i, t[kind]))
-                 for i, (s, t) in enumerate(zip(student_acts, teacher_acts))]
+        terms = [
+            _mse(s[kind], _target(student, kind, i, t[kind]))
+            for i, (s, t) in enumerate(zip(student_acts, teacher_acts))
+        ]
         out[kind] = torch.stack(terms).sum()
     return out
 

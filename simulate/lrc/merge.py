@@ -6,6 +6,7 @@ RMSNorm weights are copied. The result is an ordinary Llama with the teacher's h
 FFN width, vocabulary and RoPE, only narrower; `save_pretrained` / `from_pretrained` work as for
 any model, and its logits equal the projected student's (tested to float tolerance).
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,8 +49,15 @@ def merge(student, save_to: str | Path | None = None, *, dtype: torch.dtype = to
         model.lm_head.weight.copy_(weights.head)
     for block, w in zip(inner.layers, weights.layers):
         att, mlp = block.self_attn, block.mlp
-        for module, tensor in ((att.q_proj, w.q), (att.k_proj, w.k), (att.v_proj, w.v), (att.o_proj, w.o),
-                               (mlp.gate_proj, w.gate), (mlp.up_proj, w.up), (mlp.down_proj, w.down)):
+        for module, tensor in (
+            (att.q_proj, w.q),
+            (att.k_proj, w.k),
+            (att.v_proj, w.v),
+            (att.o_proj, w.o),
+            (mlp.gate_proj, w.gate),
+            (mlp.up_proj, w.up),
+            (mlp.down_proj, w.down),
+        ):
             module.weight.copy_(tensor)
         block.input_layernorm.weight.copy_(w.input_norm)
         block.post_attention_layernorm.weight.copy_(w.post_norm)

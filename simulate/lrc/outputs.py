@@ -26,6 +26,7 @@ distillation run can be made from stored outputs without ever running the teache
 (An LRC student's weights are W_T @ P, so the teacher's weights are still loaded: only its
 forward passes are skipped.)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,16 +77,22 @@ class StoredOutputs:
             logp = self.tensors["log_probs"][rows].to(device)
             probs = logp.exp()
             return TeacherTargets(probs, (probs * logp).sum(), self.temperature)
-        return TopKTargets(self.tensors["topk_log_probs"][rows].to(device), self.tensors["topk_ids"][rows].to(device),
-                           self.tensors["tail_log_mass"][rows].to(device), self.temperature)
+        return TopKTargets(
+            self.tensors["topk_log_probs"][rows].to(device),
+            self.tensors["topk_ids"][rows].to(device),
+            self.tensors["tail_log_mass"][rows].to(device),
+            self.temperature,
+        )
 
     def acts(self, rows, device) -> list[dict[str, torch.Tensor]] | None:
         """Every layer's cloned activations of the given rows (None when not stored)."""
         if not self.has_acts:
             return None
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
-        return [{k: self.tensors[f"acts.{layer}.{k}"][rows].to(device) for k in CLONE_KINDS}
-                for layer in range(self.n_layers)]
+        return [
+            {k: self.tensors[f"acts.{layer}.{k}"][rows].to(device) for k in CLONE_KINDS}
+            for layer in range(self.n_layers)
+        ]
 
     def hidden(self, rows, device) -> dict[int, torch.Tensor]:
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
@@ -95,12 +102,30 @@ class StoredOutputs:
         return sum(t.numel() * t.element_size() for t in self.tensors.values())
 
 
-def outputs_key(teacher, sequences: np.ndarray, *, top_k: int | None, temperature: float, capture: bool,
-                hidden_layers: tuple[int, ...], dtype: str) -> str:
+def outputs_key(
+    teacher,
+    sequences: np.ndarray,
+    *,
+    top_k: int | None,
+    temperature: float,
+    capture: bool,
+    hidden_layers: tuple[int, ...],
+    dtype: str,
+) -> str:
     """The store key: teacher fingerprint + token bytes + every setting that changes the values."""
-    digest = hashlib.sha256(json.dumps({"format": FORMAT, "teacher": teacher.fingerprint(), "top_k": top_k,
-                                        "temperature": temperature, "capture": capture,
-                                        "hidden_layers": list(hidden_layers), "dtype": dtype}).encode())
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "teacher": teacher.fingerprint(),
+                "top_k": top_k,
+                "temperature": temperature,
+                "capture": capture,
+                "hidden_layers": list(hidden_layers),
+                "dtype": dtype,
+            }
+        ).encode()
+    )
     digest.update(np.ascontiguousarray(sequences, dtype=np.int64).tobytes())
     return digest.hexdigest()[:20]
 
@@ -109,9 +134,19 @@ def store_path(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "teacher_outputs" / f"{key}.safetensors"
 
 
-def teacher_outputs(teacher, sequences: np.ndarray, *, cache_dir: Path, prec, top_k: int | None = None,
-                    temperature: float = 1.0, capture: bool = True, hidden_layers: tuple[int, ...] = (),
-                    batch_size: int = 8, must_exist: bool = False) -> StoredOutputs:
+def teacher_outputs(
+    teacher,
+    sequences: np.ndarray,
+    *,
+    cache_dir: Path,
+    prec,
+    top_k: int | None = None,
+    temperature: float = 1.0,
+    capture: bool = True,
+    hidden_layers: tuple[int, ...] = (),
+    batch_size: int = 8,
+    must_exist: bool = False,
+) -> StoredOutputs:
     """The teacher's outputs on `sequences` (n, T): read from the store, or computed once and stored.
 
     Args: teacher (simulate.lrc.Teacher); sequences (int64 token rows); cache_dir (the cache
@@ -125,26 +160,46 @@ def teacher_outputs(teacher, sequences: np.ndarray, *, cache_dir: Path, prec, to
     sequences = np.ascontiguousarray(sequences, dtype=np.int64)
     if top_k is not None:
         top_k = min(top_k, teacher.arch.vocab)  # k = V: the top-k form with an empty tail (exact)
-    key = outputs_key(teacher, sequences, top_k=top_k, temperature=temperature, capture=capture,
-                      hidden_layers=hidden_layers, dtype=f"{teacher.model.dtype}/{prec.name}")
+    key = outputs_key(
+        teacher,
+        sequences,
+        top_k=top_k,
+        temperature=temperature,
+        capture=capture,
+        hidden_layers=hidden_layers,
+        dtype=f"{teacher.model.dtype}/{prec.name}",
+    )
     path = store_path(cache_dir, key)
     if not path.is_file():
         if must_exist:
-            raise InputError("teacher_outputs", f"'stored' needs the teacher outputs {path}, which do not exist; "
-                                                "write them first with `lrkd teacher-outputs CONFIG` "
-                                                "(or set teacher_outputs = \"cached\")")
-        _compute_and_save(teacher, sequences, path, prec=prec, top_k=top_k, temperature=temperature,
-                          capture=capture, hidden_layers=hidden_layers, batch_size=batch_size)
+            raise InputError(
+                "teacher_outputs",
+                f"'stored' needs the teacher outputs {path}, which do not exist; "
+                "write them first with `lrkd teacher-outputs CONFIG` "
+                '(or set teacher_outputs = "cached")',
+            )
+        _compute_and_save(
+            teacher,
+            sequences,
+            path,
+            prec=prec,
+            top_k=top_k,
+            temperature=temperature,
+            capture=capture,
+            hidden_layers=hidden_layers,
+            batch_size=batch_size,
+        )
     return load_outputs(path, device=prec.device, expect_tokens=sequences)
 
 
-def _compute_and_save(teacher, sequences, path: Path, *, prec, top_k, temperature, capture, hidden_layers,
-                      batch_size) -> None:
+def _compute_and_save(
+    teacher, sequences, path: Path, *, prec, top_k, temperature, capture, hidden_layers, batch_size
+) -> None:
     from safetensors.torch import save_file
 
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(sequences), batch_size):
-        ids = torch.from_numpy(sequences[start:start + batch_size]).to(prec.device)
+        ids = torch.from_numpy(sequences[start : start + batch_size]).to(prec.device)
         with prec.autocast():
             out = teacher.forward(ids, capture=capture, hidden_layers=hidden_layers)
         logp = teacher_log_probs(out.logits, temperature)
@@ -152,9 +207,15 @@ def _compute_and_save(teacher, sequences, path: Path, *, prec, top_k, temperatur
             parts.setdefault(name, []).append(value.detach().cpu().contiguous())
     tensors = {name: torch.cat(values) for name, values in parts.items()}
     tensors["tokens"] = torch.from_numpy(sequences)
-    meta = {"format": str(FORMAT), "temperature": repr(float(temperature)), "top_k": str(top_k or 0),
-            "n_layers": str(teacher.arch.n_layers), "hidden_layers": json.dumps(list(hidden_layers)),
-            "teacher": teacher.fingerprint(), "reduction": teacher.reduction}
+    meta = {
+        "format": str(FORMAT),
+        "temperature": repr(float(temperature)),
+        "top_k": str(top_k or 0),
+        "n_layers": str(teacher.arch.n_layers),
+        "hidden_layers": json.dumps(list(hidden_layers)),
+        "teacher": teacher.fingerprint(),
+        "reduction": teacher.reduction,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(path.name + f".tmp{os.getpid()}")
     save_file(tensors, str(staging), metadata=meta)
@@ -187,8 +248,18 @@ def load_outputs(path: Path, *, device="cpu", expect_tokens: np.ndarray | None =
         tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     tokens = tensors.pop("tokens")
     if expect_tokens is not None and not np.array_equal(tokens.numpy(), expect_tokens):
-        raise InputError("teacher_outputs", f"{path} holds other tokens than this run's (a hash collision "
-                                            "or a corrupted file: delete it)")
+        raise InputError(
+            "teacher_outputs",
+            f"{path} holds other tokens than this run's (a hash collision or a corrupted file: delete it)",
+        )
     top_k = int(meta.get("top_k", "0")) or None
-    return StoredOutputs(Path(path), Path(path).stem, tokens, tensors, float(meta.get("temperature", "1.0")),
-                         top_k, int(meta.get("n_layers", "0")), tuple(json.loads(meta.get("hidden_layers", "[]"))))
+    return StoredOutputs(
+        Path(path),
+        Path(path).stem,
+        tokens,
+        tensors,
+        float(meta.get("temperature", "1.0")),
+        top_k,
+        int(meta.get("n_layers", "0")),
+        tuple(json.loads(meta.get("hidden_layers", "[]"))),
+    )

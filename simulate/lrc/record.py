@@ -12,6 +12,7 @@ Arrays: `hidden.teacher.L{l}` (mi_tokens x d_T) and `hidden.{student}.L{l}.step{
 Every student row carries `student` (a label such as "dS192-a0.2-N61440"), `method`, `d_S`,
 `alpha`, `token_budget` (= tokens seen) and the divergence columns of the lrkd contract.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,12 +24,31 @@ from simulate.lrc.llama import CLONE_KINDS
 
 TABLES = ("trajectory", "steps", "final", "hidden_index", "c1")
 TRAJECTORY_COLUMNS = (
-    "student", "method", "d_S", "alpha", "token_budget", "step", "tokens_seen", "lr",
-    "train_loss", "train_kl", "train_lm_loss", "clone_loss", *(f"clone_{k}" for k in CLONE_KINDS),
-    "grad_norm", "grad_norm_sq", "grad_norm_sq_min",
-    "heldout_lm_loss", "heldout_ppl", "heldout_kl", "heldout_clone_loss",
+    "student",
+    "method",
+    "d_S",
+    "alpha",
+    "token_budget",
+    "step",
+    "tokens_seen",
+    "lr",
+    "train_loss",
+    "train_kl",
+    "train_lm_loss",
+    "clone_loss",
+    *(f"clone_{k}" for k in CLONE_KINDS),
+    "grad_norm",
+    "grad_norm_sq",
+    "grad_norm_sq_min",
+    "heldout_lm_loss",
+    "heldout_ppl",
+    "heldout_kl",
+    "heldout_clone_loss",
     *(f"heldout_clone_{k}" for k in CLONE_KINDS),
-    "train_eval_lm_loss", "generalization_gap", "elapsed_s", "diverged",
+    "train_eval_lm_loss",
+    "generalization_gap",
+    "elapsed_s",
+    "diverged",
 )
 
 

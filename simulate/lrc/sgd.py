@@ -21,6 +21,7 @@ with L' = margin x L(P_0): the curvature of a deep network grows along the path 
 1.4x its start value on SmolLM2's layers), and eta <= 1/L must hold where the path goes, not only
 at its start. Whether it did is checked afterwards against the L measured along the path.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,16 +41,23 @@ FD_RELATIVE_EPS = 1e-3
 
 def sgd_config(config: LRCConfig, lr: float) -> LRCConfig:
     """The config with plain constant-step SGD at `lr` (what C1 assumes), everything else kept."""
-    return replace(config, optimizer="sgd", lr=lr, momentum=0.0, weight_decay=0.0, schedule="constant",
-                   warmup_steps=0, max_grad_norm=0.0)
+    return replace(
+        config,
+        optimizer="sgd",
+        lr=lr,
+        momentum=0.0,
+        weight_decay=0.0,
+        schedule="constant",
+        warmup_steps=0,
+        max_grad_norm=0.0,
+    )
 
 
 class SGDProblem:
     """One student (width d_S, seed) on the finite-sum objective over n_batches fixed batches."""
 
     def __init__(self, config: LRCConfig, n_batches: int, *, teacher: Teacher | None = None):
-        from simulate.lrc.train import (StudentSpec, Trainee, prepare_teacher, resolve_precision,
-                                        teacher_source)
+        from simulate.lrc.train import StudentSpec, Trainee, prepare_teacher, resolve_precision, teacher_source
 
         if n_batches < 2:
             raise InputError("n_batches", f"must be >= 2 (sigma^2 needs two batches), got {n_batches}")
@@ -61,8 +69,14 @@ class SGDProblem:
         self.teacher.set_compute_dtype(self.prec.autocast_dtype)
         tokens = n_batches * config.tokens_per_step
         config = replace(config, train_tokens=tokens)
-        corpus = build_corpus(self.teacher.tokenizer, config.text, config.seq_len, heldout_every=config.heldout_every,
-                              cache_dir=cache_root(config.cache_dir), min_train=n_batches * config.batch_size)
+        corpus = build_corpus(
+            self.teacher.tokenizer,
+            config.text,
+            config.seq_len,
+            heldout_every=config.heldout_every,
+            cache_dir=cache_root(config.cache_dir),
+            min_train=n_batches * config.batch_size,
+        )
         train = subsample(self.teacher.encode(corpus.train), tokens, seed=config.seed)
         stream = BatchStream(train, config.batch_size, config.seed)  # its first epoch = the n_b batches
         spec = StudentSpec(config.d_S, config.alpha, n_batches, config.tokens_per_step)
@@ -96,8 +110,15 @@ class SGDProblem:
         f, mean, stacked = self.full()
         sigma2 = float(((stacked - mean) ** 2).sum(1).mean())
         lipschitz = self._power_iteration(power_iters, seed)
-        return {"f": f, "grad_f_norm_sq": float(mean @ mean), "sigma2": sigma2, "L": lipschitz,
-                "n_batches": self.n_batches, "power_iters": power_iters, "n_params": int(mean.numel())}
+        return {
+            "f": f,
+            "grad_f_norm_sq": float(mean @ mean),
+            "sigma2": sigma2,
+            "L": lipschitz,
+            "n_batches": self.n_batches,
+            "power_iters": power_iters,
+            "n_params": int(mean.numel()),
+        }
 
     def _power_iteration(self, iters: int, seed: int) -> float:
         with torch.no_grad():
@@ -158,8 +179,15 @@ def step_size(constants: dict, budget: int, margin: float = L_MARGIN) -> float:
     return float(min(1.0 / lipschitz, math.sqrt(2.0 * delta / (lipschitz * sigma2 * budget))))
 
 
-def sgd_runs(config: LRCConfig, budgets: list[int], *, n_batches: int = 4, power_iters: int = 4,
-             probe_fractions: tuple[float, ...] = (0.25, 1.0), teacher: Teacher | None = None) -> dict:
+def sgd_runs(
+    config: LRCConfig,
+    budgets: list[int],
+    *,
+    n_batches: int = 4,
+    power_iters: int = 4,
+    probe_fractions: tuple[float, ...] = (0.25, 1.0),
+    teacher: Teacher | None = None,
+) -> dict:
     """SGD paths for every budget T from one start (the config's seed): tables for validate/.
 
     Args: config (the student: d_S, alpha, seed, data; its optimizer settings are replaced by
@@ -188,13 +216,24 @@ def sgd_runs(config: LRCConfig, budgets: list[int], *, n_batches: int = 4, power
             loss, grad = problem.sgd_step(int(i), eta)
             dots.append(float(grad @ other))
             sq.append(float(grad @ grad))
-            steps.append({"T": budget, "step": t, "batch": int(i), "loss": loss, "grad_norm_sq": sq[-1],
-                          "grad_dot": dots[-1]})
+            steps.append(
+                {"T": budget, "step": t, "batch": int(i), "loss": loss, "grad_norm_sq": sq[-1], "grad_dot": dots[-1]}
+            )
             if budget == longest and t + 1 in probes:
                 point = problem.constants(power_iters, seed=config.seed + t + 1)
                 constants.append({**point, "step": t + 1, "T": budget})
-        runs.append({"T": budget, "lr": eta, "avg_grad_dot": float(np.mean(dots)),
-                     "avg_grad_norm_sq_minibatch": float(np.mean(sq)), "f0": c0["f"], "L0": c0["L"],
-                     "sigma2_0": c0["sigma2"], "eta_L0": eta * c0["L"], "L_margin": L_MARGIN})
+        runs.append(
+            {
+                "T": budget,
+                "lr": eta,
+                "avg_grad_dot": float(np.mean(dots)),
+                "avg_grad_norm_sq_minibatch": float(np.mean(sq)),
+                "f0": c0["f"],
+                "L0": c0["L"],
+                "sigma2_0": c0["sigma2"],
+                "eta_L0": eta * c0["L"],
+                "L_margin": L_MARGIN,
+            }
+        )
     problem.teacher.set_compute_dtype(None)
     return {"steps": steps, "constants": constants, "runs": runs}

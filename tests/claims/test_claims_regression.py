@@ -4,6 +4,7 @@ and key exponent of reports/baseline.json (the same check as `lrkd verify`).
 When a change is intended (a new reading of a claim, a better experiment), regenerate the
 baseline with `lrkd verify --update` and say why in the commit.
 """
+
 from __future__ import annotations
 
 import pytest

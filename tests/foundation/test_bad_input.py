@@ -5,6 +5,7 @@ The property tests call `lrkd.cli.main` in-process (a subprocess per example wou
 of imports each): generated bad configs, binary files and unwritable paths, fed to every
 subcommand that reads a file or writes a folder.
 """
+
 from __future__ import annotations
 
 import string
@@ -43,14 +44,18 @@ def binary_file(tmp_path):
         path = tmp_path / name
         path.write_bytes(BINARY)
         return str(path)
+
     return make
 
 
-@pytest.mark.parametrize("argv", [
-    ("sweep", "{file}.toml"),
-    ("verify", "--claims-file", "{file}.py"),
-    ("verify", "--baseline", "{file}.json"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("sweep", "{file}.toml"),
+        ("verify", "--claims-file", "{file}.py"),
+        ("verify", "--baseline", "{file}.json"),
+    ],
+)
 def test_binary_files_are_one_line_errors(capsys, binary_file, argv):
     path = binary_file("binary" + argv[-1].split("}")[-1])
     start = time.perf_counter()
@@ -122,9 +127,11 @@ def _toml_value(value) -> str:
 def test_generated_garbage_files_are_one_line_errors(capsys, tmp_path, data, command):
     path = tmp_path / "garbage"
     path.write_bytes(data)
-    argv = {"sweep": ("sweep", str(path), "--store", str(tmp_path / "s.db")),
-            "claims-file": ("verify", "--claims-file", str(path)),
-            "baseline": ("verify", "--baseline", str(path))}[command]
+    argv = {
+        "sweep": ("sweep", str(path), "--store", str(tmp_path / "s.db")),
+        "claims-file": ("verify", "--claims-file", str(path)),
+        "baseline": ("verify", "--baseline", str(path)),
+    }[command]
     if command == "claims-file":
         # Arbitrary bytes can be valid Python (e.g. b"0"); then it runs as a claims file and the
         # baseline check comes next: point that at garbage too so no experiment ever starts.

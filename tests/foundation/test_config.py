@@ -1,4 +1,5 @@
 """Config round-trips and type checking (lrkd/config.py)."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ class Sweep:
 
 def test_toml_to_dataclass_to_json_round_trip(tmp_path):
     path = tmp_path / "sweep.toml"
-    path.write_text('name = "rt"\nranks = [2, 3]\nsteps = 50\n[teacher]\nm = 16\nnoise = 0.5\n'
-                    'spectrum = "exponential"\n')
+    path.write_text(
+        'name = "rt"\nranks = [2, 3]\nsteps = 50\n[teacher]\nm = 16\nnoise = 0.5\nspectrum = "exponential"\n'
+    )
     cfg = config.load(Sweep, path)
     assert cfg == Sweep("rt", (2, 3), 50, True, Teacher(16, 0.5, "exponential"))
     stored = config.to_json(cfg)
@@ -48,14 +50,17 @@ def test_overrides_are_type_checked_and_dotted(tmp_path):
     assert cfg.name == "plain"
 
 
-@pytest.mark.parametrize("override, field_name", [
-    ("rank=3", "rank"),                       # unknown key
-    ("teacher.mm=3", "teacher.mm"),            # unknown nested key
-    ("steps=abc", "steps"),                    # wrong type
-    ("float64=1", "float64"),                  # int is not a bool
-    ("teacher.spectrum=cosine", "teacher.spectrum"),  # not an allowed literal
-    ("ranks=[0]", "ranks"),                    # out of range
-])
+@pytest.mark.parametrize(
+    "override, field_name",
+    [
+        ("rank=3", "rank"),  # unknown key
+        ("teacher.mm=3", "teacher.mm"),  # unknown nested key
+        ("steps=abc", "steps"),  # wrong type
+        ("float64=1", "float64"),  # int is not a bool
+        ("teacher.spectrum=cosine", "teacher.spectrum"),  # not an allowed literal
+        ("ranks=[0]", "ranks"),  # out of range
+    ],
+)
 def test_bad_overrides_name_the_field(override, field_name):
     with pytest.raises(InputError) as err:
         config.load(Sweep, None, [override])

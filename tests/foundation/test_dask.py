@@ -3,6 +3,7 @@ the driver alone writes the store, bad --scheduler addresses are one-line errors
 
 One 2-worker LocalCluster serves the whole module (starting one costs a few seconds).
 """
+
 from __future__ import annotations
 
 import os
@@ -105,12 +106,12 @@ def test_worker_killed_mid_cell_loses_only_that_cell(executor, tmp_path):
     with _kill_the_victims_worker(tmp_path):
         killed = run_grid("toy", cells, _cell_waiting_to_be_killed, store=store, executor=executor)
     runs = (tmp_path / "ran.log").read_text().split()
-    assert runs.count(str(VICTIM)) == 2, runs                       # killed once, rerun once
+    assert runs.count(str(VICTIM)) == 2, runs  # killed once, rerun once
     assert sorted(set(runs)) == sorted(str(s) for s in range(8)) and len(runs) == 9, runs
     victim_pid = int((tmp_path / "victim.pid").read_text())
     assert not psutil.pid_exists(victim_pid)
     rerun = run_grid("toy", cells, _cell_waiting_to_be_killed, store=store, executor=executor)
-    assert len((tmp_path / "ran.log").read_text().split()) == 9     # the rerun computed nothing
+    assert len((tmp_path / "ran.log").read_text().split()) == 9  # the rerun computed nothing
     uninterrupted = run_grid("toy", cells, toy_plugin.run_toy_cell, executor=SerialExecutor())
     for got in (killed, rerun):
         pd.testing.assert_frame_equal(_rows(got), _rows(uninterrupted), check_exact=True)
@@ -131,7 +132,7 @@ def test_cell_that_keeps_killing_workers_is_reported_and_a_rerun_completes(execu
     executor.client.wait_for_workers(2, timeout=60)
     resumed = run_grid("toy", cells, _cell_waiting_to_be_killed, store=store, executor=executor)
     runs = (tmp_path / "ran.log").read_text().split()
-    assert runs.count(str(VICTIM)) == 2 and len(runs) == 7, runs     # the rerun ran just the lost cell
+    assert runs.count(str(VICTIM)) == 2 and len(runs) == 7, runs  # the rerun ran just the lost cell
     uninterrupted = run_grid("toy", cells, toy_plugin.run_toy_cell, executor=SerialExecutor())
     pd.testing.assert_frame_equal(_rows(resumed), _rows(uninterrupted), check_exact=True)
 
@@ -149,9 +150,28 @@ def test_cli_sweep_on_a_local_dask_cluster(tmp_path):
     config = tmp_path / "toy.toml"
     config.write_text('experiment = "toy"\nseeds = [0, 1, 2, 3, 4, 5]\nsize = 12\n')
     run = subprocess.Popen(
-        [sys.executable, "-m", "lrkd", "--quiet", "sweep", str(config), "--executor", "dask", "--workers", "2",
-         "--store", str(tmp_path / "d.db"), "--out", str(tmp_path / "tables")],
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "lrkd",
+            "--quiet",
+            "sweep",
+            str(config),
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+            "--store",
+            str(tmp_path / "d.db"),
+            "--out",
+            str(tmp_path / "tables"),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert stderr == "" and "6 new cells" in stdout
@@ -171,11 +191,27 @@ def test_cli_sweep_on_a_local_dask_cluster(tmp_path):
 def test_unreachable_scheduler_is_one_line_with_exit_2(tmp_path):
     config = tmp_path / "toy.toml"
     config.write_text('experiment = "toy"\nseeds = [0, 1]\n')
-    out = subprocess.run([sys.executable, "-m", "lrkd", "sweep", str(config), "--executor", "dask",
-                          "--scheduler", "tcp://127.0.0.1:1", "--store", str(tmp_path / "r.db")],
-                         env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrkd",
+            "sweep",
+            str(config),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--store",
+            str(tmp_path / "r.db"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr
-    line, = out.stderr.strip().splitlines()
+    (line,) = out.stderr.strip().splitlines()
     assert line.startswith("lrkd sweep: error: --scheduler: cannot reach tcp://127.0.0.1:1"), line
     assert not (tmp_path / "r.db").exists()  # failed before writing anything
 
@@ -184,11 +220,29 @@ def test_unreachable_scheduler_is_one_line_with_exit_2(tmp_path):
 def test_cuda_without_a_gpu_fails_before_a_cluster_starts(tmp_path):
     config = tmp_path / "c2.toml"
     config.write_text('experiment = "c2_generalization"\nranks = [2]\nsample_sizes = [128]\nseeds = [0]\n')
-    out = subprocess.run([sys.executable, "-m", "lrkd", "sweep", str(config), "--executor", "dask", "--workers", "2",
-                          "--set", "device=cuda", "--store", str(tmp_path / "r.db")],
-                         env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrkd",
+            "sweep",
+            str(config),
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+            "--set",
+            "device=cuda",
+            "--store",
+            str(tmp_path / "r.db"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr
-    line, = out.stderr.strip().splitlines()
+    (line,) = out.stderr.strip().splitlines()
     assert line == "lrkd sweep: error: device: cuda was requested but no CUDA GPU is available; use auto or cpu"
     assert not (tmp_path / "r.db").exists()
 
@@ -210,6 +264,7 @@ def _logging_cell(log: Path):
         with open(log, "a") as f:
             f.write(f"{cell['seed']}\n")
         return toy_plugin.run_toy_cell(cell)
+
     return run
 
 

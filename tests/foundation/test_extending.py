@@ -4,6 +4,7 @@ A claim with its own check touches theory/<family>.py, validate/c<k>.py (the @ch
 baseline; an experiment touches simulate/experiments/<name>.py and reports/plan.py. These tests
 fail if a second table of pairings, a hand-kept claim list or a stray experiment name comes back.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,18 +33,28 @@ def _string_constants(path: Path) -> set[str]:
     """Every string literal of a module, except the names its __all__ exports (functions that
     happen to share an experiment's name, such as simulate.lrc.teacher_spectra)."""
     tree = ast.parse(path.read_text())
-    exported = {id(n) for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
-                for n in ast.walk(node.value)}
-    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            and id(n) not in exported}
+    exported = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        for n in ast.walk(node.value)
+    }
+    return {
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in exported
+    }
 
 
 @pytest.mark.parametrize("name", BUILTIN)
 def test_an_experiment_name_is_spelled_where_it_is_defined_and_in_the_plan_only(name):
     home = Path(importlib.import_module(get_experiment(name).run.__module__).__file__).relative_to(ROOT)
-    spelled = sorted(str(p.relative_to(ROOT)) for layer in LIBRARY for p in (ROOT / layer).rglob("*.py")
-                     if name in _string_constants(p))
+    spelled = sorted(
+        str(p.relative_to(ROOT))
+        for layer in LIBRARY
+        for p in (ROOT / layer).rglob("*.py")
+        if name in _string_constants(p)
+    )
     assert set(spelled) <= {str(home), "reports/plan.py"}, spelled
 
 
@@ -82,16 +93,18 @@ def _run_constant(cfg: ConstantConfig, *, store=None, executor=None, progress=No
 @pytest.fixture
 def extended():
     """A new experiment, a new claim and one @check line; removed afterwards."""
-    experiment = register_experiment(Experiment("t_constant", ConstantConfig, _run_constant, "test only",
-                                                {"quick": {}}))
+    experiment = register_experiment(
+        Experiment("t_constant", ConstantConfig, _run_constant, "test only", {"quick": {}})
+    )
     claim = theory.Claim.from_formula("t_below_three", "3 + 0*x", kind="upper_bound", title="y <= 3")
     theory.register_claim(claim)
 
     @registry.check(experiment, claim.id)
     def below_three(claim, runs) -> Verdict:
         worst = float(runs["points"]["y"].max())
-        return Verdict(claim.id, runs.name, "holds" if worst <= 3 else "violated", f"max y = {worst:g}",
-                       {"max_y": worst}, None, "")
+        return Verdict(
+            claim.id, runs.name, "holds" if worst <= 3 else "violated", f"max y = {worst:g}", {"max_y": worst}, None, ""
+        )
 
     yield experiment, claim
     del REGISTRY[experiment.name], registry.CHECKS[(experiment.name, claim.id)]

@@ -5,6 +5,7 @@ theory/; only lrkd/cli.py and lrkd/commands.py may reach up to reports/ and vali
 lrkd/experiments.py (the public way to experiments) up to simulate/. An import by string
 (importlib.import_module("validate.x"), __import__) counts as an import.
 """
+
 from __future__ import annotations
 
 import ast
@@ -75,6 +76,8 @@ def test_a_string_import_of_an_upper_layer_is_caught(tmp_path):
     """The rule can fail: import_module and __import__ with a literal (or an f-string's literal
     head) count as imports."""
     module = tmp_path / "m.py"
-    module.write_text("import importlib\nimportlib.import_module('validate.experiments')\n"
-                      "__import__(f'reports.{1}')\nimportlib.import_module(name)\n")
+    module.write_text(
+        "import importlib\nimportlib.import_module('validate.experiments')\n"
+        "__import__(f'reports.{1}')\nimportlib.import_module(name)\n"
+    )
     assert imported_modules(module) >= {"importlib", "validate.experiments", "reports"}

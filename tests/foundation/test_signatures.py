@@ -6,6 +6,7 @@ of theory/, simulate/, validate/ and lrkd/ whose parameter is named `seed`, `see
 `*_seeds` takes it after `*`. Read with ast, so no module has to be imported; dataclass fields are
 class-level annotations, not parameters, and are not looked at.
 """
+
 from __future__ import annotations
 
 import ast
@@ -65,8 +66,10 @@ def test_seed_pattern_names_seeds_only():
 
 
 def test_the_walk_sees_methods_and_skips_private_names():
-    tree = ast.parse("class A:\n    def f(self, seed): ...\n    def _g(self, seed): ...\n"
-                     "def h(x, *, seed): ...\ndef _k(seed): ...\ndef v(*seeds): ...\n")
+    tree = ast.parse(
+        "class A:\n    def f(self, seed): ...\n    def _g(self, seed): ...\n"
+        "def h(x, *, seed): ...\ndef _k(seed): ...\ndef v(*seeds): ...\n"
+    )
     found = {name: positional_seeds(node.args) for name, node in public_functions(tree.body, "m")}
     assert found == {"m.A.f": ["seed"], "m.h": [], "m.v": ["seeds"]}
 

@@ -1,4 +1,5 @@
 """The results store: atomic cells, resume, concurrent writers, exports (lrkd/store.py, lrkd/sweep.py)."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -36,8 +37,9 @@ def test_rerun_skips_finished_cells(tmp_path):
 
 
 def test_duplicate_cells_run_once(tmp_path):
-    stored = run_grid("toy", _cells([7, 7, 7]), toy_plugin.run_toy_cell, store=tmp_path / "d.db",
-                      executor=SerialExecutor())
+    stored = run_grid(
+        "toy", _cells([7, 7, 7]), toy_plugin.run_toy_cell, store=tmp_path / "d.db", executor=SerialExecutor()
+    )
     assert len({c.key for c in stored}) == 1 and ResultStore(tmp_path / "d.db").count() == 1
 
 
@@ -55,8 +57,14 @@ def _write_cells(path: str, worker: int, n: int) -> None:
     store = ResultStore(path)
     for i in range(n):
         key = f"w{worker}-{i}"
-        store.put(key, "conc", {"seed": i, "worker": worker}, {"results": [{"i": i, "w": worker}] * 3},
-                  {"v": np.full(50, i)}, {"pid": worker})
+        store.put(
+            key,
+            "conc",
+            {"seed": i, "worker": worker},
+            {"results": [{"i": i, "w": worker}] * 3},
+            {"v": np.full(50, i)},
+            {"pid": worker},
+        )
 
 
 def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
@@ -79,8 +87,7 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
 def test_process_pool_matches_serial_and_exports(tmp_path):
     serial = run_grid("toy", _cells(range(4)), toy_plugin.run_toy_cell, executor=SerialExecutor())
     store = ResultStore(tmp_path / "p.db")
-    pooled = run_grid("toy", _cells(range(4)), toy_plugin.run_toy_cell, store=store,
-                      executor=ProcessExecutor(2))
+    pooled = run_grid("toy", _cells(range(4)), toy_plugin.run_toy_cell, store=store, executor=ProcessExecutor(2))
     pd.testing.assert_frame_equal(to_frame(serial), to_frame(pooled))
     assert {c.provenance["pid"] for c in pooled} - {c.provenance["pid"] for c in serial}
     prov = pooled[0].provenance

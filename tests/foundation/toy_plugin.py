@@ -3,6 +3,7 @@
 Each cell draws a seeded random matrix, takes its singular values (real numerical work whose
 result depends on the seed) and sleeps a little so that a sweep can be killed halfway.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,11 +39,11 @@ def run_toy_cell(cell: dict) -> CellResult:
 
 
 def run_toy(cfg: ToyConfig, *, store=None, executor=None, progress=None):
-    cells = [{"seed": s, "size": cfg.size, "ranks": list(cfg.ranks), "sleep_s": cfg.sleep_s}
-             for s in cfg.seeds]
+    cells = [{"seed": s, "size": cfg.size, "ranks": list(cfg.ranks), "sleep_s": cfg.sleep_s} for s in cfg.seeds]
     stored = run_grid("toy", cells, run_toy_cell, store=store, executor=executor, progress=progress)
     return {"results": to_frame(stored)}
 
 
-register_experiment(Experiment("toy", ToyConfig, run_toy, "seeded SVD tails (test fixture)",
-                               presets={"quick": {}}), replace=True)
+register_experiment(
+    Experiment("toy", ToyConfig, run_toy, "seeded SVD tails (test fixture)", presets={"quick": {}}), replace=True
+)

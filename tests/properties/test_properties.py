@@ -4,6 +4,7 @@ Profiles: the default `fast` profile keeps these in the default test run; LRKD_H
 thorough (`make test-thorough`) runs 20x more examples. Monotonicity of every bound in T, r and N
 is checked in tests/theory/test_bound_properties.py against the symbolic source.
 """
+
 from __future__ import annotations
 
 import numpy as np

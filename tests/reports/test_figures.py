@@ -1,4 +1,5 @@
 """reports/figures.py: every figure kind draws from a small frame; bad data fails clearly."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

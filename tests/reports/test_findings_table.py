@@ -1,4 +1,5 @@
 """scripts/findings_table.py renders README's findings table from a report's verdicts.json."""
+
 from __future__ import annotations
 
 import contextlib
@@ -39,13 +40,28 @@ def run(*args) -> subprocess.CompletedProcess:
 @pytest.fixture
 def verdicts(tmp_path) -> Path:
     records = [
-        Verdict("optimal_rank", "c4_rank (power law, alpha=1)", "holds", "r* grows as N^0.56.",
-                {"exponent": 0.562, "exponent_ci": [0.465, 0.658], "claimed_exponent": 0.5}),
-        Verdict("convergence", "c1_quadratic", "holds", "Every point under the bound.",
-                {"exponent": -0.5, "exponent_ci": [-0.515, -0.486], "claimed_exponent": -0.5, "worst_ratio": 0.377}),
+        Verdict(
+            "optimal_rank",
+            "c4_rank (power law, alpha=1)",
+            "holds",
+            "r* grows as N^0.56.",
+            {"exponent": 0.562, "exponent_ci": [0.465, 0.658], "claimed_exponent": 0.5},
+        ),
+        Verdict(
+            "convergence",
+            "c1_quadratic",
+            "holds",
+            "Every point under the bound.",
+            {"exponent": -0.5, "exponent_ci": [-0.515, -0.486], "claimed_exponent": -0.5, "worst_ratio": 0.377},
+        ),
         Verdict("smoothness_transfer", "c1_lowrank", "holds", "L_f <= ||W||^2 L_g.", {"worst_ratio": 0.91}),
-        Verdict("generalization", "c2_generalization", "not_tight", "Decays as N^-1 | not N^-1/2.",
-                {"exponent": -1.08, "exponent_ci": [-1.15, -1.03], "claimed_exponent": -0.5}),
+        Verdict(
+            "generalization",
+            "c2_generalization",
+            "not_tight",
+            "Decays as N^-1 | not N^-1/2.",
+            {"exponent": -1.08, "exponent_ci": [-1.15, -1.03], "claimed_exponent": -0.5},
+        ),
     ]
     path = tmp_path / "verdicts.json"
     path.write_text(json.dumps([v.to_json() for v in records]))
@@ -54,8 +70,11 @@ def verdicts(tmp_path) -> Path:
 
 def readme_with_markers(tmp_path: Path, body: str = "stale row\n") -> Path:
     path = tmp_path / "README.md"
-    path.write_text("# title\n\nintro kept\n\n<!-- findings-table:start -->\n" + body +
-                    "<!-- findings-table:end -->\n\nafter kept\n")
+    path.write_text(
+        "# title\n\nintro kept\n\n<!-- findings-table:start -->\n"
+        + body
+        + "<!-- findings-table:end -->\n\nafter kept\n"
+    )
     return path
 
 
@@ -64,10 +83,15 @@ def test_prints_the_paper_claims_in_order_with_their_key_numbers(verdicts):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == ["| claim | experiment | evidence | verdict |", "|---|---|---|---|"]
-    assert [line.split(" | ")[0] for line in lines[2:]] == ["| C1 convergence", "| C2 generalization",
-                                                            "| C4 optimal rank"]
-    assert lines[2] == ("| C1 convergence | c1_quadratic | exponent -0.5 [-0.515, -0.486] vs claimed -0.5; "
-                        "worst measured/bound 0.377 | holds |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == [
+        "| C1 convergence",
+        "| C2 generalization",
+        "| C4 optimal rank",
+    ]
+    assert lines[2] == (
+        "| C1 convergence | c1_quadratic | exponent -0.5 [-0.515, -0.486] vs claimed -0.5; "
+        "worst measured/bound 0.377 | holds |"
+    )
     assert lines[3].endswith("| holds, not tight |")
     assert "smoothness_transfer" not in result.stdout
     assert "smoothness_transfer" in run(verdicts, "--all").stdout
@@ -79,7 +103,8 @@ def test_rewrites_only_the_block_between_the_markers_and_check_sees_drift(verdic
     assert run(verdicts, "--readme", readme).returncode == 0
     text = readme.read_text()
     assert text.startswith("# title\n\nintro kept\n\n<!-- findings-table:start") and text.endswith(
-        "<!-- findings-table:end -->\n\nafter kept\n")
+        "<!-- findings-table:end -->\n\nafter kept\n"
+    )
     assert run(verdicts).stdout in text and "stale row" not in text
     assert run(verdicts, "--readme", readme, "--check").returncode == 0  # up to date now
     assert run(verdicts, "--readme", readme).returncode == 0 and readme.read_text() == text  # idempotent
@@ -89,10 +114,12 @@ def test_rewrites_only_the_block_between_the_markers_and_check_sees_drift(verdic
 def test_bad_input_is_one_line_and_exit_2(case, verdicts, tmp_path):
     readme = tmp_path / "plain.md"
     readme.write_text("# no markers\n")
-    args = {"missing_markers": (verdicts, "--readme", readme),
-            "not_json": (readme, "--readme", readme_with_markers(tmp_path)),
-            "no_file": (tmp_path / "nope.json",),
-            "check_without_readme": (verdicts, "--check")}[case]
+    args = {
+        "missing_markers": (verdicts, "--readme", readme),
+        "not_json": (readme, "--readme", readme_with_markers(tmp_path)),
+        "no_file": (tmp_path / "nope.json",),
+        "check_without_readme": (verdicts, "--check"),
+    }[case]
     result = run(*args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
@@ -107,6 +134,11 @@ def test_the_readme_has_one_generated_block():
 
 def test_runs_as_a_script(verdicts, tmp_path):
     readme = readme_with_markers(tmp_path)
-    result = subprocess.run([sys.executable, str(SCRIPT), str(verdicts), "--readme", str(readme), "--check"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(verdicts), "--readme", str(readme), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 1 and "findings_table.py" in result.stderr

@@ -5,6 +5,7 @@ user would at a desktop (1280 px) and a phone (390 px) width, and also feed it b
 broken image, no matrix, a page wider than the window) to see each check fail. The parsing checks at the end
 need no browser and run in the default group.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,8 +21,9 @@ from reports.render import ReportContext, write_report
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check_report_html.py"
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(),
-                                    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.is_file(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+)
 
 
 def load_script():
@@ -32,15 +34,21 @@ def load_script():
 
 
 def run_check(page: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), str(page), *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run([sys.executable, str(SCRIPT), str(page), *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def fixture_report(fx, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("html") / "report"
-    ctx = ReportContext(title="screenshot fixture", size="quick", verdicts=fx.verdicts(), claims=fx.claims(),
-                        calibration=fx.calibration(), created_at="2026-01-01", wall_time_s=1.0)
+    ctx = ReportContext(
+        title="screenshot fixture",
+        size="quick",
+        verdicts=fx.verdicts(),
+        claims=fx.claims(),
+        calibration=fx.calibration(),
+        created_at="2026-01-01",
+        wall_time_s=1.0,
+    )
     return write_report(out, ctx)["report.html"]
 
 
@@ -104,16 +112,25 @@ def test_missing_chromium_exits_2_with_the_install_hint(monkeypatch, tmp_path, c
 FITS = 'data-page-overflow="0" data-matrix-overflow="0" data-viewport-width="390"'
 
 
-@pytest.mark.parametrize("body,message", [
-    (f'<body data-images-loaded="2" data-images-total="2" data-verdicts="0" {FITS}>', "shows no verdict"),
-    (f'<body data-images-loaded="1" data-images-total="2" data-verdicts="3" {FITS}>', "only 1 of 2 images"),
-    (f'<body data-images-loaded="0" data-images-total="0" data-verdicts="3" {FITS}>', "no images"),
-    ('<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-matrix-overflow="40" '
-     'data-viewport-width="390">', "40 px wider than its box at a 390 px window"),
-    ('<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-page-overflow="12" '
-     'data-viewport-width="390">', "page is 12 px wider than a 390 px window"),
-    ("<body>", "script did not run"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (f'<body data-images-loaded="2" data-images-total="2" data-verdicts="0" {FITS}>', "shows no verdict"),
+        (f'<body data-images-loaded="1" data-images-total="2" data-verdicts="3" {FITS}>', "only 1 of 2 images"),
+        (f'<body data-images-loaded="0" data-images-total="0" data-verdicts="3" {FITS}>', "no images"),
+        (
+            '<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-matrix-overflow="40" '
+            'data-viewport-width="390">',
+            "40 px wider than its box at a 390 px window",
+        ),
+        (
+            '<body data-images-loaded="2" data-images-total="2" data-verdicts="3" data-page-overflow="12" '
+            'data-viewport-width="390">',
+            "page is 12 px wider than a 390 px window",
+        ),
+        ("<body>", "script did not run"),
+    ],
+)
 def test_dom_checks_name_the_failure(body, message):
     script = load_script()
     dom = f'<html>{body}<table id="verdict-matrix"></table></body></html>'

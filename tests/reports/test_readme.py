@@ -1,4 +1,5 @@
 """The README's own-claim example runs as written and flows through validate/ to a verdict."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def _snippet(after_heading: str) -> str:
     text = README.read_text()
-    section = text[text.index(after_heading):]
+    section = text[text.index(after_heading) :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

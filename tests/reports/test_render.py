@@ -3,6 +3,7 @@ matrix, escaping, and numbers traced to verdicts.
 
 The verdicts here are fixtures (tests/reports/conftest.py), never report content.
 """
+
 from __future__ import annotations
 
 import json
@@ -112,12 +113,19 @@ def codes(html_text: str) -> list[str]:
 
 
 def context(fx, **changes) -> ReportContext:
-    fields = dict(title="lrkd validation report <fixture & test>", size="quick", verdicts=fx.verdicts(),
-                  claims=fx.claims(), calibration=fx.calibration(),
-                  config={"seeds": 3, "out": Path("/tmp/x")},
-                  provenance={"environment": {"git_commit": "0123abc"}, "device": "cpu"},
-                  data_files=["results/c1.csv", "results/c1.parquet"], notes=["fixture <note>"],
-                  wall_time_s=75.0, created_at="2026-01-02T03:04:05Z")
+    fields = dict(
+        title="lrkd validation report <fixture & test>",
+        size="quick",
+        verdicts=fx.verdicts(),
+        claims=fx.claims(),
+        calibration=fx.calibration(),
+        config={"seeds": 3, "out": Path("/tmp/x")},
+        provenance={"environment": {"git_commit": "0123abc"}, "device": "cpu"},
+        data_files=["results/c1.csv", "results/c1.parquet"],
+        notes=["fixture <note>"],
+        wall_time_s=75.0,
+        created_at="2026-01-02T03:04:05Z",
+    )
     return ReportContext(**{**fields, **changes})
 
 
@@ -163,12 +171,17 @@ def test_verdict_matrix_has_a_row_per_claim_and_a_badge_per_verdict(report):
     assert grid.columns == ["sgd_quadratic", "lrc_adam", "rrr_synthetic", "rank_sweep"]
     assert codes(page) == [v.code for v in ctx.verdicts]
     by_claim = {r["claim"]: [(grid.columns[c], code) for c, code, _, _ in r["badges"]] for r in grid.rows}
-    assert by_claim == {"convergence": [("sgd_quadratic", "not_tight"), ("lrc_adam", "assumptions_not_met")],
-                        "generalization": [("rrr_synthetic", "violated")], "optimal-rank": [("rank_sweep", "holds")]}
+    assert by_claim == {
+        "convergence": [("sgd_quadratic", "not_tight"), ("lrc_adam", "assumptions_not_met")],
+        "generalization": [("rrr_synthetic", "violated")],
+        "optimal-rank": [("rank_sweep", "holds")],
+    }
     # a claim with no verdict has no row of dots: it is named under the matrix, linked to its section
-    idle = page[page.index('<p class="idle">'):]
-    assert idle.startswith('<p class="idle"><strong>Not evaluated in this run:</strong> '
-                           '<a href="#claim-rrr-fast-rate"><code>rrr_fast_rate</code></a>.</p>')
+    idle = page[page.index('<p class="idle">') :]
+    assert idle.startswith(
+        '<p class="idle"><strong>Not evaluated in this run:</strong> '
+        '<a href="#claim-rrr-fast-rate"><code>rrr_fast_rate</code></a>.</p>'
+    )
     # every badge links to its verdict's card, which carries the same code, and names it on hover
     for row in grid.rows:
         for _, code, href, title in row["badges"]:
@@ -178,9 +191,11 @@ def test_verdict_matrix_has_a_row_per_claim_and_a_badge_per_verdict(report):
 
 
 def test_variants_of_an_experiment_share_its_column_and_not_tested_is_shown_as_such(fx, tmp_path):
-    verdicts = [Verdict("optimal_rank", "c4_rank (power law, alpha=1)", "holds", "fixture"),
-                Verdict("optimal_rank", "c4_rank (exponential, beta=0.3)", "inconclusive", "fixture"),
-                Verdict("generalization", "c2 (Gaussian)", NOT_TESTED, "Gaussian data are unbounded.")]
+    verdicts = [
+        Verdict("optimal_rank", "c4_rank (power law, alpha=1)", "holds", "fixture"),
+        Verdict("optimal_rank", "c4_rank (exponential, beta=0.3)", "inconclusive", "fixture"),
+        Verdict("generalization", "c2 (Gaussian)", NOT_TESTED, "Gaussian data are unbounded."),
+    ]
     out = tmp_path / "variants"
     write_report(out, context(fx, verdicts=verdicts, calibration=[]))
     page, text = read(out, "report.html"), read(out, "report.md")
@@ -211,9 +226,9 @@ def test_claim_sections_are_ordered_and_unevaluated_claims_say_so(report):
     claims = ("convergence", "generalization", "optimal-rank", "rrr-fast-rate")
     positions = [page.index(f'id="claim-{c}"') for c in claims]
     assert positions == sorted(positions)
-    variant = page[positions[-1]:page.index('id="data"')]
+    variant = page[positions[-1] : page.index('id="data"')]
     assert "Not evaluated in this run." in variant
-    assert "Not evaluated in this run." not in page[positions[0]:positions[-1]]
+    assert "Not evaluated in this run." not in page[positions[0] : positions[-1]]
     assert "Not evaluated in this run." in read(out, "report.md")
 
 
@@ -222,8 +237,11 @@ def test_verdicts_json_matches_the_verdict_objects(report):
     records = json.loads(read(out, "verdicts.json"))
     assert len(records) == len(ctx.verdicts)
     for record, verdict in zip(records, ctx.verdicts):
-        assert (record["claim"], record["experiment"], record["verdict"]) == \
-            (verdict.claim, verdict.experiment, verdict.code)
+        assert (record["claim"], record["experiment"], record["verdict"]) == (
+            verdict.claim,
+            verdict.experiment,
+            verdict.code,
+        )
         assert record["explanation"] == verdict.explanation
         for key, value in verdict.numbers.items():
             if isinstance(value, float) and math.isnan(value):
@@ -325,8 +343,14 @@ def test_a_figure_that_cannot_be_drawn_is_reported_not_hidden(fx, tmp_path):
 def test_real_theory_claim_renders_latex_and_plain_text(fx, tmp_path):
     claims_module = pytest.importorskip("theory.claims")
     claim = claims_module.Claim.from_formula(
-        "toy_rate", "C * r * (m + n) / sqrt(N)", kind="upper_bound", rate_variables=("N",),
-        meanings={"N": "training samples", "r": "rank"}, title="Toy rate", reading="gap <= C r (m+n)/sqrt(N)")
+        "toy_rate",
+        "C * r * (m + n) / sqrt(N)",
+        kind="upper_bound",
+        rate_variables=("N",),
+        meanings={"N": "training samples", "r": "rank"},
+        title="Toy rate",
+        reading="gap <= C r (m+n)/sqrt(N)",
+    )
     out = tmp_path / "real"
     write_report(out, context(fx, claims=[claim], verdicts=[Verdict("toy_rate", "e", "holds", "fixture")]))
     page, text = read(out, "report.html"), read(out, "report.md")
@@ -337,8 +361,19 @@ def test_real_theory_claim_renders_latex_and_plain_text(fx, tmp_path):
 
 
 def test_number_rows_pair_intervals_with_their_values():
-    rows = dict(render.number_rows({"exponent_ci": [-1.1, -0.9], "exponent": -1.0, "gap_low": 1,
-                                    "gap": 2, "gap_high": 3, "flag": True, "missing": None}))
+    rows = dict(
+        render.number_rows(
+            {
+                "exponent_ci": [-1.1, -0.9],
+                "exponent": -1.0,
+                "gap_low": 1,
+                "gap": 2,
+                "gap_high": 3,
+                "flag": True,
+                "missing": None,
+            }
+        )
+    )
     assert rows == {"exponent": "-1 [-1.1, -0.9]", "gap": "2 [1, 3]", "flag": "yes", "missing": "n/a"}
 
 
@@ -350,23 +385,40 @@ def test_key_numbers_fall_back_to_the_first_numbers():
 # -- the document model on its own -------------------------------------------------------------
 def test_each_node_is_written_to_both_formats():
     figure = doc.FigureRef("f-1", "A <title>", "caption", b"\x89PNG fake")
-    page = doc.Document("T & t", [("Size", "quick")], [
-        doc.Section(["Head ", doc.Code("x_y"), " ", doc.Badge("holds", "holds")], [
-            doc.Paragraph(["plain <b> ", doc.Prose("math $\\alpha$"), " ", doc.Strong("bold"),
-                           " ", doc.Link("link", "#a", title="tip")]),
-            doc.Table(["k", "v"], [doc.Row([doc.Code("n"), "1 | 2"], {"data-x": "y"})], id="t", numeric=(1,)),
-            doc.Columns([doc.Quote("quoted")], [figure]),
-        ], anchor="sec"),
-    ])
+    page = doc.Document(
+        "T & t",
+        [("Size", "quick")],
+        [
+            doc.Section(
+                ["Head ", doc.Code("x_y"), " ", doc.Badge("holds", "holds")],
+                [
+                    doc.Paragraph(
+                        [
+                            "plain <b> ",
+                            doc.Prose("math $\\alpha$"),
+                            " ",
+                            doc.Strong("bold"),
+                            " ",
+                            doc.Link("link", "#a", title="tip"),
+                        ]
+                    ),
+                    doc.Table(["k", "v"], [doc.Row([doc.Code("n"), "1 | 2"], {"data-x": "y"})], id="t", numeric=(1,)),
+                    doc.Columns([doc.Quote("quoted")], [figure]),
+                ],
+                anchor="sec",
+            ),
+        ],
+    )
     md, html_text = doc.to_markdown(page), doc.to_html(page, css="p{}", script="var x;")
     assert md.startswith("# T & t\n") and '<a id="sec"></a>' in md and "## Head `x_y` 🟢 **holds**" in md
-    assert "plain \\<b\\> math $\\alpha$ **bold** [link](#a \"tip\")" in md
+    assert 'plain \\<b\\> math $\\alpha$ **bold** [link](#a "tip")' in md
     assert "| `n` | 1 \\| 2 |" in md and "> quoted" in md and "![A \\<title\\>](figures/f-1.png)" in md
     assert '<section id="sec"><h2>Head <code>x_y</code> <span class="badge holds">holds</span></h2>' in html_text
     assert 'plain &lt;b&gt; math <span class="math" title="\\alpha">α</span>' in html_text
     assert '<tr data-x="y"><td><code>n</code></td><td class="num">1 | 2</td></tr>' in html_text
-    assert ('<div class="columns"><div class="main"><blockquote>quoted</blockquote></div>'
-            '<div class="aside">') in html_text
+    assert (
+        '<div class="columns"><div class="main"><blockquote>quoted</blockquote></div><div class="aside">'
+    ) in html_text
     assert 'src="data:image/png;base64,' in html_text and "<style>\np{}</style>" in html_text
     assert doc.figures(page) == [figure]
 
@@ -374,8 +426,8 @@ def test_each_node_is_written_to_both_formats():
 def test_a_verdict_card_puts_its_figures_beside_its_text(report):
     _, _, out = report
     page = read(out, "report.html")
-    card = page[page.index('<div class="verdict" id="verdict-convergence-sgd-quadratic"'):]
-    card = card[:card.index('<div class="verdict"', 10)]
+    card = page[page.index('<div class="verdict" id="verdict-convergence-sgd-quadratic"') :]
+    card = card[: card.index('<div class="verdict"', 10)]
     main, aside = card.split('<div class="aside">', 1)
     assert '<div class="columns"><div class="main">' in main and "Every point is under the bound" in main
     assert aside.count("<figure ") == 2 and "<figure " not in main
@@ -387,6 +439,14 @@ def test_a_verdict_card_puts_its_figures_beside_its_text(report):
 
 def test_fmt_is_one_function_for_numbers_and_structures():
     assert render.fmt is doc.fmt
-    assert [doc.fmt(v) for v in (None, True, 3, 0.123456, float("nan"), np.float64(2.5), [1, 0.5], {"a": 1})] == \
-        ["n/a", "yes", "3", "0.1235", "n/a", "2.5", "[1, 0.5]", "a = 1"]
+    assert [doc.fmt(v) for v in (None, True, 3, 0.123456, float("nan"), np.float64(2.5), [1, 0.5], {"a": 1})] == [
+        "n/a",
+        "yes",
+        "3",
+        "0.1235",
+        "n/a",
+        "2.5",
+        "[1, 0.5]",
+        "a = 1",
+    ]
     assert doc.fmt(0.123456, digits=2) == "0.12" and doc.fmt(np.int64(7)) == "7"

@@ -6,6 +6,7 @@ every paper claim is measured on the real model (no code there is a literal: eac
 numbers), that a rerun resumes from the store, and
 that the HTML renders in headless Chromium (scripts/check_report_html.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def lrkd(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lrkd", "--quiet", *args], capture_output=True, text=True,
-                          timeout=1800, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "lrkd", "--quiet", *args], capture_output=True, text=True, timeout=1800, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +75,17 @@ def _cells(report: Path) -> list:
 
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium (apt-get install chromium)")
 def test_report_renders_in_headless_chromium(report):
-    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_report_html.py"), str(report / "report.html"),
-                            "--screenshot", str(report / "screenshot.png")],
-                           capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_report_html.py"),
+            str(report / "report.html"),
+            "--screenshot",
+            str(report / "screenshot.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "verdicts in the matrix" in check.stdout

@@ -1,4 +1,5 @@
 """lrkd verify's comparison: readable diffs for changed verdicts, moved exponents and lost entries."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,12 @@ from validate.verdict import Verdict
 
 
 def _entry(claim="convergence", experiment="c1", verdict="holds", value=-0.5, tol=0.05):
-    return {"claim": claim, "experiment": experiment, "verdict": verdict,
-            "exponents": {"exponent": {"value": value, "tolerance": tol}}}
+    return {
+        "claim": claim,
+        "experiment": experiment,
+        "verdict": verdict,
+        "exponents": {"exponent": {"value": value, "tolerance": tol}},
+    }
 
 
 def test_identical_entries_pass():
@@ -36,8 +41,13 @@ def test_lost_and_new_entries():
 
 
 def test_baseline_entry_takes_code_and_exponents_with_tolerance():
-    v = Verdict("c", "e", "not_tight", "x", {"exponent": -1.0, "exponent_ci": [-1.2, -0.9],
-                                               "exponent_N": -1.0, "exponent_N_ci": [-1.2, -0.9]})
+    v = Verdict(
+        "c",
+        "e",
+        "not_tight",
+        "x",
+        {"exponent": -1.0, "exponent_ci": [-1.2, -0.9], "exponent_N": -1.0, "exponent_N_ci": [-1.2, -0.9]},
+    )
     entry = verify.baseline_entry(v)
     assert entry["verdict"] == "not_tight"
     assert entry["exponents"] == {"exponent": {"value": -1.0, "tolerance": 0.15}}

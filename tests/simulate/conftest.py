@@ -1,4 +1,5 @@
 """Shared fixtures for the simulate tests."""
+
 import pytest
 import torch
 

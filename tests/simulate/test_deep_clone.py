@@ -1,4 +1,5 @@
 """simulate.clone_deep: two-layer teachers whose cloned hidden activation is not the output."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,16 +54,24 @@ def test_linear_evaluation_is_exact(teacher):
 
 
 def test_a_run_in_the_batch_equals_the_run_alone(teacher):
-    both = deep_clone_sweep(teacher, 2, seeds=[3], arms=("noisy", "kd_clone"), lrs=(0.01, 0.03),
-                            executor=SerialExecutor(), **SMALL)
+    both = deep_clone_sweep(
+        teacher, 2, seeds=[3], arms=("noisy", "kd_clone"), lrs=(0.01, 0.03), executor=SerialExecutor(), **SMALL
+    )
     alone = deep_clone_sweep(teacher, 2, seeds=[3], arms=("kd_clone",), lrs=(0.03,), executor=SerialExecutor(), **SMALL)
     at = {"seed": 3, "arm": "kd_clone", "lr": 0.03, "step": 60}
     np.testing.assert_array_equal(both.projection(**at), alone.projection(**at))
 
 
 def test_training_does_what_each_arm_asks(teacher):
-    sweep = deep_clone_sweep(teacher, 2, seeds=[0], arms=("kd", "kd_clone"), lrs=(0.03,), executor=SerialExecutor(),
-                             **{**SMALL, "steps": 400})
+    sweep = deep_clone_sweep(
+        teacher,
+        2,
+        seeds=[0],
+        arms=("kd", "kd_clone"),
+        lrs=(0.03,),
+        executor=SerialExecutor(),
+        **{**SMALL, "steps": 400},
+    )
     last = sweep.frame[sweep.frame["step"] == 400].set_index("arm")
     first = sweep.frame[sweep.frame["step"] == 0].set_index("arm")
     assert (last["output_loss"] < 0.5 * first["output_loss"]).all()

@@ -1,4 +1,5 @@
 """Text sources, exact token counts, the fixed held-out split, and the deterministic batch stream."""
+
 import numpy as np
 import pytest
 

@@ -5,6 +5,7 @@ trained with the live teacher (float64, 1e-6), both with the whole vocabulary st
 top-k form at k = V (empty tail). With k < V the KL is the coarse-grained one, never above the
 full KL (data-processing inequality).
 """
+
 import dataclasses
 
 import numpy as np
@@ -24,11 +25,28 @@ def ws(tmp_path_factory):
 
 
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(teacher=str(ws["safetensors"]), text=str(ws["text"]), d_S=16, seq_len=16, batch_size=4,
-                steps=3, lr=0.05, optimizer="sgd", schedule="constant", max_grad_norm=0.0, eval_points=2,
-                hidden_snapshots=2,
-                eval_batches=1, mi_tokens=16, checkpoint_every=10, heldout_every=5, device="cpu",
-                dtype="float64", output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"))
+    base = dict(
+        teacher=str(ws["safetensors"]),
+        text=str(ws["text"]),
+        d_S=16,
+        seq_len=16,
+        batch_size=4,
+        steps=3,
+        lr=0.05,
+        optimizer="sgd",
+        schedule="constant",
+        max_grad_norm=0.0,
+        eval_points=2,
+        hidden_snapshots=2,
+        eval_batches=1,
+        mi_tokens=16,
+        checkpoint_every=10,
+        heldout_every=5,
+        device="cpu",
+        dtype="float64",
+        output_dir=str(tmp_path / "runs"),
+        cache_dir=str(tmp_path / "cache"),
+    )
     return LRCConfig(**{**base, **overrides})
 
 
@@ -97,6 +115,7 @@ def test_a_reduced_teacher_is_the_real_ones_first_layers_and_vocabulary_rows(ws)
     got = small.forward(mapped).logits
     x = full.hidden[1]
     from simulate.lrc.llama import rms_norm
+
     expected = torch.nn.functional.linear(rms_norm(x, teacher.final_norm, teacher.arch.eps), teacher.head[keep])
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
     whole = reduce_teacher(teacher, keep_ids=np.arange(teacher.arch.vocab))
@@ -110,11 +129,30 @@ def test_lrkd_teacher_outputs_writes_what_a_stored_run_reads(ws, tmp_path, capsy
 
     cfg = config(ws, tmp_path, dtype="float32", teacher_outputs="stored", top_k=8)
     toml = tmp_path / "distill.toml"
-    toml.write_text("\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in
-                              {"teacher": cfg.teacher, "text": cfg.text, "seq_len": 16, "batch_size": 4, "steps": 3,
-                               "d_S": 16, "top_k": 8, "eval_points": 2, "hidden_snapshots": 2, "eval_batches": 1,
-                               "mi_tokens": 16, "heldout_every": 5, "device": "cpu", "dtype": "float32",
-                               "cache_dir": cfg.cache_dir, "output_dir": cfg.output_dir}.items()) + "\n")
+    toml.write_text(
+        "\n".join(
+            f"{k} = {v!r}".replace("'", '"')
+            for k, v in {
+                "teacher": cfg.teacher,
+                "text": cfg.text,
+                "seq_len": 16,
+                "batch_size": 4,
+                "steps": 3,
+                "d_S": 16,
+                "top_k": 8,
+                "eval_points": 2,
+                "hidden_snapshots": 2,
+                "eval_batches": 1,
+                "mi_tokens": 16,
+                "heldout_every": 5,
+                "device": "cpu",
+                "dtype": "float32",
+                "cache_dir": cfg.cache_dir,
+                "output_dir": cfg.output_dir,
+            }.items()
+        )
+        + "\n"
+    )
     assert main(["teacher-outputs", str(toml)]) == 0
     written = capsys.readouterr().out.split()
     assert len(written) == 2 and all(p.endswith(".safetensors") for p in written)

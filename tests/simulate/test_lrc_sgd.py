@@ -1,5 +1,6 @@
 """C1's plain-SGD runs on a tiny random Llama: the update is a hand-written SGD step, the
 finite-sum constants are what they claim to be, and the runs produce the tables validate/ reads."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,10 +16,24 @@ def ws(tmp_path_factory):
 
 
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(teacher=str(ws["safetensors"]), text=str(ws["text"]), d_S=16, seq_len=16, batch_size=4,
-                steps=2, lr=0.05, eval_points=2, hidden_snapshots=2, eval_batches=1, mi_tokens=16,
-                heldout_every=5, device="cpu", dtype="float64", output_dir=str(tmp_path / "runs"),
-                cache_dir=str(tmp_path / "cache"))
+    base = dict(
+        teacher=str(ws["safetensors"]),
+        text=str(ws["text"]),
+        d_S=16,
+        seq_len=16,
+        batch_size=4,
+        steps=2,
+        lr=0.05,
+        eval_points=2,
+        hidden_snapshots=2,
+        eval_batches=1,
+        mi_tokens=16,
+        heldout_every=5,
+        device="cpu",
+        dtype="float64",
+        output_dir=str(tmp_path / "runs"),
+        cache_dir=str(tmp_path / "cache"),
+    )
     return LRCConfig(**{**base, **overrides})
 
 

@@ -4,6 +4,7 @@ The first run dequantizes the GGUF teacher into the cache (~25 s); later runs lo
 `test_acceptance_run` is the issue's acceptance check: a d_S = 192 student distilled from the real
 teacher on KJV text on a 2-core CPU in under 15 minutes, with the held-out loss falling.
 """
+
 import time
 from pathlib import Path
 
@@ -54,9 +55,11 @@ def test_acceptance_run(smollm2, tmp_path):
     record, seconds = _run(["steps=150", "eval_points=8", "eval_batches=2", "checkpoint_every=50"], tmp_path, smollm2)
     losses = [(row["step"], round(row["heldout_lm_loss"], 3)) for row in record.trajectory]
     final = record.final
-    print(f"acceptance: {seconds:.0f} s, {final['tokens_seen']} tokens at {final['tokens_per_s']:.0f} tokens/s, "
-          f"held-out LM loss {losses[0][1]} -> {losses[-1][1]} (ppl {final['heldout_ppl']:.0f}), "
-          f"KL {record.trajectory[0]['heldout_kl']:.3f} -> {final['heldout_kl']:.3f}, trajectory {losses}")
+    print(
+        f"acceptance: {seconds:.0f} s, {final['tokens_seen']} tokens at {final['tokens_per_s']:.0f} tokens/s, "
+        f"held-out LM loss {losses[0][1]} -> {losses[-1][1]} (ppl {final['heldout_ppl']:.0f}), "
+        f"KL {record.trajectory[0]['heldout_kl']:.3f} -> {final['heldout_kl']:.3f}, trajectory {losses}"
+    )
     assert seconds < 15 * 60
     assert losses[-1][1] < losses[0][1] - 2.0
     merged = merge(record)

@@ -1,4 +1,5 @@
 """The LRC student's wiring, its loss, and the merge into a plain transformers Llama (float64)."""
+
 import pytest
 import torch
 
@@ -13,8 +14,10 @@ MERGE_TOL = 1e-10  # float64: the merged model and the projected student agree t
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    return {"tied": make_tiny_teacher(root / "tied", gguf=False)["safetensors"],
-            "untied": make_tiny_teacher(root / "untied", tie=False, gguf=False, seed=1)["safetensors"]}
+    return {
+        "tied": make_tiny_teacher(root / "tied", gguf=False)["safetensors"],
+        "untied": make_tiny_teacher(root / "untied", tie=False, gguf=False, seed=1)["safetensors"],
+    }
 
 
 def _teacher64(folder):
@@ -27,8 +30,11 @@ def _randomize(student, seed=0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in student.named_parameters():
-            p.copy_(torch.rand(p.shape, generator=g, dtype=p.dtype) + 0.5 if "norm" in name
-                    else torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.2)
+            p.copy_(
+                torch.rand(p.shape, generator=g, dtype=p.dtype) + 0.5
+                if "norm" in name
+                else torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.2
+            )
     return student
 
 
@@ -120,8 +126,9 @@ def test_kl_reductions_and_temperature():
     targets = TeacherTargets.from_logits(t, 2.0)
     torch.testing.assert_close(kl_to_teacher(s, targets, "token"), per_token.mean())
     torch.testing.assert_close(kl_to_teacher(s, targets, "batchmean"), per_token.sum() / 2)
-    reference = torch.nn.functional.kl_div(torch.log_softmax(s / 2.0, -1), torch.log_softmax(t / 2.0, -1),
-                                           log_target=True, reduction="batchmean")  # the official reduction
+    reference = torch.nn.functional.kl_div(
+        torch.log_softmax(s / 2.0, -1), torch.log_softmax(t / 2.0, -1), log_target=True, reduction="batchmean"
+    )  # the official reduction
     torch.testing.assert_close(kl_to_teacher(s, targets, "batchmean"), reference)  # torch's batchmean: / B
     ids = torch.randint(0, 7, (2, 5), generator=g)
     ones = TeacherTargets.from_logits(t, 1.0)

@@ -1,4 +1,5 @@
 """Teacher loading (safetensors and GGUF written by the test), the cache, the teacher forward, bad input."""
+
 import json
 
 import numpy as np
@@ -59,11 +60,18 @@ def test_own_forward_matches_transformers_logits_and_activations(tiny, cache):
     ids = torch.randint(0, teacher.arch.vocab, (3, 17), generator=torch.Generator().manual_seed(0))
     hooked = {}
     block = teacher.model.model.layers[1]
-    modules = {"q": block.self_attn.q_proj, "k": block.self_attn.k_proj, "v": block.self_attn.v_proj,
-               "gate": block.mlp.gate_proj, "up": block.mlp.up_proj, "attn_out": block.self_attn.o_proj,
-               "ffn_out": block.mlp.down_proj}
-    handles = [m.register_forward_hook(lambda mod, inp, out, k=k: hooked.__setitem__(k, out))
-               for k, m in modules.items()]
+    modules = {
+        "q": block.self_attn.q_proj,
+        "k": block.self_attn.k_proj,
+        "v": block.self_attn.v_proj,
+        "gate": block.mlp.gate_proj,
+        "up": block.mlp.up_proj,
+        "attn_out": block.self_attn.o_proj,
+        "ffn_out": block.mlp.down_proj,
+    }
+    handles = [
+        m.register_forward_hook(lambda mod, inp, out, k=k: hooked.__setitem__(k, out)) for k, m in modules.items()
+    ]
     try:
         reference = teacher.model(ids, output_hidden_states=True)
     finally:

@@ -1,4 +1,5 @@
 """Distillation runs on a tiny random Llama built here: records, resume, shared-teacher sweeps, errors."""
+
 import math
 from pathlib import Path
 
@@ -27,10 +28,24 @@ def teacher(ws):
 
 
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(teacher=str(ws["safetensors"]), text=str(ws["text"]), d_S=16, seq_len=16, batch_size=4,
-                steps=12, lr=1e-2, eval_points=5, eval_batches=1, mi_tokens=24, checkpoint_every=4,
-                heldout_every=5, device="cpu", dtype="float32", output_dir=str(tmp_path / "runs"),
-                cache_dir=str(tmp_path / "cache"))
+    base = dict(
+        teacher=str(ws["safetensors"]),
+        text=str(ws["text"]),
+        d_S=16,
+        seq_len=16,
+        batch_size=4,
+        steps=12,
+        lr=1e-2,
+        eval_points=5,
+        eval_batches=1,
+        mi_tokens=24,
+        checkpoint_every=4,
+        heldout_every=5,
+        device="cpu",
+        dtype="float32",
+        output_dir=str(tmp_path / "runs"),
+        cache_dir=str(tmp_path / "cache"),
+    )
     return LRCConfig(**{**base, **overrides})
 
 
@@ -41,8 +56,9 @@ def test_distill_lowers_the_heldout_loss_and_records_what_validate_needs(ws, tea
     assert record.trajectory[-1]["heldout_lm_loss"] < record.trajectory[0]["heldout_lm_loss"] - 0.1
     assert set(TRAJECTORY_COLUMNS) <= set(record.trajectory[-1])
     assert [row["step"] for row in record.steps] == list(range(16))
-    assert all(row["grad_norm"] > 0 and row["grad_norm_sq"] == pytest.approx(row["grad_norm"] ** 2)
-               for row in record.steps)
+    assert all(
+        row["grad_norm"] > 0 and row["grad_norm_sq"] == pytest.approx(row["grad_norm"] ** 2) for row in record.steps
+    )
     final = record.final
     assert final["tokens_seen"] == 16 * 4 * 16 and final["n_train_tokens"] % 16 == 0
     assert final["n_distinct_tokens_seen"] == min(final["tokens_seen"], final["n_train_tokens"])
@@ -63,8 +79,9 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(ws, teacher, tmp_path):
     assert resumed.completed
     assert [r["loss"] for r in resumed.steps] == [r["loss"] for r in whole.steps]
     assert [r["heldout_lm_loss"] for r in resumed.trajectory] == [r["heldout_lm_loss"] for r in whole.trajectory]
-    np.testing.assert_array_equal(resumed.hidden["hidden.dS16-a0.2-N768.L2.step12"],
-                                  whole.hidden["hidden.dS16-a0.2-N768.L2.step12"])
+    np.testing.assert_array_equal(
+        resumed.hidden["hidden.dS16-a0.2-N768.L2.step12"], whole.hidden["hidden.dS16-a0.2-N768.L2.step12"]
+    )
 
 
 def test_a_finished_run_is_returned_without_training(ws, teacher, tmp_path, monkeypatch):
@@ -111,14 +128,16 @@ def test_vanilla_kd_and_c1_estimates(ws, teacher, tmp_path):
     assert kd.final["method"] == "kd" and math.isnan(kd.final["heldout_clone_loss"])
     lrc = distill(config(ws, tmp_path, steps=6, c1_estimates=True, c1_power_iters=3), teacher=teacher)
     assert [row["step"] for row in lrc.c1] == [0, 6]
-    assert all(row["sigma2"] > 0 and row["L_estimate"] > 0 and row["n_params"] == lrc.final["n_trainable"]
-               for row in lrc.c1)
+    assert all(
+        row["sigma2"] > 0 and row["L_estimate"] > 0 and row["n_params"] == lrc.final["n_trainable"] for row in lrc.c1
+    )
     assert lrc.final["delta_estimate"] == pytest.approx(lrc.final["train_loss_initial"] - lrc.final["train_loss_min"])
 
 
 def test_a_run_that_blows_up_is_kept_as_diverged(ws, teacher, tmp_path):
-    record = distill(config(ws, tmp_path, optimizer="sgd", lr=1e12, max_grad_norm=0.0, schedule="constant",
-                            steps=6), teacher=teacher)
+    record = distill(
+        config(ws, tmp_path, optimizer="sgd", lr=1e12, max_grad_norm=0.0, schedule="constant", steps=6), teacher=teacher
+    )
     final = record.final
     assert final["diverged"] is True and isinstance(final["diverged_step"], int)
     assert final["diverged_reason"].startswith("non-finite") and math.isnan(final["heldout_lm_loss"])
@@ -139,25 +158,31 @@ def test_quick_config_file_loads():
 # -- bad input ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"d_S": 0}, r"d_S: must be an integer >= 1, got 0"),
-    ({"seq_len": 1}, r"seq_len: must be an integer >= 2"),
-    ({"lr": 0.0}, r"lr: must be a finite number > 0"),
-    ({"clone_terms": ("q", "bogus")}, r"clone_terms: must be distinct names from q, k, v"),
-    ({"warmup_steps": 12}, r"warmup_steps: must be an integer in \[0, 11\]"),
-    ({"device": "tpu"}, r"device: must be auto, cpu or cuda"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"d_S": 0}, r"d_S: must be an integer >= 1, got 0"),
+        ({"seq_len": 1}, r"seq_len: must be an integer >= 2"),
+        ({"lr": 0.0}, r"lr: must be a finite number > 0"),
+        ({"clone_terms": ("q", "bogus")}, r"clone_terms: must be distinct names from q, k, v"),
+        ({"warmup_steps": 12}, r"warmup_steps: must be an integer in \[0, 11\]"),
+        ({"device": "tpu"}, r"device: must be auto, cpu or cuda"),
+    ],
+)
 def test_bad_config_values_name_the_field(ws, tmp_path, overrides, message):
     with pytest.raises(InputError, match=message):
         config(ws, tmp_path, **overrides)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"d_S": 64}, r"d_S: must be an integer in \[1, 63\], got 64"),
-    ({"d_S": 100}, r"d_S: must be an integer in \[1, 63\], got 100"),
-    ({"seq_len": 256}, r"seq_len: must be an integer in \[2, 128\], got 256"),
-    ({"hidden_layers": (3,)}, r"hidden_layers: must be an integer in \[1, 2\]"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"d_S": 64}, r"d_S: must be an integer in \[1, 63\], got 64"),
+        ({"d_S": 100}, r"d_S: must be an integer in \[1, 63\], got 100"),
+        ({"seq_len": 256}, r"seq_len: must be an integer in \[2, 128\], got 256"),
+        ({"hidden_layers": (3,)}, r"hidden_layers: must be an integer in \[1, 2\]"),
+    ],
+)
 def test_ranges_set_by_the_teacher_are_checked(ws, teacher, tmp_path, overrides, message):
     with pytest.raises(InputError, match=message):
         distill(config(ws, tmp_path, **overrides), teacher=teacher)
@@ -185,6 +210,6 @@ def test_bad_sweep_lists_are_clear_errors(ws, teacher, tmp_path):
 
 def test_unknown_keys_in_a_config_file_are_rejected(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('d_S = 8\nrank = 3\n')
+    path.write_text("d_S = 8\nrank = 3\n")
     with pytest.raises(InputError, match="rank: unknown key"):
         load(LRCConfig, path)

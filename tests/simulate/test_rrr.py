@@ -8,6 +8,7 @@
    standard error of about 1.5% (the variance term is ~chi^2 with r(m+n-r) = 51 degrees of
    freedom), and the finite-N corrections are O((m+n)/N) = 2% (e.g. the OLS factor N/(N-n-1)).
 """
+
 import numpy as np
 import pytest
 import torch

@@ -10,6 +10,7 @@ smoothness against the dense Hessian, the infimum and the minimizer, and each de
 (Packed: the same step as the padded one; LinearWeights; TransferSmoothness; Representations).
 The C1 test problem (QuadraticRuns) is checked against the Trainable part of the contract.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -17,8 +18,15 @@ import torch
 import simulate
 from lrkd.errors import InputError
 from simulate.data import BatchStream, Run, load_data
-from simulate.students import (STUDENT_METRICS, LinearWeights, Packed, Representations, Students, Trainable,
-                               TransferSmoothness)
+from simulate.students import (
+    STUDENT_METRICS,
+    LinearWeights,
+    Packed,
+    Representations,
+    Students,
+    Trainable,
+    TransferSmoothness,
+)
 from simulate.sweeps import STUDENT_KINDS
 from simulate.training import TrainSpec
 
@@ -27,8 +35,9 @@ RUNS = [Run(0, 1, 0.0), Run(1, 3, 0.7), Run(0, 3, 0.0), Run(1, 2, 1.5)]  # plus 
 ALONE = 3  # RUNS[ALONE] (rank 2 < the batch's width) is also built on its own
 TINY_TEACHERS = {
     simulate.LinearTeacher: lambda: simulate.LinearTeacher(5, 4, simulate.PowerLaw(1.0, 2.0), 0.3, 0),
-    simulate.MLPTeacher: lambda: simulate.MLPTeacher(3, 4, 5, simulate.PowerLaw(0.8, 3.0), simulate.PowerLaw(1.0, 2.0),
-                                                     0.2, 0, "tanh"),
+    simulate.MLPTeacher: lambda: simulate.MLPTeacher(
+        3, 4, 5, simulate.PowerLaw(0.8, 3.0), simulate.PowerLaw(1.0, 2.0), 0.2, 0, "tanh"
+    ),
 }
 VARIANTS = {("lrc", simulate.LinearTeacher): [{"train_embedding": False}]}  # options giving another program
 
@@ -93,7 +102,7 @@ def hessian_norm(s, params, run):
         parts = []
         for p, k, piece in zip(params, keep, flat.split(sizes)):
             row = torch.zeros_like(p[run]).masked_scatter(k, piece)
-            parts.append(torch.cat([p[:run], row[None], p[run + 1:]]))
+            parts.append(torch.cat([p[:run], row[None], p[run + 1 :]]))
         return s.objective(parts)[run]
 
     flat = torch.cat([p[run][k] for p, k in zip(params, keep)])
@@ -122,7 +131,7 @@ def test_the_kind_builds_declared_students_named_after_it(case, students):
     assert isinstance(students, Students) and isinstance(students, Trainable)
     assert students.kind == case[0]  # the results' `student` column names the registry entry
     assert isinstance(type(students).cheap_full_gradient, bool)
-    assert students.runs[:len(RUNS)] == RUNS and len(students.runs) == len(RUNS) + 1
+    assert students.runs[: len(RUNS)] == RUNS and len(students.runs) == len(RUNS) + 1
     assert students.risk_method == "exact" or students.risk_method.startswith("fresh_sample:")
     assert students.dtype == torch.float64 and students.device == torch.device("cpu")
 
@@ -213,16 +222,19 @@ def test_evaluate_records_every_student_metric_consistently(students):
     close(metrics["objective"], students.objective(params))
     close(metrics["objective"], metrics["train_risk"] + alpha * metrics["clone_loss"])
     close(metrics["grad_norm_sq"], students.full_grad_norm_sq(params))
-    close(metrics["test_risk"] - metrics["excess_risk"], torch.full_like(metrics["test_risk"],
-                                                                         students.teacher.noise_floor))
+    close(
+        metrics["test_risk"] - metrics["excess_risk"],
+        torch.full_like(metrics["test_risk"], students.teacher.noise_floor),
+    )
     assert torch.all(metrics["excess_risk"] >= 0) and torch.all(metrics["clone_loss"] >= 0)
 
 
 def test_gradient_noise_is_the_per_sample_gradient_variance_over_the_batch_size(students):
     params = random_params(students, 8)
     runs = len(students.runs)
-    per_sample = torch.stack([torch.cat([g.flatten(1) for g in students.step(params, torch.full((runs, 1), i))[1]], 1)
-                              for i in range(N)])  # (N, R, P): minibatches of one pair
+    per_sample = torch.stack(
+        [torch.cat([g.flatten(1) for g in students.step(params, torch.full((runs, 1), i))[1]], 1) for i in range(N)]
+    )  # (N, R, P): minibatches of one pair
     variance = (per_sample - per_sample.mean(0)).square().sum(-1).mean(0)
     close(students.gradient_noise(params, 5), variance / 5, rtol=1e-9)
     assert torch.all(students.gradient_noise(params, None) == 0)
@@ -234,8 +246,9 @@ def test_flops_grow_with_the_batch(students):
 
 # -- the Trainable part, the C1 quadratic included ------------------------------------------------------
 def _quadratic():
-    return simulate.QuadraticRuns(simulate.Quadratic((2.0, 1.0, 0.25), sigma=0.0), [0, 1], dtype=torch.float64,
-                                  device=torch.device("cpu"))
+    return simulate.QuadraticRuns(
+        simulate.Quadratic((2.0, 1.0, 0.25), sigma=0.0), [0, 1], dtype=torch.float64, device=torch.device("cpu")
+    )
 
 
 @pytest.fixture(params=CASES + [pytest.param(None, id="quadratic")])
@@ -360,5 +373,9 @@ def test_representations_have_the_documented_shapes_and_padding(case, students):
     alone = build(*case, runs=[RUNS[ALONE]])
     alone_reps = alone.representations(alone.init_params(), x)[1][0]
     width = students.representation_width(RUNS[ALONE]) or reps.shape[2]
-    np.testing.assert_allclose(students.representations(students.init_params(), x)[1][ALONE][:, :width],
-                               alone_reps[:, :width], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        students.representations(students.init_params(), x)[1][ALONE][:, :width],
+        alone_reps[:, :width],
+        rtol=1e-12,
+        atol=1e-14,
+    )

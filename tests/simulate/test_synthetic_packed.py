@@ -1,6 +1,7 @@
 """The packed training program (simulate/packed.py): rank buckets and seed-grouped products give
 the same trajectories as the students' own padded step, whatever the buckets; the bucket plan;
 the per-seed minibatch stream."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +16,9 @@ from simulate.training import TrainSpec, train
 
 def build(kind, runs, n_samples=64):
     teacher = simulate.LinearTeacher(8, 6, simulate.PowerLaw(1.0, 2.0), 0.3, 0)
-    data = load_data(teacher, n_samples, seeds=sorted({r.seed for r in runs}), dtype=torch.float64,
-                     device=torch.device("cpu"))
+    data = load_data(
+        teacher, n_samples, seeds=sorted({r.seed for r in runs}), dtype=torch.float64, device=torch.device("cpu")
+    )
     if kind == "factorized":
         return simulate.FactorizedStudents(teacher, data, runs)
     return simulate.LRCStudents(teacher, data, runs, train_embedding=(kind == "lrc"))
@@ -38,10 +40,12 @@ def assert_same_trajectories(got, want, rtol=1e-10):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("kind", ["factorized", "lrc", "lrc_frozen"])
 def test_any_buckets_give_the_padded_programs_trajectories(kind, optimizer, buckets):
-    spec = TrainSpec(steps=40, optimizer=optimizer, lr=0.02, batch_size=8, record_points=5, power_iters=5,
-                     grad_every_step=True)
-    assert_same_trajectories(train(build(kind, GRID), spec, buckets=buckets),
-                             train(build(kind, GRID), spec, buckets="none"))
+    spec = TrainSpec(
+        steps=40, optimizer=optimizer, lr=0.02, batch_size=8, record_points=5, power_iters=5, grad_every_step=True
+    )
+    assert_same_trajectories(
+        train(build(kind, GRID), spec, buckets=buckets), train(build(kind, GRID), spec, buckets="none")
+    )
 
 
 @pytest.mark.parametrize("kind", ["factorized", "lrc"])
@@ -61,15 +65,19 @@ def test_a_diverging_run_inside_a_seed_grouped_bucket_leaves_its_mates_alone():
     assert packed.diverged_step.tolist() == padded.diverged_step.tolist()
     assert packed.diverged_reason == padded.diverged_reason
     assert packed.diverged_step[0] == -1 and packed.diverged_step[1] > 0
-    np.testing.assert_allclose(packed.metrics["objective"][:, [0, 2]], padded.metrics["objective"][:, [0, 2]],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        packed.metrics["objective"][:, [0, 2]], padded.metrics["objective"][:, [0, 2]], rtol=1e-10
+    )
 
 
 def test_on_record_sees_the_padded_layout_at_every_record_step():
     seen = []
     students = build("factorized", GRID)
-    train(students, TrainSpec(steps=20, batch_size=8, record_points=4, c1_stats=False),
-          on_record=lambda t, params: seen.append((t, [p.shape for p in params])))
+    train(
+        students,
+        TrainSpec(steps=20, batch_size=8, record_points=4, c1_stats=False),
+        on_record=lambda t, params: seen.append((t, [p.shape for p in params])),
+    )
     assert [t for t, _ in seen] == [0, 1, 4, 20]
     assert all(shapes == [(len(GRID), 8, 5), (len(GRID), 5, 6)] for _, shapes in seen)
 

@@ -6,6 +6,7 @@ frozen-embedding LRC student against the full Hessian; power iteration against t
 spectral norm; the exact optimum (objective_min) against the objective at the returned minimizer
 and against reduced-rank regression.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -40,8 +41,10 @@ RUNS = [Run(0, 1, 0.0), Run(1, 3, 0.7), Run(0, 3, 0.0), Run(1, 2, 1.5)]
 def random_params(students, seed=0):
     """A generic point: random values in the rank-r coordinates, exact zeros in the padding."""
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.7 * mask
-            for p, mask in zip(students.init_params(), students.masks())]
+    return [
+        torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.7 * mask
+        for p, mask in zip(students.init_params(), students.masks())
+    ]
 
 
 def naive_losses(students, params, idx=None):
@@ -85,8 +88,9 @@ def test_minibatch_gradients_match_autograd(kind):
 def test_full_batch_objective_and_gradient_match_autograd(kind):
     students = build(kind, RUNS)
     params = random_params(students, 1)
-    torch.testing.assert_close(students.objective(params), naive_losses(students, params).mean(1), rtol=1e-10,
-                               atol=1e-12)
+    torch.testing.assert_close(
+        students.objective(params), naive_losses(students, params).mean(1), rtol=1e-10, atol=1e-12
+    )
     for mine, ref in zip(students.full_grads(params), autograd_of(students, params)):
         torch.testing.assert_close(mine, ref, rtol=1e-10, atol=1e-12)
     metrics = students.evaluate(params)
@@ -113,8 +117,10 @@ def test_gradient_noise_matches_sampled_minibatches():
     params = random_params(students, 4)
     full = torch.cat([g.flatten(1) for g in students.full_grads(params)], 1)
     g = torch.Generator().manual_seed(0)
-    draws = [torch.cat([t.flatten(1) for t in students.step(params, torch.randint(30, (1, 4), generator=g))[1]], 1)
-             for _ in range(4000)]
+    draws = [
+        torch.cat([t.flatten(1) for t in students.step(params, torch.randint(30, (1, 4), generator=g))[1]], 1)
+        for _ in range(4000)
+    ]
     empirical = (torch.stack(draws) - full).square().sum(-1).mean()
     assert float(empirical) == pytest.approx(float(students.gradient_noise(params, 4)[0]), rel=0.08)
 
@@ -130,7 +136,7 @@ def full_hessian_norm(students, params, run):
         for p, s in zip(params, shapes):
             size = int(np.prod(s))
             full = p.clone()
-            full[run] = flat[start:start + size].view(s)
+            full[run] = flat[start : start + size].view(s)
             parts.append(full)
             start += size
         return students.objective(parts)[run]

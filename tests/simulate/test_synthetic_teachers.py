@@ -1,5 +1,6 @@
 """Spectra and teachers (simulate/spectra.py, simulate/teachers.py): planted values, determinism,
 serialization, nested samples, and one-line InputErrors for bad input."""
+
 import math
 
 import numpy as np
@@ -19,8 +20,15 @@ def test_spectrum_families_follow_their_formulas():
     np.testing.assert_allclose(simulate.Explicit([1.0, 3.0, 2.0]).first(5), [3, 2, 1, 0, 0])
 
 
-@pytest.mark.parametrize("spectrum", [simulate.PowerLaw(0.7, 1.5), simulate.Exponential(0.3),
-                                      simulate.LowRankPlusFloor(3, 2.0, 0.01), simulate.Explicit([2.0, 1.0])])
+@pytest.mark.parametrize(
+    "spectrum",
+    [
+        simulate.PowerLaw(0.7, 1.5),
+        simulate.Exponential(0.3),
+        simulate.LowRankPlusFloor(3, 2.0, 0.01),
+        simulate.Explicit([2.0, 1.0]),
+    ],
+)
 def test_spectra_round_trip_through_their_dict(spectrum):
     assert spectrum_from_dict(spectrum.to_dict()) == spectrum
 
@@ -28,8 +36,9 @@ def test_spectra_round_trip_through_their_dict(spectrum):
 @pytest.mark.parametrize("m,n", [(9, 5), (5, 9), (6, 6)])
 def test_linear_teacher_has_the_planted_singular_values(seed, m, n):
     teacher = simulate.LinearTeacher(m, n, simulate.PowerLaw(1.0, 2.0), 0.1, seed)
-    np.testing.assert_allclose(np.linalg.svd(teacher.weight, compute_uv=False), teacher.singular_values,
-                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        np.linalg.svd(teacher.weight, compute_uv=False), teacher.singular_values, rtol=1e-12, atol=1e-13
+    )
     assert teacher.approx_error(2) == pytest.approx(float(np.sum(teacher.singular_values[2:] ** 2)), rel=1e-12)
 
 
@@ -74,13 +83,19 @@ BAD = [
     (lambda: simulate.LinearTeacher(3, 3, simulate.PowerLaw(1.0), -0.1), "noise: must be a finite number >= 0.0"),
     (lambda: simulate.LinearTeacher(3, 3, simulate.PowerLaw(1.0), math.inf), "noise: must be a finite number"),
     (lambda: simulate.LinearTeacher(2, 2, "power law"), "spectrum: must be a PowerLaw"),
-    (lambda: simulate.LinearTeacher(2, 2, simulate.PowerLaw(1.0), input_cov=[[1, 0], [0, -1]]),
-     "input_cov: must be a finite symmetric positive semi-definite 2 x 2 matrix"),
+    (
+        lambda: simulate.LinearTeacher(2, 2, simulate.PowerLaw(1.0), input_cov=[[1, 0], [0, -1]]),
+        "input_cov: must be a finite symmetric positive semi-definite 2 x 2 matrix",
+    ),
     (lambda: simulate.LinearTeacher(2, 2, simulate.PowerLaw(1.0), input_cov=[[1, 0.5], [0, 1]]), "input_cov"),
-    (lambda: simulate.MLPTeacher(2, 2, 2, simulate.PowerLaw(1.0), simulate.PowerLaw(1.0), activation="sigmoid"),
-     "activation: must be one of tanh, relu, gelu"),
-    (lambda: simulate.LinearTeacher(2, 2, simulate.PowerLaw(1.0)).sample(0, seed=0),
-     "n_samples: must be an integer >= 1, got 0"),
+    (
+        lambda: simulate.MLPTeacher(2, 2, 2, simulate.PowerLaw(1.0), simulate.PowerLaw(1.0), activation="sigmoid"),
+        "activation: must be one of tanh, relu, gelu",
+    ),
+    (
+        lambda: simulate.LinearTeacher(2, 2, simulate.PowerLaw(1.0)).sample(0, seed=0),
+        "n_samples: must be an integer >= 1, got 0",
+    ),
 ]
 
 

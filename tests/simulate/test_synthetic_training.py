@@ -1,5 +1,6 @@
 """The batched training loop (simulate/training.py): batched == alone, determinism, divergence,
 the C1 step rule, the gradient statistics, and the known-constant quadratic."""
+
 import math
 
 import numpy as np
@@ -40,8 +41,9 @@ def test_batched_trajectories_equal_one_run_at_a_time(kind, optimizer, lr):
         alone = train(build(kind, [GRID[i]]), spec)
         assert alone.steps == batched.steps
         for name, values in alone.metrics.items():
-            np.testing.assert_allclose(batched.metrics[name][:, i], values[:, 0], rtol=1e-9, atol=1e-12,
-                                       err_msg=f"{name} of run {GRID[i]}")
+            np.testing.assert_allclose(
+                batched.metrics[name][:, i], values[:, 0], rtol=1e-9, atol=1e-12, err_msg=f"{name} of run {GRID[i]}"
+            )
 
 
 @pytest.mark.parametrize("kind", ["factorized", "mlp"])
@@ -71,8 +73,10 @@ def test_a_diverging_run_is_marked_and_leaves_its_batch_mates_alone():
     assert traj.diverged_step.tolist()[0] == -1 and traj.diverged_step.tolist()[2] == -1
     step = int(traj.diverged_step[1])
     assert 0 < step < 300
-    assert traj.diverged_reason[1] in (f"minibatch loss became nan at step {step}",
-                                       f"minibatch loss became inf at step {step}")
+    assert traj.diverged_reason[1] in (
+        f"minibatch loss became nan at step {step}",
+        f"minibatch loss became inf at step {step}",
+    )
     after = np.array(traj.steps) >= step
     assert np.all(np.isnan(traj.metrics["objective"][after, 1]))
     assert np.all(np.isfinite(traj.metrics["objective"][:, [0, 2]]))
@@ -94,10 +98,14 @@ def test_c1_rule_uses_theory_step_size_with_the_recorded_constants():
 def test_every_step_statistics_equal_recording_every_step():
     """min/avg over all steps s < t (every_step) == the same over a record at every step."""
     runs = [Run(0, 2, 0.0), Run(1, 3, 0.5)]
-    fast = train(build("lrc", runs), TrainSpec(steps=30, lr=0.05, batch_size=8, c1_stats=False,
-                                               grad_every_step=True, record_points=31))
-    slow = train(build("lrc", runs), TrainSpec(steps=30, lr=0.05, batch_size=8, c1_stats=False,
-                                               grad_every_step=False, record_points=31))
+    fast = train(
+        build("lrc", runs),
+        TrainSpec(steps=30, lr=0.05, batch_size=8, c1_stats=False, grad_every_step=True, record_points=31),
+    )
+    slow = train(
+        build("lrc", runs),
+        TrainSpec(steps=30, lr=0.05, batch_size=8, c1_stats=False, grad_every_step=False, record_points=31),
+    )
     assert fast.grad_stats == "every_step" and slow.grad_stats == "record_points"
     assert fast.steps == list(range(31))
     grad = fast.metrics["grad_norm_sq"]

@@ -1,5 +1,6 @@
 """Hypothesis property tests: numeric bounds are finite, positive, monotone the right way, and
 equal their symbolic source (sympy at 40 digits) to 1e-12 relative."""
+
 import math
 
 import numpy as np
@@ -64,8 +65,7 @@ def test_optimal_step_at_zero_noise_is_one_over_L_and_vectorized():
 
 
 # -- C2 --------------------------------------------------------------------------------------
-@given(r=positive(1, 100), m=positive(1, 1e4), n=positive(1, 1e4), N=positive(1, 1e9),
-       C=positive(), k=ratios())
+@given(r=positive(1, 100), m=positive(1, 1e4), n=positive(1, 1e4), N=positive(1, 1e9), C=positive(), k=ratios())
 def test_generalization_increasing_in_r_decreasing_in_N_and_exact(r, m, n, N, C, k):
     claim = theory.get_claim("generalization")
     value = claim.bound(r=r, m=m, n=n, N=N, C=C)
@@ -75,8 +75,17 @@ def test_generalization_increasing_in_r_decreasing_in_N_and_exact(r, m, n, N, C,
     assert_matches_symbolic(value, claim.expr, claim_symbols(claim, r=r, m=m, n=n, N=N, C=C))
 
 
-@given(r=positive(1, 100), m=positive(1, 1e4), n=positive(1, 1e4), N=positive(1, 1e9),
-       R_x=positive(), R_W=positive(), R_y=positive(), delta=st.floats(1e-6, 0.999), k=ratios())
+@given(
+    r=positive(1, 100),
+    m=positive(1, 1e4),
+    n=positive(1, 1e4),
+    N=positive(1, 1e9),
+    R_x=positive(),
+    R_W=positive(),
+    R_y=positive(),
+    delta=st.floats(1e-6, 0.999),
+    k=ratios(),
+)
 def test_generalization_sqrt_monotone_and_exact(r, m, n, N, R_x, R_W, R_y, delta, k):
     claim = theory.get_claim("generalization_sqrt")
     p = dict(r=r, m=m, n=n, N=N, R_x=R_x, R_W=R_W, R_y=R_y, delta=delta)
@@ -87,8 +96,15 @@ def test_generalization_sqrt_monotone_and_exact(r, m, n, N, R_x, R_W, R_y, delta
     assert_matches_symbolic(value, claim.expr, claim_symbols(claim, **p))
 
 
-@given(m=st.integers(1, 500), n=st.integers(1, 500), frac=st.floats(0, 1), N=positive(10, 1e9),
-       sigma=positive(), tail=st.floats(0, 100), k=ratios())
+@given(
+    m=st.integers(1, 500),
+    n=st.integers(1, 500),
+    frac=st.floats(0, 1),
+    N=positive(10, 1e9),
+    sigma=positive(),
+    tail=st.floats(0, 100),
+    k=ratios(),
+)
 def test_rrr_excess_risk_decreasing_in_N_and_exact(m, n, frac, N, sigma, tail, k):
     r = round(frac * min(m, n))
     value = theory.rrr_excess_risk(r, m, n, N, sigma, tail)
@@ -96,21 +112,18 @@ def test_rrr_excess_risk_decreasing_in_N_and_exact(m, n, frac, N, sigma, tail, k
     if r > 0:
         assert theory.rrr_excess_risk(r, m, n, k * N, sigma, tail) < value
     claim = theory.get_claim("rrr_excess_risk")
-    assert_matches_symbolic(value, claim.expr,
-                            claim_symbols(claim, r=r, m=m, n=n, N=N, sigma=sigma, tail=tail))
+    assert_matches_symbolic(value, claim.expr, claim_symbols(claim, r=r, m=m, n=n, N=N, sigma=sigma, tail=tail))
 
 
 # -- C3 --------------------------------------------------------------------------------------
-@given(eigs=st.lists(positive(1e-3, 1e2), min_size=1, max_size=8), extra=st.floats(0, 10),
-       h_x=st.floats(-50, 50))
+@given(eigs=st.lists(positive(1e-3, 1e2), min_size=1, max_size=8), extra=st.floats(0, 10), h_x=st.floats(-50, 50))
 def test_mi_bounds_exact_and_trace_form_weaker(eigs, extra, h_x):
     d, logdet = len(eigs), float(np.sum(np.log(eigs)))
     D = float(np.sum(eigs)) + extra  # D = E||X - f(Y)||^2 >= tr Sigma_E
     logdet_form = theory.mi_lower_bound(h_x, logdet, d)
     trace_form = theory.mi_lower_bound_trace(h_x, D, d)
     assert trace_form <= logdet_form + 1e-12 * (abs(logdet_form) + d * 10)
-    assert_matches_symbolic(logdet_form, info.MI_LOGDET_BOUND,
-                            {info.h_x: h_x, info.logdet_cov_e: logdet, info.d: d})
+    assert_matches_symbolic(logdet_form, info.MI_LOGDET_BOUND, {info.h_x: h_x, info.logdet_cov_e: logdet, info.d: d})
     assert_matches_symbolic(trace_form, info.MI_TRACE_BOUND, {info.h_x: h_x, info.D: D, info.d: d})
 
 
@@ -146,9 +159,15 @@ def test_gaussian_entropy_batched_and_rejects_indefinite():
 
 
 # -- C4 --------------------------------------------------------------------------------------
-@given(spectrum=st.sampled_from(rank.SPECTRA), variance=st.sampled_from(rank.VARIANCES),
-       N=positive(10, 1e9), m=positive(1, 1e3), n=positive(1, 1e3), decay=st.floats(0.6, 3.0),
-       k=ratios())
+@given(
+    spectrum=st.sampled_from(rank.SPECTRA),
+    variance=st.sampled_from(rank.VARIANCES),
+    N=positive(10, 1e9),
+    m=positive(1, 1e3),
+    n=positive(1, 1e3),
+    decay=st.floats(0.6, 3.0),
+    k=ratios(),
+)
 def test_rstar_value_increasing_in_N_and_exact(spectrum, variance, N, m, n, decay, k):
     key = "alpha" if spectrum == "power_law" else "beta"
     value = theory.rstar_value(spectrum, variance, N=N, m=m, n=n, **{key: decay})
@@ -166,8 +185,7 @@ def _draw(data, info_):
     lo = -1e3 if iv.start == -sp.oo else float(iv.start)
     lo = 1e-3 if (lo == 0 and iv.left_open) else lo
     hi = 1e3 if iv.end == sp.oo else float(iv.end)
-    return data.draw(st.floats(lo, hi, exclude_max=bool(iv.right_open) and iv.end != sp.oo),
-                     label=info_.name)
+    return data.draw(st.floats(lo, hi, exclude_max=bool(iv.right_open) and iv.end != sp.oo), label=info_.name)
 
 
 @given(data=st.data())
@@ -196,10 +214,10 @@ def test_torch_tensors_agree_with_numpy_and_carry_gradients():
     N = torch.tensor([10.0, 1e3, 1e5], dtype=torch.float64, requires_grad=True)
     out = claim.bound(r=4, m=8, n=6, N=N)
     assert torch.is_tensor(out) and out.dtype == torch.float64
-    np.testing.assert_allclose(out.detach().numpy(), claim.bound(r=4, m=8, n=6, N=N.detach().numpy()),
-                               rtol=1e-14)
+    np.testing.assert_allclose(out.detach().numpy(), claim.bound(r=4, m=8, n=6, N=N.detach().numpy()), rtol=1e-14)
     out.sum().backward()
     assert torch.all(N.grad < 0)  # decreasing in N
     conv = theory.convergence_bound(torch.tensor([10.0, 100.0]), 1.0, 1.0, 1.0)
-    np.testing.assert_allclose(conv.numpy(), theory.convergence_bound(np.array([10.0, 100.0]), 1, 1, 1),
-                               rtol=1e-6)  # float32 tensors stay float32
+    np.testing.assert_allclose(
+        conv.numpy(), theory.convergence_bound(np.array([10.0, 100.0]), 1, 1, 1), rtol=1e-6
+    )  # float32 tensors stay float32

@@ -1,4 +1,5 @@
 """The Claim record, the registry, user claims (the README snippet), and the renderings."""
+
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +96,14 @@ def test_readme_user_claim_snippet(clean_registry):
     import theory
 
     claim = theory.Claim.from_formula(
-        "sgd_fast_rate",                     # id
-        "K * L * Delta / T",                 # the bound (any sympy formula; names become symbols > 0)
-        kind="upper_bound",                  # measured <= formula
-        rate_variables=("T",),               # its claimed exponent of T (-1) is computed by sympy
+        "sgd_fast_rate",  # id
+        "K * L * Delta / T",  # the bound (any sympy formula; names become symbols > 0)
+        kind="upper_bound",  # measured <= formula
+        rate_variables=("T",),  # its claimed exponent of T (-1) is computed by sympy
         title="SGD reaches O(1/T) stationarity",
         meanings={"T": "SGD steps", "L": "smoothness", "Delta": "f(P0) - inf f", "K": "constant"},
         defaults={"K": 1.0},
-        experiment="c1_quadratic",           # binds the claim to run data for validate/
+        experiment="c1_quadratic",  # binds the claim to run data for validate/
         columns={"T": "T", "L": "L", "Delta": "Delta"},
         measured_column="avg_grad_norm_sq",
     )
@@ -129,17 +130,24 @@ def test_duplicate_id_is_rejected_unless_replace(clean_registry):
 def test_claim_with_explicit_symbols(clean_registry):
     T, L = sp.symbols("T L", positive=True)
     claim = theory.Claim(
-        id="explicit_symbols", expr=L / sp.sqrt(T), kind="upper_bound", rate_variables=("T",),
-        symbols=(theory.SymbolInfo("T", T, "steps"), theory.SymbolInfo("L", L, "smoothness")))
+        id="explicit_symbols",
+        expr=L / sp.sqrt(T),
+        kind="upper_bound",
+        rate_variables=("T",),
+        symbols=(theory.SymbolInfo("T", T, "steps"), theory.SymbolInfo("L", L, "smoothness")),
+    )
     assert theory.register_claim(claim).exponent("T") == sp.Rational(-1, 2)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(kind="sideways"), "kind"),
-    (dict(id="9lives"), "claim id"),
-    (dict(rate_variables=("Q",)), "unknown symbols"),
-    (dict(expr=sp.Symbol("x") / sp.Symbol("T", positive=True)), "not described"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(kind="sideways"), "kind"),
+        (dict(id="9lives"), "claim id"),
+        (dict(rate_variables=("Q",)), "unknown symbols"),
+        (dict(expr=sp.Symbol("x") / sp.Symbol("T", positive=True)), "not described"),
+    ],
+)
 def test_malformed_claims_are_value_errors(bad, match):
     T = sp.Symbol("T", positive=True)
     fields = dict(id="ok", expr=1 / T, kind="upper_bound", symbols=(theory.SymbolInfo("T", T),))
@@ -159,8 +167,7 @@ def test_text_and_latex_renderings_cover_every_claim():
 
 
 def test_tex_text_keeps_math_and_escapes_prose():
-    assert render.tex_text("rate $O(1/\\sqrt{T})$ & 5% of W_T") == \
-        "rate $O(1/\\sqrt{T})$ \\& 5\\% of W\\_T"
+    assert render.tex_text("rate $O(1/\\sqrt{T})$ & 5% of W_T") == "rate $O(1/\\sqrt{T})$ \\& 5\\% of W\\_T"
 
 
 def test_rstar_table_renderings():

@@ -1,4 +1,5 @@
 """C1: every step of the convergence derivation is a sympy fact, and wrong steps are rejected."""
+
 import sympy as sp
 
 import theory

@@ -1,4 +1,5 @@
 """theory.convergence.expected_average_grad_norm_sq: the closed form against the recursion it solves."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,12 @@ def _recursion(h, x0, sigma, eta, steps):
     return total / steps
 
 
-@given(st.lists(st.floats(0.0, 2.0), min_size=1, max_size=6), st.floats(0.0, 3.0), st.floats(1e-3, 0.9),
-       st.integers(1, 300))
+@given(
+    st.lists(st.floats(0.0, 2.0), min_size=1, max_size=6),
+    st.floats(0.0, 3.0),
+    st.floats(1e-3, 0.9),
+    st.integers(1, 300),
+)
 def test_closed_form_solves_the_second_moment_recursion(eigenvalues, sigma, eta, steps):
     h = np.asarray(eigenvalues)
     x0 = np.linspace(-1.0, 1.0, h.size)

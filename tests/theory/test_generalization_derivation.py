@@ -1,4 +1,5 @@
 """C2: the explicit uniform-convergence bound is rederived by sympy; RRR reference facts."""
+
 import pytest
 import sympy as sp
 
@@ -13,8 +14,9 @@ def test_hoeffding_union_deviation_solves_the_tail_equation():
     t, M, B = sp.symbols("t M B", positive=True)
     deviation = gen.derive_hoeffding_deviation()
     tail = 2 * M * sp.exp(-2 * N * t**2 / B**2)
-    assert is_identity(sp.expand_log(sp.log(tail.subs(t, deviation)), force=True),
-                       sp.expand_log(sp.log(delta), force=True))
+    assert is_identity(
+        sp.expand_log(sp.log(tail.subs(t, deviation)), force=True), sp.expand_log(sp.log(delta), force=True)
+    )
 
 
 def test_explicit_bound_matches_its_derivation():

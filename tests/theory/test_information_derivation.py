@@ -1,4 +1,5 @@
 """C3: AM-GM behind the trace form and the Gaussian closed forms, checked by sympy."""
+
 import pytest
 import sympy as sp
 

@@ -1,4 +1,5 @@
 """C4: r*(N) per spectrum family and variance form comes out of sympy, not a typed table."""
+
 import pytest
 import sympy as sp
 
@@ -58,7 +59,7 @@ def test_claimed_half_needs_alpha_one_fast_and_is_out_of_domain_for_paper_rate()
 
 def test_rejects_rstar_with_wrong_exponent():
     right = theory.rstar_expression("power_law", "fast")
-    wrong = right ** 2  # N^(1/alpha): the factor 2 in 1/(2 alpha) dropped
+    wrong = right**2  # N^(1/alpha): the factor 2 in 1/(2 alpha) dropped
     assert not rank.check_rstar_candidate("power_law", "fast", wrong)
 
 

@@ -1,4 +1,5 @@
 """theory/ is pure math: it imports none of the suite, and torch only when a tensor is passed."""
+
 import ast
 import pathlib
 import subprocess
@@ -23,8 +24,10 @@ def test_no_module_of_theory_imports_the_suite():
 
 
 def test_importing_theory_loads_neither_the_suite_nor_torch():
-    code = ("import sys, theory; theory.convergence_bound(10, 1, 1, 1); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'lrkd', 'simulate', 'validate', 'reports', 'torch'}))")
+    code = (
+        "import sys, theory; theory.convergence_bound(10, 1, 1, 1); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'lrkd', 'simulate', 'validate', 'reports', 'torch'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """C3 on two-layer teachers: exact MI, the clone-error bound, and verdicts that can go either way."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,10 @@ def test_exact_mi_matches_the_gaussian_estimate_and_bounds_it():
     assert est == pytest.approx(truth, abs=0.03)
     for scale in (0.1, 1.0, 3.0):  # a theorem: the clone-error bound never exceeds the exact MI
         terms = c3.exact_bound_terms(a, scale * b, 0.3)
-        assert float(theory.mi_lower_bound(terms["h_x"], terms["logdet_cov_e"], terms["d"])) \
+        assert (
+            float(theory.mi_lower_bound(terms["h_x"], terms["logdet_cov_e"], terms["d"]))
             <= c3.exact_mi(a, scale * b, 0.3) + 1e-12
+        )
 
 
 def test_step_sizes_are_chosen_per_arm_by_held_out_output_loss(linear_runs):
@@ -54,8 +57,13 @@ def test_deep_linear_verdict_and_its_numbers(linear_runs):
         low, high = n[f"mi_gain_over_{control}_ci"]
         assert low <= n[f"mi_gain_over_{control}"] <= high
         assert n[f"mi_gain_over_{control}"] == pytest.approx(n["mi_kd_clone"] - n[f"mi_{control}"])
-    expected = "holds" if min(n["mi_gain_over_noisy_ci"][0], n["mi_gain_over_kd_ci"][0]) > 0 else \
-        "violated" if min(n["mi_gain_over_noisy_ci"][1], n["mi_gain_over_kd_ci"][1]) < 0 else "inconclusive"
+    expected = (
+        "holds"
+        if min(n["mi_gain_over_noisy_ci"][0], n["mi_gain_over_kd_ci"][0]) > 0
+        else "violated"
+        if min(n["mi_gain_over_noisy_ci"][1], n["mi_gain_over_kd_ci"][1]) < 0
+        else "inconclusive"
+    )
     assert verdict.code == expected
     assert {f.kind for f in verdict.figures} >= {"mi_by_arm", "mi_vs_mse", "bound_vs_measured"}
 
@@ -98,17 +106,30 @@ def _evidence(diffs_vs_kd, diffs_vs_noisy, base=2.0) -> pd.DataFrame:
     rows = []
     for seed, (dk, dn) in enumerate(zip(diffs_vs_kd, diffs_vs_noisy)):
         for arm, value in (("kd_clone", base), ("kd", base - dk), ("noisy", base - dn)):
-            rows.append({"arm": arm, "seed": seed, "step": 10, "mi": value, "lr": 0.01, "clone_mse": 1.0,
-                         "output_loss": 0.1, "mi_method": "exact"})
+            rows.append(
+                {
+                    "arm": arm,
+                    "seed": seed,
+                    "step": 10,
+                    "mi": value,
+                    "lr": 0.01,
+                    "clone_mse": 1.0,
+                    "output_loss": 0.1,
+                    "mi_method": "exact",
+                }
+            )
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("kd, noisy, code", [
-    ([0.3, 0.32, 0.29, 0.31], [0.5, 0.52, 0.49, 0.5], "holds"),
-    ([-0.3, -0.32, -0.29, -0.31], [0.5, 0.52, 0.49, 0.5], "violated"),     # clean KD beats cloning
-    ([0.3, 0.32, 0.29, 0.31], [-0.5, -0.52, -0.49, -0.5], "violated"),     # noisy labels beat cloning
-    ([0.3, -0.2, 0.25, -0.1], [0.5, 0.52, 0.49, 0.5], "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "kd, noisy, code",
+    [
+        ([0.3, 0.32, 0.29, 0.31], [0.5, 0.52, 0.49, 0.5], "holds"),
+        ([-0.3, -0.32, -0.29, -0.31], [0.5, 0.52, 0.49, 0.5], "violated"),  # clean KD beats cloning
+        ([0.3, 0.32, 0.29, 0.31], [-0.5, -0.52, -0.49, -0.5], "violated"),  # noisy labels beat cloning
+        ([0.3, -0.2, 0.25, -0.1], [0.5, 0.52, 0.49, 0.5], "inconclusive"),
+    ],
+)
 def test_each_verdict_path_of_the_comparison(kd, noisy, code):
     runs = InformationRuns("c3_information", "planted", {"evidence": _evidence(kd, noisy)}, noise_std=0.2, lrs=[0.01])
     verdict = c3.comparison_verdict(theory.get_claim("mutual_information"), runs, experiment="t", margin=0.0)
@@ -118,8 +139,13 @@ def test_each_verdict_path_of_the_comparison(kd, noisy, code):
 
 
 def test_an_estimator_band_wider_than_the_effect_cannot_be_decided_by_seeds():
-    runs = InformationRuns("c3_information", "planted", {"evidence": _evidence([0.05, 0.06, 0.05, 0.06], [0.5] * 4)},
-                           noise_std=0.5, lrs=[0.01])
+    runs = InformationRuns(
+        "c3_information",
+        "planted",
+        {"evidence": _evidence([0.05, 0.06, 0.05, 0.06], [0.5] * 4)},
+        noise_std=0.5,
+        lrs=[0.01],
+    )
     verdict = c3.comparison_verdict(theory.get_claim("mutual_information"), runs, experiment="t", margin=0.1)
     assert verdict.code == "inconclusive" and "cannot decide" in verdict.explanation
     assert "seeds_to_decide_vs_kd" not in verdict.numbers
@@ -138,8 +164,9 @@ def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
     import simulate
 
     teacher = simulate.LinearTeacher(6, 6, simulate.PowerLaw(1.0), noise=0.5)
-    sweep = simulate.clone_sweep(teacher, [2], [0.0, 1.0], 100, seeds=[0, 1], steps=30, rep_samples=200, lr=0.03,
-                                 executor=SerialExecutor())
+    sweep = simulate.clone_sweep(
+        teacher, [2], [0.0, 1.0], 100, seeds=[0, 1], steps=30, rep_samples=200, lr=0.03, executor=SerialExecutor()
+    )
     verdict = check_claim("mutual_information", sweep)
     assert verdict.code == "inconclusive" and "not run" in verdict.explanation
 
@@ -148,8 +175,9 @@ def test_check_claim_takes_a_deep_sweep_directly():
     import simulate
 
     teacher = simulate.DeepTeacher((6, 5, 2))
-    sweep = simulate.deep_clone_sweep(teacher, 2, seeds=[0, 1, 2], lrs=(0.01,), sample_size=200, steps=200,
-                                      executor=SerialExecutor())
+    sweep = simulate.deep_clone_sweep(
+        teacher, 2, seeds=[0, 1, 2], lrs=(0.01,), sample_size=200, steps=200, executor=SerialExecutor()
+    )
     verdict = check_claim("mutual_information", sweep)
     assert verdict.code in ("holds", "violated", "inconclusive")
     assert {"mi_gain_over_kd", "mi_gain_over_noisy", "nonmonotone_scale_of_max_mi"} <= set(verdict.numbers)
@@ -164,8 +192,14 @@ def test_the_comparison_is_reported_at_other_noise_widths(linear_runs):
 
 
 def test_the_estimator_band_is_the_bias_difference_between_the_two_levels():
-    bench = pd.DataFrame({"estimator": "ksg", "kind": ["gaussian"] * 2 + ["leaky_relu"] * 2,
-                          "truth": [1.0, 2.0, 1.0, 2.0], "error": [-0.1, -0.2, -0.2, -0.6]})
-    assert c3.estimator_margin(bench, 1.0, 1.5) == pytest.approx(0.2)   # leaky: -0.2 -> -0.4
+    bench = pd.DataFrame(
+        {
+            "estimator": "ksg",
+            "kind": ["gaussian"] * 2 + ["leaky_relu"] * 2,
+            "truth": [1.0, 2.0, 1.0, 2.0],
+            "error": [-0.1, -0.2, -0.2, -0.6],
+        }
+    )
+    assert c3.estimator_margin(bench, 1.0, 1.5) == pytest.approx(0.2)  # leaky: -0.2 -> -0.4
     assert c3.estimator_margin(bench, 1.2, 1.2) == 0.0
-    assert c3.estimator_margin(bench) == pytest.approx(0.4)             # the whole range
+    assert c3.estimator_margin(bench) == pytest.approx(0.4)  # the whole range

@@ -5,6 +5,7 @@ report uses, at reduced sizes (calibration.small_runs, shared with tests/validat
 A planted claim is right when its verdict is its expected code (or one of the few others it
 accepts, each justified in its `why`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,14 +19,19 @@ from validate.verdict import CODES, Verdict
 def test_planted_claims_are_classified_correctly(seed):
     scored = calibration.calibrate(calibration.small_runs(seed=seed))
     assert len(scored) == len(calibration.planted_claims())
-    wrong = [f"{line} -- {v.explanation}" for line, v in
-             zip(calibration.misclassified(scored), [v for v in scored if not v.numbers["correct"]])]
+    wrong = [
+        f"{line} -- {v.explanation}"
+        for line, v in zip(calibration.misclassified(scored), [v for v in scored if not v.numbers["correct"]])
+    ]
     assert not wrong, "\n".join(wrong)
     assert calibration.hit_rate(scored) == (len(scored), len(scored))
     # at these sizes (m = n = 96 and 64) the r* claims are decided, not left inconclusive
     by_id = {p.claim.id: p for p in calibration.planted_claims()}
-    undecided = [v.claim for v in scored if by_id[v.claim].source.startswith("c4") and v.claim != "cal_c4_0.6"
-                 and v.code != by_id[v.claim].expected]
+    undecided = [
+        v.claim
+        for v in scored
+        if by_id[v.claim].source.startswith("c4") and v.claim != "cal_c4_0.6" and v.code != by_id[v.claim].expected
+    ]
     assert not undecided, undecided
 
 
@@ -42,10 +48,13 @@ def test_planted_claims_cover_every_claim_and_every_code():
 def test_near_boundary_rates_sit_on_both_sides_of_the_truth():
     """C1 rates 0.05 and 0.1 from T^(-1/2), on both sides; r* = N^(1/4) against the true N^(1/2)."""
     by_id = {p.claim.id: p for p in calibration.planted_claims()}
-    rates = {i: float(by_id[i].claim.claimed_exponents["T"]) for i in
-             ("cal_c1_rate_0.55", "cal_c1_rate_0.45", "cal_c1_O_0.6", "cal_c1_O_0.4")}
-    assert rates == pytest.approx({"cal_c1_rate_0.55": -0.55, "cal_c1_rate_0.45": -0.45,
-                                   "cal_c1_O_0.6": -0.6, "cal_c1_O_0.4": -0.4})
+    rates = {
+        i: float(by_id[i].claim.claimed_exponents["T"])
+        for i in ("cal_c1_rate_0.55", "cal_c1_rate_0.45", "cal_c1_O_0.6", "cal_c1_O_0.4")
+    }
+    assert rates == pytest.approx(
+        {"cal_c1_rate_0.55": -0.55, "cal_c1_rate_0.45": -0.45, "cal_c1_O_0.6": -0.6, "cal_c1_O_0.4": -0.4}
+    )
     assert [by_id[i].expected for i in rates] == ["violated", "not_tight", "violated", "not_tight"]
     assert float(by_id["cal_c4_quarter"].claim.claimed_exponents["N"]) == 0.25
     assert by_id["cal_c4_quarter"].expected == "violated"
@@ -96,9 +105,11 @@ def test_score_marks_a_wrong_call_and_accepts_the_stated_alternatives():
 
 def test_confusion_matrix_counts_planted_truth_against_verdict():
     by_id = {p.claim.id: p for p in calibration.planted_claims()}
-    scored = [calibration.score(by_id["cal_c1_gl"], Verdict("cal_c1_gl", "x", "holds", "")),
-              calibration.score(by_id["cal_c1_rate_0.55"], Verdict("cal_c1_rate_0.55", "x", "holds", "")),
-              calibration.score(by_id["cal_c2_gap_vacuous"], Verdict("cal_c2_gap_vacuous", "x", "vacuous", ""))]
+    scored = [
+        calibration.score(by_id["cal_c1_gl"], Verdict("cal_c1_gl", "x", "holds", "")),
+        calibration.score(by_id["cal_c1_rate_0.55"], Verdict("cal_c1_rate_0.55", "x", "holds", "")),
+        calibration.score(by_id["cal_c2_gap_vacuous"], Verdict("cal_c2_gap_vacuous", "x", "vacuous", "")),
+    ]
     table = calibration.confusion_matrix(scored)
     assert list(table.index) == list(CODES) and list(table.columns) == list(CODES)
     assert table.loc["holds", "holds"] == 1 and table.loc["violated", "holds"] == 1
@@ -118,8 +129,9 @@ def test_rank_claims_are_decided_at_the_full_size():
     from lrkd.sweep import SerialExecutor
 
     experiment = get_experiment("c4_rank")
-    config = experiment.config("quick", m=128, n=128, sample_sizes=[1024 * 2**k for k in range(6)],
-                               seeds=list(range(100, 106)), device="cpu")
+    config = experiment.config(
+        "quick", m=128, n=128, sample_sizes=[1024 * 2**k for k in range(6)], seeds=list(range(100, 106)), device="cpu"
+    )
     runs = experiment.run(config, executor=SerialExecutor(), progress=False)
     planted = [p for p in calibration.planted_claims() if p.source == "c4_rank"]
     got = {p.claim.id: p.check(p.claim, runs).code for p in planted}

@@ -1,4 +1,5 @@
 """The verdict machinery (validate/checks.py, validate/bounds.py): each code arises when it should."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,17 @@ import pytest
 
 import theory
 from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import (FiniteSizeOffset, Prediction, best_fit_constant, compare_to_bound, decide,
-                             exponent_outcome, finite_size_offsets, fit_mean_power_law, summarize)
+from validate.checks import (
+    FiniteSizeOffset,
+    Prediction,
+    best_fit_constant,
+    compare_to_bound,
+    decide,
+    exponent_outcome,
+    finite_size_offsets,
+    fit_mean_power_law,
+    summarize,
+)
 from validate.fits import ExponentFit
 
 
@@ -17,21 +27,25 @@ def _fit(exponent, low, high):
 
 
 def _points(measured, low, high):
-    return pd.DataFrame({"x": np.arange(1, len(measured) + 1), "measured": measured,
-                         "measured_low": low, "measured_high": high})
+    return pd.DataFrame(
+        {"x": np.arange(1, len(measured) + 1), "measured": measured, "measured_low": low, "measured_high": high}
+    )
 
 
-@pytest.mark.parametrize("fit, trend, sense, meaning", [
-    (_fit(-0.5, -0.55, -0.45), "decay", "upper", "ok"),
-    (_fit(-1.0, -1.1, -0.9), "decay", "upper", "loose"),      # decays faster than the bound: loose
-    (_fit(-0.2, -0.3, -0.1), "decay", "upper", "wrong"),      # decays slower: the bound breaks
-    (_fit(0.3, 0.25, 0.35), "growth", "upper", "loose"),      # grows slower than an O(N^0.5) claim
-    (_fit(0.7, 0.65, 0.75), "growth", "upper", "wrong"),
-    (_fit(-1.15, -1.2, -1.1), "decay", "equal", "wrong"),     # a predicted rate: any miss is wrong
-    (_fit(-0.494, -0.498, -0.489), "decay", "upper", "wrong"),  # no tolerance: a miss of 0.002 is a miss
-    (_fit(-0.4, -0.42, -0.38), "decay", "upper", "wrong"),
-    (_fit(-0.5, -1.5, 0.5), "decay", "upper", "undecided"),   # interval wider than 0.5
-])
+@pytest.mark.parametrize(
+    "fit, trend, sense, meaning",
+    [
+        (_fit(-0.5, -0.55, -0.45), "decay", "upper", "ok"),
+        (_fit(-1.0, -1.1, -0.9), "decay", "upper", "loose"),  # decays faster than the bound: loose
+        (_fit(-0.2, -0.3, -0.1), "decay", "upper", "wrong"),  # decays slower: the bound breaks
+        (_fit(0.3, 0.25, 0.35), "growth", "upper", "loose"),  # grows slower than an O(N^0.5) claim
+        (_fit(0.7, 0.65, 0.75), "growth", "upper", "wrong"),
+        (_fit(-1.15, -1.2, -1.1), "decay", "equal", "wrong"),  # a predicted rate: any miss is wrong
+        (_fit(-0.494, -0.498, -0.489), "decay", "upper", "wrong"),  # no tolerance: a miss of 0.002 is a miss
+        (_fit(-0.4, -0.42, -0.38), "decay", "upper", "wrong"),
+        (_fit(-0.5, -1.5, 0.5), "decay", "upper", "undecided"),  # interval wider than 0.5
+    ],
+)
 def test_exponent_meaning(fit, trend, sense, meaning):
     claimed = 0.5 if trend == "growth" else (-1.0 if sense == "equal" else -0.5)
     assert exponent_outcome(fit, variable="x", claimed=claimed, trend=trend, sense=sense).meaning == meaning
@@ -55,7 +69,7 @@ def test_finite_size_offsets_fit_the_prediction_on_the_same_design():
     exact = Prediction("y", {"T": -0.5}, lambda grid: grid["T"].to_numpy(float) ** -0.5, "unit")
     bent = Prediction("y", {"T": -0.5}, lambda grid: grid["T"].to_numpy(float) ** -0.5 + 1 / grid["T"], "unit")
     assert finite_size_offsets(exact, table, ["T"])["T"].offset == 0.0
-    assert finite_size_offsets(bent, table, ["T"])["T"].offset < -0.01   # a 1/T term steepens the slope
+    assert finite_size_offsets(bent, table, ["T"])["T"].offset < -0.01  # a 1/T term steepens the slope
     assert finite_size_offsets(None, table, ["T"]) == {}
 
 
@@ -75,7 +89,7 @@ def test_undecided_variable_keeps_the_decided_one_in_front():
 
 
 def test_two_seeds_are_inconclusive_and_say_so():
-    rows = [{"T": t, "seed": s, "y": t ** -0.5 * (1 + 0.01 * s)} for t in (10, 100, 1000) for s in range(2)]
+    rows = [{"T": t, "seed": s, "y": t**-0.5 * (1 + 0.01 * s)} for t in (10, 100, 1000) for s in range(2)]
     fit = fit_mean_power_law(pd.DataFrame(rows), ["T"], "y")["T"]
     decision = decide(exponents=[exponent_outcome(fit, variable="T", claimed=-0.5, trend="decay")], n_seeds=2)
     assert decision.code == "inconclusive" and "At least 3 seeds (now 2)" in decision.explanation
@@ -109,8 +123,12 @@ def test_inconclusive_says_how_many_seeds_would_decide():
 
 def test_mean_power_law_recovers_planted_exponents(seed):
     rng = np.random.default_rng(seed)
-    rows = [{"seed": s, "r": r, "N": n, "y": 3 * r**0.9 / n * (1 + 0.2 * rng.standard_normal())}
-            for s in range(8) for r in (1, 2, 4, 8) for n in (100, 200, 400, 800)]
+    rows = [
+        {"seed": s, "r": r, "N": n, "y": 3 * r**0.9 / n * (1 + 0.2 * rng.standard_normal())}
+        for s in range(8)
+        for r in (1, 2, 4, 8)
+        for n in (100, 200, 400, 800)
+    ]
     fits = fit_mean_power_law(pd.DataFrame(rows), ["r", "N"], "y", seed=seed)
     assert fits["r"].ci[0] <= 0.9 <= fits["r"].ci[1]
     assert fits["N"].ci[0] <= -1.0 <= fits["N"].ci[1]

@@ -3,6 +3,7 @@ finite-size offset instead; O(.) claims judged scale-free; a decided variable ne
 
 Every claim here goes through `validate.check_claim` on `get_experiment(name).run(config)`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,14 @@ C1_COLUMNS = {"T": "T", "L": "L", "Delta": "Delta", "sigma": "sigma"}
 def _c1_claim(id: str, power: str) -> theory.Claim:
     """The Ghadimi-Lan bound with T replaced by T**power: rate T^(-power/2)."""
     return theory.Claim.from_formula(
-        id, f"4*L*Delta/T**{power} + 2*sigma*sqrt(2*L*Delta/T**{power})", kind="upper_bound",
-        rate_variables=("T",), experiment="c1_quadratic", columns=C1_COLUMNS, measured_column="avg_grad_norm_sq")
+        id,
+        f"4*L*Delta/T**{power} + 2*sigma*sqrt(2*L*Delta/T**{power})",
+        kind="upper_bound",
+        rate_variables=("T",),
+        experiment="c1_quadratic",
+        columns=C1_COLUMNS,
+        measured_column="avg_grad_norm_sq",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +43,10 @@ def c1_quick():
 @pytest.fixture(scope="module")
 def c2_runs():
     experiment = get_experiment("c2_generalization")
-    return {noise: experiment.run(experiment.config("quick", noise=noise), store=None, progress=False)
-            for noise in (1.0, 10.0)}
+    return {
+        noise: experiment.run(experiment.config("quick", noise=noise), store=None, progress=False)
+        for noise in (1.0, 10.0)
+    }
 
 
 def test_expected_trajectory_matches_sgd_on_the_quadratic():
@@ -46,8 +55,9 @@ def test_expected_trajectory_matches_sgd_on_the_quadratic():
     evidence = c1.quadratic_evidence(simulate.quadratic_sweep(problem, [100, 800], seeds=list(range(48)), device="cpu"))
     by_t = evidence.groupby("T")
     mean, sem = by_t["avg_grad_norm_sq"].mean(), by_t["avg_grad_norm_sq"].sem()
-    exact = expected_average_grad_norm_sq(problem.eigenvalues, problem.x0, problem.sigma,
-                                          by_t["lr"].first().to_numpy(), mean.index.to_numpy(float))
+    exact = expected_average_grad_norm_sq(
+        problem.eigenvalues, problem.x0, problem.sigma, by_t["lr"].first().to_numpy(), mean.index.to_numpy(float)
+    )
     assert np.all(np.abs(mean.to_numpy() - exact) < 4 * sem.to_numpy())
 
 
@@ -152,8 +162,9 @@ def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
     x = bounded["sweep"]
     verdict = validate.check_claim("generalization_sqrt", bounded)
     assert verdict.code == "vacuous", verdict.explanation
-    assert verdict.numbers["outcome_r"] == "wrong_capped"   # steeper in r, but r <= min(m, n)
+    assert verdict.numbers["outcome_r"] == "wrong_capped"  # steeper in r, but r <= min(m, n)
     from validate import c2
+
     tiny = theory.get_claim("generalization_sqrt").with_constant(1e-4, id="sqrt_tiny")
     assert c2.sqrt_form_verdict(tiny, x, norms, experiment=bounded.name).code == "violated"
 
@@ -168,5 +179,5 @@ def test_a_leading_order_reference_is_not_rejected_while_the_data_still_approach
     import pandas as pd
 
     assert _still_approaching(pd.Series([1.23, 1.14, 1.09], index=[1024, 2048, 4096]))
-    assert not _still_approaching(pd.Series([1.09, 1.14, 1.23], index=[1024, 2048, 4096]))   # moving away
-    assert not _still_approaching(pd.Series([1.2, 1.1, 0.7], index=[1024, 2048, 4096]))      # passed through 1
+    assert not _still_approaching(pd.Series([1.09, 1.14, 1.23], index=[1024, 2048, 4096]))  # moving away
+    assert not _still_approaching(pd.Series([1.2, 1.1, 0.7], index=[1024, 2048, 4096]))  # passed through 1

@@ -1,4 +1,5 @@
 """Exponent fits: interval coverage of planted exponents, exact-rate quantities, exclusions."""
+
 import numpy as np
 import pytest
 

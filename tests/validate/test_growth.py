@@ -9,6 +9,7 @@ acceptance of issue 14: the logarithm wins for an exponential spectrum, the powe
 {0.75, 1, 1.5, 2} with an exponent interval that covers theory's finite-size prediction on the same
 grid (validate.c4.oracle_rstar).
 """
+
 import numpy as np
 import pytest
 
@@ -64,7 +65,7 @@ def test_bootstrap_replicates_give_the_share_of_wins():
 @pytest.mark.parametrize("rstar, field", [([1, 2, 3], "n_samples"), ([0, 1, 2, 3, 4], "rstar")])
 def test_bad_curves_raise_input_error(rstar, field):
     with pytest.raises(InputError, match=field):
-        fit_growth_laws(SIZES[:len(rstar)], rstar, np.zeros(len(rstar)))
+        fit_growth_laws(SIZES[: len(rstar)], rstar, np.zeros(len(rstar)))
 
 
 # -- part 2: closed-form rank sweeps ------------------------------------------------------------
@@ -87,15 +88,23 @@ def sweep_for(kind, decay):
     spectrum = simulate.PowerLaw(decay) if kind == "power_law" else simulate.Exponential(decay)
     width = 96 if (kind, decay) == ("power_law", 0.75) else 64
     teacher = simulate.LinearTeacher(width, width, spectrum, noise=noise, seed=0)
-    sweep = simulate.rank_sweep(teacher, list(range(1, width + 1)), sizes, seeds=range(5), device="cpu",
-                                executor=SerialExecutor(), progress=False)
+    sweep = simulate.rank_sweep(
+        teacher,
+        list(range(1, width + 1)),
+        sizes,
+        seeds=range(5),
+        device="cpu",
+        executor=SerialExecutor(),
+        progress=False,
+    )
     return teacher, sweep
 
 
 def rank_verdict(teacher, sweep, claim="optimal_rank"):
     claim = theory.get_claim(claim) if isinstance(claim, str) else claim
-    return c4.rank_verdict(claim, sweep, experiment="c4_rank", spectrum=teacher.spectrum.to_dict(),
-                           singular_values=teacher.singular_values)
+    return c4.rank_verdict(
+        claim, sweep, experiment="c4_rank", spectrum=teacher.spectrum.to_dict(), singular_values=teacher.singular_values
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +118,10 @@ def test_exponential_spectrum_grows_like_a_logarithm(exponential_sweep):
     assert verdict.numbers["bootstrap_wins"]["logarithm"] >= 0.8
     assert verdict.code == "not_tight"  # log N is O(sqrt N), and far from tight
     assert verdict.figures[0].kind == "rstar_growth" and set(verdict.figures[0].meta["laws"]) == {
-        "power_law", "logarithm", "constant"}
+        "power_law",
+        "logarithm",
+        "constant",
+    }
 
 
 @pytest.mark.parametrize("alpha", [0.75, 1.0, 1.5, 2.0])
@@ -127,14 +139,17 @@ def test_power_law_spectrum_grows_like_a_power_law_covering_the_prediction(alpha
 
 
 def test_a_user_rstar_claim_goes_through_check_claim(exponential_sweep):
-    claim = theory.Claim.from_formula("mine", "C*N**(1/4)", kind="exponent", rate_variables=("N",),
-                                      defaults={"C": 1.0}, experiment="c4_rank")
+    claim = theory.Claim.from_formula(
+        "mine", "C*N**(1/4)", kind="exponent", rate_variables=("N",), defaults={"C": 1.0}, experiment="c4_rank"
+    )
     verdict = check_claim(claim, exponential_sweep[1])  # a raw rank_sweep frame
     assert verdict.claim == "mine" and verdict.experiment == "c4_rank"
     assert verdict.code == "not_tight"  # log N grows slower than N^(1/4)
-    log_claim = theory.Claim.from_formula("mine_log", "C*log(N)", kind="exponent", rate_variables=("N",),
-                                          defaults={"C": 1.0}, experiment="c4_rank")
+    log_claim = theory.Claim.from_formula(
+        "mine_log", "C*log(N)", kind="exponent", rate_variables=("N",), defaults={"C": 1.0}, experiment="c4_rank"
+    )
     assert check_claim(log_claim, exponential_sweep[1]).code == "holds"
-    flat_claim = theory.Claim.from_formula("mine_flat", "C*N**0", kind="exponent", rate_variables=("N",),
-                                           defaults={"C": 1.0}, experiment="c4_rank")
+    flat_claim = theory.Claim.from_formula(
+        "mine_flat", "C*N**0", kind="exponent", rate_variables=("N",), defaults={"C": 1.0}, experiment="c4_rank"
+    )
     assert check_claim(flat_claim, exponential_sweep[1]).code == "violated"  # r* = O(1) is false here

@@ -6,6 +6,7 @@ MI estimate has asymptotic standard deviation sqrt(sum_i rho_i^2 / N) (delta met
 canonical correlations), which is <= 0.5% of I for I >= 2 nats at N = 20000 and any d here, so
 a 2% tolerance there is >= 4 standard deviations.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -56,6 +57,7 @@ def _bisect(f, lo, hi, iters=200):
 
 # ---------------------------------------------------------------- Gaussian / CCA
 
+
 @pytest.mark.parametrize("d", [2, 4, 8, 16, 32])
 @pytest.mark.parametrize("total_mi", [2.0, 5.0])
 def test_gaussian_within_two_percent_of_exact(d, total_mi, seed):
@@ -98,8 +100,7 @@ def test_wishart_bias_matches_leading_order_for_large_n():
 
 def test_gaussian_is_not_clipped_at_zero():
     rng = np.random.default_rng(0)
-    values = [mi.gaussian(rng.standard_normal((300, 3)), rng.standard_normal((300, 3)))
-              for _ in range(20)]
+    values = [mi.gaussian(rng.standard_normal((300, 3)), rng.standard_normal((300, 3))) for _ in range(20)]
     assert min(values) < 0 < max(values)
     # Unbiased at I = 0: 2N I_plugin ~ chi2(9), so the plug-in mean would be 0.015 and the
     # corrected mean of 20 runs has sd ~0.002.
@@ -148,6 +149,7 @@ def test_gaussian_needs_more_samples_than_dimensions():
 
 # ---------------------------------------------------------------- KSG
 
+
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("target_mi", [0.5, 1.5])
 def test_ksg_within_ten_percent_in_low_dimension(d, target_mi, seed):
@@ -191,6 +193,7 @@ def test_ksg_is_biased_low_in_high_dimension():
 
 # ---------------------------------------------------------------- InfoNCE
 
+
 @pytest.mark.parametrize("d, total_mi", [(2, 0.5), (2, 2.0), (8, 0.5), (8, 2.0)])
 def test_infonce_is_a_tight_lower_bound_when_mi_is_below_log_batch(d, total_mi):
     # Held-out evaluation makes the value a lower bound in expectation; 3 standard errors of
@@ -233,6 +236,7 @@ def test_infonce_rejects_a_batch_larger_than_the_split():
 
 
 # ---------------------------------------------------------------- noise and the C3 bound
+
 
 def test_with_noise_adds_stated_variance_and_makes_mi_finite():
     rng = np.random.default_rng(0)

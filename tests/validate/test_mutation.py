@@ -7,6 +7,7 @@ re-checked on the same runs (computed once per session, calibration.small_runs(0
 killed when some planted claim that the intact engine classifies correctly is misclassified. The
 test names those planted claims (printed, and recorded in the report of `pytest -rA`).
 """
+
 from __future__ import annotations
 
 import sys
@@ -49,26 +50,32 @@ def patch_everywhere(monkeypatch, original, replacement) -> int:
 def widened_comparison(delta: float):
     """Exponent intervals widened by `delta` before the claimed exponent is compared (0.05 is the
     flat rate tolerance this engine removed)."""
+
     def apply(monkeypatch):
         original = fits.compare_exponent
 
         def compare(fit, claimed, direction):
             low, high = fit.ci
             return original(replace(fit, ci=(low - delta, high + delta)), claimed, direction)
+
         patch_everywhere(monkeypatch, original, compare)
+
     return apply
 
 
 def scaled_bounds(factor: float):
     """Every bound a claim evaluates multiplied by `factor`."""
+
     def apply(monkeypatch):
         original = Claim.bound
         monkeypatch.setattr(Claim, "bound", lambda self, **params: factor * original(self, **params))
+
     return apply
 
 
 def collapsed_intervals(monkeypatch):
     """Every interval shrunk to a point: t-intervals of seed means and bootstrap percentile intervals."""
+
     def mean_point(values, confidence=checks.DEFAULT_CONFIDENCE):
         mean = float(np.mean(values)) if len(values) else np.nan
         return (mean, mean)
@@ -76,6 +83,7 @@ def collapsed_intervals(monkeypatch):
     def percentile_point(replicates, level):
         middle = float(np.nanmedian(replicates))
         return (middle, middle)
+
     patch_everywhere(monkeypatch, checks.mean_interval, mean_point)
     patch_everywhere(monkeypatch, fits.percentile_interval, percentile_point)
 
@@ -88,13 +96,17 @@ def flipped_direction(monkeypatch):
     def compare(fit, claimed, direction):
         relation = original(fit, claimed, direction)
         return swap.get(relation, relation)
+
     patch_everywhere(monkeypatch, original, compare)
 
 
 def vacuity_off(monkeypatch):
     """The trivial value ignored: no bound is ever vacuous."""
-    patch_everywhere(monkeypatch, checks.vacuous_points,
-                     lambda bound, trivial, direction="upper": np.zeros(np.shape(bound), dtype=bool))
+    patch_everywhere(
+        monkeypatch,
+        checks.vacuous_points,
+        lambda bound, trivial, direction="upper": np.zeros(np.shape(bound), dtype=bool),
+    )
 
 
 def assumptions_ignored(monkeypatch):
@@ -110,6 +122,7 @@ def undecided_confirms(monkeypatch):
     def outcome(*args, **kwargs):
         result = original(*args, **kwargs)
         return replace(result, meaning="ok") if result.meaning == "undecided" else result
+
     patch_everywhere(monkeypatch, original, outcome)
 
 
@@ -121,9 +134,11 @@ def offsets_off(monkeypatch):
 def pointwise_off(monkeypatch):
     """Explicit bounds never compared point by point: no point counts as beyond or straddling."""
     original = checks.compare_to_bound
-    patch_everywhere(monkeypatch, original,
-                     lambda points, bound, direction: replace(original(points, bound, direction), n_beyond=0,
-                                                              n_straddling=0))
+    patch_everywhere(
+        monkeypatch,
+        original,
+        lambda points, bound, direction: replace(original(points, bound, direction), n_beyond=0, n_straddling=0),
+    )
 
 
 MUTANTS = {

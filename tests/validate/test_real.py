@@ -5,6 +5,7 @@ The same code runs on SmolLM2-135M in `lrkd report`; here a tiny teacher built i
 fast and offline. What must hold whatever the model: every claim the experiment names gets a
 verdict computed from the data; an interrupted sweep resumes to identical rows.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,13 +24,40 @@ from validate.verdict import CODES
 
 
 def tiny_config(ws, folder, **extra):
-    lrc = {"teacher": str(ws["safetensors"]), "text": str(ws["text"]), "seq_len": 16, "batch_size": 4, "lr": 1e-2,
-           "eval_points": 3, "hidden_snapshots": 2, "eval_batches": 1, "mi_tokens": 48, "checkpoint_every": 4,
-           "heldout_every": 5, "device": "cpu", "dtype": "float32", "cache_dir": str(folder / "cache"),
-           "teacher_outputs": "cached", "top_k": 16}
-    return get_experiment("lrc_real").config("quick", lrc=lrc, widths=[2, 4, 8, 16, 32], budgets=[128, 256, 512],
-                                             seeds=[0, 1], epochs=2, c3_width=8, c3_tokens=256, c3_steps=16,
-                                             c1_width=8, c1_steps=[2, 4], c1_batches=2, c1_power_iters=2, **extra)
+    lrc = {
+        "teacher": str(ws["safetensors"]),
+        "text": str(ws["text"]),
+        "seq_len": 16,
+        "batch_size": 4,
+        "lr": 1e-2,
+        "eval_points": 3,
+        "hidden_snapshots": 2,
+        "eval_batches": 1,
+        "mi_tokens": 48,
+        "checkpoint_every": 4,
+        "heldout_every": 5,
+        "device": "cpu",
+        "dtype": "float32",
+        "cache_dir": str(folder / "cache"),
+        "teacher_outputs": "cached",
+        "top_k": 16,
+    }
+    return get_experiment("lrc_real").config(
+        "quick",
+        lrc=lrc,
+        widths=[2, 4, 8, 16, 32],
+        budgets=[128, 256, 512],
+        seeds=[0, 1],
+        epochs=2,
+        c3_width=8,
+        c3_tokens=256,
+        c3_steps=16,
+        c1_width=8,
+        c1_steps=[2, 4],
+        c1_batches=2,
+        c1_power_iters=2,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +141,11 @@ def test_rank_verdict_paths():
     assert beyond.code == "inconclusive" and "beyond the grid" in beyond.explanation
     below = real.rank_verdict(claim, _sweep({512: 4, 1024: 4, 2048: 4}), experiment="x")
     assert below.code == "inconclusive" and "below the grid" in below.explanation
-    widths = tuple(2 ** k for k in range(1, 12))
-    sizes = [2 ** k for k in range(8, 16, 2)]
-    fast = real.rank_verdict(claim, _sweep({n: int(n ** 0.75 // 2) for n in sizes}, widths=widths), experiment="x")
+    widths = tuple(2**k for k in range(1, 12))
+    sizes = [2**k for k in range(8, 16, 2)]
+    fast = real.rank_verdict(claim, _sweep({n: int(n**0.75 // 2) for n in sizes}, widths=widths), experiment="x")
     assert fast.code == "violated", fast.explanation  # r* ~ N^0.75: faster than sqrt(N)
-    slow = real.rank_verdict(claim, _sweep({n: max(4, int(n ** 0.25)) for n in sizes}, widths=widths), experiment="x")
+    slow = real.rank_verdict(claim, _sweep({n: max(4, int(n**0.25)) for n in sizes}, widths=widths), experiment="x")
     assert slow.code in ("not_tight", "holds"), slow.explanation
 
 
@@ -129,21 +157,40 @@ def _c3_evidence(gain: float, slope: float, seeds=(0, 1, 2), noise=0.01):
             for step in range(0, 80, 10):
                 loss = 10.0 / (1 + step)
                 value = 1.0 + (gain if alpha > 0 else 0.0) * step / 70 + slope * loss + noise * rng.standard_normal()
-                rows.append({"seed": s, "alpha": alpha, "step": step, "clone_loss": loss, "mi": value,
-                             "estimator": "gaussian", "n_tokens": 512, "saturated": False})
+                rows.append(
+                    {
+                        "seed": s,
+                        "alpha": alpha,
+                        "step": step,
+                        "clone_loss": loss,
+                        "mi": value,
+                        "estimator": "gaussian",
+                        "n_tokens": 512,
+                        "saturated": False,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-BENCH = pd.DataFrame({"task": ["gaussian"] * 2, "truth": [0.5, 0.5], "estimator": ["gaussian", "ksg"],
-                      "estimate": [0.5, 0.3], "d": 8, "n_samples": 512})
+BENCH = pd.DataFrame(
+    {
+        "task": ["gaussian"] * 2,
+        "truth": [0.5, 0.5],
+        "estimator": ["gaussian", "ksg"],
+        "estimate": [0.5, 0.3],
+        "d": 8,
+        "n_samples": 512,
+    }
+)
 
 
 def test_information_verdict_paths():
     claim = theory.get_claim("mutual_information")
     assert real.information_verdict(claim, _c3_evidence(0.5, -0.1), BENCH, experiment="x").code == "holds"
     assert real.information_verdict(claim, _c3_evidence(-0.5, 0.1), BENCH, experiment="x").code == "violated"
-    assert real.information_verdict(claim, _c3_evidence(0.0, 0.0, noise=0.3), BENCH,
-                                    experiment="x").code == "inconclusive"
+    assert (
+        real.information_verdict(claim, _c3_evidence(0.0, 0.0, noise=0.3), BENCH, experiment="x").code == "inconclusive"
+    )
     assert real.choose_estimator(BENCH) == "gaussian"
 
 
@@ -151,8 +198,20 @@ def _c1_evidence(eta_l: float):
     rows = []
     for s in (0, 1, 2):
         for t in (8, 16, 32, 64):
-            rows.append({"seed": s, "T": t, "avg_grad_norm_sq": 2.0 / math.sqrt(t) * (1 + 0.05 * s), "L": 1.0,
-                         "sigma": 1.0, "Delta": 1.0, "lr": eta_l, "eta_L": eta_l, "L0": 1.0, "n_probes": 3})
+            rows.append(
+                {
+                    "seed": s,
+                    "T": t,
+                    "avg_grad_norm_sq": 2.0 / math.sqrt(t) * (1 + 0.05 * s),
+                    "L": 1.0,
+                    "sigma": 1.0,
+                    "Delta": 1.0,
+                    "lr": eta_l,
+                    "eta_L": eta_l,
+                    "L0": 1.0,
+                    "n_probes": 3,
+                }
+            )
     return pd.DataFrame(rows)
 
 

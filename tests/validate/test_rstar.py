@@ -4,6 +4,7 @@ risk(r, N) = r^(1 - 2 alpha) + r (m + n) / N (the C4 power-law spectrum with the
 term) has its continuous minimizer at r* = ((2 alpha - 1) N / (m + n))^(1/(2 alpha)), so the
 exponent of r*(N) is theory.rstar_exponent("power_law", "fast") = 1/(2 alpha).
 """
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,16 +21,26 @@ def planted_risk(rank, n_samples, alpha):
     return rank ** (1.0 - 2.0 * alpha) + rank * M_PLUS_N / n_samples
 
 
-def planted_sweep(alpha=1.0, n_values=(500, 2000, 8000, 32000, 128000), max_rank=120, seeds=range(5),
-                  noise=0.02, seed_offset=0):
+def planted_sweep(
+    alpha=1.0, n_values=(500, 2000, 8000, 32000, 128000), max_rank=120, seeds=range(5), noise=0.02, seed_offset=0
+):
     """A rank_sweep-like frame: test risk = planted risk * (1 + noise * N(0, 1)) per row."""
-    ranks, n_samples, seed = (a.ravel() for a in np.meshgrid(np.arange(1, max_rank + 1), n_values,
-                                                                 list(seeds), indexing="ij"))
+    ranks, n_samples, seed = (
+        a.ravel() for a in np.meshgrid(np.arange(1, max_rank + 1), n_values, list(seeds), indexing="ij")
+    )
     rng = np.random.default_rng(seed_offset)
     clean = planted_risk(ranks.astype(float), n_samples.astype(float), alpha)
     test = clean * (1.0 + noise * rng.standard_normal(clean.size))
-    return pd.DataFrame({"rank": ranks, "n_samples": n_samples, "seed": seed, "train_risk": 0.9 * test,
-                         "test_risk": test, "excess_risk": test - clean.min()})
+    return pd.DataFrame(
+        {
+            "rank": ranks,
+            "n_samples": n_samples,
+            "seed": seed,
+            "train_risk": 0.9 * test,
+            "test_risk": test,
+            "excess_risk": test - clean.min(),
+        }
+    )
 
 
 def theory_exponent(alpha, variance="fast"):
@@ -50,8 +61,7 @@ def test_noise_free_rstar_is_the_grid_argmin():
     np.testing.assert_allclose(frame["min_risk"], minima)
 
 
-@pytest.mark.parametrize("alpha, n_values", [(1.0, (500, 2000, 8000, 32000, 128000)),
-                                             (0.75, (400, 1600, 6400, 25600))])
+@pytest.mark.parametrize("alpha, n_values", [(1.0, (500, 2000, 8000, 32000, 128000)), (0.75, (400, 1600, 6400, 25600))])
 def test_seed_bootstrap_interval_covers_the_planted_exponent(alpha, n_values, seed):
     sweep = planted_sweep(alpha, n_values, seed_offset=seed)
     frame = empirical_rstar(sweep, seed=seed)

@@ -1,5 +1,6 @@
 """Spectrum-family fits: planted power-law and exponential spectra are told apart and recovered;
 against the random-matrix null, Gaussian matrices are bulk only and planted spikes are counted."""
+
 import numpy as np
 import pytest
 

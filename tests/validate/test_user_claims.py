@@ -4,6 +4,7 @@ Upper bound, lower bound and r* exponent claims written with theory.Claim.from_f
 an experiment by name, checked on what simulate.rank_sweep returns, and flipped by a planted
 false version so that each verdict path can come out differently.
 """
+
 import pytest
 
 import simulate
@@ -18,8 +19,15 @@ COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
 @pytest.fixture(scope="module")
 def sweep():
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
-    return simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048, 4096], seeds=range(5),
-                               device="cpu", executor=SerialExecutor(), progress=False)
+    return simulate.rank_sweep(
+        teacher,
+        list(range(1, 25)),
+        [128, 256, 512, 1024, 2048, 4096],
+        seeds=range(5),
+        device="cpu",
+        executor=SerialExecutor(),
+        progress=False,
+    )
 
 
 def user(id, formula, kind, **fields):
@@ -28,12 +36,18 @@ def user(id, formula, kind, **fields):
 
 def test_a_user_upper_bound_is_checked_and_can_fail(sweep):
     # the reduced-rank excess risk is about sigma^2 r (m+n-r)/N + tail: 4x that bounds it, 1/100 does not
-    fields = dict(rate_variables=("N",), experiment="c2_generalization", columns=COLUMNS,
-                  measured_column="excess_risk", defaults={"K": 4.0, "A": 1.5})
+    fields = dict(
+        rate_variables=("N",),
+        experiment="c2_generalization",
+        columns=COLUMNS,
+        measured_column="excess_risk",
+        defaults={"K": 4.0, "A": 1.5},
+    )
     loose = check_claim(user("mine_upper", "K*sigma**2*r*(m+n)/N + A", "upper_bound", **fields), sweep)
     assert loose.claim == "mine_upper" and loose.code in CODES and loose.code != "violated"
-    tight = check_claim(user("mine_upper_low", "sigma**2*r*(m+n)/(100*N)", "upper_bound",
-                             **{**fields, "defaults": {}}), sweep)
+    tight = check_claim(
+        user("mine_upper_low", "sigma**2*r*(m+n)/(100*N)", "upper_bound", **{**fields, "defaults": {}}), sweep
+    )
     assert tight.code == "violated"
 
 

@@ -1,4 +1,5 @@
 """check_claim: built-in dispatch, a user claim bound to an experiment, and clear errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,9 +26,15 @@ def test_builtin_claim_on_its_experiment(quadratic_runs):
 
 def test_user_claim_flows_through_the_generic_path(quadratic_runs):
     claim = theory.Claim.from_formula(
-        "user_fast_rate", "K * L * Delta / T", kind="upper_bound", rate_variables=("T",), defaults={"K": 1.0},
-        experiment="c1_quadratic", columns={"T": "T", "L": "L", "Delta": "Delta"},
-        measured_column="avg_grad_norm_sq")
+        "user_fast_rate",
+        "K * L * Delta / T",
+        kind="upper_bound",
+        rate_variables=("T",),
+        defaults={"K": 1.0},
+        experiment="c1_quadratic",
+        columns={"T": "T", "L": "L", "Delta": "Delta"},
+        measured_column="avg_grad_norm_sq",
+    )
     theory.register_claim(claim, replace=True)
     try:
         verdict = check_claim("user_fast_rate", quadratic_runs)
@@ -46,8 +53,14 @@ def test_check_claim_takes_simulate_frames_directly():
     import simulate
 
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
-    sweep = simulate.rank_sweep(teacher, list(range(1, 25)), [128, 256, 512, 1024, 2048], seeds=range(4),
-                                executor=SerialExecutor(), progress=False)
+    sweep = simulate.rank_sweep(
+        teacher,
+        list(range(1, 25)),
+        [128, 256, 512, 1024, 2048],
+        seeds=range(4),
+        executor=SerialExecutor(),
+        progress=False,
+    )
     rank = check_claim("optimal_rank", sweep)
     assert rank.experiment == "c4_rank" and rank.numbers["asymptotic_exponent"] == 0.5
     gap = check_claim("generalization", sweep)
