@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= lrkd-report
 
-.PHONY: setup report test lint test-slow test-thorough verify bench clean
+.PHONY: setup report test lint format test-slow test-thorough verify bench clean
 
 $(VENV)/.lrkd-installed: pyproject.toml scripts/setup.sh
 	LRKD_VENV=$(VENV) bash scripts/setup.sh
@@ -17,8 +17,12 @@ report: setup                ## quick validation report into $(OUT)/ (under 10 m
 test: setup                  ## default test run (slow tests excluded)
 	$(PY) -m pytest
 
-lint: setup                  ## ruff lint (settings in pyproject.toml)
+lint: setup                  ## ruff lint and format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup                ## apply ruff's formatter to the tree
+	$(VENV)/bin/ruff format .
 
 test-slow: setup             ## slow group: real SmolLM2 distillation, headless-browser report check, thorough sweeps
 	$(PY) -m pytest -m slow

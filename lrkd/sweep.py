@@ -12,6 +12,7 @@ Executors are deliberately tiny (`map_unordered(fn, items)`, lrkd/executors.py):
 process pool and Dask provide that one method, and run the same cells with the same store
 semantics without touching experiment code.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ import numpy as np
 
 from lrkd import progress as progress_bars
 from lrkd.config import config_hash, to_dict
-from lrkd.executors import (DaskExecutor, Executor, ProcessExecutor, SerialExecutor,  # noqa: F401 (re-exported)
-                            default_executor)
+from lrkd.executors import DaskExecutor, ProcessExecutor, SerialExecutor  # noqa: F401 (re-exported)
+from lrkd.executors import Executor, default_executor
 from lrkd.provenance import measure
 from lrkd.store import ResultStore, flatten
 
@@ -69,9 +70,16 @@ def _execute(task: _Task) -> StoredCell:
     return StoredCell(task.key, task.cell, result.tables, result.arrays, provenance)
 
 
-def run_grid(experiment: str, cells: Sequence[Mapping[str, Any]], run_cell: RunCell, *,
-             store: ResultStore | str | Path | None = None, executor: Executor | None = None,
-             progress: bool | None = None, desc: str | None = None) -> list[StoredCell]:
+def run_grid(
+    experiment: str,
+    cells: Sequence[Mapping[str, Any]],
+    run_cell: RunCell,
+    *,
+    store: ResultStore | str | Path | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    desc: str | None = None,
+) -> list[StoredCell]:
     """Run (or resume) every cell; return the finished cells in the order of `cells`.
 
     Args:
@@ -96,8 +104,10 @@ def run_grid(experiment: str, cells: Sequence[Mapping[str, Any]], run_cell: RunC
         # a cell function defined in a script's __main__ cannot be found by worker processes
         executor = SerialExecutor() if run_cell.__module__ == "__main__" else default_executor(len(todo))
     results = executor.map_unordered(_execute, todo)
-    with progress_bars.bar(total=len(set(keys)), initial=len(done), desc=desc or experiment,
-                           enabled=progress) as bar, _closing(results):
+    with (
+        progress_bars.bar(total=len(set(keys)), initial=len(done), desc=desc or experiment, enabled=progress) as bar,
+        _closing(results),
+    ):
         for stored in results:
             if store is not None:  # written before the next result is awaited: a kill loses only cells in flight
                 store.put(stored.key, experiment, stored.cell, stored.tables, stored.arrays, stored.provenance)
