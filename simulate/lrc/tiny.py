@@ -199,3 +199,29 @@ def make_tiny_workspace(folder: str | Path, **teacher_kwargs) -> dict[str, Path]
     text = folder / "text.txt"
     text.write_text(tiny_text())
     return {**paths, "text": text}
+
+
+def tiny_config(workspace: dict[str, Path], folder: str | Path, **overrides):
+    """An LRCConfig for smoke runs on a tiny workspace (make_tiny_workspace): d_S = 16, 16-token
+    sequences, batches of 4, one held-out batch, on the CPU in float64, run files under `folder`.
+
+    Args:
+        workspace: what make_tiny_workspace returned. folder: where runs and caches go.
+        overrides: any other LRCConfig keys (steps, lr, dtype, ...).
+    """
+    from simulate.lrc.config import LRCConfig
+
+    base = dict(
+        teacher=str(workspace["safetensors"]),
+        text=str(workspace["text"]),
+        d_S=16,
+        seq_len=16,
+        batch_size=4,
+        eval_batches=1,
+        heldout_every=5,
+        device="cpu",
+        dtype="float64",
+        output_dir=str(Path(folder) / "runs"),
+        cache_dir=str(Path(folder) / "cache"),
+    )
+    return LRCConfig(**{**base, **overrides})

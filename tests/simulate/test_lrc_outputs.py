@@ -16,7 +16,7 @@ from lrkd.errors import InputError
 from simulate.lrc import LRCConfig, distill, load_teacher
 from simulate.lrc.losses import TeacherTargets, TopKTargets, kl_from_log_probs
 from simulate.lrc.teacher import reduce_teacher
-from simulate.lrc.tiny import make_tiny_workspace
+from simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -24,30 +24,21 @@ def ws(tmp_path_factory):
     return make_tiny_workspace(tmp_path_factory.mktemp("ws"))
 
 
+RUN = dict(
+    steps=3,
+    lr=0.05,
+    optimizer="sgd",
+    schedule="constant",
+    max_grad_norm=0.0,
+    eval_points=2,
+    hidden_snapshots=2,
+    mi_tokens=16,
+    checkpoint_every=10,
+)  # this file's run size, over tiny_config's defaults
+
+
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(
-        teacher=str(ws["safetensors"]),
-        text=str(ws["text"]),
-        d_S=16,
-        seq_len=16,
-        batch_size=4,
-        steps=3,
-        lr=0.05,
-        optimizer="sgd",
-        schedule="constant",
-        max_grad_norm=0.0,
-        eval_points=2,
-        hidden_snapshots=2,
-        eval_batches=1,
-        mi_tokens=16,
-        checkpoint_every=10,
-        heldout_every=5,
-        device="cpu",
-        dtype="float64",
-        output_dir=str(tmp_path / "runs"),
-        cache_dir=str(tmp_path / "cache"),
-    )
-    return LRCConfig(**{**base, **overrides})
+    return tiny_config(ws, tmp_path, **{**RUN, **overrides})
 
 
 def _params(record) -> dict[str, torch.Tensor]:

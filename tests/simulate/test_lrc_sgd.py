@@ -7,7 +7,7 @@ import torch
 
 from simulate.lrc import LRCConfig, distill
 from simulate.lrc.sgd import SGDProblem, sgd_config, sgd_runs, step_size
-from simulate.lrc.tiny import make_tiny_workspace
+from simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -15,26 +15,13 @@ def ws(tmp_path_factory):
     return make_tiny_workspace(tmp_path_factory.mktemp("ws"))
 
 
+RUN = dict(
+    steps=2, lr=0.05, eval_points=2, hidden_snapshots=2, mi_tokens=16
+)  # this file's run size, over tiny_config's defaults
+
+
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(
-        teacher=str(ws["safetensors"]),
-        text=str(ws["text"]),
-        d_S=16,
-        seq_len=16,
-        batch_size=4,
-        steps=2,
-        lr=0.05,
-        eval_points=2,
-        hidden_snapshots=2,
-        eval_batches=1,
-        mi_tokens=16,
-        heldout_every=5,
-        device="cpu",
-        dtype="float64",
-        output_dir=str(tmp_path / "runs"),
-        cache_dir=str(tmp_path / "cache"),
-    )
-    return LRCConfig(**{**base, **overrides})
+    return tiny_config(ws, tmp_path, **{**RUN, **overrides})
 
 
 def test_the_sgd_variant_is_a_hand_written_sgd_step(ws, tmp_path):

@@ -12,7 +12,7 @@ from lrkd.errors import InputError
 from lrkd.sweep import to_frame
 from simulate.lrc import LRCConfig, distill, load_teacher, rank_sweep, train_sweep
 from simulate.lrc.record import TRAJECTORY_COLUMNS
-from simulate.lrc.tiny import make_tiny_workspace
+from simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,26 +27,13 @@ def teacher(ws):
     return load_teacher(ws["safetensors"])
 
 
+RUN = dict(
+    steps=12, lr=1e-2, eval_points=5, mi_tokens=24, checkpoint_every=4, dtype="float32"
+)  # this file's run size, over tiny_config's defaults
+
+
 def config(ws, tmp_path, **overrides) -> LRCConfig:
-    base = dict(
-        teacher=str(ws["safetensors"]),
-        text=str(ws["text"]),
-        d_S=16,
-        seq_len=16,
-        batch_size=4,
-        steps=12,
-        lr=1e-2,
-        eval_points=5,
-        eval_batches=1,
-        mi_tokens=24,
-        checkpoint_every=4,
-        heldout_every=5,
-        device="cpu",
-        dtype="float32",
-        output_dir=str(tmp_path / "runs"),
-        cache_dir=str(tmp_path / "cache"),
-    )
-    return LRCConfig(**{**base, **overrides})
+    return tiny_config(ws, tmp_path, **{**RUN, **overrides})
 
 
 def test_distill_lowers_the_heldout_loss_and_records_what_validate_needs(ws, teacher, tmp_path):
