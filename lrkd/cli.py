@@ -61,6 +61,17 @@ def _placement(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (type-checked); repeatable",
+    )
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or status messages"
@@ -101,14 +112,7 @@ def _add_claims(sub) -> None:
 def _add_sweep(sub) -> None:
     p = sub.add_parser("sweep", help="run one experiment grid from a TOML config file (resumable)")
     p.add_argument("config", type=Path, help="TOML file: `experiment = NAME`, optional `preset`, then its keys")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (type-checked); repeatable",
-    )
+    _overrides(p)
     p.add_argument(
         "--store",
         type=Path,
@@ -128,14 +132,7 @@ def _add_teacher_outputs(sub) -> None:
         '(then run it with teacher_outputs = "stored")',
     )
     p.add_argument("config", type=Path, help="TOML file of simulate.lrc.LRCConfig keys (e.g. configs/lrc_quick.toml)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (type-checked); repeatable",
-    )
+    _overrides(p)
     _common(p)
     p.set_defaults(handler=_cmd_teacher_outputs)
 

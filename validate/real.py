@@ -29,6 +29,7 @@ from scipy import stats
 from simulate.experiments.real import REAL
 from validate import mi
 from validate.bounds import BoundSpec, bound_verdict
+from validate.c1 import C1_SPEC
 from validate.checks import decide, exponent_outcome, mean_interval
 from validate.registry import check, evidence
 from validate.rstar import empirical_rstar, fit_rstar_exponent
@@ -218,16 +219,6 @@ def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) ->
 
 
 # -- C1: plain SGD --------------------------------------------------------------------------------
-C1_SPEC = BoundSpec(
-    columns={"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"},
-    measured="avg_grad_norm_sq",
-    grid=("T",),
-    rates={"T": "T"},
-    trends={"T": "decay"},
-    x="T",
-    x_label="T (SGD steps)",
-    y_label="(1/T) sum_t ||grad f(P_t)||^2",
-)
 
 
 def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.DataFrame:

@@ -191,24 +191,15 @@ def test_cli_sweep_on_a_local_dask_cluster(tmp_path):
 def test_unreachable_scheduler_is_one_line_with_exit_2(tmp_path):
     config = tmp_path / "toy.toml"
     config.write_text('experiment = "toy"\nseeds = [0, 1]\n')
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lrkd",
-            "sweep",
-            str(config),
-            "--executor",
-            "dask",
-            "--scheduler",
-            "tcp://127.0.0.1:1",
-            "--store",
-            str(tmp_path / "r.db"),
-        ],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = _lrkd(
+        "sweep",
+        str(config),
+        "--executor",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--store",
+        str(tmp_path / "r.db"),
     )
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.strip().splitlines()
@@ -220,26 +211,17 @@ def test_unreachable_scheduler_is_one_line_with_exit_2(tmp_path):
 def test_cuda_without_a_gpu_fails_before_a_cluster_starts(tmp_path):
     config = tmp_path / "c2.toml"
     config.write_text('experiment = "c2_generalization"\nranks = [2]\nsample_sizes = [128]\nseeds = [0]\n')
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lrkd",
-            "sweep",
-            str(config),
-            "--executor",
-            "dask",
-            "--workers",
-            "2",
-            "--set",
-            "device=cuda",
-            "--store",
-            str(tmp_path / "r.db"),
-        ],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = _lrkd(
+        "sweep",
+        str(config),
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+        "--set",
+        "device=cuda",
+        "--store",
+        str(tmp_path / "r.db"),
     )
     assert out.returncode == 2, out.stderr
     (line,) = out.stderr.strip().splitlines()
@@ -327,6 +309,13 @@ class _kill_the_victims_worker:
         self.stop.set()
         self.thread.join(5)
         assert self.marker.exists(), "the victim cell never started"
+
+
+def _lrkd(*args: str) -> subprocess.CompletedProcess:
+    """`python -m lrkd ARGS` with the toy plugin importable, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "lrkd", *args], env=_env(), capture_output=True, text=True, timeout=120
+    )
 
 
 def _env() -> dict[str, str]:
