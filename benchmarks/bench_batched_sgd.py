@@ -38,12 +38,12 @@ import time
 
 import torch
 
-import simulate
+from lrkd import simulate
 from lrkd.device import resolve
-from simulate.data import Run, load_data
-from simulate.packed import bucket_overhead, plan_buckets
-from simulate.students_linear import FactorizedStudents
-from simulate.training import TrainSpec, train
+from lrkd.simulate.data import Run, load_data
+from lrkd.simulate.packed import bucket_overhead, plan_buckets
+from lrkd.simulate.students_linear import FactorizedStudents
+from lrkd.simulate.training import TrainSpec, train
 
 N_SAMPLES = 4096
 SEEDS = tuple(range(8))

@@ -85,10 +85,10 @@ def main(argv=None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     from lrkd.config import load
-    from simulate.lrc import LRCConfig, load_teacher
-    from simulate.lrc.data import BatchStream, build_corpus
-    from simulate.lrc.teacher import cache_root
-    from simulate.lrc.train import StudentSpec, Trainee, resolve_precision, teacher_step, train_step
+    from lrkd.simulate.lrc import LRCConfig, load_teacher
+    from lrkd.simulate.lrc.data import BatchStream, build_corpus
+    from lrkd.simulate.lrc.teacher import cache_root
+    from lrkd.simulate.lrc.train import StudentSpec, Trainee, resolve_precision, teacher_step, train_step
 
     cfg = load(LRCConfig, args.config, args.overrides)
     prec = resolve_precision(cfg.device, cfg.dtype)

@@ -43,7 +43,7 @@ def parse(argv=None) -> argparse.Namespace:
 
 def base_config(args, cache: Path):
     from lrkd.config import from_dict, parse_override
-    from simulate.lrc import LRCConfig
+    from lrkd.simulate.lrc import LRCConfig
 
     values = {
         "seq_len": 64,
@@ -67,9 +67,9 @@ def main(argv=None) -> int:
     args = parse(argv)
     import torch
 
-    from simulate.lrc import distill, load_teacher, train_sweep
-    from simulate.lrc.teacher import cache_root
-    from simulate.lrc.train import prepare_teacher
+    from lrkd.simulate.lrc import distill, load_teacher, train_sweep
+    from lrkd.simulate.lrc.teacher import cache_root
+    from lrkd.simulate.lrc.train import prepare_teacher
 
     if args.threads:
         torch.set_num_threads(args.threads)

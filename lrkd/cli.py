@@ -162,8 +162,8 @@ def _add_experiments(sub) -> None:
 
 # -- handlers ----------------------------------------------------------------------------------
 def _cmd_claims(args) -> int:
-    import theory
-    from theory import render
+    from lrkd import theory
+    from lrkd.theory import render
 
     known = {c.id: c for c in theory.all_claims()}
     unknown = [i for i in args.ids if i not in known]
@@ -190,7 +190,7 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_teacher_outputs(args) -> int:
     from lrkd.config import load
-    from simulate.lrc import LRCConfig, store_teacher_outputs
+    from lrkd.simulate.lrc import LRCConfig, store_teacher_outputs
 
     for path in store_teacher_outputs(load(LRCConfig, args.config, args.overrides)):
         print(path)
@@ -204,7 +204,7 @@ def _cmd_experiments(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from reports import main as report_main
+    from lrkd.reports import main as report_main
 
     return report_main.run(
         size=args.size,
@@ -219,7 +219,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from reports import verify
+    from lrkd.reports import verify
 
     return verify.run(
         baseline=args.baseline,

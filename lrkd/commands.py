@@ -59,7 +59,7 @@ def sweep(
         progress.note(f"lrkd sweep: {experiment.name} -> {store} ({before} cells already stored)")
         tables = experiment.run(cfg, store=results, executor=pool, progress=None)
     if isinstance(tables, Runs):  # a built-in experiment: its raw tables and the evidence validate/ derives
-        from validate.registry import with_evidence
+        from lrkd.validate.registry import with_evidence
 
         tables = with_evidence(tables)
     after = results.count(experiment.name)
@@ -91,7 +91,7 @@ def check_devices(cfg) -> None:
 
 def list_experiments(name: str | None) -> int:
     if name is None:
-        from validate.registry import claims_of
+        from lrkd.validate.registry import claims_of
 
         for exp in all_experiments():
             claims = f" [{', '.join(claims_of(exp))}]" if claims_of(exp) else ""

@@ -12,7 +12,7 @@ import importlib
 import os
 
 from lrkd.errors import InputError
-from simulate.experiments import REGISTRY, Experiment, Runs, register_experiment  # registers the built-ins
+from lrkd.simulate.experiments import REGISTRY, Experiment, Runs, register_experiment  # registers the built-ins
 
 __all__ = ["Experiment", "Runs", "register_experiment", "get_experiment", "all_experiments", "load_plugins"]
 

@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from theory.render import tex_to_text
+from lrkd.theory.render import tex_to_text
 
 INLINE_MATH = re.compile(r"\$([^$\n]+?)\$")
 

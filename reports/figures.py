@@ -67,7 +67,7 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from reports.document import fmt as document_fmt
+from lrkd.reports.document import fmt as document_fmt
 
 FIGSIZE = (6.4, 4.2)
 DPI = 110

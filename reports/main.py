@@ -13,17 +13,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import theory
+from lrkd import theory
 from lrkd import progress
 from lrkd.executors import executor_for
 from lrkd.device import resolve, describe
 from lrkd.errors import InputError
 from lrkd.provenance import environment
 from lrkd.store import ResultStore
-from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
-from reports.render import ReportContext, write_report
-from validate.checks import MAX_EXPONENT_CI_WIDTH
-from validate.verdict import LABELS
+from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
+from lrkd.reports.render import ReportContext, write_report
+from lrkd.validate.checks import MAX_EXPONENT_CI_WIDTH
+from lrkd.validate.verdict import LABELS
 
 SAMPLE_SIZE_MEANING = (
     "N counts i.i.d. (input, label) pairs in the synthetic runs and training tokens (token budget) in the real LRC run."

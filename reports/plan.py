@@ -13,9 +13,9 @@ from typing import Iterable
 from lrkd import progress
 from lrkd.experiments import get_experiment
 from lrkd.store import ResultStore
-from simulate.experiments import Runs
-from validate import calibration, registry, verdicts
-from validate.verdict import Verdict
+from lrkd.simulate.experiments import Runs
+from lrkd.validate import calibration, registry, verdicts
+from lrkd.validate.verdict import Verdict
 
 
 @dataclass(frozen=True)

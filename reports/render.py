@@ -45,8 +45,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from reports import figures as figs
-from reports.document import (
+from lrkd.reports import figures as figs
+from lrkd.reports.document import (
     Badge,
     BulletList,
     Code,
@@ -73,9 +73,9 @@ from reports.document import (
     to_html,
     to_markdown,
 )
-from theory.render import KIND_WORDS, plain_math
-from validate.registry import claim_order
-from validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
+from lrkd.theory.render import KIND_WORDS, plain_math
+from lrkd.validate.registry import claim_order
+from lrkd.validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = (
     "Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "
@@ -631,7 +631,7 @@ def expected_text(verdict) -> str:
 def confusion_rows(calibration: Sequence) -> tuple[list[str], list[list[str]]]:
     """The confusion matrix of planted truth (rows) x verdict (columns), as a header and text rows
     (validate.calibration.confusion_matrix; planted claims without a code as truth are left out)."""
-    from validate.calibration import confusion_matrix
+    from lrkd.validate.calibration import confusion_matrix
 
     table = confusion_matrix([v for v in calibration if v.numbers.get("expected") in CODES])
     header = ["planted \\ verdict", *(LABELS[c] for c in table.columns)]

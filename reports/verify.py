@@ -27,9 +27,9 @@ from lrkd import progress
 from lrkd.executors import executor_for
 from lrkd.errors import InputError
 from lrkd.store import ResultStore
-from reports.document import fmt
-from reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
-from validate.verdict import Verdict
+from lrkd.reports.document import fmt
+from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
+from lrkd.validate.verdict import Verdict
 
 BASELINE = Path(__file__).with_name("baseline.json")
 MIN_TOLERANCE = 0.02

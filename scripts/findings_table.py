@@ -50,8 +50,8 @@ def load_verdicts(path: Path) -> list[dict]:
 
 def table(records: list[dict], *, all_claims: bool = False) -> str:
     """The Markdown table: claim | experiment | evidence (key numbers) | verdict."""
-    from reports.render import key_numbers
-    from validate.verdict import LABELS
+    from lrkd.reports.render import key_numbers
+    from lrkd.validate.verdict import LABELS
 
     order = list(PAPER_CLAIMS)
     rows = [r for r in records if all_claims or r["claim"] in PAPER_CLAIMS]

@@ -6,16 +6,16 @@ and grids of runs through the results store (rank_sweep, convergence_sweep, clon
 quadratic_sweep), and two-layer teachers whose hidden activation is cloned (deep_clone_sweep, C3).
 """
 
-from simulate.clone_deep import ARMS as CLONE_ARMS
-from simulate.clone_deep import DeepSweep, DeepTeacher, deep_clone_sweep
-from simulate.data import Run, TrainData, load_data
-from simulate.quadratic import Quadratic, QuadraticRuns
-from simulate.rrr import fit_rrr
-from simulate.spectra import Explicit, Exponential, LowRankPlusFloor, PowerLaw, spectrum_from_dict
-from simulate.students import Students, Trainable
-from simulate.students_linear import FactorizedStudents, LRCStudents
-from simulate.students_mlp import MLPStudents
-from simulate.sweeps import (
+from lrkd.simulate.clone_deep import ARMS as CLONE_ARMS
+from lrkd.simulate.clone_deep import DeepSweep, DeepTeacher, deep_clone_sweep
+from lrkd.simulate.data import Run, TrainData, load_data
+from lrkd.simulate.quadratic import Quadratic, QuadraticRuns
+from lrkd.simulate.rrr import fit_rrr
+from lrkd.simulate.spectra import Explicit, Exponential, LowRankPlusFloor, PowerLaw, spectrum_from_dict
+from lrkd.simulate.students import Students, Trainable
+from lrkd.simulate.students_linear import FactorizedStudents, LRCStudents
+from lrkd.simulate.students_mlp import MLPStudents
+from lrkd.simulate.sweeps import (
     RESULT_COLUMNS,
     STUDENT_KINDS,
     TRAJECTORY_COLUMNS,
@@ -27,8 +27,8 @@ from simulate.sweeps import (
     quadratic_sweep,
     rank_sweep,
 )
-from simulate.teachers import LinearTeacher, MLPTeacher, Sample, teacher_from_dict
-from simulate.training import TrainSpec, Trajectory, record_steps, train
+from lrkd.simulate.teachers import LinearTeacher, MLPTeacher, Sample, teacher_from_dict
+from lrkd.simulate.training import TrainSpec, Trajectory, record_steps, train
 
 __all__ = [
     "LinearTeacher",
@@ -78,5 +78,5 @@ def __getattr__(name: str):
     if name == "lrc":
         import importlib
 
-        return importlib.import_module("simulate.lrc")
+        return importlib.import_module("lrkd.simulate.lrc")
     raise AttributeError(f"module 'simulate' has no attribute {name!r}")

@@ -40,10 +40,10 @@ import torch
 
 from lrkd.errors import require, require_float_in, require_int_in
 from lrkd.sweep import CellResult, run_grid, to_frame
-from simulate._seeds import rng
-from simulate.spectra import PowerLaw, Spectrum, check_spectrum, spectrum_from_dict
-from simulate.teachers import Sample, planted_matrix
-from simulate.training import record_steps
+from lrkd.simulate._seeds import rng
+from lrkd.simulate.spectra import PowerLaw, Spectrum, check_spectrum, spectrum_from_dict
+from lrkd.simulate.teachers import Sample, planted_matrix
+from lrkd.simulate.training import record_steps
 
 ARMS: Mapping[str, tuple[str, bool]] = {  # arm -> (output target, clone loss on)
     "noisy": ("noisy", False),

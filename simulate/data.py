@@ -16,8 +16,8 @@ from typing import Sequence
 
 import torch
 
-from simulate._seeds import torch_generator
-from simulate.teachers import Teacher
+from lrkd.simulate._seeds import torch_generator
+from lrkd.simulate.teachers import Teacher
 
 INDEX_CHUNK = 256  # steps of indices drawn per call; fixed, so streams do not depend on T
 

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from lrkd.errors import InputError
-from simulate.data import INDEX_CHUNK, BatchStream
+from lrkd.simulate.data import INDEX_CHUNK, BatchStream
 
 # A bucket's fixed per-step cost in FLOP-equivalents: the price of one more bucket in
 # `plan_buckets`. CPU: ~8 tensor ops (~30-40 us on one core of the 2-core dev machine) at ~90

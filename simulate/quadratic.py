@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from lrkd.errors import require, require_float_in
-from simulate._seeds import torch_generator
-from simulate.data import INDEX_CHUNK, Run
-from simulate.students import Trainable
+from lrkd.simulate._seeds import torch_generator
+from lrkd.simulate.data import INDEX_CHUNK, Run
+from lrkd.simulate.students import Trainable
 
 
 @dataclass(frozen=True)

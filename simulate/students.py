@@ -35,7 +35,7 @@ from typing import ClassVar, Protocol, Sequence
 import numpy as np
 import torch
 
-from simulate.data import Run, TrainData
+from lrkd.simulate.data import Run, TrainData
 
 # What `Students.evaluate` records, each (R,): the sweeps' result columns of a trained run.
 STUDENT_METRICS = ("train_risk", "test_risk", "excess_risk", "objective", "clone_loss", "grad_norm_sq")

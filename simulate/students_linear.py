@@ -37,10 +37,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from simulate._seeds import rng
-from simulate.data import Run, TrainData
-from simulate.students import LinearWeights, Packed, Representations, Students, TransferSmoothness
-from simulate.teachers import LinearTeacher, Teacher
+from lrkd.simulate._seeds import rng
+from lrkd.simulate.data import Run, TrainData
+from lrkd.simulate.students import LinearWeights, Packed, Representations, Students, TransferSmoothness
+from lrkd.simulate.teachers import LinearTeacher, Teacher
 
 SAMPLE_CHUNK_ELEMENTS = 1 << 22  # per-sample passes over the data use chunks of this many floats
 
@@ -226,7 +226,7 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
     def packed_program(self, params, lr: torch.Tensor, batch_size: int, widths=None):
         """This batch's minibatch training program in the packed layout (simulate/packed.py):
         the same per-run numbers as `step`, faster; `widths` are bucket widths (default planned)."""
-        from simulate.packed import PackedProgram
+        from lrkd.simulate.packed import PackedProgram
 
         return PackedProgram(self, params, lr, batch_size, widths)
 

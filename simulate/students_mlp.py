@@ -26,11 +26,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from simulate._seeds import rng
-from simulate.data import Run, TrainData
-from simulate.students import Representations, Students
-from simulate.students_linear import SAMPLE_CHUNK_ELEMENTS, hessian_norm
-from simulate.teachers import MLPTeacher
+from lrkd.simulate._seeds import rng
+from lrkd.simulate.data import Run, TrainData
+from lrkd.simulate.students import Representations, Students
+from lrkd.simulate.students_linear import SAMPLE_CHUNK_ELEMENTS, hessian_norm
+from lrkd.simulate.teachers import MLPTeacher
 
 
 class MLPStudents(Students, Representations):

@@ -26,15 +26,15 @@ from lrkd import device as devices
 from lrkd.config import from_dict, to_dict
 from lrkd.errors import InputError, require, require_float_in, require_int_in
 from lrkd.sweep import CellResult, run_grid, to_frame
-from simulate._seeds import rng
-from simulate.data import Run, TrainData, load_data
-from simulate.quadratic import Quadratic, QuadraticRuns
-from simulate.rrr import fit_rrr
-from simulate.students import STUDENT_METRICS, LinearWeights, Representations, Students, TransferSmoothness
-from simulate.students_linear import FactorizedStudents, LRCStudents
-from simulate.students_mlp import MLPStudents
-from simulate.teachers import LinearTeacher, MLPTeacher, Teacher, check_teacher, teacher_from_dict
-from simulate.training import TrainSpec, train
+from lrkd.simulate._seeds import rng
+from lrkd.simulate.data import Run, TrainData, load_data
+from lrkd.simulate.quadratic import Quadratic, QuadraticRuns
+from lrkd.simulate.rrr import fit_rrr
+from lrkd.simulate.students import STUDENT_METRICS, LinearWeights, Representations, Students, TransferSmoothness
+from lrkd.simulate.students_linear import FactorizedStudents, LRCStudents
+from lrkd.simulate.students_mlp import MLPStudents
+from lrkd.simulate.teachers import LinearTeacher, MLPTeacher, Teacher, check_teacher, teacher_from_dict
+from lrkd.simulate.training import TrainSpec, train
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from lrkd.errors import InputError, require, require_float_in, require_int_in
-from simulate._seeds import rng
-from simulate.spectra import Spectrum, check_spectrum, spectrum_from_dict
+from lrkd.simulate._seeds import rng
+from lrkd.simulate.spectra import Spectrum, check_spectrum, spectrum_from_dict
 
 MAX_WIDTH = 1 << 16
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "gelu": torch.nn.functional.gelu}

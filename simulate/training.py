@@ -40,8 +40,8 @@ import numpy as np
 import torch
 
 from lrkd.errors import InputError, require, require_float_in, require_int_in
-from simulate.data import BatchStream
-from simulate.students import Packed, StepProgram, Students, Trainable
+from lrkd.simulate.data import BatchStream
+from lrkd.simulate.students import Packed, StepProgram, Students, Trainable
 
 MAX_STEPS = 10**9
 
@@ -232,7 +232,7 @@ def _step_sizes(spec: TrainSpec, constants, runs: int) -> np.ndarray:
 
 def _theory_step_rule():
     """C1's step rule lives in theory/ (one home for the formula)."""
-    from theory import optimal_step_size
+    from lrkd.theory import optimal_step_size
 
     return optimal_step_size
 

@@ -3,7 +3,7 @@
 Pure math (sympy, numpy; torch only when a tensor is passed): nothing here imports the rest of
 the suite. Every number a report prints traces back to one expression in this package.
 
-    import theory
+    from lrkd import theory
     claim = theory.get_claim("convergence")
     claim.expr                        # 4*L*Delta/T + 2*sigma*sqrt(2*L*Delta/T) (sympy)
     claim.bound(T=[10, 100], L=1.0, sigma=1.0, Delta=1.0)   # numpy, vectorized
@@ -15,9 +15,9 @@ reduced-rank regression), information (C3), rank (C4), numeric (lambdify), proof
 render (text and LaTeX), catalog (the built-in claims).
 """
 
-from theory import render
-from theory.catalog import BUILTIN_CLAIMS, register_builtins
-from theory.claims import (
+from lrkd.theory import render
+from lrkd.theory.catalog import BUILTIN_CLAIMS, register_builtins
+from lrkd.theory.claims import (
     KINDS,
     Claim,
     SymbolInfo,
@@ -26,21 +26,21 @@ from theory.claims import (
     register_claim,
     unregister_claim,
 )
-from theory.convergence import convergence_bound, optimal_step_size
-from theory.generalization import (
+from lrkd.theory.convergence import convergence_bound, optimal_step_size
+from lrkd.theory.generalization import (
     generalization_bound,
     generalization_sqrt_bound,
     loss_range_value,
     rrr_excess_risk,
 )
-from theory.information import (
+from lrkd.theory.information import (
     gaussian_entropy,
     gaussian_mi_from_correlations,
     gaussian_mi_from_covariance,
     mi_lower_bound,
     mi_lower_bound_trace,
 )
-from theory.rank import rstar_exponent, rstar_expression, rstar_leading, rstar_table, rstar_value
+from lrkd.theory.rank import rstar_exponent, rstar_expression, rstar_leading, rstar_table, rstar_value
 
 register_builtins()
 

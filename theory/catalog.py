@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from theory import convergence, generalization, information, rank
-from theory.claims import Claim, _REGISTRY, register_claim
+from lrkd.theory import convergence, generalization, information, rank
+from lrkd.theory.claims import Claim, _REGISTRY, register_claim
 
 FAMILIES: tuple[ModuleType, ...] = (convergence, generalization, information, rank)  # C1, C2, C3, C4
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory import numeric
-from theory.proofs import loglog_slope
+from lrkd.theory import numeric
+from lrkd.theory.proofs import loglog_slope
 
 KINDS = ("upper_bound", "lower_bound", "exponent")
 _ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")

@@ -28,10 +28,10 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
-from theory.claims import Claim, SymbolInfo
-from theory.numeric import numpy_function
-from theory.proofs import is_identity, is_nonnegative, is_positive, positive_root
+from lrkd.theory import symbols as S
+from lrkd.theory.claims import Claim, SymbolInfo
+from lrkd.theory.numeric import numpy_function
+from lrkd.theory.proofs import is_identity, is_nonnegative, is_positive, positive_root
 
 T, L, sigma, Delta, eta, G = S.T, S.L, S.sigma, S.Delta, S.eta, S.G
 

@@ -56,10 +56,10 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
-from theory.claims import Claim, SymbolInfo
-from theory.numeric import numpy_function
-from theory.proofs import is_identity, loglog_slope, positive_root
+from lrkd.theory import symbols as S
+from lrkd.theory.claims import Claim, SymbolInfo
+from lrkd.theory.numeric import numpy_function
+from lrkd.theory.proofs import is_identity, loglog_slope, positive_root
 
 r, m, n, N, C = S.r, S.m, S.n, S.N, S.C
 R_x, R_W, R_y, delta, eps = S.R_x, S.R_W, S.R_y, S.delta, S.eps

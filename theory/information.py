@@ -27,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
-from theory.claims import Claim, SymbolInfo
-from theory.numeric import is_torch, numpy_function, torch_function
-from theory.proofs import is_identity, is_nonnegative
+from lrkd.theory import symbols as S
+from lrkd.theory.claims import Claim, SymbolInfo
+from lrkd.theory.numeric import is_torch, numpy_function, torch_function
+from lrkd.theory.proofs import is_identity, is_nonnegative
 
 d, D, h_x, logdet_cov_e, rho = S.d, S.D, S.h_x, S.logdet_cov_e, S.rho
 logdet = sp.Symbol("logdet", real=True)  # log det of a covariance

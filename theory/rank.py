@@ -33,10 +33,10 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from theory import symbols as S
-from theory.claims import Claim, SymbolInfo
-from theory.numeric import numpy_function
-from theory.proofs import is_identity, is_positive, loglog_slope
+from lrkd.theory import symbols as S
+from lrkd.theory.claims import Claim, SymbolInfo
+from lrkd.theory.numeric import numpy_function
+from lrkd.theory.proofs import is_identity, is_positive, loglog_slope
 
 r, k, N, m, n, c, s0, alpha, beta, C = S.r, S.k, S.N, S.m, S.n, S.c, S.s0, S.alpha, S.beta, S.C
 

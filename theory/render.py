@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import sympy as sp
 
-from theory.claims import Claim, all_claims
+from lrkd.theory.claims import Claim, all_claims
 
 #: How each claim kind reads in words (the command line and the report both print this).
 KIND_WORDS = {
@@ -136,7 +136,7 @@ def _claim_latex(claim: Claim) -> str:
 
 def rstar_table_markdown() -> str:
     """The C4 table (leading order of r*(N)) as Markdown, rows spectrum, columns variance."""
-    from theory.rank import rstar_exponent, rstar_table
+    from lrkd.theory.rank import rstar_exponent, rstar_table
 
     table = rstar_table()
     rows = ["| spectrum | V = c r(m+n)/N (fast) | V = c r(m+n)/sqrt(N) (paper) |", "|---|---|---|"]
@@ -148,7 +148,7 @@ def rstar_table_markdown() -> str:
 
 def rstar_table_latex() -> str:
     """The C4 table as a LaTeX tabular."""
-    from theory.rank import rstar_table
+    from lrkd.theory.rank import rstar_table
 
     rows = [
         f"{spectrum.replace('_', ' ')} & " + " & ".join(f"${sp.latex(e)}$" for e in cells.values()) + r" \\"

@@ -5,12 +5,12 @@ fits, mutual-information estimators, and the verdict logic of claims.md. It uses
 simulate/ and knows nothing of rendering (reports/ draws the Figure records verdicts carry).
 """
 
-from validate import mi, spectrum
-from validate.fits import ExponentFit, compare_exponent, fit_exponent
-from validate.rstar import empirical_rstar, fit_rstar_exponent
-from validate.spectrum import SpectrumFit, fit_spectrum
-from validate.verdict import CODES, Figure, Verdict
-from validate.verdicts import check_claim
+from lrkd.validate import mi, spectrum
+from lrkd.validate.fits import ExponentFit, compare_exponent, fit_exponent
+from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.spectrum import SpectrumFit, fit_spectrum
+from lrkd.validate.verdict import CODES, Figure, Verdict
+from lrkd.validate.verdicts import check_claim
 
 __all__ = [
     "mi",

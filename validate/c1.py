@@ -23,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC
-from theory.convergence import expected_average_grad_norm_sq
-from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import Prediction
-from validate.registry import check, evidence, prediction, predictions
-from validate.verdict import Verdict
+from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC
+from lrkd.theory.convergence import expected_average_grad_norm_sq
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.checks import Prediction
+from lrkd.validate.registry import check, evidence, prediction, predictions
+from lrkd.validate.verdict import Verdict
 
 # theory symbol -> evidence column
 C1_COLUMNS = {"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}
@@ -184,8 +184,8 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES)
 
     import torch
 
-    from simulate import Run, load_data
-    from simulate.students_linear import measure_transfer_smoothness
+    from lrkd.simulate import Run, load_data
+    from lrkd.simulate.students_linear import measure_transfer_smoothness
 
     keys = trajectory.drop_duplicates(["seed", "rank"])[["seed", "rank", "alpha", "n_samples"]]
     runs = [Run(int(k.seed), int(k.rank), float(k.alpha)) for k in keys.itertuples()]
@@ -285,8 +285,7 @@ def transfer_check(claim, runs) -> Verdict:
 
 def teacher_of_frame(frame):
     """The teacher a simulate frame was produced with, from its teacher.* columns."""
-    import simulate
-
+    from lrkd import simulate
     return simulate.teacher_from_dict(nested(frame.iloc[0], "teacher."))
 
 

@@ -25,10 +25,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from simulate.experiments.c2 import GENERALIZATION
-from theory.generalization import rrr_gap_finite
-from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import (
+from lrkd.simulate.experiments.c2 import GENERALIZATION
+from lrkd.theory.generalization import rrr_gap_finite
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.checks import (
     Prediction,
     decide,
     exponent_outcome,
@@ -38,8 +38,8 @@ from validate.checks import (
     usable,
     widened,
 )
-from validate.registry import check, evidence, prediction
-from validate.verdict import NOT_TESTED, Figure, Verdict
+from lrkd.validate.registry import check, evidence, prediction
+from lrkd.validate.verdict import NOT_TESTED, Figure, Verdict
 
 GAP_SPEC = BoundSpec(
     columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"},

@@ -43,15 +43,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-import theory
-from simulate import add_noise
-from simulate.clone_deep import DeepSweep, DeepTeacher
-from simulate.experiments.c3 import INFORMATION
-from validate import mi
-from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import DEFAULT_CONFIDENCE, mean_interval
-from validate.registry import check, evidence
-from validate.verdict import Figure, Verdict
+from lrkd import theory
+from lrkd.simulate import add_noise
+from lrkd.simulate.clone_deep import DeepSweep, DeepTeacher
+from lrkd.simulate.experiments.c3 import INFORMATION
+from lrkd.validate import mi
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.checks import DEFAULT_CONFIDENCE, mean_interval
+from lrkd.validate.registry import check, evidence
+from lrkd.validate.verdict import Figure, Verdict
 
 CLONE_ARM, CONTROLS = "kd_clone", ("noisy", "kd")
 ARM_LABELS = {

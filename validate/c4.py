@@ -26,17 +26,17 @@ import numpy as np
 import pandas as pd
 import sympy as sp
 
-import theory
-import theory.rank
+from lrkd import theory
+import lrkd.theory.rank  # noqa: F401 (theory.rank.spiked_* below)
 from lrkd.errors import require
-from simulate.experiments.c4 import RANK
-from simulate.experiments.spectra import SPECTRA
-from validate.fits import ExponentFit, compare_exponent
-from validate.growth import GrowthFit, fit_growth_laws
-from validate.rstar import empirical_rstar, rstar_replicates
-from validate.registry import check
-from validate.spectrum import compare_with_null
-from validate.verdict import Figure, Verdict
+from lrkd.simulate.experiments.c4 import RANK
+from lrkd.simulate.experiments.spectra import SPECTRA
+from lrkd.validate.fits import ExponentFit, compare_exponent
+from lrkd.validate.growth import GrowthFit, fit_growth_laws
+from lrkd.validate.rstar import empirical_rstar, rstar_replicates
+from lrkd.validate.registry import check
+from lrkd.validate.spectrum import compare_with_null
+from lrkd.validate.verdict import Figure, Verdict
 
 
 def derived_exponent(spectrum: dict, variance: str = "fast") -> float:

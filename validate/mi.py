@@ -41,7 +41,7 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-import theory
+from lrkd import theory
 from lrkd.errors import require, require_float_in, require_int_in
 
 __all__ = [

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulate.experiments.real import REAL
-from validate import mi
-from validate.bounds import BoundSpec, bound_verdict
-from validate.c1 import C1_SPEC
-from validate.checks import decide, exponent_outcome, mean_interval
-from validate.registry import check, evidence
-from validate.rstar import empirical_rstar, fit_rstar_exponent
-from validate.verdict import Figure, Verdict
+from lrkd.simulate.experiments.real import REAL
+from lrkd.validate import mi
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.c1 import C1_SPEC
+from lrkd.validate.checks import decide, exponent_outcome, mean_interval
+from lrkd.validate.registry import check, evidence
+from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.verdict import Figure, Verdict
 
 PCA_DIMS = 8
 SATURATION = 0.9  # an MI estimate above this fraction of log(samples) is flagged as near the cap
@@ -186,7 +186,7 @@ def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
             f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.",
             {"growth_law": "unidentified"},
         )
-    from validate.growth import fit_growth_laws
+    from lrkd.validate.growth import fit_growth_laws
 
     kept = rstar[inside]
     half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)

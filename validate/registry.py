@@ -18,8 +18,8 @@ from typing import Callable
 
 import pandas as pd
 
-from simulate.experiments import Experiment, Runs
-from validate.verdict import Verdict
+from lrkd.simulate.experiments import Experiment, Runs
+from lrkd.validate.verdict import Verdict
 
 Check = Callable[..., Verdict]  # check(claim, runs) -> Verdict
 EvidenceFn = Callable[[Runs], dict[str, pd.DataFrame]]

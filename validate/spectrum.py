@@ -21,8 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-import theory
-
+from lrkd import theory
 from lrkd.errors import require, require_float_in, require_int_in
 
 __all__ = ["SpectrumFit", "fit_spectrum", "NullComparison", "compare_with_null"]

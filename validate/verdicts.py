@@ -13,19 +13,19 @@ from typing import Callable
 
 import pandas as pd
 
-import simulate
-import theory
+from lrkd import simulate
+from lrkd import theory
 from lrkd.errors import InputError
-from simulate.experiments import Runs
-from simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRuns
-from simulate.experiments.c2 import GENERALIZATION, GeneralizationRuns
-from simulate.experiments.c3 import INFORMATION, InformationRuns
-from simulate.experiments.c4 import RANK, RankRuns
-from validate import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
-from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
-from validate.registry import CHECKS, GROWTH_CHECKS, check_for, predictions, with_evidence
-from validate.verdict import Verdict
+from lrkd.simulate.experiments import Runs
+from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRuns
+from lrkd.simulate.experiments.c2 import GENERALIZATION, GeneralizationRuns
+from lrkd.simulate.experiments.c3 import INFORMATION, InformationRuns
+from lrkd.simulate.experiments.c4 import RANK, RankRuns
+from lrkd.validate import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
+from lrkd.validate.registry import CHECKS, GROWTH_CHECKS, check_for, predictions, with_evidence
+from lrkd.validate.verdict import Verdict
 
 Check = Callable[[theory.Claim, Runs], Verdict]
 

@@ -18,7 +18,7 @@ found by the loop below, with no other edit.
 import importlib
 import pkgutil
 
-from simulate.experiments.base import REGISTRY, Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.base import REGISTRY, Experiment, Runs, register_experiment
 
 # Every module of this package registers its experiments when imported (same layer, so no layering
 # rule is crossed; base and common define, they register nothing).

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from lrkd.errors import require_float_in, require_int_in
-from simulate.experiments.base import Experiment, Runs, register_experiment
-from simulate.experiments.common import TeacherConfig, positive_ints
-from simulate.quadratic import Quadratic
-from simulate.sweeps import convergence_sweep, quadratic_sweep
-from simulate.teachers import LinearTeacher
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.common import TeacherConfig, positive_ints
+from lrkd.simulate.quadratic import Quadratic
+from lrkd.simulate.sweeps import convergence_sweep, quadratic_sweep
+from lrkd.simulate.teachers import LinearTeacher
 
 
 class ConvergenceRuns(Runs):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lrkd.errors import require, require_int_in
-from simulate.experiments.base import Experiment, Runs, register_experiment
-from simulate.experiments.common import TeacherConfig, positive_ints
-from simulate.sweeps import rank_sweep
-from simulate.teachers import BoundedLinearTeacher, LinearTeacher
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.common import TeacherConfig, positive_ints
+from lrkd.simulate.sweeps import rank_sweep
+from lrkd.simulate.teachers import BoundedLinearTeacher, LinearTeacher
 
 
 class GeneralizationRuns(Runs):

@@ -9,9 +9,9 @@ from typing import Literal
 import pandas as pd
 
 from lrkd.errors import require, require_float_in, require_int_in
-from simulate.clone_deep import ARMS, DeepSweep, DeepTeacher, deep_clone_sweep
-from simulate.experiments.base import Experiment, Runs, register_experiment
-from simulate.experiments.common import Spectrum, positive_ints
+from lrkd.simulate.clone_deep import ARMS, DeepSweep, DeepTeacher, deep_clone_sweep
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.common import Spectrum, positive_ints
 
 
 class InformationRuns(Runs):

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from lrkd.errors import require, require_float_in
-from simulate.experiments.base import Experiment, Runs, register_experiment
-from simulate.experiments.common import TeacherConfig, positive_ints, sizes
-from simulate.sweeps import rank_sweep
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.common import TeacherConfig, positive_ints, sizes
+from lrkd.simulate.sweeps import rank_sweep
 
 
 class RankRuns(Runs):

@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 
 from lrkd.errors import require, require_float_in, require_int_in
-from simulate.spectra import Exponential, PowerLaw
-from simulate.teachers import LinearTeacher
+from lrkd.simulate.spectra import Exponential, PowerLaw
+from lrkd.simulate.teachers import LinearTeacher
 
 
 def positive_ints(values, name: str, low: int = 1) -> None:

@@ -13,8 +13,8 @@ import pandas as pd
 from lrkd.config import from_dict, to_dict
 from lrkd.errors import require, require_float_in, require_int_in
 from lrkd.sweep import SerialExecutor, run_grid, to_frame
-from simulate.experiments.base import Experiment, Runs, register_experiment
-from simulate.experiments.common import positive_ints
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.common import positive_ints
 
 
 class RealRuns(Runs):
@@ -42,7 +42,7 @@ class RealRuns(Runs):
 
 
 def _lrc_config_type():
-    from simulate.lrc import LRCConfig  # transformers loads with it: only when a real config is built
+    from lrkd.simulate.lrc import LRCConfig  # transformers loads with it: only when a real config is built
 
     return LRCConfig
 
@@ -119,8 +119,8 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
     rank sweep (all widths share its batches and stored teacher outputs), one per C3 seed (both
     arms), one per C1 seed (every T). Runs serially in this process (`executor` is not used): the
     teacher is loaded once and shared by every cell."""
-    from simulate import lrc
-    from simulate.lrc.api import run_sgd_cell, shared_teacher
+    from lrkd.simulate import lrc
+    from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
 
     base = cfg.lrc
     if store is not None:  # checkpoints next to the results store, not in the working directory

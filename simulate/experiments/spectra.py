@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simulate.experiments.base import Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class SpectraConfig:
 def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progress=None) -> Runs:
     """Singular values and shapes of every weight matrix ("spectra": one row per (matrix, k)), one
     SVD at a time (seconds, < 1 GB)."""
-    from simulate import lrc
+    from lrkd.simulate import lrc
 
     teacher = lrc.load_teacher(cfg.teacher, cache_dir=cfg.cache_dir)
     values, shapes = lrc.teacher_spectra(teacher, include_embedding=cfg.include_embedding), {}

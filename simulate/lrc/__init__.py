@@ -24,13 +24,13 @@ Public API:
     store_teacher_outputs(config, ...) -> [Path]          (teacher outputs once; then teacher_outputs="stored")
 """
 
-from simulate.lrc.api import distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs, train_sweep
-from simulate.lrc.config import LRCConfig, check_against_teacher
-from simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
-from simulate.lrc.merge import merge
-from simulate.lrc.record import RunRecord, to_cell_result
-from simulate.lrc.student import DenseStudent, LRCStudent
-from simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
+from lrkd.simulate.lrc.api import distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs, train_sweep
+from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
+from lrkd.simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
+from lrkd.simulate.lrc.merge import merge
+from lrkd.simulate.lrc.record import RunRecord, to_cell_result
+from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
+from lrkd.simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
 
 __all__ = [
     "DEFAULT_TEACHER",

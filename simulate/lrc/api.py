@@ -18,10 +18,10 @@ from typing import Any, Sequence
 
 from lrkd.config import from_dict, to_dict
 from lrkd.errors import InputError, require_float_in
-from simulate.lrc.config import LRCConfig, check_token_budget
-from simulate.lrc.record import RunRecord, to_cell_result
-from simulate.lrc.teacher import Teacher
-from simulate.lrc.train import StudentSpec, train_students
+from lrkd.simulate.lrc.config import LRCConfig, check_token_budget
+from lrkd.simulate.lrc.record import RunRecord, to_cell_result
+from lrkd.simulate.lrc.teacher import Teacher
+from lrkd.simulate.lrc.train import StudentSpec, train_students
 
 SWEEP_KEYS = ("d_S_values", "token_budgets", "alphas")
 
@@ -85,7 +85,7 @@ def store_teacher_outputs(
 ) -> list:
     """Compute and store the teacher outputs that `distill` / `train_sweep` of this config read
     (see simulate/lrc/outputs.py); returns the store files. `lrkd teacher-outputs CONFIG` calls it."""
-    from simulate.lrc.train import store_outputs
+    from lrkd.simulate.lrc.train import store_outputs
 
     return store_outputs(config, sweep_specs(config, d_S_values, token_budgets, alphas), teacher=teacher)
 
@@ -110,8 +110,8 @@ def shared_teacher(config: LRCConfig) -> Teacher:
 
     A sweep of many stored cells would otherwise load (and reduce) the teacher once per cell.
     """
-    from simulate.lrc.train import prepare_teacher, resolve_precision
-    from simulate.lrc.teacher import load_teacher
+    from lrkd.simulate.lrc.train import prepare_teacher, resolve_precision
+    from lrkd.simulate.lrc.teacher import load_teacher
 
     prec = resolve_precision(config.device, config.dtype)
     key = (
@@ -143,7 +143,7 @@ def run_sgd_cell(cell: dict) -> Any:
     """lrkd.sweep run_cell for claim C1: plain-SGD paths for every budget in cell["sgd_budgets"]
     (simulate.lrc.sgd.sgd_runs); tables steps, constants, runs."""
     from lrkd.sweep import CellResult
-    from simulate.lrc.sgd import sgd_runs
+    from lrkd.simulate.lrc.sgd import sgd_runs
 
     cell = dict(cell)
     budgets = cell.pop("sgd_budgets")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lrkd.errors import InputError, require, require_float_in, require_int_in
-from simulate.lrc.llama import CLONE_KINDS, Arch
+from lrkd.simulate.lrc.llama import CLONE_KINDS, Arch
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from simulate.lrc.llama import MATRIX_KINDS
+from lrkd.simulate.lrc.llama import MATRIX_KINDS
 
 
 def _flat_grad(tr, batch, prec) -> tuple[torch.Tensor, float]:
-    from simulate.lrc.train import loss_terms
+    from lrkd.simulate.lrc.train import loss_terms
 
     ids, targets, acts = batch
     tr.optimizer.zero_grad(set_to_none=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from simulate.lrc.llama import CLONE_KINDS, wide
+from lrkd.simulate.lrc.llama import CLONE_KINDS, wide
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from simulate.lrc.student import DenseStudent, LRCStudent
+from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
 
 
 def student_config(student: LRCStudent | DenseStudent):

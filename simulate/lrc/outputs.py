@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 from lrkd.errors import InputError
-from simulate.lrc.llama import CLONE_KINDS
-from simulate.lrc.losses import TeacherTargets, TopKTargets, teacher_log_probs
+from lrkd.simulate.lrc.llama import CLONE_KINDS
+from lrkd.simulate.lrc.losses import TeacherTargets, TopKTargets, teacher_log_probs
 
 FORMAT = 1
 

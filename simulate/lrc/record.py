@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from simulate.lrc.llama import CLONE_KINDS
+from lrkd.simulate.lrc.llama import CLONE_KINDS
 
 TABLES = ("trajectory", "steps", "final", "hidden_index", "c1")
 TRAJECTORY_COLUMNS = (

@@ -32,9 +32,9 @@ import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from lrkd.errors import InputError
-from simulate.lrc.config import LRCConfig, check_against_teacher
-from simulate.lrc.data import BatchStream, build_corpus, subsample
-from simulate.lrc.teacher import Teacher, cache_root, load_teacher
+from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
+from lrkd.simulate.lrc.data import BatchStream, build_corpus, subsample
+from lrkd.simulate.lrc.teacher import Teacher, cache_root, load_teacher
 
 FD_RELATIVE_EPS = 1e-3
 
@@ -57,7 +57,7 @@ class SGDProblem:
     """One student (width d_S, seed) on the finite-sum objective over n_batches fixed batches."""
 
     def __init__(self, config: LRCConfig, n_batches: int, *, teacher: Teacher | None = None):
-        from simulate.lrc.train import StudentSpec, Trainee, prepare_teacher, resolve_precision, teacher_source
+        from lrkd.simulate.lrc.train import StudentSpec, Trainee, prepare_teacher, resolve_precision, teacher_source
 
         if n_batches < 2:
             raise InputError("n_batches", f"must be >= 2 (sigma^2 needs two batches), got {n_batches}")
@@ -92,7 +92,7 @@ class SGDProblem:
 
     def loss_and_grad(self, i: int) -> tuple[float, torch.Tensor]:
         """Loss on batch i and its gradient (one flat float64 vector) at the current P."""
-        from simulate.lrc.train import loss_terms
+        from lrkd.simulate.lrc.train import loss_terms
 
         with self.prec.autocast():
             loss, _ = loss_terms(self.trainee, *self.batches[i])
@@ -147,7 +147,7 @@ class SGDProblem:
 
     def sgd_step(self, i: int, lr: float) -> tuple[float, torch.Tensor]:
         """One update on batch i with the trainee's torch SGD at `lr`; returns (loss, gradient used)."""
-        from simulate.lrc.train import loss_terms
+        from lrkd.simulate.lrc.train import loss_terms
 
         opt = self.trainee.optimizer
         for group in opt.param_groups:

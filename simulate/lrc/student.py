@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from simulate.lrc.llama import MATRIX_KINDS, Arch, LayerWeights, layer_forward, rms_norm, rope_tables
-from simulate.lrc.teacher import Teacher
+from lrkd.simulate.lrc.llama import MATRIX_KINDS, Arch, LayerWeights, layer_forward, rms_norm, rope_tables
+from lrkd.simulate.lrc.teacher import Teacher
 
 READ_KINDS = ("q", "k", "v", "gate", "up")  # W_S = W_T @ P
 WRITE_KINDS = ("o", "down")  # W_S = P^T @ W_T

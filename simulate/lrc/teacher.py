@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lrkd.errors import InputError  # noqa: E402
-from simulate.lrc.llama import Arch, LayerWeights, layer_forward, rms_norm, rope_tables  # noqa: E402
+from lrkd.simulate.lrc.llama import Arch, LayerWeights, layer_forward, rms_norm, rope_tables  # noqa: E402
 
 DEFAULT_TEACHER = "smollm2-135m-instruct"
 # name -> (Python package shipping the file, file name inside it)

@@ -209,7 +209,7 @@ def tiny_config(workspace: dict[str, Path], folder: str | Path, **overrides):
         workspace: what make_tiny_workspace returned. folder: where runs and caches go.
         overrides: any other LRCConfig keys (steps, lr, dtype, ...).
     """
-    from simulate.lrc.config import LRCConfig
+    from lrkd.simulate.lrc.config import LRCConfig
 
     base = dict(
         teacher=str(workspace["safetensors"]),

@@ -36,13 +36,13 @@ from lrkd.config import config_hash, to_dict
 from lrkd.device import resolve
 from lrkd.errors import InputError
 from lrkd import progress
-from simulate.lrc.config import LRCConfig, check_against_teacher
-from simulate.lrc.data import BatchStream, build_corpus, subsample
-from simulate.lrc.llama import CLONE_KINDS
-from simulate.lrc.losses import TeacherTargets, clone_losses, kl_and_lm, kl_to_teacher, lm_loss
-from simulate.lrc.record import RunRecord
-from simulate.lrc.student import DenseStudent, LRCStudent
-from simulate.lrc.teacher import Teacher, cache_root, load_teacher
+from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
+from lrkd.simulate.lrc.data import BatchStream, build_corpus, subsample
+from lrkd.simulate.lrc.llama import CLONE_KINDS
+from lrkd.simulate.lrc.losses import TeacherTargets, clone_losses, kl_and_lm, kl_to_teacher, lm_loss
+from lrkd.simulate.lrc.record import RunRecord
+from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
+from lrkd.simulate.lrc.teacher import Teacher, cache_root, load_teacher
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 
@@ -324,7 +324,7 @@ def build_eval_set(
 
 def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_mi):
     """The same evaluation set from stored teacher outputs (whole vocabulary, tau = 1: exact)."""
-    from simulate.lrc.outputs import teacher_outputs
+    from lrkd.simulate.lrc.outputs import teacher_outputs
 
     dev, b = prec.device, config.batch_size
     out = teacher_outputs(
@@ -478,7 +478,7 @@ def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, spe
     """Live forward passes, or the stored outputs of every training sequence the run visits."""
     if config.teacher_outputs == "live":
         return LiveTeacher(teacher, stream, config, prec)
-    from simulate.lrc.outputs import teacher_outputs
+    from lrkd.simulate.lrc.outputs import teacher_outputs
 
     if config.train_tokens is not None:  # a fixed training set: store all of it, whatever the step count
         rows = np.arange(len(stream.sequences))
@@ -509,8 +509,8 @@ def prepare_teacher(teacher: Teacher, config: LRCConfig) -> Teacher:
         return teacher
     if teacher.reduced_for:
         raise InputError("teacher", f"was reduced for {teacher.reduced_for}, this run asks for {want}")
-    from simulate.lrc.data import token_stream
-    from simulate.lrc.teacher import reduce_teacher
+    from lrkd.simulate.lrc.data import token_stream
+    from lrkd.simulate.lrc.teacher import reduce_teacher
 
     keep = None
     if config.vocab == "corpus":
@@ -651,7 +651,7 @@ def _shared_step(trainees, t, source, prec) -> None:
 
 
 def _c1_row(tr: Trainee, s: int, source, prec: Precision) -> dict:
-    from simulate.lrc.diagnostics import estimate_c1_constants
+    from lrkd.simulate.lrc.diagnostics import estimate_c1_constants
 
     batches = [source.batch(i, bool(tr.clone_kinds)) for i in range(tr.config.c1_batches)]
     return {**tr.identity(), "step": s, **estimate_c1_constants(tr, batches, prec)}

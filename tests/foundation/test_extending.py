@@ -16,17 +16,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import simulate.experiments
-import theory
+import lrkd.simulate.experiments
+from lrkd import theory
 from lrkd.experiments import all_experiments, get_experiment
-from reports import plan
-from simulate.experiments import REGISTRY, Experiment, Runs, register_experiment
-from validate import check_claim, registry, verdicts
-from validate.verdict import Verdict
+from lrkd.reports import plan
+from lrkd.simulate.experiments import REGISTRY, Experiment, Runs, register_experiment
+from lrkd.validate import check_claim, registry, verdicts
+from lrkd.validate.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ("theory", "simulate", "validate", "reports", "lrkd")
-BUILTIN = [e.name for e in all_experiments() if e.run.__module__.startswith("simulate.experiments.")]
+BUILTIN = [e.name for e in all_experiments() if e.run.__module__.startswith("lrkd.simulate.experiments.")]
 
 
 def _string_constants(path: Path) -> set[str]:
@@ -59,7 +59,7 @@ def test_an_experiment_name_is_spelled_where_it_is_defined_and_in_the_plan_only(
 
 
 def test_every_experiment_module_registers_and_the_plan_runs_every_builtin():
-    modules = [m.name for m in pkgutil.iter_modules(simulate.experiments.__path__) if m.name not in ("base", "common")]
+    modules = [m.name for m in pkgutil.iter_modules(lrkd.simulate.experiments.__path__) if m.name not in ("base", "common")]
     homes = {get_experiment(n).run.__module__.rsplit(".", 1)[1] for n in BUILTIN}
     assert homes == set(modules)
     planned = {j.experiment for size in ("quick", "full") for j in plan.jobs(size, real=True)}
@@ -73,7 +73,7 @@ def test_every_builtin_check_reads_a_registered_claim_on_a_registered_experiment
 
 
 def test_the_claim_catalog_lists_every_module_level_claim_of_the_families():
-    from theory import catalog
+    from lrkd.theory import catalog
 
     defined = {v.id for m in catalog.FAMILIES for v in vars(m).values() if isinstance(v, theory.Claim)}
     assert {c.id for c in theory.BUILTIN_CLAIMS} == defined
@@ -118,7 +118,7 @@ def test_a_new_claim_and_experiment_reach_every_consumer_from_one_check_line(ext
     assert registry.claims_of(experiment) == [claim.id] and claim.id in registry.claim_order()
     assert check_claim(claim.id, runs).code == "holds"
     assert check_claim(claim.id, experiment.run(experiment.config("quick", value=4.0))).code == "violated"
-    from reports.render import section_rank
+    from lrkd.reports.render import section_rank
 
     assert section_rank(claim.id) == registry.claim_order().index(claim.id)
     assert plan.all_verdicts([runs])[0].claim == claim.id

@@ -3,7 +3,7 @@
 lrkd's infrastructure modules (config, store, sweep, errors, ...) sit under simulate/ and above
 theory/; only lrkd/cli.py and lrkd/commands.py may reach up to reports/ and validate/, and
 lrkd/experiments.py (the public way to experiments) up to simulate/. An import by string
-(importlib.import_module("validate.x"), __import__) counts as an import.
+(importlib.import_module("lrkd.validate.x"), __import__) counts as an import.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_a_string_import_of_an_upper_layer_is_caught(tmp_path):
     head) count as imports."""
     module = tmp_path / "m.py"
     module.write_text(
-        "import importlib\nimportlib.import_module('validate.experiments')\n"
+        "import importlib\nimportlib.import_module('lrkd.validate.experiments')\n"
         "__import__(f'reports.{1}')\nimportlib.import_module(name)\n"
     )
     assert imported_modules(module) >= {"importlib", "validate.experiments", "reports"}

@@ -12,9 +12,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import simulate
-import theory
-from validate import mi
+from lrkd import simulate
+from lrkd import theory
+from lrkd.validate import mi
 
 sizes = st.integers(min_value=2, max_value=8)
 seeds = st.integers(min_value=0, max_value=2**31 - 1)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure as MplFigure
 
-from reports import figures
-from validate.verdict import FIGURE_KINDS, Figure
+from lrkd.reports import figures
+from lrkd.validate.verdict import FIGURE_KINDS, Figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

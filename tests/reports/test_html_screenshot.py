@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.render import ReportContext, write_report
+from lrkd.reports.render import ReportContext, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check_report_html.py"

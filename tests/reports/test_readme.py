@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import theory
+from lrkd import theory
 from lrkd.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
-from validate import check_claim
+from lrkd.validate import check_claim
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports import document as doc
-from reports import render
-from reports.render import ReportContext, write_report
-from theory.render import tex_to_text
-from validate.verdict import CODES, LABELS, NOT_TESTED, Verdict
+from lrkd.reports import document as doc
+from lrkd.reports import render
+from lrkd.reports.render import ReportContext, write_report
+from lrkd.theory.render import tex_to_text
+from lrkd.validate.verdict import CODES, LABELS, NOT_TESTED, Verdict
 
 
 class TableRows(HTMLParser):
@@ -341,7 +341,7 @@ def test_a_figure_that_cannot_be_drawn_is_reported_not_hidden(fx, tmp_path):
 
 
 def test_real_theory_claim_renders_latex_and_plain_text(fx, tmp_path):
-    claims_module = pytest.importorskip("theory.claims")
+    claims_module = pytest.importorskip("lrkd.theory.claims")
     claim = claims_module.Claim.from_formula(
         "toy_rate",
         "C * r * (m + n) / sqrt(N)",

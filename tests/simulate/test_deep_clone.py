@@ -8,8 +8,8 @@ import pytest
 from lrkd.errors import InputError
 from lrkd.store import ResultStore
 from lrkd.sweep import SerialExecutor
-from simulate import DeepTeacher, PowerLaw, deep_clone_sweep
-from simulate.clone_deep import _Evaluator
+from lrkd.simulate import DeepTeacher, PowerLaw, deep_clone_sweep
+from lrkd.simulate.clone_deep import _Evaluator
 
 SMALL = dict(sample_size=200, steps=60, batch_size=16, record_points=4, val_samples=200)
 

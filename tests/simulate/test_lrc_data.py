@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lrkd.errors import InputError
-from simulate.lrc import data
-from simulate.lrc.tiny import make_tokenizer, tiny_text
+from lrkd.simulate.lrc import data
+from lrkd.simulate.lrc.tiny import make_tokenizer, tiny_text
 
 
 @pytest.fixture(scope="module")

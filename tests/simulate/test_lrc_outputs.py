@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from lrkd.errors import InputError
-from simulate.lrc import LRCConfig, distill, load_teacher
-from simulate.lrc.losses import TeacherTargets, TopKTargets, kl_from_log_probs
-from simulate.lrc.teacher import reduce_teacher
-from simulate.lrc.tiny import make_tiny_workspace, tiny_config
+from lrkd.simulate.lrc import LRCConfig, distill, load_teacher
+from lrkd.simulate.lrc.losses import TeacherTargets, TopKTargets, kl_from_log_probs
+from lrkd.simulate.lrc.teacher import reduce_teacher
+from lrkd.simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_a_reduced_teacher_is_the_real_ones_first_layers_and_vocabulary_rows(ws)
     mapped = torch.from_numpy(small.encode(ids.numpy()))
     got = small.forward(mapped).logits
     x = full.hidden[1]
-    from simulate.lrc.llama import rms_norm
+    from lrkd.simulate.lrc.llama import rms_norm
 
     expected = torch.nn.functional.linear(rms_norm(x, teacher.final_norm, teacher.arch.eps), teacher.head[keep])
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from simulate.lrc import LRCConfig, distill
-from simulate.lrc.sgd import SGDProblem, sgd_config, sgd_runs, step_size
-from simulate.lrc.tiny import make_tiny_workspace, tiny_config
+from lrkd.simulate.lrc import LRCConfig, distill
+from lrkd.simulate.lrc.sgd import SGDProblem, sgd_config, sgd_runs, step_size
+from lrkd.simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from lrkd.config import load
-from simulate.lrc import LRCConfig, distill, load_teacher, merge
-from simulate.lrc.data import build_corpus
+from lrkd.simulate.lrc import LRCConfig, distill, load_teacher, merge
+from lrkd.simulate.lrc.data import build_corpus
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

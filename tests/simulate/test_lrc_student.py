@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from simulate.lrc import DenseStudent, LRCStudent, load_teacher, merge
-from simulate.lrc.llama import CLONE_KINDS, MATRIX_KINDS, _eager_causal_attention
-from simulate.lrc.losses import TeacherTargets, clone_losses, kl_and_lm, kl_to_teacher, lm_loss
-from simulate.lrc.tiny import make_tiny_teacher
+from lrkd.simulate.lrc import DenseStudent, LRCStudent, load_teacher, merge
+from lrkd.simulate.lrc.llama import CLONE_KINDS, MATRIX_KINDS, _eager_causal_attention
+from lrkd.simulate.lrc.losses import TeacherTargets, clone_losses, kl_and_lm, kl_to_teacher, lm_loss
+from lrkd.simulate.lrc.tiny import make_tiny_teacher
 
 MERGE_TOL = 1e-10  # float64: the merged model and the projected student agree to round-off
 

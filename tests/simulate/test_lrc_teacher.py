@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from lrkd.errors import InputError
-from simulate.lrc import load_teacher, teacher_spectra
-from simulate.lrc.llama import CLONE_KINDS
-from simulate.lrc.tiny import make_tiny_teacher, make_tokenizer
+from lrkd.simulate.lrc import load_teacher, teacher_spectra
+from lrkd.simulate.lrc.llama import CLONE_KINDS
+from lrkd.simulate.lrc.tiny import make_tiny_teacher, make_tokenizer
 
 
 @pytest.fixture(scope="module")

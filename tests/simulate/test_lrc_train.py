@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import simulate.lrc.api as api
+import lrkd.simulate.lrc.api as api
 from lrkd.config import load
 from lrkd.errors import InputError
 from lrkd.sweep import to_frame
-from simulate.lrc import LRCConfig, distill, load_teacher, rank_sweep, train_sweep
-from simulate.lrc.record import TRAJECTORY_COLUMNS
-from simulate.lrc.tiny import make_tiny_workspace, tiny_config
+from lrkd.simulate.lrc import LRCConfig, distill, load_teacher, rank_sweep, train_sweep
+from lrkd.simulate.lrc.record import TRAJECTORY_COLUMNS
+from lrkd.simulate.lrc.tiny import make_tiny_workspace, tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(ws, teacher, tmp_path):
 
 def test_a_finished_run_is_returned_without_training(ws, teacher, tmp_path, monkeypatch):
     first = distill(config(ws, tmp_path, steps=4), teacher=teacher)
-    monkeypatch.setattr("simulate.lrc.train.train_step", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr("lrkd.simulate.lrc.train.train_step", lambda *a, **k: pytest.fail("trained again"))
     again = distill(config(ws, tmp_path, steps=4), teacher=teacher)
     assert again.final["heldout_lm_loss"] == first.final["heldout_lm_loss"]
     assert again.student is not None and again.student.d_S == 16

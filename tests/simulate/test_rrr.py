@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
+from lrkd import simulate
 from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
 

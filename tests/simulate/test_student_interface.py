@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
+from lrkd import simulate
 from lrkd.errors import InputError
-from simulate.data import BatchStream, Run, load_data
-from simulate.students import (
+from lrkd.simulate.data import BatchStream, Run, load_data
+from lrkd.simulate.students import (
     STUDENT_METRICS,
     LinearWeights,
     Packed,
@@ -27,8 +27,8 @@ from simulate.students import (
     Trainable,
     TransferSmoothness,
 )
-from simulate.sweeps import STUDENT_KINDS
-from simulate.training import TrainSpec
+from lrkd.simulate.sweeps import STUDENT_KINDS
+from lrkd.simulate.training import TrainSpec
 
 N = 24  # training pairs per seed
 RUNS = [Run(0, 1, 0.0), Run(1, 3, 0.7), Run(0, 3, 0.0), Run(1, 2, 1.5)]  # plus one run at the kind's max rank

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
+from lrkd import simulate
 from lrkd.errors import InputError
-from simulate._seeds import torch_generator
-from simulate.data import INDEX_CHUNK, BatchStream, Run, load_data
-from simulate.packed import plan_buckets
-from simulate.training import TrainSpec, train
+from lrkd.simulate._seeds import torch_generator
+from lrkd.simulate.data import INDEX_CHUNK, BatchStream, Run, load_data
+from lrkd.simulate.packed import plan_buckets
+from lrkd.simulate.training import TrainSpec, train
 
 
 def build(kind, runs, n_samples=64):

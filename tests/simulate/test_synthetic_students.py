@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
-from simulate.data import Run, load_data
+from lrkd import simulate
+from lrkd.simulate.data import Run, load_data
 
 KINDS = ("factorized", "lrc", "lrc_frozen", "mlp")
 

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-import simulate
-import theory
+from lrkd import simulate
+from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
-from simulate import sweeps
+from lrkd.simulate import sweeps
 
 SERIAL = SerialExecutor()
 REQUIRED = ["rank", "n_samples", "seed", "train_risk", "test_risk", "excess_risk"]

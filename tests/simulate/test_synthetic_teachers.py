@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
+from lrkd import simulate
 from lrkd.errors import InputError
-from simulate.spectra import spectrum_from_dict
-from simulate.teachers import teacher_from_dict
+from lrkd.simulate.spectra import spectrum_from_dict
+from lrkd.simulate.teachers import teacher_from_dict
 
 
 def test_spectrum_families_follow_their_formulas():

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-import simulate
-import theory
-from simulate.data import Run, load_data
-from simulate.training import TrainSpec, record_steps, train
+from lrkd import simulate
+from lrkd import theory
+from lrkd.simulate.data import Run, load_data
+from lrkd.simulate.training import TrainSpec, record_steps, train
 
 
 def teacher_for(kind):

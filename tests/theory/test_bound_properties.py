@@ -9,11 +9,11 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-import theory
-from theory import convergence as cv
-from theory import information as info
-from theory import rank
-from theory.numeric import evaluate_exact
+from lrkd import theory
+from lrkd.theory import convergence as cv
+from lrkd.theory import information as info
+from lrkd.theory import rank
+from lrkd.theory.numeric import evaluate_exact
 
 REL = 1e-12
 

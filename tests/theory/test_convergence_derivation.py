@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-import theory
-from theory import convergence as cv
-from theory.proofs import is_identity, is_positive
+from lrkd import theory
+from lrkd.theory import convergence as cv
+from lrkd.theory.proofs import is_identity, is_positive
 
 T, L, sigma, Delta, eta = cv.T, cv.L, cv.sigma, cv.Delta, cv.eta
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.convergence import expected_average_grad_norm_sq, optimal_step_size
+from lrkd.theory.convergence import expected_average_grad_norm_sq, optimal_step_size
 
 
 def _recursion(h, x0, sigma, eta, steps):

@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-import theory
-from theory import generalization as gen
-from theory.proofs import is_identity
+from lrkd import theory
+from lrkd.theory import generalization as gen
+from lrkd.theory.proofs import is_identity
 
 r, m, n, N, delta = gen.r, gen.m, gen.n, gen.N, gen.delta
 

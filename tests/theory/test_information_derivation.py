@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from theory import information as info
+from lrkd.theory import information as info
 
 
 def test_tangent_line_inequality():

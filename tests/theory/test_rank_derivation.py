@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-import theory
-from theory import rank
-from theory.proofs import is_identity, is_positive
+from lrkd import theory
+from lrkd.theory import rank
+from lrkd.theory.proofs import is_identity, is_positive
 
 N, alpha, beta = rank.N, rank.alpha, rank.beta
 CASES = [(s, v) for s in rank.SPECTRA for v in rank.VARIANCES]

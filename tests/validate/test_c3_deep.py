@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import theory
+from lrkd import theory
 from lrkd.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
-from validate import c3, check_claim, mi
-from simulate.experiments.c3 import InformationRuns
-from validate.registry import with_evidence
+from lrkd.validate import c3, check_claim, mi
+from lrkd.simulate.experiments.c3 import InformationRuns
+from lrkd.validate.registry import with_evidence
 
 SEEDS = [0, 1, 2, 3, 4]
 FAST = {"lrs": [3e-3, 1e-2], "arms": ["noisy", "kd", "kd_clone"], "seeds": SEEDS}
@@ -161,8 +161,7 @@ def test_estimator_benchmark_knows_the_truth():
 
 
 def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
-    import simulate
-
+    from lrkd import simulate
     teacher = simulate.LinearTeacher(6, 6, simulate.PowerLaw(1.0), noise=0.5)
     sweep = simulate.clone_sweep(
         teacher, [2], [0.0, 1.0], 100, seeds=[0, 1], steps=30, rep_samples=200, lr=0.03, executor=SerialExecutor()
@@ -172,8 +171,7 @@ def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
 
 
 def test_check_claim_takes_a_deep_sweep_directly():
-    import simulate
-
+    from lrkd import simulate
     teacher = simulate.DeepTeacher((6, 5, 2))
     sweep = simulate.deep_clone_sweep(
         teacher, 2, seeds=[0, 1, 2], lrs=(0.01,), sample_size=200, steps=200, executor=SerialExecutor()

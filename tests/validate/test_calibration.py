@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import theory
-from validate import c1, calibration
-from validate.verdict import CODES, Verdict
+from lrkd import theory
+from lrkd.validate import c1, calibration
+from lrkd.validate.verdict import CODES, Verdict
 
 
 def test_planted_claims_are_classified_correctly(seed):
@@ -68,7 +68,7 @@ def test_the_exact_sgd_expectation_matches_theory_and_the_data():
     T = np.array([100.0, 400.0, 3200.0])
     eta = theory.optimal_step_size(q.L, q.sigma, q.delta, T)
     ours = claim.bound(T=T, L=q.L, sigma=q.sigma, Delta=q.delta)
-    from theory.convergence import expected_average_grad_norm_sq
+    from lrkd.theory.convergence import expected_average_grad_norm_sq
 
     np.testing.assert_allclose(ours, expected_average_grad_norm_sq(q.eigenvalues, q.x0, q.sigma, eta, T), rtol=1e-10)
     evidence = calibration.small_runs(seed=0)[0]["evidence"]

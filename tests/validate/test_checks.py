@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import theory
-from validate.bounds import BoundSpec, bound_verdict
-from validate.checks import (
+from lrkd import theory
+from lrkd.validate.bounds import BoundSpec, bound_verdict
+from lrkd.validate.checks import (
     FiniteSizeOffset,
     Prediction,
     best_fit_constant,
@@ -19,7 +19,7 @@ from validate.checks import (
     fit_mean_power_law,
     summarize,
 )
-from validate.fits import ExponentFit
+from lrkd.validate.fits import ExponentFit
 
 
 def _fit(exponent, low, high):

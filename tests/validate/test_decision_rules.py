@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import simulate
-import theory
-import validate
+from lrkd import simulate
+from lrkd import theory
+from lrkd import validate
 from lrkd.experiments import get_experiment
-from theory.convergence import expected_average_grad_norm_sq
-from validate import c1
-from simulate.experiments.c1 import ConvergenceRuns
-from validate.registry import with_evidence
+from lrkd.theory.convergence import expected_average_grad_norm_sq
+from lrkd.validate import c1
+from lrkd.simulate.experiments.c1 import ConvergenceRuns
+from lrkd.validate.registry import with_evidence
 
 C1_COLUMNS = {"T": "T", "L": "L", "Delta": "Delta", "sigma": "sigma"}
 
@@ -163,7 +163,7 @@ def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
     verdict = validate.check_claim("generalization_sqrt", bounded)
     assert verdict.code == "vacuous", verdict.explanation
     assert verdict.numbers["outcome_r"] == "wrong_capped"  # steeper in r, but r <= min(m, n)
-    from validate import c2
+    from lrkd.validate import c2
 
     tiny = theory.get_claim("generalization_sqrt").with_constant(1e-4, id="sqrt_tiny")
     assert c2.sqrt_form_verdict(tiny, x, norms, experiment=bounded.name).code == "violated"
@@ -175,7 +175,7 @@ def test_scaling_an_o_claim_makes_it_explicit():
 
 
 def test_a_leading_order_reference_is_not_rejected_while_the_data_still_approach_it():
-    from validate.c2 import _still_approaching
+    from lrkd.validate.c2 import _still_approaching
     import pandas as pd
 
     assert _still_approaching(pd.Series([1.23, 1.14, 1.09], index=[1024, 2048, 4096]))

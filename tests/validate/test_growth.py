@@ -13,12 +13,12 @@ grid (validate.c4.oracle_rstar).
 import numpy as np
 import pytest
 
-import simulate
-import theory
+from lrkd import simulate
+from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
-from validate import c4, check_claim
-from validate.growth import IDENTIFY_DELTA, fit_growth_laws
+from lrkd.validate import c4, check_claim
+from lrkd.validate.growth import IDENTIFY_DELTA, fit_growth_laws
 
 SIZES = np.geomspace(256, 262144, 11)
 

@@ -16,8 +16,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from theory.claims import Claim
-from validate import calibration, checks, fits
+from lrkd.theory.claims import Claim
+from lrkd.validate import calibration, checks, fits
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import theory
+from lrkd import theory
 from lrkd.experiments import get_experiment
 from lrkd.store import ResultStore
-from simulate.lrc.tiny import make_tiny_workspace
-from validate import real, verdicts
-from validate.registry import with_evidence
-from validate.verdict import CODES
+from lrkd.simulate.lrc.tiny import make_tiny_workspace
+from lrkd.validate import real, verdicts
+from lrkd.validate.registry import with_evidence
+from lrkd.validate.verdict import CODES
 
 
 def tiny_config(ws, folder, **extra):
@@ -99,7 +99,7 @@ def test_every_claim_gets_a_verdict_computed_from_the_data(runs):
 
 def test_an_interrupted_real_sweep_resumes_to_identical_rows(setup, tmp_path, monkeypatch):
     runs, _, _, ws, folder = setup
-    import simulate.lrc.api as api
+    import lrkd.simulate.lrc.api as api
 
     config = tiny_config(ws, folder)  # the same cache: teacher outputs are reused
     store = ResultStore(tmp_path / "results.db")

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import theory
+from lrkd import theory
 from lrkd.errors import InputError
-from validate.fits import compare_exponent
-from validate.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.fits import compare_exponent
+from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
 
 M_PLUS_N = 20
 

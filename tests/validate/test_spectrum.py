@@ -4,10 +4,10 @@ against the random-matrix null, Gaussian matrices are bulk only and planted spik
 import numpy as np
 import pytest
 
-import theory
+from lrkd import theory
 from lrkd.errors import InputError
-from validate.c4 import spectrum_verdict
-from validate.spectrum import compare_with_null, fit_spectrum
+from lrkd.validate.c4 import spectrum_verdict
+from lrkd.validate.spectrum import compare_with_null, fit_spectrum
 
 
 def noisy(values, seed, noise=0.05):

@@ -7,11 +7,11 @@ false version so that each verdict path can come out differently.
 
 import pytest
 
-import simulate
-import theory
+from lrkd import simulate
+from lrkd import theory
 from lrkd.sweep import SerialExecutor
-from validate import check_claim
-from validate.verdict import CODES
+from lrkd.validate import check_claim
+from lrkd.validate.verdict import CODES
 
 COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import theory
+from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
-from validate import check_claim
+from lrkd.validate import check_claim
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,7 @@ def test_unbound_claim_is_a_clear_error(quadratic_runs):
 
 
 def test_check_claim_takes_simulate_frames_directly():
-    import simulate
-
+    from lrkd import simulate
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
     sweep = simulate.rank_sweep(
         teacher,
