@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from lrkd import progress
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.store import ResultStore
 from lrkd.simulate.experiments import Runs
-from lrkd.validate import calibration, registry, verdicts
-from lrkd.validate.verdict import Verdict
+from lrkd.validate import calibration, registry
+from lrkd.validate import judge as verdicts
+from lrkd.validate.engine.verdict import Verdict
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ from lrkd.reports.document import (
 )
 from lrkd.theory.render import KIND_WORDS, plain_math
 from lrkd.validate.registry import claim_order
-from lrkd.validate.verdict import CODES, LABELS, NOT_TESTED, jsonable
+from lrkd.validate.engine.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
 PAPER = (
     "Demystifying Low-Rank Knowledge Distillation in Large Language Models: Convergence, "

@@ -51,7 +51,7 @@ def load_verdicts(path: Path) -> list[dict]:
 def table(records: list[dict], *, all_claims: bool = False) -> str:
     """The Markdown table: claim | experiment | evidence (key numbers) | verdict."""
     from lrkd.reports.render import key_numbers
-    from lrkd.validate.verdict import LABELS
+    from lrkd.validate.engine.verdict import LABELS
 
     order = list(PAPER_CLAIMS)
     rows = [r for r in records if all_claims or r["claim"] in PAPER_CLAIMS]

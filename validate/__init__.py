@@ -5,12 +5,13 @@ fits, mutual-information estimators, and the verdict logic of claims.md. It uses
 simulate/ and knows nothing of rendering (reports/ draws the Figure records verdicts carry).
 """
 
-from lrkd.validate import mi, spectrum
-from lrkd.validate.fits import ExponentFit, compare_exponent, fit_exponent
-from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
-from lrkd.validate.spectrum import SpectrumFit, fit_spectrum
-from lrkd.validate.verdict import CODES, Figure, Verdict
-from lrkd.validate.verdicts import check_claim
+from lrkd.validate.engine import mi
+from lrkd.validate.engine import spectrum
+from lrkd.validate.engine.fits import ExponentFit, compare_exponent, fit_exponent
+from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine.spectrum import SpectrumFit, fit_spectrum
+from lrkd.validate.engine.verdict import CODES, Figure, Verdict
+from lrkd.validate.judge import check_claim
 
 __all__ = [
     "mi",

@@ -46,17 +46,17 @@ from lrkd import simulate
 from lrkd import theory
 from lrkd.simulate.experiments import Runs
 from lrkd.simulate.experiments.c1 import C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
-from lrkd.simulate.experiments.c2 import GENERALIZATION
-from lrkd.simulate.experiments.c3 import INFORMATION
-from lrkd.simulate.experiments.c4 import RANK
-from lrkd.validate import verdicts  # noqa: F401 (registers the production checks calibration reuses)
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
+from lrkd.simulate.experiments.c3 import C3_INFORMATION
+from lrkd.simulate.experiments.c4 import C4_RANK
+from lrkd.validate import judge as verdicts  # noqa: F401 (registers the production checks calibration reuses)
 from lrkd.validate.registry import check_for, with_evidence
-from lrkd.validate.verdict import CODES, Verdict
+from lrkd.validate.engine.verdict import CODES, Verdict
 
 Check = Callable[[theory.Claim, Runs], Verdict]
 
 # Sources: an experiment's runs (keyed by its name) and variants of them (the name and a suffix).
-QUADRATIC, GAP, INFO, RSTAR = C1_QUADRATIC.name, GENERALIZATION.name, INFORMATION.name, RANK.name
+QUADRATIC, GAP, INFO, RSTAR = C1_QUADRATIC.name, C2_GENERALIZATION.name, C3_INFORMATION.name, C4_RANK.name
 QUADRATIC_2SEEDS, QUADRATIC_ADAM, QUADRATIC_BIG_STEP = (
     f"{QUADRATIC}_2seeds",
     f"{QUADRATIC}_adam",
@@ -191,7 +191,7 @@ def _check(experiment: str, claim_id: str) -> Check:
 
 
 def _gap(claim, runs) -> Verdict:
-    from lrkd.validate import c2
+    from lrkd.validate.claims import c2
 
     return c2.gap_verdict(claim, runs["sweep"], experiment=runs.name, columns={"sigma": "noise"})
 
@@ -515,21 +515,21 @@ def _c3_planted() -> list[Planted]:
 
 
 def _c3_comparison(claim_id: str) -> theory.Claim:
-    from lrkd.validate import c3
+    from lrkd.validate.claims import c3
 
     return c3.planted_claim(claim_id)
 
 
 def _c3_comparison_check(claim, runs) -> Verdict:
     """Cloning (KD + clone) against clean-output KD alone, in the claim's sense (validate.c3)."""
-    from lrkd.validate import c3
+    from lrkd.validate.claims import c3
 
     return c3.planted_verdict(claim, runs)
 
 
 def _c3_opposite(claim, runs) -> Verdict:
     """The C3 comparison read in the opposite sense: MI(clone) <= MI(control) for every control."""
-    from lrkd.validate import c3
+    from lrkd.validate.claims import c3
 
     return c3.comparison_verdict(claim, runs, experiment=runs.name, margin=0.0, claim_sense="not_greater")
 
@@ -685,7 +685,7 @@ def large_n_subset(runs, factor: int):
 def quadratic_run(base, label: str, **train):
     """A small quadratic_sweep of the c1_quadratic problem with other training options (at most 4
     seeds and the 4 smallest budgets of `base`), as c1_quadratic Runs labelled `label`."""
-    from lrkd.validate import c1
+    from lrkd.validate.claims import c1
 
     steps = sorted(int(t) for t in base["evidence"]["T"].unique())[:4]
     seeds = sorted(int(s) for s in base["evidence"]["seed"].unique())[:4]
@@ -763,7 +763,7 @@ def shared_fits():
     """
     import sys
 
-    from lrkd.validate import checks
+    from lrkd.validate.engine import checks
 
     original = getattr(checks, "fit_mean_power_law", None)
     if original is None:
@@ -786,7 +786,7 @@ def shared_fits():
     bound = [
         (module, name)
         for mod, module in list(sys.modules.items())
-        if mod.split(".")[0] == "validate" and module is not None
+        if mod.startswith("lrkd.validate") and module is not None
         for name, value in list(vars(module).items())
         if value is original
     ]
@@ -853,7 +853,7 @@ def small_runs(*, seed: int) -> tuple:
     Returns:
         A tuple of Runs with their evidence tables (pass it to `calibrate` or `sources`).
     """
-    from lrkd.experiments import get_experiment
+    from lrkd.simulate.experiments import get_experiment
     from lrkd.sweep import SerialExecutor
 
     out = []

@@ -2,7 +2,7 @@
 validate derives from an experiment's runs, and what theory predicts on its grid.
 
 Checks, evidence and predictions are registered with decorators beside the code they call
-(validate/c1.py ... validate/real.py):
+(validate/claims/c1.py ... validate/claims/real.py):
 
     @check(RANK, "optimal_rank", any_exponent_claim=True)
     def rank_check(claim, runs): ...
@@ -19,7 +19,7 @@ from typing import Callable
 import pandas as pd
 
 from lrkd.simulate.experiments import Experiment, Runs
-from lrkd.validate.verdict import Verdict
+from lrkd.validate.engine.verdict import Verdict
 
 Check = Callable[..., Verdict]  # check(claim, runs) -> Verdict
 EvidenceFn = Callable[[Runs], dict[str, pd.DataFrame]]

@@ -1,6 +1,6 @@
 """Named experiments (config -> grid -> tables), one module per claim family, each beside the sweeps
-it runs. Importing this package registers them all; `lrkd.experiments.get_experiment(name)` finds
-one (and loads user plugins). validate/ reads their Runs; the report plan (reports/plan.py) names
+it runs. Importing this package registers them all; `get_experiment(name)` finds
+one (and loads user plugins named in LRKD_PLUGINS). validate/ reads their Runs; the report plan (reports/plan.py) names
 which presets a report runs.
 
   c1_quadratic      SGD on a quadratic with known L, sigma, Delta (the C1 bound is known true)
@@ -18,11 +18,27 @@ found by the loop below, with no other edit.
 import importlib
 import pkgutil
 
-from lrkd.simulate.experiments.base import REGISTRY, Experiment, Runs, register_experiment
+from lrkd.simulate.experiments.base import (
+    REGISTRY,
+    Experiment,
+    Runs,
+    all_experiments,
+    get_experiment,
+    load_plugins,
+    register_experiment,
+)
 
 # Every module of this package registers its experiments when imported (same layer, so no layering
 # rule is crossed; base and common define, they register nothing).
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["Experiment", "Runs", "register_experiment", "REGISTRY"]
+__all__ = [
+    "Experiment",
+    "Runs",
+    "register_experiment",
+    "REGISTRY",
+    "get_experiment",
+    "all_experiments",
+    "load_plugins",
+]

@@ -1,6 +1,7 @@
 """What an experiment is: a config type with named presets, a `run` that drives simulate/ through
 the results store, and the typed `Runs` it returns. The registry of experiments lives here too;
-`lrkd.experiments.get_experiment(name)` is the public way in (it also loads user plugins).
+`get_experiment(name)` is the public way in (it also loads user plugins: modules named in the
+LRKD_PLUGINS environment variable, comma-separated, each calling `register_experiment`).
 
 An experiment produces tables and the typed inputs a check needs (a teacher, a problem); it
 computes no evidence: validate/ derives that from the runs (validate.registry.evidence).
@@ -9,6 +10,8 @@ computes no evidence: validate/ derives that from the runs (validate.registry.ev
 from __future__ import annotations
 
 import copy
+import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -73,3 +76,26 @@ def register_experiment(experiment: Experiment, *, replace: bool = False) -> Exp
         raise ValueError(f"experiment {experiment.name!r} is already registered")
     REGISTRY[experiment.name] = experiment
     return experiment
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment called `name` (built-in or from a plugin), or a one-line InputError."""
+    load_plugins()
+    if name not in REGISTRY:
+        raise InputError("experiment", f"unknown experiment {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def all_experiments() -> list[Experiment]:
+    """Every registered experiment, by name."""
+    load_plugins()
+    return [REGISTRY[name] for name in sorted(REGISTRY)]
+
+
+def load_plugins() -> None:
+    """Import the user modules LRKD_PLUGINS names (each registers its experiments)."""
+    for module in filter(None, (m.strip() for m in os.environ.get("LRKD_PLUGINS", "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise InputError("LRKD_PLUGINS", f"cannot import plugin module {module!r} ({exc})") from None

@@ -54,10 +54,10 @@ def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=Non
         store=store,
         executor=executor,
         progress=progress,
-        experiment=GENERALIZATION.name,
+        experiment=C2_GENERALIZATION.name,
     )
     label = "" if cfg.data == "gaussian" else "bounded data"
-    return GeneralizationRuns(GENERALIZATION.name, label, {"sweep": sweep}, teacher=teacher)
+    return GeneralizationRuns(C2_GENERALIZATION.name, label, {"sweep": sweep}, teacher=teacher)
 
 
 _FULL = {
@@ -67,7 +67,7 @@ _FULL = {
     "sample_sizes": [256, 512, 1024, 2048, 4096, 8192, 16384],
     "seeds": list(range(64)),
 }
-GENERALIZATION = register_experiment(
+C2_GENERALIZATION = register_experiment(
     Experiment(
         "c2_generalization",
         GeneralizationConfig,

@@ -96,11 +96,11 @@ def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) 
         store=store,
         executor=executor,
         progress=progress,
-        experiment=INFORMATION.name,
+        experiment=C3_INFORMATION.name,
     )
     label = f"{cfg.activation} teacher {'-'.join(map(str, cfg.widths))}, rank {cfg.rank}"
     return InformationRuns(
-        INFORMATION.name,
+        C3_INFORMATION.name,
         label,
         {"trajectory": sweep.frame},
         sweep=sweep,
@@ -123,7 +123,7 @@ RELU = {
     "noise_std": 0.5,
     "seeds": list(range(8)),
 }
-INFORMATION = register_experiment(
+C3_INFORMATION = register_experiment(
     Experiment(
         "c3_information",
         InformationConfig,

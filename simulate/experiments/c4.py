@@ -52,10 +52,10 @@ def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> Rank
         store=store,
         executor=executor,
         progress=progress,
-        experiment=RANK.name,
+        experiment=C4_RANK.name,
     )
     return RankRuns(
-        RANK.name,
+        C4_RANK.name,
         cfg.spectrum.label,
         {"sweep": sweep},
         spectrum=cfg.spectrum.build(),
@@ -108,6 +108,6 @@ PRESETS = {
         "seeds": list(range(12)),
     },
 }
-RANK = register_experiment(
+C4_RANK = register_experiment(
     Experiment("c4_rank", RankConfig, run_c4, "empirical optimal rank r*(N) from rank sweeps", PRESETS), replace=True
 )

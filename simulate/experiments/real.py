@@ -1,6 +1,6 @@
 """The real run: LRC distillation of SmolLM2-135M on KJV text (simulate.lrc), measured for every
 claim: C4/C2 a rank sweep widths x budgets (training-set tokens N) x seeds; C3 students with and
-without the clone loss over seeds; C1 plain SGD at several step counts. validate/real.py reads it."""
+without the clone loss over seeds; C1 plain SGD at several step counts. validate/claims/real.py reads it."""
 
 from __future__ import annotations
 
@@ -157,9 +157,9 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
         for s in cfg.c1_seeds
     ]
     common = {"store": store, "executor": SerialExecutor(), "progress": progress}
-    ranked = run_grid(f"{REAL.name}_rank", rank_cells, lrc.run_cell, **common)
-    cloned = run_grid(f"{REAL.name}_clone", c3_cells, lrc.run_cell, **common)
-    sgd = run_grid(f"{REAL.name}_sgd", c1_cells, run_sgd_cell, **common)
+    ranked = run_grid(f"{LRC_REAL.name}_rank", rank_cells, lrc.run_cell, **common)
+    cloned = run_grid(f"{LRC_REAL.name}_clone", c3_cells, lrc.run_cell, **common)
+    sgd = run_grid(f"{LRC_REAL.name}_sgd", c1_cells, run_sgd_cell, **common)
     teacher = shared_teacher(base)
     tables = {
         "final": to_frame(ranked, "final"),
@@ -171,7 +171,7 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
     }
     arrays = {f"{c.key}/{name}": value for c in cloned for name, value in c.arrays.items()}
     return RealRuns(
-        REAL.name,
+        LRC_REAL.name,
         teacher_label(teacher),
         tables,
         steps=to_frame(ranked, "steps"),
@@ -234,7 +234,7 @@ FULL = {
     "c1_seeds": [0, 1, 2],
     "c1_batches": 8,
 }
-REAL = register_experiment(
+LRC_REAL = register_experiment(
     Experiment(
         "lrc_real",
         RealConfig,

@@ -33,10 +33,10 @@ def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progre
             for k, v in enumerate(vals)
         ]
     )
-    return Runs(SPECTRA.name, f"{cfg.teacher}, {len(values)} weight matrices", {"spectra": spectra})
+    return Runs(TEACHER_SPECTRA.name, f"{cfg.teacher}, {len(values)} weight matrices", {"spectra": spectra})
 
 
-SPECTRA = register_experiment(
+TEACHER_SPECTRA = register_experiment(
     Experiment(
         "teacher_spectra",
         SpectraConfig,

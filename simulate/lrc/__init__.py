@@ -24,7 +24,15 @@ Public API:
     store_teacher_outputs(config, ...) -> [Path]          (teacher outputs once; then teacher_outputs="stored")
 """
 
-from lrkd.simulate.lrc.api import distill, rank_sweep, run_cell, store_teacher_outputs, sweep_cell, sweep_specs, train_sweep
+from lrkd.simulate.lrc.api import (
+    distill,
+    rank_sweep,
+    run_cell,
+    store_teacher_outputs,
+    sweep_cell,
+    sweep_specs,
+    train_sweep,
+)
 from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
 from lrkd.simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
 from lrkd.simulate.lrc.merge import merge

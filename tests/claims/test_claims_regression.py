@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from lrkd.reports import verify
-from lrkd.validate.verdict import CODES, NOT_TESTED
+from lrkd.cli import verify
+from lrkd.validate.engine.verdict import CODES, NOT_TESTED
 
 PAPER_CLAIMS = ("convergence", "generalization", "mutual_information", "optimal_rank")
 

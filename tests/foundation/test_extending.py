@@ -18,11 +18,12 @@ import pytest
 
 import lrkd.simulate.experiments
 from lrkd import theory
-from lrkd.experiments import all_experiments, get_experiment
+from lrkd.simulate.experiments import all_experiments, get_experiment
 from lrkd.reports import plan
 from lrkd.simulate.experiments import REGISTRY, Experiment, Runs, register_experiment
-from lrkd.validate import check_claim, registry, verdicts
-from lrkd.validate.verdict import Verdict
+from lrkd.validate import check_claim, registry
+from lrkd.validate import judge as verdicts
+from lrkd.validate.engine.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ("theory", "simulate", "validate", "reports", "lrkd")
@@ -59,7 +60,9 @@ def test_an_experiment_name_is_spelled_where_it_is_defined_and_in_the_plan_only(
 
 
 def test_every_experiment_module_registers_and_the_plan_runs_every_builtin():
-    modules = [m.name for m in pkgutil.iter_modules(lrkd.simulate.experiments.__path__) if m.name not in ("base", "common")]
+    modules = [
+        m.name for m in pkgutil.iter_modules(lrkd.simulate.experiments.__path__) if m.name not in ("base", "common")
+    ]
     homes = {get_experiment(n).run.__module__.rsplit(".", 1)[1] for n in BUILTIN}
     assert homes == set(modules)
     planned = {j.experiment for size in ("quick", "full") for j in plan.jobs(size, real=True)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrkd.errors import require_int_in, require_float_in
-from lrkd.experiments import Experiment, register_experiment
+from lrkd.simulate.experiments import Experiment, register_experiment
 from lrkd.sweep import CellResult, run_grid, to_frame
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lrkd import simulate
 from lrkd import theory
-from lrkd.validate import mi
+from lrkd.validate.engine import mi
 
 sizes = st.integers(min_value=2, max_value=8)
 seeds = st.integers(min_value=0, max_value=2**31 - 1)

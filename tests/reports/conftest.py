@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrkd.validate.verdict import Figure, Verdict
+from lrkd.validate.engine.verdict import Figure, Verdict
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure as MplFigure
 
 from lrkd.reports import figures
-from lrkd.validate.verdict import FIGURE_KINDS, Figure
+from lrkd.validate.engine.verdict import FIGURE_KINDS, Figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

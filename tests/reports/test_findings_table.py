@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lrkd.validate.verdict import Verdict
+from lrkd.validate.engine.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "findings_table.py"

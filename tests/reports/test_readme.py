@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from lrkd import theory
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import check_claim
 

@@ -19,7 +19,7 @@ from lrkd.reports import document as doc
 from lrkd.reports import render
 from lrkd.reports.render import ReportContext, write_report
 from lrkd.theory.render import tex_to_text
-from lrkd.validate.verdict import CODES, LABELS, NOT_TESTED, Verdict
+from lrkd.validate.engine.verdict import CODES, LABELS, NOT_TESTED, Verdict
 
 
 class TableRows(HTMLParser):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lrkd.validate.verdict import CODES
+from lrkd.validate.engine.verdict import CODES
 
 pytestmark = pytest.mark.slow
 

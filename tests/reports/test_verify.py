@@ -7,8 +7,8 @@ import json
 import pytest
 
 from lrkd.errors import InputError
-from lrkd.reports import verify
-from lrkd.validate.verdict import Verdict
+from lrkd.cli import verify
+from lrkd.validate.engine.verdict import Verdict
 
 
 def _entry(claim="convergence", experiment="c1", verdict="holds", value=-0.5, tol=0.05):

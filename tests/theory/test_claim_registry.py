@@ -94,6 +94,7 @@ def test_with_constant_scales_the_bound_and_keeps_exponents():
 def test_readme_user_claim_snippet(clean_registry):
     # --- README: "How to add your own claim" (keep in sync) ---
     from lrkd import theory
+
     claim = theory.Claim.from_formula(
         "sgd_fast_rate",  # id
         "K * L * Delta / T",  # the bound (any sympy formula; names become symbols > 0)

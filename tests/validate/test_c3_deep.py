@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from lrkd import theory
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
-from lrkd.validate import c3, check_claim, mi
+from lrkd.validate import check_claim
+from lrkd.validate.claims import c3
+from lrkd.validate.engine import mi
 from lrkd.simulate.experiments.c3 import InformationRuns
 from lrkd.validate.registry import with_evidence
 
@@ -162,6 +164,7 @@ def test_estimator_benchmark_knows_the_truth():
 
 def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
     from lrkd import simulate
+
     teacher = simulate.LinearTeacher(6, 6, simulate.PowerLaw(1.0), noise=0.5)
     sweep = simulate.clone_sweep(
         teacher, [2], [0.0, 1.0], 100, seeds=[0, 1], steps=30, rep_samples=200, lr=0.03, executor=SerialExecutor()
@@ -172,6 +175,7 @@ def test_check_claim_on_a_one_layer_clone_sweep_says_what_is_missing():
 
 def test_check_claim_takes_a_deep_sweep_directly():
     from lrkd import simulate
+
     teacher = simulate.DeepTeacher((6, 5, 2))
     sweep = simulate.deep_clone_sweep(
         teacher, 2, seeds=[0, 1, 2], lrs=(0.01,), sample_size=200, steps=200, executor=SerialExecutor()

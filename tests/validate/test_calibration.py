@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from lrkd import theory
-from lrkd.validate import c1, calibration
-from lrkd.validate.verdict import CODES, Verdict
+from lrkd.validate import calibration
+from lrkd.validate.claims import c1
+from lrkd.validate.engine.verdict import CODES, Verdict
 
 
 def test_planted_claims_are_classified_correctly(seed):
@@ -125,7 +126,7 @@ def test_a_planted_claim_needs_a_real_code():
 def test_rank_claims_are_decided_at_the_full_size():
     """At m = n = 128 (the full preset's teacher) every r* planted claim comes out as its expected
     code, not merely an accepted alternative (about 20 s per seed set)."""
-    from lrkd.experiments import get_experiment
+    from lrkd.simulate.experiments import get_experiment
     from lrkd.sweep import SerialExecutor
 
     experiment = get_experiment("c4_rank")

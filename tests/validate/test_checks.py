@@ -1,4 +1,4 @@
-"""The verdict machinery (validate/checks.py, validate/bounds.py): each code arises when it should."""
+"""The verdict machinery (validate/engine/checks.py, validate/engine/bounds.py): each code arises when it should."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from lrkd import theory
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.checks import (
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.engine.checks import (
     FiniteSizeOffset,
     Prediction,
     best_fit_constant,
@@ -19,7 +19,7 @@ from lrkd.validate.checks import (
     fit_mean_power_law,
     summarize,
 )
-from lrkd.validate.fits import ExponentFit
+from lrkd.validate.engine.fits import ExponentFit
 
 
 def _fit(exponent, low, high):

@@ -12,9 +12,9 @@ import pytest
 from lrkd import simulate
 from lrkd import theory
 from lrkd import validate
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.theory.convergence import expected_average_grad_norm_sq
-from lrkd.validate import c1
+from lrkd.validate.claims import c1
 from lrkd.simulate.experiments.c1 import ConvergenceRuns
 from lrkd.validate.registry import with_evidence
 
@@ -163,7 +163,7 @@ def test_sqrt_bound_is_tested_only_where_its_assumptions_hold(c2_runs):
     verdict = validate.check_claim("generalization_sqrt", bounded)
     assert verdict.code == "vacuous", verdict.explanation
     assert verdict.numbers["outcome_r"] == "wrong_capped"  # steeper in r, but r <= min(m, n)
-    from lrkd.validate import c2
+    from lrkd.validate.claims import c2
 
     tiny = theory.get_claim("generalization_sqrt").with_constant(1e-4, id="sqrt_tiny")
     assert c2.sqrt_form_verdict(tiny, x, norms, experiment=bounded.name).code == "violated"
@@ -175,7 +175,7 @@ def test_scaling_an_o_claim_makes_it_explicit():
 
 
 def test_a_leading_order_reference_is_not_rejected_while_the_data_still_approach_it():
-    from lrkd.validate.c2 import _still_approaching
+    from lrkd.validate.claims.c2 import _still_approaching
     import pandas as pd
 
     assert _still_approaching(pd.Series([1.23, 1.14, 1.09], index=[1024, 2048, 4096]))

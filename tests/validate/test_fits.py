@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lrkd.errors import InputError
-from lrkd.validate.fits import ExponentFit, compare_exponent, empty_slices_expected, expanded_level, fit_exponent
+from lrkd.validate.engine.fits import ExponentFit, compare_exponent, empty_slices_expected, expanded_level, fit_exponent
 
 X_GRID = 2.0 ** np.arange(3, 11)  # 8 x-values
 

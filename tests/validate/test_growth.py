@@ -17,8 +17,9 @@ from lrkd import simulate
 from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
-from lrkd.validate import c4, check_claim
-from lrkd.validate.growth import IDENTIFY_DELTA, fit_growth_laws
+from lrkd.validate import check_claim
+from lrkd.validate.claims import c4
+from lrkd.validate.engine.growth import IDENTIFY_DELTA, fit_growth_laws
 
 SIZES = np.geomspace(256, 262144, 11)
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from lrkd.errors import InputError
-from lrkd.validate import mi
-from lrkd.validate.mi import _count_strictly_within
+from lrkd.validate.engine import mi
+from lrkd.validate.engine.mi import _count_strictly_within
 
 
 def exact_mi(cov: np.ndarray, dx: int) -> float:

@@ -1,6 +1,6 @@
 """Mutation testing of the verdict engine: corrupt one rule, and calibration must notice.
 
-Each mutant below breaks one decision rule of validate/checks.py (or theory's bound evaluation that
+Each mutant below breaks one decision rule of validate/engine/checks.py (or theory's bound evaluation that
 every bound check goes through) by monkeypatching it wherever it is bound (modules that imported the
 function by name hold their own reference). The planted claims of validate/calibration.py are then
 re-checked on the same runs (computed once per session, calibration.small_runs(0)); a mutant is
@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from lrkd.theory.claims import Claim
-from lrkd.validate import calibration, checks, fits
+from lrkd.validate import calibration
+from lrkd.validate.engine import checks
+from lrkd.validate.engine import fits
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,7 @@ def patch_everywhere(monkeypatch, original, replacement) -> int:
     """Replace `original` by `replacement` in every loaded validate/ and theory/ module that holds it."""
     hits = 0
     for name, module in list(sys.modules.items()):
-        if module is None or name.split(".")[0] not in ("validate", "theory"):
+        if module is None or not name.startswith(("lrkd.validate", "lrkd.theory")):
             continue
         for attr, value in list(vars(module).items()):
             if value is original:

@@ -1,5 +1,5 @@
-"""The real-run path (experiment lrc_real -> validate/real.py -> verdicts) on a tiny random Llama,
-and every verdict path of validate/real.py flipped by planted evidence.
+"""The real-run path (experiment lrc_real -> validate/claims/real.py -> verdicts) on a tiny random Llama,
+and every verdict path of validate/claims/real.py flipped by planted evidence.
 
 The same code runs on SmolLM2-135M in `lrkd report`; here a tiny teacher built in the test keeps it
 fast and offline. What must hold whatever the model: every claim the experiment names gets a
@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 from lrkd import theory
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.store import ResultStore
 from lrkd.simulate.lrc.tiny import make_tiny_workspace
-from lrkd.validate import real, verdicts
+from lrkd.validate.claims import real
+from lrkd.validate import judge as verdicts
 from lrkd.validate.registry import with_evidence
-from lrkd.validate.verdict import CODES
+from lrkd.validate.engine.verdict import CODES
 
 
 def tiny_config(ws, folder, **extra):

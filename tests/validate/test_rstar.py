@@ -11,8 +11,8 @@ import pytest
 
 from lrkd import theory
 from lrkd.errors import InputError
-from lrkd.validate.fits import compare_exponent
-from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine.fits import compare_exponent
+from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
 
 M_PLUS_N = 20
 

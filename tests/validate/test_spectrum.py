@@ -6,8 +6,8 @@ import pytest
 
 from lrkd import theory
 from lrkd.errors import InputError
-from lrkd.validate.c4 import spectrum_verdict
-from lrkd.validate.spectrum import compare_with_null, fit_spectrum
+from lrkd.validate.claims.c4 import spectrum_verdict
+from lrkd.validate.engine.spectrum import compare_with_null, fit_spectrum
 
 
 def noisy(values, seed, noise=0.05):

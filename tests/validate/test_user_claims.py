@@ -11,7 +11,7 @@ from lrkd import simulate
 from lrkd import theory
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import check_claim
-from lrkd.validate.verdict import CODES
+from lrkd.validate.engine.verdict import CODES
 
 COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
 

@@ -6,7 +6,7 @@ import pytest
 
 from lrkd import theory
 from lrkd.errors import InputError
-from lrkd.experiments import get_experiment
+from lrkd.simulate.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import check_claim
 
@@ -51,6 +51,7 @@ def test_unbound_claim_is_a_clear_error(quadratic_runs):
 
 def test_check_claim_takes_simulate_frames_directly():
     from lrkd import simulate
+
     teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
     sweep = simulate.rank_sweep(
         teacher,

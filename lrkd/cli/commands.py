@@ -7,7 +7,7 @@ from pathlib import Path
 from lrkd import config as configs
 from lrkd import progress
 from lrkd.errors import InputError
-from lrkd.experiments import Runs, all_experiments, get_experiment
+from lrkd.simulate.experiments import Runs, all_experiments, get_experiment
 from lrkd.executors import executor_for  # noqa: F401 (the flags -> executor rule; reports/ uses it too)
 from lrkd.store import ResultStore
 

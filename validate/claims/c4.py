@@ -29,14 +29,14 @@ import sympy as sp
 from lrkd import theory
 import lrkd.theory.rank  # noqa: F401 (theory.rank.spiked_* below)
 from lrkd.errors import require
-from lrkd.simulate.experiments.c4 import RANK
-from lrkd.simulate.experiments.spectra import SPECTRA
-from lrkd.validate.fits import ExponentFit, compare_exponent
-from lrkd.validate.growth import GrowthFit, fit_growth_laws
-from lrkd.validate.rstar import empirical_rstar, rstar_replicates
+from lrkd.simulate.experiments.c4 import C4_RANK
+from lrkd.simulate.experiments.spectra import TEACHER_SPECTRA
+from lrkd.validate.engine.fits import ExponentFit, compare_exponent
+from lrkd.validate.engine.growth import GrowthFit, fit_growth_laws
+from lrkd.validate.engine.rstar import empirical_rstar, rstar_replicates
 from lrkd.validate.registry import check
-from lrkd.validate.spectrum import compare_with_null
-from lrkd.validate.verdict import Figure, Verdict
+from lrkd.validate.engine.spectrum import compare_with_null
+from lrkd.validate.engine.verdict import Figure, Verdict
 
 
 def derived_exponent(spectrum: dict, variance: str = "fast") -> float:
@@ -584,7 +584,7 @@ def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict,
 
 
 # -- what validate reads from the C4 experiments (validate.registry) ---------------------------------
-@check(RANK, "optimal_rank", any_exponent_claim=True)
+@check(C4_RANK, "optimal_rank", any_exponent_claim=True)
 def rank_check(claim, runs) -> Verdict:
     """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows."""
     return rank_verdict(
@@ -596,7 +596,7 @@ def rank_check(claim, runs) -> Verdict:
     )
 
 
-@check(SPECTRA, "optimal_rank")
+@check(TEACHER_SPECTRA, "optimal_rank")
 def spectra_check(claim, runs) -> Verdict:
     """The real teacher's spectra: what they predict for r* (not a measured r*)."""
     table = runs["spectra"]

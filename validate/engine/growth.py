@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats
 
 from lrkd.errors import require, require_float_in
-from lrkd.validate.fits import ExponentFit
+from lrkd.validate.engine.fits import ExponentFit
 
 __all__ = ["LAWS", "LawFit", "GrowthFit", "fit_growth_laws", "ROUNDING_VARIANCE"]
 

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lrkd.validate.fits import (
+from lrkd.validate.engine.fits import (
     ExponentFit,
     bootstrap_replicates,
     compare_exponent,

@@ -175,7 +175,7 @@ def _cmd_claims(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from lrkd import commands
+    from lrkd.cli import commands
 
     return commands.sweep(
         args.config,
@@ -198,13 +198,13 @@ def _cmd_teacher_outputs(args) -> int:
 
 
 def _cmd_experiments(args) -> int:
-    from lrkd import commands
+    from lrkd.cli import commands
 
     return commands.list_experiments(args.name)
 
 
 def _cmd_report(args) -> int:
-    from lrkd.reports import main as report_main
+    from lrkd.cli import report as report_main
 
     return report_main.run(
         size=args.size,
@@ -219,7 +219,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from lrkd.reports import verify
+    from lrkd.cli import verify
 
     return verify.run(
         baseline=args.baseline,

@@ -25,10 +25,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from lrkd.simulate.experiments.c2 import GENERALIZATION
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
 from lrkd.theory.generalization import rrr_gap_finite
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.checks import (
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.engine.checks import (
     Prediction,
     decide,
     exponent_outcome,
@@ -39,7 +39,7 @@ from lrkd.validate.checks import (
     widened,
 )
 from lrkd.validate.registry import check, evidence, prediction
-from lrkd.validate.verdict import NOT_TESTED, Figure, Verdict
+from lrkd.validate.engine.verdict import NOT_TESTED, Figure, Verdict
 
 GAP_SPEC = BoundSpec(
     columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"},
@@ -196,7 +196,7 @@ def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, ex
     why = (
         "Not tested: inputs and labels are Gaussian, so ||x|| <= R_x and ||y|| <= R_y hold for no finite "
         "R_x, R_y and no outcome of this run could test the bound; the "
-        f"{GENERALIZATION.name} presets quick_bounded / full_bounded (Rademacher inputs, uniform noise) "
+        f"{C2_GENERALIZATION.name} presets quick_bounded / full_bounded (Rademacher inputs, uniform noise) "
         "test it. For information only, at "
         f"the largest norms in the training samples (R_x = {norms['R_x']:.3g}, R_y = {norms['R_y']:.3g}, "
         f"R_W = {norms['R_W']:.3g}):"
@@ -357,7 +357,7 @@ def zero_risk(teacher) -> float:
 
 
 # -- what validate reads from the C2 experiment (validate.registry) ----------------------------------
-@evidence(GENERALIZATION, ("norms",))
+@evidence(C2_GENERALIZATION, ("norms",))
 def generalization_tables(runs) -> dict[str, pd.DataFrame]:
     """The sweep with each point's zero-predictor risk (the vacuity line), and the data norms the
     explicit-norm bound needs (one row)."""
@@ -366,21 +366,21 @@ def generalization_tables(runs) -> dict[str, pd.DataFrame]:
     return {"sweep": sweep, "norms": pd.DataFrame([norms])}
 
 
-@prediction(GENERALIZATION)
+@prediction(C2_GENERALIZATION)
 def generalization_predictions(runs) -> dict[str, Prediction]:
     return {"gen_gap": gap_prediction()}
 
 
-@check(GENERALIZATION, "generalization", "generalization_lora_sqrt", "generalization_c1")
+@check(C2_GENERALIZATION, "generalization", "generalization_lora_sqrt", "generalization_c1")
 def gap_check(claim, runs) -> Verdict:
     return gap_verdict(claim, runs["sweep"], experiment=runs.name)
 
 
-@check(GENERALIZATION, "generalization_sqrt")
+@check(C2_GENERALIZATION, "generalization_sqrt")
 def sqrt_form_check(claim, runs) -> Verdict:
     return sqrt_form_verdict(claim, runs["sweep"], runs["norms"].iloc[0].to_dict(), experiment=runs.name)
 
 
-@check(GENERALIZATION, "rrr_excess_risk")
+@check(C2_GENERALIZATION, "rrr_excess_risk")
 def rrr_check(claim, runs) -> Verdict:
     return rrr_reference_verdict(claim, runs["sweep"], experiment=runs.name)

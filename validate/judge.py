@@ -1,7 +1,7 @@
 """check_claim: one verdict for one claim on one experiment's Runs.
 
 Built-in claims are read by the check registered for their experiment (validate.registry: the
-`@check` decorators in validate/c1.py ... validate/real.py). A claim registered by a user
+`@check` decorators in validate/claims/c1.py ... validate/claims/real.py). A claim registered by a user
 (theory.register_claim) that names an experiment, its columns and its measured column is read by
 the generic path: validate.bounds for bound claims, an exponent fit for exponent claims. Every
 number comes from the runs; nothing here is written by hand.
@@ -18,14 +18,14 @@ from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.simulate.experiments import Runs
 from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRuns
-from lrkd.simulate.experiments.c2 import GENERALIZATION, GeneralizationRuns
-from lrkd.simulate.experiments.c3 import INFORMATION, InformationRuns
-from lrkd.simulate.experiments.c4 import RANK, RankRuns
-from lrkd.validate import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationRuns
+from lrkd.simulate.experiments.c3 import C3_INFORMATION, InformationRuns
+from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
+from lrkd.validate.claims import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.engine.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
 from lrkd.validate.registry import CHECKS, GROWTH_CHECKS, check_for, predictions, with_evidence
-from lrkd.validate.verdict import Verdict
+from lrkd.validate.engine.verdict import Verdict
 
 Check = Callable[[theory.Claim, Runs], Verdict]
 
@@ -65,7 +65,7 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
     if isinstance(result, simulate.DeepSweep):
         lrs = sorted(float(v) for v in result.frame["lr"].unique())
         return InformationRuns(
-            INFORMATION.name,
+            C3_INFORMATION.name,
             f"{result.teacher.activation} teacher",
             {"trajectory": result.frame},
             sweep=result,
@@ -79,7 +79,7 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
         alphas = sorted(result.frame["alpha"].unique())
         evidence = c3.shallow_evidence(result, rank, alphas, seeds=seeds, noise_std=0.1)
         return InformationRuns(
-            INFORMATION.name, "one-layer teacher", {"trajectory": result.frame, "evidence": evidence}, noise_std=0.1
+            C3_INFORMATION.name, "one-layer teacher", {"trajectory": result.frame, "evidence": evidence}, noise_std=0.1
         )
     if not isinstance(result, pd.DataFrame) or result.empty:
         raise InputError(
@@ -89,9 +89,9 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
         teacher = c1.teacher_of_frame(result)
         if claim_id in RANK_CLAIMS or rank_claim:
             return RankRuns(
-                RANK.name, "", {"sweep": result}, spectrum=teacher.spectrum, singular_values=teacher.singular_values
+                C4_RANK.name, "", {"sweep": result}, spectrum=teacher.spectrum, singular_values=teacher.singular_values
             )
-        return GeneralizationRuns(GENERALIZATION.name, "", {"sweep": result}, teacher=teacher)
+        return GeneralizationRuns(C2_GENERALIZATION.name, "", {"sweep": result}, teacher=teacher)
     if "avg_grad_norm_sq" in result:
         if "L_exact" in result:
             return ConvergenceRuns(C1_LOWRANK.name, "", {"trajectory": result})

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lrkd.simulate.experiments.real import REAL
-from lrkd.validate import mi
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.c1 import C1_SPEC
-from lrkd.validate.checks import decide, exponent_outcome, mean_interval
+from lrkd.simulate.experiments.real import LRC_REAL
+from lrkd.validate.engine import mi
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.claims.c1 import C1_SPEC
+from lrkd.validate.engine.checks import decide, exponent_outcome, mean_interval
 from lrkd.validate.registry import check, evidence
-from lrkd.validate.rstar import empirical_rstar, fit_rstar_exponent
-from lrkd.validate.verdict import Figure, Verdict
+from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine.verdict import Figure, Verdict
 
 PCA_DIMS = 8
 SATURATION = 0.9  # an MI estimate above this fraction of log(samples) is flagged as near the cap
@@ -186,7 +186,7 @@ def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
             f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.",
             {"growth_law": "unidentified"},
         )
-    from lrkd.validate.growth import fit_growth_laws
+    from lrkd.validate.engine.growth import fit_growth_laws
 
     kept = rstar[inside]
     half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)
@@ -505,7 +505,7 @@ def _gain(evidence: pd.DataFrame) -> dict:
 
 
 # -- what validate reads from the real run (validate.registry) --------------------------------------
-@evidence(REAL, ("rank", "generalization", "information", "mi_benchmark", "convergence"))
+@evidence(LRC_REAL, ("rank", "generalization", "information", "mi_benchmark", "convergence"))
 def real_tables(runs) -> dict[str, pd.DataFrame]:
     """Every claim's evidence from the stored cells: the rank sweep's (with its plateau check), the
     gap's, the MI's (with the estimator chosen on a benchmark of the same size) and SGD's."""
@@ -519,21 +519,21 @@ def real_tables(runs) -> dict[str, pd.DataFrame]:
     }
 
 
-@check(REAL, "convergence")
+@check(LRC_REAL, "convergence")
 def real_convergence_check(claim, runs) -> Verdict:
     return convergence_verdict(claim, runs["convergence"], experiment=runs.name)
 
 
-@check(REAL, "generalization", "generalization_c1")
+@check(LRC_REAL, "generalization", "generalization_c1")
 def real_generalization_check(claim, runs) -> Verdict:
     return generalization_verdict(claim, runs["generalization"], experiment=runs.name)
 
 
-@check(REAL, "mutual_information")
+@check(LRC_REAL, "mutual_information")
 def real_information_check(claim, runs) -> Verdict:
     return information_verdict(claim, runs["information"], runs["mi_benchmark"], experiment=runs.name)
 
 
-@check(REAL, "optimal_rank")
+@check(LRC_REAL, "optimal_rank")
 def real_rank_check(claim, runs) -> Verdict:
     return rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lrkd.errors import require, require_float_in, require_int_in
-from lrkd.validate.fits import (
+from lrkd.validate.engine.fits import (
     ExponentFit,
     bootstrap_replicates,
     empty_slices_expected,

@@ -46,12 +46,12 @@ from scipy import stats
 from lrkd import theory
 from lrkd.simulate import add_noise
 from lrkd.simulate.clone_deep import DeepSweep, DeepTeacher
-from lrkd.simulate.experiments.c3 import INFORMATION
-from lrkd.validate import mi
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.checks import DEFAULT_CONFIDENCE, mean_interval
+from lrkd.simulate.experiments.c3 import C3_INFORMATION
+from lrkd.validate.engine import mi
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.engine.checks import DEFAULT_CONFIDENCE, mean_interval
 from lrkd.validate.registry import check, evidence
-from lrkd.validate.verdict import Figure, Verdict
+from lrkd.validate.engine.verdict import Figure, Verdict
 
 CLONE_ARM, CONTROLS = "kd_clone", ("noisy", "kd")
 ARM_LABELS = {
@@ -781,7 +781,7 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
 
 
 # -- what validate reads from the C3 experiment (validate.registry) ----------------------------------
-@evidence(INFORMATION, ("evidence", "arms", "scaled"))
+@evidence(C3_INFORMATION, ("evidence", "arms", "scaled"))
 def information_tables(runs) -> dict[str, pd.DataFrame]:
     """MI per arm, seed and step (exact or estimated), the arms' summary and the scaled students."""
     if runs.sweep is None:  # evidence planted by hand: nothing to derive it from
@@ -789,11 +789,11 @@ def information_tables(runs) -> dict[str, pd.DataFrame]:
     return deep_tables(runs.sweep, runs.noise_std, mi_samples=runs.mi_samples, benchmark_reps=runs.benchmark_reps)
 
 
-@check(INFORMATION, "mutual_information")
+@check(C3_INFORMATION, "mutual_information")
 def information_check(claim, runs) -> Verdict:
     return mutual_information_verdict(claim, runs, experiment=runs.name)
 
 
-@check(INFORMATION, "mutual_information_trace")
+@check(C3_INFORMATION, "mutual_information_trace")
 def information_trace_check(claim, runs) -> Verdict:
     return mutual_information_verdict(claim, runs, experiment=runs.name, trace=True)

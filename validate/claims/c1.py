@@ -25,10 +25,10 @@ import pandas as pd
 
 from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC
 from lrkd.theory.convergence import expected_average_grad_norm_sq
-from lrkd.validate.bounds import BoundSpec, bound_verdict
-from lrkd.validate.checks import Prediction
+from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
+from lrkd.validate.engine.checks import Prediction
 from lrkd.validate.registry import check, evidence, prediction, predictions
-from lrkd.validate.verdict import Verdict
+from lrkd.validate.engine.verdict import Verdict
 
 # theory symbol -> evidence column
 C1_COLUMNS = {"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}
@@ -286,6 +286,7 @@ def transfer_check(claim, runs) -> Verdict:
 def teacher_of_frame(frame):
     """The teacher a simulate frame was produced with, from its teacher.* columns."""
     from lrkd import simulate
+
     return simulate.teacher_from_dict(nested(frame.iloc[0], "teacher."))
 
 

@@ -22,8 +22,8 @@ from lrkd.provenance import environment
 from lrkd.store import ResultStore
 from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from lrkd.reports.render import ReportContext, write_report
-from lrkd.validate.checks import MAX_EXPONENT_CI_WIDTH
-from lrkd.validate.verdict import LABELS
+from lrkd.validate.engine.checks import MAX_EXPONENT_CI_WIDTH
+from lrkd.validate.engine.verdict import LABELS
 
 SAMPLE_SIZE_MEANING = (
     "N counts i.i.d. (input, label) pairs in the synthetic runs and training tokens (token budget) in the real LRC run."
@@ -127,7 +127,7 @@ def _notes(real: bool) -> list[str]:
         "inconclusive. A verdict applies to the sizes run here: exponents are local slopes over the grid, "
         "compared with what theory predicts on the same grid where it can (the finite-size offset), with no "
         f"tolerance; an exponent interval wider than {MAX_EXPONENT_CI_WIDTH:g} cannot confirm a claim "
-        "(inconclusive), and each verdict prints its resolution (validate/checks.py)."
+        "(inconclusive), and each verdict prints its resolution (validate/engine/checks.py)."
     ]
     if not real:
         notes.append("The real language-model run was skipped (--no-real).")

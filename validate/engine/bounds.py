@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lrkd.validate.checks import (
+from lrkd.validate.engine.checks import (
     Prediction,
     best_fit_constant,
     bound_at,
@@ -34,7 +34,7 @@ from lrkd.validate.checks import (
     usable,
     vacuous_points,
 )
-from lrkd.validate.verdict import Figure, Verdict
+from lrkd.validate.engine.verdict import Figure, Verdict
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""lrkd.testing: for users' own test suites (hypothesis strategies, verdict assertions)."""
