@@ -6,6 +6,8 @@ and grids of runs through the results store (rank_sweep, convergence_sweep, clon
 quadratic_sweep), and two-layer teachers whose hidden activation is cloned (deep_clone_sweep, C3).
 """
 
+import importlib
+
 from lrkd.simulate.clone_deep import ARMS as CLONE_ARMS
 from lrkd.simulate.clone_deep import DeepSweep, DeepTeacher, deep_clone_sweep
 from lrkd.simulate.data import Run, TrainData, load_data
@@ -73,10 +75,15 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """`simulate.lrc` (the real-LM runs) loads on first use: it imports transformers, which the
-    synthetic runs do not need."""
-    if name == "lrc":
-        import importlib
+    """`simulate.lrc` (the real-LM runs) loads on first use: the synthetic runs need none of it, and
+    importing it switches the Hugging Face libraries to offline mode (simulate/lrc/teacher.py).
 
+    Args:
+        name: the attribute asked for.
+
+    Returns:
+        The lrkd.simulate.lrc module for "lrc"; any other name raises AttributeError.
+    """
+    if name == "lrc":
         return importlib.import_module("lrkd.simulate.lrc")
     raise AttributeError(f"module 'simulate' has no attribute {name!r}")

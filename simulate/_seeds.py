@@ -29,11 +29,25 @@ def _entropy(key: tuple) -> list[int]:
 
 
 def rng(*key: str | int) -> np.random.Generator:
-    """A numpy Generator for the stream named by `key`, e.g. rng("train-x", seed)."""
+    """A numpy Generator for the stream named by `key`, e.g. rng("train-x", seed).
+
+    Args:
+        key: the stream's name parts: strings and non-negative integers.
+
+    Returns:
+        A numpy Generator, the same for the same key everywhere.
+    """
     return np.random.default_rng(np.random.SeedSequence(_entropy(key)))
 
 
 def torch_generator(*key: str | int) -> torch.Generator:
-    """A CPU torch.Generator for the stream named by `key`."""
+    """A CPU torch.Generator for the stream named by `key`.
+
+    Args:
+        key: the stream's name parts: strings and non-negative integers.
+
+    Returns:
+        A seeded CPU torch.Generator.
+    """
     seed = int(np.random.SeedSequence(_entropy(key)).generate_state(1, np.uint64)[0] >> 1)
     return torch.Generator().manual_seed(seed)

@@ -95,10 +95,12 @@ class DeepTeacher:
 
     @property
     def n(self) -> int:
+        """Input width: widths[0]."""
         return self.widths[0]
 
     @property
     def m(self) -> int:
+        """Output width: widths[-1]."""
         return self.widths[-1]
 
     @property
@@ -132,7 +134,15 @@ class DeepTeacher:
         return out
 
     def hidden(self, x: np.ndarray, m: np.ndarray | None = None) -> np.ndarray:
-        """h_{L-1} of the teacher (m None) or of the student with input projection M (n x n); x (N, n)."""
+        """h_{L-1} of the teacher (m None) or of the student with input projection M (n x n); x (N, n).
+
+        Args:
+            x: (N, n) inputs.
+            m: the student's input projection M = P E^T (n x n), or None for the teacher.
+
+        Returns:
+            (N, d) float64 array.
+        """
         h = np.asarray(x, dtype=np.float64) if m is None else np.asarray(x, dtype=np.float64) @ m.T
         for w in self.layers[:-1]:
             h = h @ w.T
@@ -141,15 +151,37 @@ class DeepTeacher:
         return h
 
     def output(self, hidden: np.ndarray) -> np.ndarray:
+        """The noise-free output: the last layer applied to a hidden state.
+
+        Args:
+            hidden: (N, d) hidden states h_{L-1}.
+
+        Returns:
+            (N, m) array.
+        """
         return hidden @ self.layers[-1].T
 
     def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
-        """N pairs from the seed's `stream`: inputs, noisy labels, clean outputs."""
+        """N pairs from the seed's `stream`: inputs, noisy labels, clean outputs.
+
+        Args:
+            n_samples: N.
+            seed: the data seed.
+            stream: the stream's name ("train", "validation", ...).
+
+        Returns:
+            Sample (x, y, clean), float64.
+        """
         x = rng(stream + "-deep-x", seed).standard_normal((require_int_in(n_samples, "n_samples", 1), self.n))
         clean = self.output(self.hidden(x))
         return Sample(x, clean + self.noise * rng(stream + "-deep-noise", seed).standard_normal(clean.shape), clean)
 
     def to_dict(self) -> dict[str, Any]:
+        """The teacher as JSON-able data (from_dict rebuilds it).
+
+        Returns:
+            {"kind", "widths", "activation", "spectrum", "noise", "seed"}.
+        """
         return {
             "kind": self.kind,
             "widths": list(self.widths),
@@ -161,6 +193,14 @@ class DeepTeacher:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "DeepTeacher":
+        """Rebuild a teacher from its to_dict() form.
+
+        Args:
+            data: what to_dict returned.
+
+        Returns:
+            The DeepTeacher.
+        """
         return cls(
             tuple(data["widths"]), data["activation"], spectrum_from_dict(data["spectrum"]), data["noise"], data["seed"]
         )
@@ -175,13 +215,28 @@ class DeepSweep:
     stored: list
 
     def projection(self, *, seed: int, arm: str, lr: float, step: int) -> np.ndarray:
-        """The student's input projection M = P E^T (n x n) at a recorded step."""
+        """The student's input projection M = P E^T (n x n) at a recorded step.
+
+        Args:
+            seed: the run's seed.
+            arm: the arm (a name from ARMS).
+            lr: the run's step size.
+            step: a recorded step.
+
+        Returns:
+            (n, n) array.
+        """
         cell = next(c for c in self.stored if c.cell["seed"] == seed)
         steps = [int(s) for s in cell.arrays["steps"]]
         require(step in steps, "step", f"one of the recorded steps {steps}", step)
         return cell.arrays[_array_name(arm, lr)][steps.index(step)]
 
     def steps(self) -> list[int]:
+        """The recorded steps.
+
+        Returns:
+            The steps of the first stored cell (every cell records the same ones).
+        """
         return [int(s) for s in self.stored[0].arrays["steps"]]
 
 
@@ -210,11 +265,21 @@ def deep_clone_sweep(
         teacher: the DeepTeacher (its weights come from its own seed, the same for every run).
         rank: r, the width of the student's hidden state (rank of M), 1 <= r <= n.
         seeds: seeds of the training sample, minibatches and initialization (one cell each).
-        arms: names from ARMS. lrs: the Adam step-size grid every arm is run at.
-        alpha: clone-loss weight of the clone arms. sample_size: N training pairs.
-        record_points: log-spaced recorded steps (plus step 0). val_samples: held-out inputs for
-            the output loss and clone MSE of a ReLU teacher (a linear teacher's are exact).
+        arms: names from ARMS.
+        lrs: the Adam step-size grid every arm is run at.
+        alpha: clone-loss weight of the clone arms.
+        sample_size: N training pairs.
+        steps: Adam updates per run.
+        batch_size: minibatch size.
+        record_points: log-spaced recorded steps (plus step 0).
+        val_samples: held-out inputs for the output loss and clone MSE of a ReLU teacher (a linear
+            teacher's are exact).
         init_scale: P, E entries start N(0, init_scale^2 / n).
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+        experiment: the name cells are stored under.
+
     Returns:
         A DeepSweep: `frame` with the columns of DEEP_COLUMNS, `projection(...)` the stored M.
     """
@@ -251,7 +316,14 @@ def deep_clone_sweep(
 
 # -- one cell: every arm x lr of one seed ----------------------------------------------------------
 def run_deep_cell(cell: dict) -> CellResult:
-    """Train the runs of one seed (float64, CPU); record M, held-out output loss and clone MSE."""
+    """Train the runs of one seed (float64, CPU); record M, held-out output loss and clone MSE.
+
+    Args:
+        cell: a deep_clone_sweep cell (teacher, rank, arms, lrs, alpha, sizes, seed).
+
+    Returns:
+        CellResult: table "trajectory" and arrays "steps" and M per (arm, lr).
+    """
     teacher = DeepTeacher.from_dict(cell["teacher"])
     seed, n, r = cell["seed"], teacher.n, cell["rank"]
     runs = [(arm, lr) for arm in cell["arms"] for lr in cell["lrs"]]

@@ -42,14 +42,26 @@ class TrainData:
 
     @property
     def n_samples(self) -> int:
+        """N, the training pairs per seed."""
         return self.x.shape[1]
 
     def run_index(self, runs: Sequence[Run]) -> torch.Tensor:
-        """For each run, the position of its seed in `seeds`."""
+        """For each run, the position of its seed in `seeds`.
+
+        Args:
+            runs: the batch's runs.
+
+        Returns:
+            (R,) int64 tensor on the data's device.
+        """
         return torch.tensor([self.seeds.index(run.seed) for run in runs], device=self.x.device)
 
     def second_moments(self) -> dict[str, torch.Tensor]:
-        """S_xx = X^T X/N, S_yx = Y^T X/N, S_cx = C^T X/N, mean ||y||^2 and mean ||c||^2 per seed."""
+        """S_xx = X^T X/N, S_yx = Y^T X/N, S_cx = C^T X/N, mean ||y||^2 and mean ||c||^2 per seed.
+
+        Returns:
+            {"sxx": (S, n, n), "syx": (S, m, n), "scx": (S, m, n), "yy": (S,), "cc": (S,)}.
+        """
         n = self.n_samples
         xt = self.x.transpose(1, 2)
         return {
@@ -64,7 +76,18 @@ class TrainData:
 def load_data(
     teacher: Teacher, n_samples: int, *, seeds: Sequence[int], dtype: torch.dtype, device: torch.device
 ) -> TrainData:
-    """Draw the training sample of each distinct seed (in float64 on the CPU, then cast and move)."""
+    """Draw the training sample of each distinct seed (in float64 on the CPU, then cast and move).
+
+    Args:
+        teacher: the teacher to sample from.
+        n_samples: N, pairs per seed.
+        seeds: the runs' seeds (repeats are drawn once).
+        dtype: the tensors' dtype.
+        device: the tensors' device.
+
+    Returns:
+        TrainData for the distinct seeds, in first-seen order.
+    """
     distinct = list(dict.fromkeys(seeds))
     samples = [teacher.sample(n_samples, seed=seed) for seed in distinct]
     stack = lambda part: torch.stack([torch.from_numpy(getattr(s, part)) for s in samples]).to(device, dtype)
@@ -72,7 +95,14 @@ def load_data(
 
 
 class BatchStream:
-    """Minibatch indices per run, (R, b), drawn per seed in chunks of INDEX_CHUNK steps."""
+    """Minibatch indices per run, (R, b), drawn per seed in chunks of INDEX_CHUNK steps.
+
+    Args:
+        runs: the batch's runs (runs of one seed share its stream).
+        n_samples: N, the pairs indices are drawn from.
+        batch_size: b.
+        device: where the indices go.
+    """
 
     def __init__(self, runs: Sequence[Run], n_samples: int, batch_size: int, device: torch.device):
         self.seeds = list(dict.fromkeys(run.seed for run in runs))
@@ -82,11 +112,20 @@ class BatchStream:
         self.step, self.chunk = 0, None
 
     def next(self) -> torch.Tensor:
+        """This step's indices of every run (each run reads its seed's row of next_per_seed).
+
+        Returns:
+            (R, b) int64 tensor.
+        """
         return self.next_per_seed()[self.rows]
 
     def next_per_seed(self) -> torch.Tensor:
         """This step's indices of each distinct seed, (S, b) in the order of `seeds`: every run of
-        a seed uses its seed's row, so a batch needs only S gathers, not R."""
+        a seed uses its seed's row, so a batch needs only S gathers, not R.
+
+        Returns:
+            (S, b) int64 tensor.
+        """
         offset = self.step % INDEX_CHUNK
         if offset == 0:
             self.chunk = self._draw()
@@ -95,7 +134,11 @@ class BatchStream:
 
     def next_chunk_per_seed(self) -> torch.Tensor:
         """The next INDEX_CHUNK steps' indices at once, (INDEX_CHUNK, S, b): the same stream as
-        INDEX_CHUNK calls of next_per_seed (call it only at a chunk boundary)."""
+        INDEX_CHUNK calls of next_per_seed (call it only at a chunk boundary).
+
+        Returns:
+            (INDEX_CHUNK, S, b) int64 tensor.
+        """
         if self.step % INDEX_CHUNK:
             raise RuntimeError("next_chunk_per_seed called inside a chunk")
         self.step += INDEX_CHUNK

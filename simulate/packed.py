@@ -47,7 +47,14 @@ BUCKET_OVERHEAD_FLOPS = {"cpu": 4e6, "accelerator": 1e10}
 
 
 def bucket_overhead(device: torch.device) -> float:
-    """BUCKET_OVERHEAD_FLOPS for this device ("cpu", else "accelerator")."""
+    """BUCKET_OVERHEAD_FLOPS for this device ("cpu", else "accelerator").
+
+    Args:
+        device: the students' device.
+
+    Returns:
+        A bucket's fixed cost in FLOP-equivalents.
+    """
     return BUCKET_OVERHEAD_FLOPS["cpu" if torch.device(device).type == "cpu" else "accelerator"]
 
 
@@ -55,7 +62,16 @@ def plan_buckets(
     ranks: Sequence[int], flops_per_width: float, overhead: float = BUCKET_OVERHEAD_FLOPS["cpu"]
 ) -> list[int]:
     """Ascending bucket widths minimizing sum over buckets of (overhead + flops_per_width * width *
-    runs in it), every run in the narrowest bucket that holds its rank (1-D partition DP)."""
+    runs in it), every run in the narrowest bucket that holds its rank (1-D partition DP).
+
+    Args:
+        ranks: the runs' ranks.
+        flops_per_width: one run's step FLOPs per unit of width (LinearStudents.flops_per_rank).
+        overhead: a bucket's fixed cost (bucket_overhead).
+
+    Returns:
+        The widths, ascending; the last is the largest rank.
+    """
     values, counts = np.unique(np.asarray(ranks), return_counts=True)
     best, cut = [0.0] + [math.inf] * len(values), [0] * (len(values) + 1)
     for j in range(1, len(values) + 1):
@@ -71,7 +87,15 @@ def plan_buckets(
 
 
 def bucket_of_runs(ranks: Sequence[int], widths: Sequence[int]) -> np.ndarray:
-    """Index of the narrowest bucket that holds each rank (widths ascending)."""
+    """Index of the narrowest bucket that holds each rank (widths ascending).
+
+    Args:
+        ranks: the runs' ranks.
+        widths: bucket widths (integers >= 1, the largest >= every rank).
+
+    Returns:
+        Bucket index per run; bad widths are an InputError naming `buckets`.
+    """
     ok = len(widths) > 0 and all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in widths)
     widths = sorted(int(w) for w in widths) if ok else list(widths)
     if not ok or min(widths) < 1 or max(widths) < max(ranks):
@@ -107,7 +131,14 @@ class _Bucket:
         return len(self.rows)
 
     def allocate(self, batch_size: int, m: int, n: int, factors_are_params: bool):
-        """Workspaces of the step's products and their fixed views (made once, reused every step)."""
+        """Workspaces of the step's products and their fixed views (made once, reused every step).
+
+        Args:
+            batch_size: b.
+            m: outputs.
+            n: inputs.
+            factors_are_params: whether the packed tensors are the factors A, B themselves (factorized).
+        """
         g, k, w, b = self.n_groups, self.per_group, self.width, batch_size
         new = lambda *shape: self.tensors[0].new_empty(shape)
         self.ht_grouped = new(g, k * w, b)  # H^T, a seed's runs stacked
@@ -128,7 +159,15 @@ class PackedProgram:
     Interface of the training loop: `tensors` (trained in place), `lrs` (each tensor's per-slot
     step sizes), `order` (run index of each output column), `losses_and_grads(out)`,
     `sgd_step(out)` (fused, when `fused_sgd`), `full_grad_norm_sq()` and `params()` (public
-    layout, a copy). The minibatch losses (R,) go to `out` in slot order."""
+    layout, a copy). The minibatch losses (R,) go to `out` in slot order.
+
+    Args:
+        students: the LinearStudents whose step this replaces.
+        params: the starting parameters (padded layout).
+        lr: per-run step sizes (R,).
+        batch_size: b.
+        widths: rank-bucket widths (None: plan_buckets for the students' device).
+    """
 
     def __init__(
         self,
@@ -207,7 +246,11 @@ class PackedProgram:
     # -- one minibatch step -----------------------------------------------------------------------
     def sgd_step(self, out: torch.Tensor) -> None:
         """Plain SGD, fused (factorized student: the factors are the parameters): both factors
-        updated in place by baddbmm_ with the step lr_i * 2/b as its scalar (or folded into D)."""
+        updated in place by baddbmm_ with the step lr_i * 2/b as its scalar (or folded into D).
+
+        Args:
+            out: an (R,) buffer the minibatch losses are written into, in slot order.
+        """
         batch = self._minibatch()
         for bk in self.buckets:
             a, _ = bk.tensors
@@ -221,7 +264,14 @@ class PackedProgram:
         self._losses(out)
 
     def losses_and_grads(self, out: torch.Tensor) -> list[torch.Tensor]:
-        """The gradient of every bucket tensor (for Adam, and for the LRC student's chain rule)."""
+        """The gradient of every bucket tensor (for Adam, and for the LRC student's chain rule).
+
+        Args:
+            out: an (R,) buffer the minibatch losses are written into, in slot order.
+
+        Returns:
+            One gradient per tensor of `tensors`.
+        """
         batch, grads = self._minibatch(), []
         for bk in self.buckets:
             a, bt = self.s._packed_factors(bk.tensors, bk.frozen)
@@ -273,7 +323,11 @@ class PackedProgram:
 
     # -- the exact full-batch gradient norm (every step, for C1's min/avg) -------------------------
     def full_grad_norm_sq(self) -> torch.Tensor:
-        """||grad f||^2 (R,) in slot order, from second moments: dF/dW = 2((1 + a) W S - Q)."""
+        """||grad f||^2 (R,) in slot order, from second moments: dF/dW = 2((1 + a) W S - Q).
+
+        Returns:
+            (R,) tensor, in slot order.
+        """
         return torch.cat([self._full_grad_norm_sq(bk) for bk in self.buckets])
 
     def _full_grad_norm_sq(self, bk: _Bucket) -> torch.Tensor:
@@ -289,7 +343,11 @@ class PackedProgram:
 
     # -- back to the public layout ----------------------------------------------------------------
     def params(self) -> list[torch.Tensor]:
-        """The current parameters in the students' padded layout (R, ., largest rank), a copy."""
+        """The current parameters in the students' padded layout (R, ., largest rank), a copy.
+
+        Returns:
+            One tensor per parameter.
+        """
         out = [self._template.new_zeros(shape) for shape in self._shapes]
         for bk in self.buckets:
             self.s._unpack(bk.tensors, bk.rows, bk.width, out)

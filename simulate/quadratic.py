@@ -49,14 +49,17 @@ class Quadratic:
 
     @property
     def dim(self) -> int:
+        """d, the number of coordinates."""
         return len(self.eigenvalues)
 
     @property
     def x0(self) -> np.ndarray:
+        """The start x_0 (d,): `start`, or every coordinate 1/sqrt(d)."""
         return np.full(self.dim, 1 / math.sqrt(self.dim)) if self.start is None else np.asarray(self.start)
 
     @property
     def L(self) -> float:
+        """The exact smoothness constant: the largest eigenvalue."""
         return max(self.eigenvalues)
 
     @property
@@ -65,6 +68,11 @@ class Quadratic:
         return 0.5 * float(np.dot(self.eigenvalues, self.x0**2))
 
     def to_dict(self) -> dict[str, Any]:
+        """The problem as JSON-able data (how it travels in a sweep cell).
+
+        Returns:
+            {"eigenvalues", "sigma", "start"}.
+        """
         return {
             "eigenvalues": list(self.eigenvalues),
             "sigma": self.sigma,
@@ -73,12 +81,27 @@ class Quadratic:
 
     @classmethod
     def from_dict(cls, data) -> "Quadratic":
+        """Rebuild a problem from its to_dict() form.
+
+        Args:
+            data: what to_dict returned.
+
+        Returns:
+            The Quadratic.
+        """
         start = data.get("start")
         return cls(tuple(data["eigenvalues"]), data["sigma"], None if start is None else tuple(start))
 
 
 class QuadraticRuns(Trainable):
-    """The batched-problem interface of the training loop for R noisy-quadratic runs."""
+    """The batched-problem interface of the training loop for R noisy-quadratic runs.
+
+    Args:
+        problem: the quadratic.
+        seeds: one run per seed (each seed has its own gradient-noise stream).
+        dtype: the tensors' dtype.
+        device: the tensors' device.
+    """
 
     kind = "quadratic"
     cheap_full_gradient = True
@@ -90,35 +113,107 @@ class QuadraticRuns(Trainable):
         self.noise = _NoiseStream(seeds, problem.dim, problem.sigma / math.sqrt(problem.dim), dtype, device)
 
     def init_params(self):
+        """x_0 for every run.
+
+        Returns:
+            [x (R, d)].
+        """
         x0 = torch.as_tensor(self.problem.x0, dtype=self.dtype, device=self.device)
         return [x0.expand(len(self.runs), -1).clone()]
 
     def step(self, params, idx):
+        """One stochastic gradient: H x + xi with fresh noise xi (the same stream whatever the batching).
+
+        Args:
+            params: [x (R, d)], the runs' points.
+            idx: unused (the quadratic has no data; its noise is drawn here).
+
+        Returns:
+            (f(x) (R,), [H x + xi]).
+        """
         x = params[0]
         return self.objective(params), [self.h * x + self.noise.next()]
 
     def objective(self, params):
+        """f(x) = 1/2 x^T H x per run.
+
+        Args:
+            params: [x (R, d)], the runs' points.
+
+        Returns:
+            (R,) tensor.
+        """
         return 0.5 * (self.h * params[0].square()).sum(1)
 
     def full_grad_norm_sq(self, params):
+        """||H x||^2 per run.
+
+        Args:
+            params: [x (R, d)], the runs' points.
+
+        Returns:
+            (R,) tensor.
+        """
         return (self.h * params[0]).square().sum(1)
 
     def evaluate(self, params):
+        """The recorded metrics: objective and grad_norm_sq.
+
+        Args:
+            params: [x (R, d)], the runs' points.
+
+        Returns:
+            {"objective": (R,), "grad_norm_sq": (R,)}.
+        """
         return {"objective": self.objective(params), "grad_norm_sq": self.full_grad_norm_sq(params)}
 
     def gradient_noise(self, params, batch_size):
+        """sigma^2, the noise's exact variance, whatever the point.
+
+        Args:
+            params: [x (R, d)], the runs' points.
+            batch_size: unused (the noise does not depend on it).
+
+        Returns:
+            (R,) float64 tensor.
+        """
         return torch.full((len(self.runs),), self.problem.sigma**2, dtype=torch.float64)
 
     def exact_smoothness(self):
+        """L = the largest eigenvalue, per run.
+
+        Returns:
+            (R,) float64 tensor.
+        """
         return torch.full((len(self.runs),), self.problem.L, dtype=torch.float64)
 
     def objective_min(self):
+        """inf f = 0, per run.
+
+        Returns:
+            (R,) float64 zeros.
+        """
         return torch.zeros(len(self.runs), dtype=torch.float64, device=self.device)
 
     def optimum_params(self):
+        """The minimizer x = 0 for every run.
+
+        Returns:
+            [zeros (R, d)].
+        """
         return [torch.zeros(len(self.runs), self.problem.dim, dtype=self.dtype, device=self.device)]
 
     def smoothness(self, params, iters=0, start=None):
+        """The exact L (no power iteration needed).
+
+        Args:
+            params: [x (R, d)], the runs' points.
+            iters: unused.
+            start: unused.
+
+        Returns:
+            (exact_smoothness(), None).
+        """
         return self.exact_smoothness(), None
 
 

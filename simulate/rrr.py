@@ -19,7 +19,16 @@ from lrkd.errors import require_int_in
 
 
 def fit_rrr(x: torch.Tensor, y: torch.Tensor, ranks: Sequence[int]) -> dict[int, torch.Tensor]:
-    """{r: W_r} for each requested rank, W_r (m x n) the rank-r least-squares fit of y on x."""
+    """{r: W_r} for each requested rank, W_r (m x n) the rank-r least-squares fit of y on x.
+
+    Args:
+        x: (N, n) inputs.
+        y: (N, m) targets.
+        ranks: ranks in [1, min(m, n)].
+
+    Returns:
+        rank -> (m, n) tensor.
+    """
     m = y.shape[1]
     for r in ranks:
         require_int_in(r, "rank", 1, min(m, x.shape[1]))

@@ -32,9 +32,22 @@ class PowerLaw:
         object.__setattr__(self, "scale", _positive_scale(self.scale))
 
     def first(self, k: int) -> np.ndarray:
+        """The first k singular values, decreasing.
+
+        Args:
+            k: how many (the matrix's min(m, n)).
+
+        Returns:
+            (k,) float64 array.
+        """
         return self.scale * np.arange(1, k + 1, dtype=np.float64) ** (-self.alpha)
 
     def to_dict(self) -> dict[str, Any]:
+        """The spectrum as JSON-able data (spectrum_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and the family's parameters}.
+        """
         return {"kind": self.kind, "alpha": self.alpha, "scale": self.scale}
 
 
@@ -51,9 +64,22 @@ class Exponential:
         object.__setattr__(self, "scale", _positive_scale(self.scale))
 
     def first(self, k: int) -> np.ndarray:
+        """The first k singular values, decreasing.
+
+        Args:
+            k: how many (the matrix's min(m, n)).
+
+        Returns:
+            (k,) float64 array.
+        """
         return self.scale * np.exp(-self.beta * np.arange(1, k + 1, dtype=np.float64))
 
     def to_dict(self) -> dict[str, Any]:
+        """The spectrum as JSON-able data (spectrum_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and the family's parameters}.
+        """
         return {"kind": self.kind, "beta": self.beta, "scale": self.scale}
 
 
@@ -73,9 +99,22 @@ class LowRankPlusFloor:
         object.__setattr__(self, "floor", require_float_in(self.floor, "floor", 0, value))
 
     def first(self, k: int) -> np.ndarray:
+        """The first k singular values, decreasing.
+
+        Args:
+            k: how many (the matrix's min(m, n)).
+
+        Returns:
+            (k,) float64 array.
+        """
         return np.where(np.arange(k) < self.rank, self.value, self.floor).astype(np.float64)
 
     def to_dict(self) -> dict[str, Any]:
+        """The spectrum as JSON-able data (spectrum_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and the family's parameters}.
+        """
         return {"kind": self.kind, "rank": self.rank, "value": self.value, "floor": self.floor}
 
 
@@ -93,11 +132,24 @@ class Explicit:
         object.__setattr__(self, "values", tuple(sorted(checked, reverse=True)))
 
     def first(self, k: int) -> np.ndarray:
+        """The first k singular values, decreasing, zero-padded past the given values.
+
+        Args:
+            k: how many (the matrix's min(m, n)); fewer than the given values is an InputError.
+
+        Returns:
+            (k,) float64 array.
+        """
         if len(self.values) > k:
             raise InputError("values", f"has {len(self.values)} singular values but the matrix has only {k}")
         return np.pad(np.asarray(self.values, dtype=np.float64), (0, k - len(self.values)))
 
     def to_dict(self) -> dict[str, Any]:
+        """The spectrum as JSON-able data (spectrum_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and the family's parameters}.
+        """
         return {"kind": self.kind, "values": list(self.values)}
 
 
@@ -106,7 +158,14 @@ _FAMILIES = {cls.kind: cls for cls in (PowerLaw, Exponential, LowRankPlusFloor, 
 
 
 def spectrum_from_dict(data: Mapping[str, Any]) -> Spectrum:
-    """Rebuild a spectrum from its `to_dict()` form."""
+    """Rebuild a spectrum from its `to_dict()` form.
+
+    Args:
+        data: {"kind": power_law | exponential | low_rank_plus_floor | explicit, and its parameters}.
+
+    Returns:
+        The spectrum; an unknown kind is an InputError naming `spectrum.kind`.
+    """
     require(
         isinstance(data, Mapping) and data.get("kind") in _FAMILIES,
         "spectrum.kind",
@@ -118,6 +177,15 @@ def spectrum_from_dict(data: Mapping[str, Any]) -> Spectrum:
 
 
 def check_spectrum(spectrum: Any, field: str = "spectrum") -> Spectrum:
+    """The spectrum itself when it is one of the four families, else an InputError.
+
+    Args:
+        spectrum: the value to check.
+        field: the field name the error names.
+
+    Returns:
+        spectrum.
+    """
     require(
         isinstance(spectrum, tuple(_FAMILIES.values())),
         field,

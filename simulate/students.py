@@ -79,29 +79,60 @@ class Trainable(abc.ABC):
 
     @abc.abstractmethod
     def objective(self, params: Params) -> torch.Tensor:
-        """The full-batch training objective f (R,), differentiable in params (autograd)."""
+        """The full-batch training objective f (R,), differentiable in params (autograd).
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            (R,) tensor.
+        """
 
     @abc.abstractmethod
     def full_grad_norm_sq(self, params: Params) -> torch.Tensor:
-        """||grad f(params)||^2 (R,), the exact full-batch gradient's squared norm."""
+        """||grad f(params)||^2 (R,), the exact full-batch gradient's squared norm.
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            (R,) tensor.
+        """
 
     @abc.abstractmethod
     def evaluate(self, params: Params) -> dict[str, torch.Tensor]:
         """What the loop records at a record step, each (R,); at least "objective" and
-        "grad_norm_sq" (Students: every name of STUDENT_METRICS)."""
+        "grad_norm_sq" (Students: every name of STUDENT_METRICS).
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            name -> (R,) tensor.
+        """
 
     @abc.abstractmethod
     def gradient_noise(self, params: Params, batch_size: int | None) -> torch.Tensor:
         """sigma^2 = E||g_batch - grad f||^2 at params (R,), for minibatches of batch_size drawn
         with replacement. Students: zeros for batch_size None (the full-batch step is exact); a
-        Trainable that draws its own gradient noise (QuadraticRuns) gives that noise's variance."""
+        Trainable that draws its own gradient noise (QuadraticRuns) gives that noise's variance.
+
+        Args:
+            params: the current parameters (as init_params returns them).
+            batch_size: b, or None for the full batch.
+
+        Returns:
+            (R,) tensor.
+        """
 
     @abc.abstractmethod
     def smoothness(self, params: Params, iters: int = 30, start=None) -> tuple[torch.Tensor, object]:
         """Local smoothness ||Hessian of f(params)||_2 (R,), a lower bound on L near params.
 
         Args:
-            iters: power iterations; start: the state the previous call returned (warm start) or None.
+            params: the current parameters (as init_params returns them).
+            iters: power iterations.
+            start: the state the previous call returned (warm start) or None.
 
         Returns:
             (estimate (R,), state to pass as `start` next time).
@@ -143,22 +174,47 @@ class Students(Trainable):
     @abc.abstractmethod
     def masks(self) -> Params:
         """One 0/1 tensor per parameter, broadcastable to it: 1 on each run's rank-r coordinates,
-        0 on its padding (where parameters and gradients stay exactly zero)."""
+        0 on its padding (where parameters and gradients stay exactly zero).
+
+        Returns:
+            One mask per parameter.
+        """
 
     @abc.abstractmethod
     def full_grads(self, params: Params) -> Params:
-        """The exact full-batch gradient of objective, one tensor per parameter."""
+        """The exact full-batch gradient of objective, one tensor per parameter.
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            One gradient tensor per parameter, of its shape.
+        """
 
     @abc.abstractmethod
     def evaluate(self, params: Params) -> dict[str, torch.Tensor]:
         """Every name of STUDENT_METRICS (R,), full batch: train_risk (output loss on the noisy
         labels), clone_loss, objective = train_risk + alpha * clone_loss (= objective(params)),
         test_risk (population risk per sample, exact or on a fresh sample, see risk_method),
-        excess_risk = test_risk - teacher.noise_floor, grad_norm_sq (= full_grad_norm_sq)."""
+        excess_risk = test_risk - teacher.noise_floor, grad_norm_sq (= full_grad_norm_sq).
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            name -> (R,) tensor.
+        """
 
     @abc.abstractmethod
     def flops_per_step(self, batch_size: int) -> float:
-        """Multiply-add FLOPs (2 per MAC) of one minibatch step of all runs, each at its own rank."""
+        """Multiply-add FLOPs (2 per MAC) of one minibatch step of all runs, each at its own rank.
+
+        Args:
+            batch_size: b.
+
+        Returns:
+            FLOPs.
+        """
 
 
 # -- optional capabilities ---------------------------------------------------------------------------
@@ -166,7 +222,8 @@ class StepProgram(Protocol):
     """What the training loop drives (the students' own step, or a Packed program).
 
     Attributes:
-        tensors: the trained tensors, updated in place; lrs: each one's per-slot step sizes.
+        tensors: the trained tensors, updated in place.
+        lrs: each tensor's per-slot step sizes.
         order: the run of each loss column (None: the order of `runs`).
         fused_sgd: True where `sgd_step` replaces losses_and_grads + update for plain SGD.
     """
@@ -176,13 +233,40 @@ class StepProgram(Protocol):
     order: np.ndarray | None
     fused_sgd: bool
 
-    def losses_and_grads(self, out: torch.Tensor) -> list[torch.Tensor]: ...
+    def losses_and_grads(self, out: torch.Tensor) -> list[torch.Tensor]:
+        """One minibatch's losses and gradients, without updating the tensors.
 
-    def sgd_step(self, out: torch.Tensor) -> None: ...
+        Args:
+            out: an (R,) buffer the minibatch losses are written into (columns in `order`).
 
-    def full_grad_norm_sq(self) -> torch.Tensor: ...
+        Returns:
+            One gradient per tensor of `tensors`.
+        """
+        ...
 
-    def params(self) -> Params: ...
+    def sgd_step(self, out: torch.Tensor) -> None:
+        """One fused plain-SGD minibatch step: the tensors are updated in place.
+
+        Args:
+            out: an (R,) buffer the minibatch losses are written into (columns in `order`).
+        """
+        ...
+
+    def full_grad_norm_sq(self) -> torch.Tensor:
+        """||grad f||^2 of every run at the current tensors, full batch.
+
+        Returns:
+            (R,) tensor, columns in `order`.
+        """
+        ...
+
+    def params(self) -> Params:
+        """The current parameters in the students' padded layout (a copy).
+
+        Returns:
+            One tensor per parameter, as init_params lays them out.
+        """
+        ...
 
 
 class Packed(abc.ABC):
@@ -211,12 +295,26 @@ class LinearWeights(abc.ABC):
 
     @abc.abstractmethod
     def weight(self, params: Params) -> torch.Tensor:
-        """W_S (R, m, n), out x in."""
+        """W_S (R, m, n), out x in.
+
+        Args:
+            params: the current parameters (as init_params returns them).
+
+        Returns:
+            (R, m, n) tensor.
+        """
 
     @abc.abstractmethod
     def risks_of_weight(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
         """objective, train_risk, clone_loss, test_risk, excess_risk (R,) of weights w (R, m, n)
-        on this batch's data (used for closed-form fits such as reduced-rank regression)."""
+        on this batch's data (used for closed-form fits such as reduced-rank regression).
+
+        Args:
+            w: (R, m, n) weights, one per run.
+
+        Returns:
+            name -> (R,) tensor.
+        """
 
 
 class TransferSmoothness(abc.ABC):
@@ -225,11 +323,19 @@ class TransferSmoothness(abc.ABC):
     @abc.abstractmethod
     def exact_smoothness_g(self) -> torch.Tensor | None:
         """L_g (R,), the smoothness of g in its own argument, where exact; else None. Where both
-        are exact, exact_smoothness() = teacher_norm_sq() * exact_smoothness_g()."""
+        are exact, exact_smoothness() = teacher_norm_sq() * exact_smoothness_g().
+
+        Returns:
+            (R,) tensor or None.
+        """
 
     @abc.abstractmethod
     def teacher_norm_sq(self) -> float:
-        """||W_T||_2^2."""
+        """||W_T||_2^2.
+
+        Returns:
+            The teacher's squared spectral norm.
+        """
 
 
 class Representations(abc.ABC):
@@ -239,11 +345,22 @@ class Representations(abc.ABC):
     def representations(self, params: Params, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Cloned activations on inputs x (n_rep, n).
 
+        Args:
+            params: the current parameters (as init_params returns them).
+            x: (n_rep, n) held-out inputs.
+
         Returns:
             (teacher (n_rep, d_T), students (R, n_rep, d_S)), noise-free, as numpy arrays.
         """
 
     def representation_width(self, run: Run) -> int | None:
         """How many leading columns of a run's representation are its own (the rest is padding
-        of the batch's widest run); None: all d_S columns."""
+        of the batch's widest run); None: all d_S columns.
+
+        Args:
+            run: one of the batch's runs.
+
+        Returns:
+            The width, or None.
+        """
         return None

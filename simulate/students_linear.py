@@ -39,6 +39,7 @@ import torch
 
 from lrkd.simulate._seeds import rng
 from lrkd.simulate.data import Run, TrainData
+from lrkd.simulate.packed import PackedProgram
 from lrkd.simulate.students import LinearWeights, Packed, Representations, Students, TransferSmoothness
 from lrkd.simulate.teachers import LinearTeacher, Teacher
 
@@ -46,7 +47,15 @@ SAMPLE_CHUNK_ELEMENTS = 1 << 22  # per-sample passes over the data use chunks of
 
 
 class LinearStudents(Students, Packed, LinearWeights, Representations):
-    """Base: W_S = A B with (A, B) = factors(params); subclasses define the parametrization."""
+    """Base: W_S = A B with (A, B) = factors(params); subclasses define the parametrization.
+
+    Args:
+        teacher: the teacher distilled (linear: exact risks; MLP: risks on a fresh sample).
+        data: the training sample of each seed (simulate.load_data).
+        runs: the (seed, rank, alpha) runs of the batch.
+        init_scale: the initial factors' scale (entries N(0, init_scale^2 / rows)).
+        risk_samples: the fresh sample's size when the risk has no closed form.
+    """
 
     kind = "linear"
     cheap_full_gradient = True  # the full-batch gradient costs O(m n r), independent of N
@@ -77,15 +86,43 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
 
     # -- parametrization hooks -------------------------------------------------------------------
     def init_params(self) -> list[torch.Tensor]:
+        """The initial parameters: run i's first r_i columns from its seed's stream, zeros after.
+
+        Returns:
+            Per subclass, float tensors of the batch's dtype and device.
+        """
         raise NotImplementedError
 
     def factors(self, params) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A (R, m, width), B (R, width, n)) with W_S = A B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (A, B), the subclass's parametrization.
+        """
         raise NotImplementedError
 
     def chain(self, params, grad_a: torch.Tensor, grad_b: torch.Tensor) -> list[torch.Tensor]:
+        """The parameters' gradients from those of the factors A and B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            grad_a: dL/dA (R, m, width).
+            grad_b: dL/dB (R, width, n).
+
+        Returns:
+            One gradient per parameter (the subclass's chain rule).
+        """
         raise NotImplementedError
 
     def masks(self) -> list[torch.Tensor]:
+        """One 0/1 tensor per parameter: 1 on each run's rank-r columns, 0 on its padding.
+
+        Returns:
+            One mask per parameter (per subclass).
+        """
         raise NotImplementedError
 
     def _sample_sq_norms(self, params, a, d, h, x) -> torch.Tensor:
@@ -107,11 +144,27 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
 
     # -- shared machinery ------------------------------------------------------------------------
     def weight(self, params) -> torch.Tensor:
+        """W_S = A B (R, m, n), out x in.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (R, m, n) tensor.
+        """
         a, b = self.factors(params)
         return a @ b
 
     def step(self, params, idx: torch.Tensor | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Minibatch loss (R,) and its gradients; idx (R, b) indices, None for the full batch."""
+        """Minibatch loss (R,) and its gradients; idx (R, b) indices, None for the full batch.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            idx: (R, b) int64 indices into each run's N pairs, or None for the full batch.
+
+        Returns:
+            (loss per sample (R,), one gradient per parameter).
+        """
         x, y, c = self._batch(idx)
         a, b = self.factors(params)
         h = torch.bmm(x, b.transpose(1, 2))
@@ -139,29 +192,65 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
         return mo["syx"] + self.alpha[:, None, None] * mo["scx"]
 
     def full_grads(self, params) -> list[torch.Tensor]:
-        """Exact full-batch gradient from second moments: dF/dW = 2((1 + a) W S - Q)."""
+        """Exact full-batch gradient from second moments: dF/dW = 2((1 + a) W S - Q).
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            One gradient per parameter.
+        """
         a, b = self.factors(params)
         grad_w = 2.0 * ((1.0 + self.alpha)[:, None, None] * (a @ b @ self._moments["sxx"]) - self._q())
         return self.chain(params, grad_w @ b.transpose(1, 2), a.transpose(1, 2) @ grad_w)
 
     def full_grad_norm_sq(self, params) -> torch.Tensor:
+        """||grad f||^2 (R,) from the exact full-batch gradient.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (R,) tensor.
+        """
         return sum(g.square().sum((1, 2)) for g in self.full_grads(params))
 
     def objective(self, params) -> torch.Tensor:
-        """Full-batch training objective f (R,), differentiable in params."""
+        """Full-batch training objective f (R,), differentiable in params.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (R,) tensor: (1 + a) tr(W S W^T) - 2 <W, Q> + |y|^2 + a |c|^2.
+        """
         w = self.weight(params)
         quad = ((w @ self._moments["sxx"]) * w).sum((1, 2))
         mo = self._moments
         return (1.0 + self.alpha) * quad - 2.0 * (w * self._q()).sum((1, 2)) + mo["yy"] + self.alpha * mo["cc"]
 
     def evaluate(self, params) -> dict[str, torch.Tensor]:
-        """Full-batch objective, train risk, clone loss, exact (or fresh-sample) test risk, grad norm."""
+        """Full-batch objective, train risk, clone loss, exact (or fresh-sample) test risk, grad norm.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            Every name of STUDENT_METRICS -> (R,) tensor.
+        """
         out = self.risks_of_weight(self.weight(params))
         out["grad_norm_sq"] = self.full_grad_norm_sq(params)
         return out
 
     def risks_of_weight(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Risks of given student weights w (R, m, n): train risk and clone loss from second moments."""
+        """Risks of given student weights w (R, m, n): train risk and clone loss from second moments.
+
+        Args:
+            w: (R, m, n) weights, one per run.
+
+        Returns:
+            objective, train_risk, clone_loss, test_risk, excess_risk -> (R,) tensor.
+        """
         mo = self._moments
         quad = ((w @ mo["sxx"]) * w).sum((1, 2))
         train = quad - 2.0 * (w * mo["syx"]).sum((1, 2)) + mo["yy"]
@@ -186,7 +275,15 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
 
     def gradient_noise(self, params, batch_size: int | None) -> torch.Tensor:
         """sigma^2 = E||g_batch - grad f||^2 for minibatches of `batch_size` drawn with replacement:
-        (mean_i ||grad f_i||^2 - ||grad f||^2) / batch_size, exact (per-sample gradients are rank one)."""
+        (mean_i ||grad f_i||^2 - ||grad f||^2) / batch_size, exact (per-sample gradients are rank one).
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            batch_size: b, or None for the full batch (zeros).
+
+        Returns:
+            (R,) tensor.
+        """
         if batch_size is None:
             return torch.zeros(len(self.runs), dtype=self.dtype, device=self.device)
         a, b = self.factors(params)
@@ -207,27 +304,62 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
 
     def smoothness(self, params, iters: int = 30, start=None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Local smoothness: ||Hessian of f|| at params (restricted to the rank-r coordinates) by
-        power iteration on Hessian-vector products. A lower bound on L in a neighbourhood."""
+        power iteration on Hessian-vector products. A lower bound on L in a neighbourhood.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            iters: power iterations.
+            start: the vectors the previous call returned (warm start), or None.
+
+        Returns:
+            (estimate (R,), the final vectors).
+        """
         return hessian_norm(self.objective, params, self.masks(), self.runs, iters, start)
 
     def exact_smoothness(self) -> torch.Tensor | None:
-        """The global smoothness constant when f is quadratic in the trained parameters, else None."""
+        """The global smoothness constant when f is quadratic in the trained parameters, else None.
+
+        Returns:
+            None here (subclasses may know it).
+        """
         return None
 
     def flops_per_step(self, batch_size: int) -> float:
-        """Multiply-add FLOPs (2 per MAC) of one minibatch step, counted at each run's own rank."""
+        """Multiply-add FLOPs (2 per MAC) of one minibatch step, counted at each run's own rank.
+
+        Args:
+            batch_size: b.
+
+        Returns:
+            FLOPs.
+        """
         return float(self.ranks.double().sum()) * self.flops_per_rank(batch_size)
 
     def flops_per_rank(self, batch_size: int) -> float:
-        """FLOPs of one run's minibatch step per unit of rank (its five products are each linear in r)."""
+        """FLOPs of one run's minibatch step per unit of rank (its five products are each linear in r).
+
+        Args:
+            batch_size: b.
+
+        Returns:
+            FLOPs per unit of rank.
+        """
         return 2.0 * batch_size * (2 * self.n + 3 * self.m)
 
     # -- the packed minibatch program (rank buckets, seed-grouped products) -----------------------
     def packed_program(self, params, lr: torch.Tensor, batch_size: int, widths=None):
         """This batch's minibatch training program in the packed layout (simulate/packed.py):
-        the same per-run numbers as `step`, faster; `widths` are bucket widths (default planned)."""
-        from lrkd.simulate.packed import PackedProgram
+        the same per-run numbers as `step`, faster.
 
+        Args:
+            params: the starting parameters (padded layout).
+            lr: per-run step sizes (R,).
+            batch_size: b.
+            widths: rank-bucket widths (None: planned by simulate.packed.plan_buckets).
+
+        Returns:
+            The PackedProgram.
+        """
         return PackedProgram(self, params, lr, batch_size, widths)
 
     def _pack(self, params, rows: torch.Tensor, width: int) -> list[torch.Tensor]:
@@ -246,7 +378,11 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
 
     # -- exact optimum of the training objective -------------------------------------------------
     def objective_min(self) -> torch.Tensor:
-        """inf f over this student's reachable set, exact (float64): see `_best_whitened`."""
+        """inf f over this student's reachable set, exact (float64): see `_best_whitened`.
+
+        Returns:
+            (R,) float64 tensor.
+        """
         k, _, _ = self._whitened_target()
         best = self._best_whitened(k)
         mo = {key: v.double() for key, v in self._moments.items()}
@@ -271,7 +407,11 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
         return truncate(k, self.ranks)
 
     def optimum_params(self) -> list[torch.Tensor]:
-        """Parameters at an exact minimizer (balanced factors), used for the C1 step-rule constants."""
+        """Parameters at an exact minimizer of the training objective (used for the C1 step-rule constants).
+
+        Returns:
+            Per subclass (balanced factors).
+        """
         raise NotImplementedError
 
     def _optimal_weight(self) -> torch.Tensor:
@@ -279,7 +419,15 @@ class LinearStudents(Students, Packed, LinearWeights, Representations):
         return self._best_whitened(k) @ inv_half
 
     def representations(self, params, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Cloned activations on held-out inputs x (n_rep, n): teacher (n_rep, m), students (R, n_rep, m)."""
+        """Cloned activations on held-out inputs x (n_rep, n): teacher (n_rep, m), students (R, n_rep, m).
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            x: (n_rep, n) held-out inputs.
+
+        Returns:
+            (teacher outputs, students' outputs) as numpy arrays, noise-free.
+        """
         w = self.weight(params)
         teacher = _teacher_outputs(self.teacher, x)
         return teacher.cpu().numpy(), (x @ w.transpose(1, 2)).detach().cpu().numpy()
@@ -292,15 +440,38 @@ class FactorizedStudents(LinearStudents):
     factors_are_params = True
 
     def init_params(self):
+        """The initial parameters: run i's first r_i columns from its seed's stream, zeros after.
+
+        Returns:
+            [A (R, m, width), B (R, width, n)], float tensors of the batch's dtype and device.
+        """
         full = min(self.m, self.n)
         a = _init_factor(self.runs, "init-A", self.m, full, self.width, self.init_scale)
         bt = _init_factor(self.runs, "init-B", self.n, full, self.width, self.init_scale)
         return [a.to(self.device, self.dtype), bt.transpose(1, 2).contiguous().to(self.device, self.dtype)]
 
     def factors(self, params):
+        """(A (R, m, width), B (R, width, n)) with W_S = A B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (params[0], params[1]): the factors are the parameters.
+        """
         return params[0], params[1]
 
     def chain(self, params, grad_a, grad_b):
+        """The parameters' gradients from those of the factors A and B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            grad_a: dL/dA (R, m, width).
+            grad_b: dL/dB (R, width, n).
+
+        Returns:
+            [grad_a, grad_b].
+        """
         return [grad_a, grad_b]
 
     def _packing(self):
@@ -313,12 +484,22 @@ class FactorizedStudents(LinearStudents):
         return [grad_a, grad_b]
 
     def masks(self):
+        """One 0/1 tensor per parameter: 1 on each run's rank-r columns, 0 on its padding.
+
+        Returns:
+            [for A (R, 1, width), for B (R, width, 1)].
+        """
         return [self.col_mask[:, None, :], self.col_mask[:, :, None]]
 
     def _sample_sq_norms(self, params, a, d, h, x):
         return d.square().sum(-1) * h.square().sum(-1) + torch.bmm(d, a).square().sum(-1) * x.square().sum(-1)
 
     def optimum_params(self):
+        """Parameters at an exact minimizer of the training objective (used for the C1 step-rule constants).
+
+        Returns:
+            [A, B] = [U sqrt(S), sqrt(S) V^T] of the optimal rank-r weight.
+        """
         u, s, vh = torch.linalg.svd(self._optimal_weight(), full_matrices=False)
         root = s[:, : self.width].sqrt() * self.col_mask.double()
         a = u[:, :, : self.width] * root[:, None, :]
@@ -327,7 +508,16 @@ class FactorizedStudents(LinearStudents):
 
 
 class LRCStudents(LinearStudents, TransferSmoothness):
-    """W_S = W_T P E^T: the LRC projection P on the teacher's matrix, E the input projection."""
+    """W_S = W_T P E^T: the LRC projection P on the teacher's matrix, E the input projection.
+
+    Args:
+        teacher: the linear teacher (its W_T is the frozen factor).
+        data: the training sample of each seed (simulate.load_data).
+        runs: the (seed, rank, alpha) runs of the batch.
+        init_scale: the initial P and E's scale (entries N(0, init_scale^2 / n)).
+        train_embedding: train E too; False keeps E at its initial value (f is then quadratic in P).
+        risk_samples: the fresh sample's size when the risk has no closed form.
+    """
 
     kind = "lrc"
 
@@ -351,6 +541,12 @@ class LRCStudents(LinearStudents, TransferSmoothness):
         return e.to(self.device, self.dtype)
 
     def init_params(self):
+        """The initial parameters: run i's first r_i columns from its seed's stream, zeros after.
+
+        Returns:
+            [P (R, n, width), E (R, n, width)] ([P] with a frozen embedding), float tensors of the batch's dtype and
+                device.
+        """
         p = _init_factor(self.runs, "init-P", self.n, min(self.m, self.n), self.width, self.init_scale)
         p = p.to(self.device, self.dtype)
         return [p, self._init_e()] if self.train_embedding else [p]
@@ -359,13 +555,36 @@ class LRCStudents(LinearStudents, TransferSmoothness):
         return params[1] if self.train_embedding else self._frozen_e
 
     def factors(self, params):
+        """(A (R, m, width), B (R, width, n)) with W_S = A B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+
+        Returns:
+            (W_T P, E^T).
+        """
         return self.w_t @ params[0], self._embedding(params).transpose(1, 2)
 
     def chain(self, params, grad_a, grad_b):
+        """The parameters' gradients from those of the factors A and B.
+
+        Args:
+            params: the students' parameters (as init_params lays them out).
+            grad_a: dL/dA (R, m, width).
+            grad_b: dL/dB (R, width, n).
+
+        Returns:
+            [W_T^T grad_a, grad_b^T] ([W_T^T grad_a] with a frozen embedding).
+        """
         grad_p = self.w_t.T @ grad_a
         return [grad_p, grad_b.transpose(1, 2)] if self.train_embedding else [grad_p]
 
     def masks(self):
+        """One 0/1 tensor per parameter: 1 on each run's rank-r columns, 0 on its padding.
+
+        Returns:
+            One (R, 1, width) column mask per parameter.
+        """
         return [self.col_mask[:, None, :]] * (2 if self.train_embedding else 1)
 
     def _packing(self):  # P (R, n, w) as is; E (R, n, w) packed as E^T (R, w, n), the B factor
@@ -388,16 +607,32 @@ class LRCStudents(LinearStudents, TransferSmoothness):
         return norms
 
     def flops_per_rank(self, batch_size):
+        """FLOPs per unit of rank of the factorized step plus forming A = W_T P and grad_P = W_T^T grad_A.
+
+        Args:
+            batch_size: b.
+
+        Returns:
+            FLOPs per unit of rank.
+        """
         return super().flops_per_rank(batch_size) + 4.0 * self.m * self.n  # A = W_T P, grad_P = W_T^T grad_A
 
     def exact_smoothness(self):
         """Frozen embedding: Hessian = 2(1+a) (E^T S E) kron (W_T^T W_T), so
-        L_f = 2(1+a) ||W_T||_2^2 ||E^T S E||_2 = ||W_T||_2^2 L_g with L_g = 2(1+a)||E^T S E||_2."""
+        L_f = 2(1+a) ||W_T||_2^2 ||E^T S E||_2 = ||W_T||_2^2 L_g with L_g = 2(1+a)||E^T S E||_2.
+
+        Returns:
+            (R,) tensor, or None with a trained embedding.
+        """
         lg = self.exact_smoothness_g()
         return None if lg is None else lg * self.teacher_norm_sq()
 
     def exact_smoothness_g(self):
-        """Smoothness L_g of g(V) = f at V = W_T P, in V (m x r); frozen embedding only."""
+        """Smoothness L_g of g(V) = f at V = W_T P, in V (m x r); frozen embedding only.
+
+        Returns:
+            (R,) tensor, or None with a trained embedding.
+        """
         if self.train_embedding:
             return None
         e = self._frozen_e.double()
@@ -405,6 +640,11 @@ class LRCStudents(LinearStudents, TransferSmoothness):
         return (2 * (1 + self.alpha.double()) * torch.linalg.matrix_norm(gram, ord=2)).to(self.dtype)
 
     def teacher_norm_sq(self) -> float:
+        """||W_T||_2^2.
+
+        Returns:
+            The teacher's squared spectral norm.
+        """
         return float(np.linalg.norm(self.teacher.weight, 2) ** 2)
 
     def _column_projector(self) -> torch.Tensor:
@@ -422,6 +662,11 @@ class LRCStudents(LinearStudents, TransferSmoothness):
         return pu @ k @ (torch.linalg.pinv(g) @ g)
 
     def optimum_params(self):
+        """Parameters at an exact minimizer of the training objective (used for the C1 step-rule constants).
+
+        Returns:
+            [P, E] (balanced), or [P] (least squares in P) with a frozen embedding.
+        """
         w_pinv = torch.linalg.pinv(self.w_t.double())
         if not self.train_embedding:
             k, half, _ = self._whitened_target()
@@ -435,7 +680,15 @@ class LRCStudents(LinearStudents, TransferSmoothness):
 
 
 def truncate(k: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
-    """Best rank-r_i approximation of each k[i] (batched truncated SVD)."""
+    """Best rank-r_i approximation of each k[i] (batched truncated SVD).
+
+    Args:
+        k: (R, a, b) matrices.
+        ranks: (R,) ranks.
+
+    Returns:
+        (R, a, b) tensor.
+    """
     u, s, vh = torch.linalg.svd(k, full_matrices=False)
     s = s * (torch.arange(s.shape[1], device=s.device) < ranks[:, None])
     return (u * s[:, None, :]) @ vh
@@ -443,7 +696,18 @@ def truncate(k: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
 
 def hessian_norm(objective, params, masks, runs, iters, start=None):
     """Per-run ||H|| by power iteration on masked Hessian-vector products (double backward).
-    Returns (estimate (R,), final vectors) so the next call can warm-start."""
+
+    Args:
+        objective: params -> (R,) differentiable objective.
+        params: the point.
+        masks: one 0/1 tensor per parameter (the coordinates the Hessian is restricted to).
+        runs: the runs (their seeds and ranks key the random start).
+        iters: power iterations.
+        start: the vectors a previous call returned (warm start), or None.
+
+    Returns:
+        (estimate (R,), final vectors) so the next call can warm-start.
+    """
     p = [t.detach().requires_grad_(True) for t in params]
     grads = torch.autograd.grad(objective(p).sum(), p, create_graph=True)
     v = start if start is not None else _random_directions(params, masks, runs)
@@ -522,7 +786,8 @@ def measure_transfer_smoothness(
         teacher: the linear teacher (its W_T is the frozen factor).
         data: the training sample of each seed (simulate.load_data).
         runs: the runs (seed, rank, alpha) to measure.
-        iters: the most power iterations; rtol: the stopping tolerance.
+        iters: the most power iterations.
+        rtol: the stopping tolerance (relative change of the estimate).
 
     Returns:
         {"L_f", "L_g", "W_norm" (||W_T||_2), "power_change_f", "power_change_g"}, each (R,) float64.

@@ -34,7 +34,15 @@ from lrkd.simulate.teachers import MLPTeacher
 
 
 class MLPStudents(Students, Representations):
-    """P1, P2 (R, h, width) trained; see the module docstring. No closed-form optimum or exact L."""
+    """P1, P2 (R, h, width) trained; see the module docstring. No closed-form optimum or exact L.
+
+    Args:
+        teacher: the MLP teacher (frozen).
+        data: the training sample of each seed (simulate.load_data).
+        runs: the (seed, rank = hidden width, alpha) runs of the batch.
+        init_scale: the projections' initial scale (entries N(0, init_scale^2 / h)).
+        risk_samples: the fresh test sample's size (the population risk has no closed form).
+    """
 
     kind = "lrc"
     cheap_full_gradient = False  # a full-batch gradient is a pass over all N samples
@@ -66,16 +74,34 @@ class MLPStudents(Students, Representations):
         self.risk_method = f"fresh_sample:{risk_samples}"
 
     def init_params(self) -> list[torch.Tensor]:
+        """P1 and P2: run i's first r_i columns from its seed's stream, zeros after.
+
+        Returns:
+            [P1, P2], each (R, h, width).
+        """
         return [
             _init_projection(self.runs, name, self.h, self.width, self.init_scale).to(self.device, self.dtype)
             for name in ("init-P1", "init-P2")
         ]
 
     def masks(self) -> list[torch.Tensor]:
+        """One (R, 1, width) column mask per projection: 1 on each run's r columns, 0 on padding.
+
+        Returns:
+            [mask, mask].
+        """
         return [self.col_mask[:, None, :]] * 2
 
     def forward(self, params, z_t: torch.Tensor):
-        """Student hidden activations a_S (R, b, r) and outputs y_S (R, b, m) from teacher pre-activations."""
+        """Student hidden activations a_S (R, b, r) and outputs y_S (R, b, m) from teacher pre-activations.
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+            z_t: the teacher's pre-activations W1 x, (R, b, h).
+
+        Returns:
+            (a_S, y_S).
+        """
         p1, p2 = params
         a_s = self.teacher.act(torch.bmm(z_t, p1))
         return a_s, torch.bmm(a_s, (self.w2 @ p2).transpose(1, 2))
@@ -95,6 +121,15 @@ class MLPStudents(Students, Representations):
         return self.z_t[rows, idx], self.a_t[rows, idx], self.data.y[rows, idx], self.data.clean[rows, idx]
 
     def step(self, params, idx):
+        """Minibatch loss (R,) and its gradients (autograd); idx None for the full batch.
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+            idx: (R, b) int64 indices into each run's N pairs, or None.
+
+        Returns:
+            (loss per sample (R,), [grad P1, grad P2]).
+        """
         z_t, a_t, y, c = self._batch(idx)
         with torch.enable_grad():
             p = [t.detach().requires_grad_(True) for t in params]
@@ -103,7 +138,14 @@ class MLPStudents(Students, Representations):
         return loss.detach(), list(grads)
 
     def objective(self, params) -> torch.Tensor:
-        """Full-batch objective (R,), differentiable (used for Hessian-vector products)."""
+        """Full-batch objective (R,), differentiable (used for Hessian-vector products).
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+
+        Returns:
+            (R,) tensor.
+        """
         return self._loss_sums(params, *self._batch(None))["total"] / self.data.n_samples
 
     def _chunks(self):
@@ -114,6 +156,14 @@ class MLPStudents(Students, Representations):
             yield self.z_t[r, sl], self.a_t[r, sl], self.data.y[r, sl], self.data.clean[r, sl]
 
     def full_grads(self, params) -> list[torch.Tensor]:
+        """The exact full-batch gradient, accumulated over chunks of the N samples.
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+
+        Returns:
+            [grad P1, grad P2].
+        """
         grads = [torch.zeros_like(t) for t in params]
         with torch.enable_grad():
             for chunk in self._chunks():
@@ -123,9 +173,25 @@ class MLPStudents(Students, Representations):
         return grads
 
     def full_grad_norm_sq(self, params) -> torch.Tensor:
+        """||grad f||^2 (R,) of the exact full-batch gradient.
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+
+        Returns:
+            (R,) tensor.
+        """
         return sum(g.square().sum((1, 2)) for g in self.full_grads(params))
 
     def evaluate(self, params) -> dict[str, torch.Tensor]:
+        """Every name of STUDENT_METRICS, full batch; test risk on the fresh test sample.
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+
+        Returns:
+            name -> (R,) tensor.
+        """
         sums = {"out": 0.0, "clone": 0.0, "total": 0.0}
         for chunk in self._chunks():
             for key, value in self._loss_sums(params, *chunk).items():
@@ -150,7 +216,15 @@ class MLPStudents(Students, Representations):
         return total / z.shape[0]
 
     def gradient_noise(self, params, batch_size: int | None) -> torch.Tensor:
-        """Exact minibatch-gradient variance from per-sample gradient norms (see module notes)."""
+        """Exact minibatch-gradient variance from per-sample gradient norms (see module notes).
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+            batch_size: b, or None for the full batch (zeros).
+
+        Returns:
+            (R,) tensor: (mean_i ||grad l_i||^2 - ||grad f||^2) / b.
+        """
         if batch_size is None:
             return torch.zeros(len(self.runs), dtype=self.dtype, device=self.device)
         total = sum(self._sample_sq_norms(params, *chunk).sum(1) for chunk in self._chunks())
@@ -178,9 +252,24 @@ class MLPStudents(Students, Representations):
         return g1 + g2
 
     def smoothness(self, params, iters: int = 30, start=None):
+        """Local smoothness ||Hessian of f|| at params by power iteration (a lower bound on L nearby).
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+            iters: power iterations.
+            start: the vectors the previous call returned (warm start), or None.
+
+        Returns:
+            (estimate (R,), the final vectors).
+        """
         return hessian_norm(self.objective, params, self.masks(), self.runs, iters, start)
 
     def exact_smoothness(self):
+        """No exact global L is known for the MLP student.
+
+        Returns:
+            None.
+        """
         return None
 
     def objective_min(self) -> torch.Tensor:
@@ -188,21 +277,49 @@ class MLPStudents(Students, Representations):
         return torch.zeros(len(self.runs), dtype=torch.float64, device=self.device)
 
     def optimum_params(self):
+        """No closed-form minimizer is known for the MLP student.
+
+        Returns:
+            None.
+        """
         return None
 
     def flops_per_step(self, batch_size: int) -> float:
+        """Multiply-add FLOPs (2 per MAC) of one minibatch step (forward x 3 for the backward).
+
+        Args:
+            batch_size: b.
+
+        Returns:
+            FLOPs.
+        """
         r = self.ranks.double()
         forward = 2 * batch_size * self.h * r * 2 + 2 * self.m * self.h * r + 2 * batch_size * r * self.m
         return float((3 * forward).sum())
 
     def representations(self, params, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Hidden activations on held-out x (n_rep, n): teacher a_T (n_rep, h), students a_S (R, n_rep, r)."""
+        """Hidden activations on held-out x (n_rep, n): teacher a_T (n_rep, h), students a_S (R, n_rep, r).
+
+        Args:
+            params: [P1, P2], each (R, h, width).
+            x: (n_rep, n) held-out inputs.
+
+        Returns:
+            (teacher a_T, students a_S) as numpy arrays.
+        """
         z = x @ self.w1.T
         a_s, _ = self.forward(params, z.expand(len(self.runs), -1, -1))
         return self.teacher.act(z).cpu().numpy(), a_s.detach().cpu().numpy()
 
     def representation_width(self, run: Run) -> int:
-        """A run's own hidden units: the first r of the batch's padded width."""
+        """A run's own hidden units: the first r of the batch's padded width.
+
+        Args:
+            run: one of the batch's runs.
+
+        Returns:
+            run.rank.
+        """
         return run.rank
 
 

@@ -72,15 +72,24 @@ class StudentKind:
         return bool(self.students)
 
     def fits(self, teacher: Teacher) -> bool:
+        """Whether this kind can be trained on `teacher`.
+
+        Args:
+            teacher: a simulate teacher.
+
+        Returns:
+            True when the teacher is one of `teachers`' types.
+        """
         return isinstance(teacher, self.teachers)
 
     def build(self, teacher: Teacher, data: TrainData, runs: Sequence[Run], spec: TrainSpec) -> Students:
         """The batch of students of `runs` for this teacher and training spec.
 
         Args:
-            teacher: a teacher this kind fits; data: its training sample per seed (load_data).
-            runs: the (seed, rank, alpha) runs, trained together; spec: the TrainSpec (init_scale,
-                risk_samples and the kind's own options such as train_embedding).
+            teacher: a teacher this kind fits.
+            data: its training sample per seed (load_data).
+            runs: the (seed, rank, alpha) runs, trained together.
+            spec: the TrainSpec (init_scale, risk_samples and the kind's own options such as train_embedding).
 
         Returns:
             The Students, ready for simulate.training.train.
@@ -140,7 +149,14 @@ DEFAULT_ALPHA = {name: kind.default_alpha for name, kind in STUDENT_KINDS.items(
 
 
 def student_kind(student: str) -> StudentKind:
-    """The registered kind named `student`; a one-line InputError otherwise."""
+    """The registered kind named `student`; a one-line InputError otherwise.
+
+    Args:
+        student: a name of STUDENT_KINDS.
+
+    Returns:
+        The StudentKind.
+    """
     require(student in STUDENT_KINDS, "student", "one of " + ", ".join(STUDENT_KINDS), student)
     return STUDENT_KINDS[student]
 
@@ -232,10 +248,26 @@ def rank_sweep(
 ) -> pd.DataFrame:
     """Final risks of rank-r students over ranks x sample sizes x seeds (x steps for SGD students).
 
-    student: "rrr" (closed form, no steps), "factorized" (A B, trained) or "lrc" (W_T P E^T for a
-    linear teacher, per-layer projections for an MLP teacher). train_options go to TrainSpec
-    (optimizer, lr, step_rule, batch_size, init_scale, train_embedding, record_points, ...).
-    Returns one row per run with the columns of RESULT_COLUMNS.
+    Args:
+        teacher: a LinearTeacher or MLPTeacher.
+        ranks: student ranks, 1..the kind's max_rank.
+        sample_sizes: N values.
+        seeds: data, minibatch and initialization seeds.
+        student: "rrr" (closed form, no steps), "factorized" (A B, trained) or "lrc" (W_T P E^T for a
+            linear teacher, per-layer projections for an MLP teacher).
+        steps: T (or a list of T) for a trained student; None for rrr.
+        alpha: clone-loss weight (None: the kind's default).
+        dtype: "float64" or "float32".
+        device: "auto", "cpu" or "cuda[:k]".
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+        experiment: the name cells are stored under.
+        train_options: TrainSpec fields (optimizer, lr, step_rule, batch_size, init_scale,
+            train_embedding, record_points, ...); only risk_samples for rrr.
+
+    Returns:
+        One row per run with the columns of RESULT_COLUMNS.
     """
     grid = _Grid.build(
         teacher, ranks, sample_sizes, seeds, student, steps, alpha, dtype, device, train_options, c1_stats=False
@@ -268,7 +300,28 @@ def convergence_sweep(
     **train_options,
 ) -> pd.DataFrame:
     """C1 trajectories: for each budget T, every seed (x rank) trained T steps, eta set by step_rule
-    (per T for "c1"), recorded at log-spaced steps with the C1 columns of TRAJECTORY_COLUMNS."""
+    (per T for "c1"), recorded at log-spaced steps with the C1 columns of TRAJECTORY_COLUMNS.
+
+    Args:
+        teacher: a LinearTeacher or MLPTeacher.
+        rank: a rank or a list of ranks.
+        steps: the budgets T.
+        sample_size: N.
+        seeds: data, minibatch and initialization seeds.
+        student: a trained kind ("factorized" or "lrc").
+        step_rule: "c1" (Ghadimi-Lan's step from the measured constants) or "constant" (lr).
+        alpha: clone-loss weight (None: the kind's default).
+        dtype: "float64" or "float32".
+        device: "auto", "cpu" or "cuda[:k]".
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+        experiment: the name cells are stored under.
+        train_options: other TrainSpec fields.
+
+    Returns:
+        One row per (T, run, recorded step) with the columns of TRAJECTORY_COLUMNS.
+    """
     ranks = [rank] if isinstance(rank, (int, np.integer)) else rank
     _require_trained(student)
     grid = _Grid.build(
@@ -301,14 +354,36 @@ class CloneSweep:
         return [int(s) for s in self.stored[0].arrays["rep_steps"]]
 
     def weights(self, rank: int, alpha: float, *, seed: int, n_samples: int | None = None) -> np.ndarray:
-        """W_S at every recorded step (steps, m, n), linear students only."""
+        """W_S at every recorded step (steps, m, n), linear students only.
+
+        Args:
+            rank: the run's rank.
+            alpha: its clone weight.
+            seed: its seed.
+            n_samples: the sample size (None: the sweep's only one).
+
+        Returns:
+            (recorded steps, m, n) float64 array.
+        """
         return self._cell(n_samples).arrays[f"weight[rank={rank},alpha={float(alpha)},seed={seed}]"]
 
     def representations(
         self, rank: int, alpha: float, *, seed: int, step: int, noise_std: float = 0.0, n_samples: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(teacher, student) hidden activations on the held-out batch at `step`, each (samples, dims),
-        plus independent N(0, noise_std^2) noise (see `add_noise`) when noise_std > 0."""
+        plus independent N(0, noise_std^2) noise (see `add_noise`) when noise_std > 0.
+
+        Args:
+            rank: the run's rank.
+            alpha: its clone weight.
+            seed: its seed.
+            step: a recorded step.
+            noise_std: the added noise's standard deviation.
+            n_samples: the sample size (None: the sweep's only one).
+
+        Returns:
+            (teacher activations, student activations), float64.
+        """
         cell = self._cell(n_samples)
         steps = [int(s) for s in cell.arrays["rep_steps"]]
         require(step in steps, "step", f"one of the recorded steps {steps}", step)
@@ -344,7 +419,27 @@ def clone_sweep(
 ) -> CloneSweep:
     """C3: LRC-style students with and without the clone loss (alpha = 0 is the ablation), same
     seeds, inits and minibatches for every alpha; representations on a held-out batch of
-    `rep_samples` inputs at every recorded step (record_points of them, default 10)."""
+    `rep_samples` inputs at every recorded step (record_points of them, default 10).
+
+    Args:
+        teacher: a LinearTeacher or MLPTeacher.
+        ranks: student ranks.
+        alphas: clone-loss weights (>= 0).
+        sample_size: N.
+        seeds: data, minibatch and initialization seeds.
+        steps: T.
+        rep_samples: held-out inputs the representations are taken on.
+        dtype: "float64" or "float32".
+        device: "auto", "cpu" or "cuda[:k]".
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+        experiment: the name cells are stored under.
+        train_options: other TrainSpec fields.
+
+    Returns:
+        CloneSweep: the trajectory frame and the stored representations.
+    """
     require(len(alphas) > 0, "alphas", "a non-empty list", alphas)
     alphas = [require_float_in(a, "alpha", 0.0) for a in alphas]
     train_options = {"record_points": 10, "c1_stats": False, **train_options}
@@ -375,7 +470,26 @@ def quadratic_sweep(
 ) -> pd.DataFrame:
     """SGD on the known-constant quadratic for each budget T (eta per T by step_rule), batched over
     seeds; trajectory rows with step, objective, grad_norm_sq, min/avg_grad_norm_sq, lr and the
-    exact L_est = L, sigma2_est = sigma^2, delta."""
+    exact L_est = L, sigma2_est = sigma^2, delta.
+
+    Args:
+        problem: the Quadratic.
+        steps: the budgets T.
+        seeds: the gradient-noise seeds.
+        step_rule: "c1" or "constant".
+        lr: the constant step size (step_rule "constant").
+        optimizer: "sgd" or "adam".
+        record_points: recorded steps per run.
+        dtype: "float64" or "float32".
+        device: "auto", "cpu" or "cuda[:k]".
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+        experiment: the name cells are stored under.
+
+    Returns:
+        One row per (T, seed, recorded step).
+    """
     require(isinstance(problem, Quadratic), "problem", "a simulate.Quadratic", type(problem).__name__)
     steps_list = _int_list(steps, "steps", 1)
     seeds_list = _int_list(seeds, "seeds", 0)
@@ -406,7 +520,16 @@ def quadratic_sweep(
 
 
 def add_noise(values: np.ndarray, std: float, key: tuple) -> np.ndarray:
-    """values + N(0, std^2) i.i.d. per entry, from a stream named by `key` (deterministic)."""
+    """values + N(0, std^2) i.i.d. per entry, from a stream named by `key` (deterministic).
+
+    Args:
+        values: the array.
+        std: the noise's standard deviation (>= 0; 0 returns a float64 copy).
+        key: the stream's name parts (floats are rounded to micro-units).
+
+    Returns:
+        A float64 array of values' shape.
+    """
     std = require_float_in(std, "noise_std", 0.0)
     if std == 0.0:
         return np.array(values, dtype=np.float64)
@@ -496,7 +619,14 @@ def _require_trained(student: str) -> None:
 
 
 def run_rrr_cell(cell: dict) -> CellResult:
-    """Closed-form RRR for one (N, seed): one SVD, a row per rank."""
+    """Closed-form RRR for one (N, seed): one SVD, a row per rank.
+
+    Args:
+        cell: a rank_sweep cell (teacher, ranks, n_samples, seed, dtype, device, risk_samples).
+
+    Returns:
+        CellResult with the table "results".
+    """
     teacher = teacher_from_dict(cell["teacher"])
     dtype, dev = DTYPES[cell["dtype"]], devices.resolve(cell["device"])
     data = load_data(teacher, cell["n_samples"], seeds=[cell["seed"]], dtype=dtype, device=dev)
@@ -517,7 +647,15 @@ def run_rrr_cell(cell: dict) -> CellResult:
 
 
 def run_train_cell(cell: dict) -> CellResult:
-    """Train every rank x seed x alpha of one (N, T) together; results + trajectory (+ representations)."""
+    """Train every rank x seed x alpha of one (N, T) together; results + trajectory (+ representations).
+
+    Args:
+        cell: a sweep cell (teacher, student, ranks, seeds, alphas, n_samples, train spec, dtype,
+            device, and rep_samples for a clone sweep).
+
+    Returns:
+        CellResult with the tables "results" and "trajectory" (and the representation arrays).
+    """
     teacher = teacher_from_dict(cell["teacher"])
     dtype, dev = DTYPES[cell["dtype"]], devices.resolve(cell["device"])
     spec = from_dict(TrainSpec, cell["train"])
@@ -534,6 +672,14 @@ def run_train_cell(cell: dict) -> CellResult:
 
 
 def run_quadratic_cell(cell: dict) -> CellResult:
+    """Train one budget T of the quadratic for every seed.
+
+    Args:
+        cell: a quadratic_sweep cell (problem, seeds, steps, train spec, dtype, device).
+
+    Returns:
+        CellResult with the table "trajectory".
+    """
     problem = Quadratic.from_dict(cell["problem"])
     spec = from_dict(TrainSpec, cell["train"])
     runs = QuadraticRuns(problem, cell["seeds"], dtype=DTYPES[cell["dtype"]], device=devices.resolve(cell["device"]))

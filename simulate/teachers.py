@@ -67,6 +67,7 @@ class LinearTeacher:
 
     @cached_property
     def singular_values(self) -> np.ndarray:
+        """The planted singular values of W_T: spectrum.first(min(m, n))."""
         return self.spectrum.first(min(self.m, self.n))
 
     @cached_property
@@ -76,6 +77,7 @@ class LinearTeacher:
 
     @cached_property
     def cov(self) -> np.ndarray:
+        """Sigma_x (n x n): input_cov, or the identity."""
         return np.eye(self.n) if self.input_cov is None else np.asarray(self.input_cov, dtype=np.float64)
 
     @cached_property
@@ -91,9 +93,20 @@ class LinearTeacher:
 
     @property
     def max_rank(self) -> int:
+        """The largest student rank: min(m, n)."""
         return min(self.m, self.n)
 
     def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
+        """N i.i.d. pairs: x ~ N(0, Sigma_x), y = W_T x + N(0, noise^2 I_m).
+
+        Args:
+            n_samples: N, the number of pairs (the first N1 rows of a larger sample are the N1-row sample).
+            seed: the data seed (not the teacher's).
+            stream: the stream's name: "train", "heldout", ... (independent draws per name).
+
+        Returns:
+            Sample (x, y, clean), float64.
+        """
         require_int_in(n_samples, "n_samples", 1)
         x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
         if self.input_cov is not None:
@@ -102,7 +115,14 @@ class LinearTeacher:
         return Sample(x, clean + self.noise * rng(stream + "-noise", seed).standard_normal(clean.shape), clean)
 
     def excess_risk(self, w: torch.Tensor) -> torch.Tensor:
-        """tr((W - W_T) Sigma_x (W - W_T)^T) for W of shape (..., m, n), exact."""
+        """tr((W - W_T) Sigma_x (W - W_T)^T) for W of shape (..., m, n), exact.
+
+        Args:
+            w: student weights (..., m, n).
+
+        Returns:
+            (...) tensor.
+        """
         diff = w - torch.as_tensor(self.weight, dtype=w.dtype, device=w.device)
         if self.input_cov is None:
             return diff.square().sum((-2, -1))
@@ -110,14 +130,34 @@ class LinearTeacher:
         return weighted.square().sum((-2, -1))
 
     def population_risk(self, w: torch.Tensor) -> torch.Tensor:
+        """R(W) = excess_risk(W) + m noise^2, exact, per sample.
+
+        Args:
+            w: student weights (..., m, n).
+
+        Returns:
+            (...) tensor.
+        """
         return self.excess_risk(w) + self.noise_floor
 
     def approx_error(self, rank: int) -> float:
-        """Excess risk of the best rank-`rank` predictor: sum_{k>r} sigma_k(W_T Sigma_x^{1/2})^2."""
+        """Excess risk of the best rank-`rank` predictor: sum_{k>r} sigma_k(W_T Sigma_x^{1/2})^2.
+
+        Args:
+            rank: r.
+
+        Returns:
+            The approximation error.
+        """
         s = np.linalg.svd(self.weight @ self.cov_sqrt, compute_uv=False)
         return float(np.sum(s[rank:] ** 2))
 
     def to_dict(self) -> dict[str, Any]:
+        """The teacher as JSON-able data (teacher_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and every field}.
+        """
         cov = None if self.input_cov is None else [list(row) for row in self.input_cov]
         return {
             "kind": self.kind,
@@ -149,7 +189,16 @@ class BoundedLinearTeacher(LinearTeacher):
         require(self.input_cov is None, "input_cov", "None for bounded (Rademacher) inputs", self.input_cov)
 
     def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
-        """N pairs with Rademacher x and uniform noise (same seeds and streams as LinearTeacher)."""
+        """N pairs with Rademacher x and uniform noise (same seeds and streams as LinearTeacher).
+
+        Args:
+            n_samples: N, the number of pairs (the first N1 rows of a larger sample are the N1-row sample).
+            seed: the data seed (not the teacher's).
+            stream: the stream's name: "train", "heldout", ... (independent draws per name).
+
+        Returns:
+            Sample (x, y, clean), float64.
+        """
         x = rng(stream + "-x", seed).integers(0, 2, (n_samples, self.n)).astype(np.float64) * 2.0 - 1.0
         clean = x @ self.weight.T
         half_width = math.sqrt(3.0) * self.noise
@@ -164,6 +213,14 @@ class BoundedLinearTeacher(LinearTeacher):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BoundedLinearTeacher":
+        """Rebuild a bounded teacher from its to_dict() form.
+
+        Args:
+            data: what to_dict returned (its kind and input_cov are ignored).
+
+        Returns:
+            The BoundedLinearTeacher.
+        """
         data = {k: v for k, v in data.items() if k not in ("kind", "input_cov")}
         return cls(spectrum=spectrum_from_dict(data.pop("spectrum")), **data)
 
@@ -194,16 +251,19 @@ class MLPTeacher:
 
     @cached_property
     def w1(self) -> np.ndarray:
+        """W1 (hidden x n), float64, with singular values spectrum_in.first(min(hidden, n))."""
         s = self.spectrum_in.first(min(self.hidden, self.n))
         return planted_matrix(self.hidden, self.n, s, rng("teacher-w1", self.seed))
 
     @cached_property
     def w2(self) -> np.ndarray:
+        """W2 (m x hidden), float64, with singular values spectrum_out.first(min(m, hidden))."""
         s = self.spectrum_out.first(min(self.m, self.hidden))
         return planted_matrix(self.m, self.hidden, s, rng("teacher-w2", self.seed))
 
     @property
     def noise_floor(self) -> float:
+        """m noise^2: the population risk of the teacher itself."""
         return self.m * self.noise**2
 
     @property
@@ -212,24 +272,61 @@ class MLPTeacher:
         return self.hidden
 
     def act(self, z: torch.Tensor) -> torch.Tensor:
+        """The teacher's activation function.
+
+        Args:
+            z: pre-activations.
+
+        Returns:
+            act(z), same shape.
+        """
         return ACTIVATIONS[self.activation](z)
 
     def hidden_activations(self, x: torch.Tensor) -> torch.Tensor:
-        """act(W1 x) for x of shape (..., n)."""
+        """act(W1 x) for x of shape (..., n).
+
+        Args:
+            x: inputs (..., n).
+
+        Returns:
+            (..., hidden) tensor.
+        """
         return self.act(x @ torch.as_tensor(self.w1, dtype=x.dtype, device=x.device).T)
 
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """The noise-free teacher output W2 act(W1 x)."""
+        """The noise-free teacher output W2 act(W1 x).
+
+        Args:
+            x: inputs (..., n).
+
+        Returns:
+            (..., m) tensor.
+        """
         w2 = torch.as_tensor(self.w2, dtype=x.dtype, device=x.device)
         return self.hidden_activations(x) @ w2.T
 
     def sample(self, n_samples: int, *, seed: int, stream: str = "train") -> Sample:
+        """N i.i.d. pairs: x ~ N(0, I_n), y = W2 act(W1 x) + N(0, noise^2 I_m).
+
+        Args:
+            n_samples: N, the number of pairs (the first N1 rows of a larger sample are the N1-row sample).
+            seed: the data seed (not the teacher's).
+            stream: the stream's name: "train", "heldout", ... (independent draws per name).
+
+        Returns:
+            Sample (x, y, clean), float64.
+        """
         require_int_in(n_samples, "n_samples", 1)
         x = rng(stream + "-x", seed).standard_normal((n_samples, self.n))
         clean = self.outputs(torch.from_numpy(x)).numpy()
         return Sample(x, clean + self.noise * rng(stream + "-noise", seed).standard_normal(clean.shape), clean)
 
     def to_dict(self) -> dict[str, Any]:
+        """The teacher as JSON-able data (teacher_from_dict rebuilds it).
+
+        Returns:
+            {"kind", and every field}.
+        """
         return {
             "kind": self.kind,
             "m": self.m,
@@ -247,7 +344,14 @@ Teacher = Union[LinearTeacher, MLPTeacher]
 
 
 def teacher_from_dict(data: Mapping[str, Any]) -> Teacher:
-    """Rebuild a teacher from its `to_dict()` form (deterministic: the weights come from its seed)."""
+    """Rebuild a teacher from its `to_dict()` form (deterministic: the weights come from its seed).
+
+    Args:
+        data: what a teacher's to_dict returned (kind linear, linear_bounded or mlp).
+
+    Returns:
+        The teacher; an unknown kind is an InputError naming `teacher.kind`.
+    """
     data = dict(data)
     kind = data.pop("kind", None)
     if kind == LinearTeacher.kind:
@@ -266,6 +370,14 @@ def teacher_from_dict(data: Mapping[str, Any]) -> Teacher:
 
 
 def check_teacher(teacher: Any) -> Teacher:
+    """The teacher itself when it is a LinearTeacher or MLPTeacher, else an InputError naming `teacher`.
+
+    Args:
+        teacher: the value to check.
+
+    Returns:
+        teacher.
+    """
     require(
         isinstance(teacher, (LinearTeacher, MLPTeacher)),
         "teacher",
@@ -276,13 +388,32 @@ def check_teacher(teacher: Any) -> Teacher:
 
 
 def haar_orthonormal(rows: int, cols: int, generator: np.random.Generator) -> np.ndarray:
-    """`cols` orthonormal columns of a Haar-random rows x rows orthogonal matrix (QR, signs fixed)."""
+    """`cols` orthonormal columns of a Haar-random rows x rows orthogonal matrix (QR, signs fixed).
+
+    Args:
+        rows: the matrix's size.
+        cols: the columns kept (<= rows).
+        generator: the random stream.
+
+    Returns:
+        (rows, cols) float64 array.
+    """
     q, r = np.linalg.qr(generator.standard_normal((rows, rows)))
     return (q * np.sign(np.diag(r)))[:, :cols]
 
 
 def planted_matrix(rows: int, cols: int, singular_values: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-    """U diag(s) V^T with Haar-random singular vectors (U from the stream first, then V)."""
+    """U diag(s) V^T with Haar-random singular vectors (U from the stream first, then V).
+
+    Args:
+        rows: m.
+        cols: n.
+        singular_values: at least min(rows, cols) values (the first ones are used).
+        generator: the random stream.
+
+    Returns:
+        (rows, cols) float64 array.
+    """
     k = min(rows, cols)
     u = haar_orthonormal(rows, k, generator)
     v = haar_orthonormal(cols, k, generator)

@@ -99,12 +99,28 @@ class Trajectory:
     seconds: float = 0.0
 
     def final(self, name: str) -> np.ndarray:
+        """The last recorded value of a metric, per run.
+
+        Args:
+            name: a metric of `metrics`.
+
+        Returns:
+            (R,) array.
+        """
         return self.metrics[name][-1]
 
 
 def record_steps(steps: int, points: int) -> list[int]:
     """0 and `points - 1` distinct, roughly log-spaced steps up to and including `steps`
-    (every step when points > steps)."""
+    (every step when points > steps).
+
+    Args:
+        steps: T, the last step.
+        points: how many steps to record.
+
+    Returns:
+        Sorted distinct steps, 0 and T included.
+    """
     if points > steps:
         return list(range(steps + 1))
     if points == 2:
@@ -198,7 +214,17 @@ class _DirectProgram:
 
 
 def rule_constants(students: Trainable, spec: TrainSpec, params) -> dict[str, np.ndarray]:
-    """delta (exact where possible), the L and sigma^2 the c1 rule uses, and each run's step size."""
+    """delta (exact where possible), the L and sigma^2 the c1 rule uses, and each run's step size.
+
+    Args:
+        students: the runs.
+        spec: step_rule, c1_stats, batch_size, power_iters, lr.
+        params: the initial parameters theta_0.
+
+    Returns:
+        {"f0", "f_min", "delta", "L_exact", "lr"} and, for the c1 rule or c1_stats, "L_rule" and
+        "sigma2_rule"; each (R,) float64.
+    """
     f0 = students.objective(params).detach().double()
     f_min = students.objective_min()
     out = {"f0": _np(f0), "f_min": _np(f_min), "delta": _np((f0 - f_min).clamp_min(0.0))}
@@ -232,7 +258,7 @@ def _step_sizes(spec: TrainSpec, constants, runs: int) -> np.ndarray:
 
 def _theory_step_rule():
     """C1's step rule lives in theory/ (one home for the formula)."""
-    from lrkd.theory import optimal_step_size
+    from lrkd.theory import optimal_step_size  # lrkd.theory loads sympy: only for runs using the c1 rule
 
     return optimal_step_size
 

@@ -40,7 +40,15 @@ class Runs(dict):
 
     def replace(self, *, label: str | None = None, tables: Mapping[str, pd.DataFrame] | None = None) -> "Runs":
         """The same runs (same type and typed inputs) with another label or other tables: a seed
-        subset, or a grid cut to its large-N end."""
+        subset, or a grid cut to its large-N end.
+
+        Args:
+            label: the new label (None: keep it).
+            tables: the new tables (None: keep them).
+
+        Returns:
+            A shallow copy of the same type.
+        """
         new = copy.copy(self)
         dict.clear(new)
         new.update(self if tables is None else tables)
@@ -60,7 +68,15 @@ class Experiment:
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def config(self, preset: str = "quick", **overrides: Any) -> Any:
-        """The config of a preset, with keyword overrides (type-checked)."""
+        """The config of a preset, with keyword overrides (type-checked).
+
+        Args:
+            preset: a name of `presets`; an unknown one is an InputError naming `preset`.
+            overrides: config fields to set.
+
+        Returns:
+            An instance of config_type.
+        """
         if preset not in self.presets:
             raise InputError("preset", f"must be one of {', '.join(self.presets) or '(none)'}, got {preset!r}")
         data = {**to_dict(from_dict(self.config_type, self.presets[preset])), **overrides}
@@ -71,7 +87,15 @@ REGISTRY: dict[str, Experiment] = {}
 
 
 def register_experiment(experiment: Experiment, *, replace: bool = False) -> Experiment:
-    """Add an experiment to the registry (by its name); returns it, so a module can keep it."""
+    """Add an experiment to the registry (by its name); returns it, so a module can keep it.
+
+    Args:
+        experiment: the experiment.
+        replace: allow replacing one of the same name (else a ValueError).
+
+    Returns:
+        experiment.
+    """
     if experiment.name in REGISTRY and not replace:
         raise ValueError(f"experiment {experiment.name!r} is already registered")
     REGISTRY[experiment.name] = experiment
@@ -79,7 +103,14 @@ def register_experiment(experiment: Experiment, *, replace: bool = False) -> Exp
 
 
 def get_experiment(name: str) -> Experiment:
-    """The registered experiment called `name` (built-in or from a plugin), or a one-line InputError."""
+    """The registered experiment called `name` (built-in or from a plugin), or a one-line InputError.
+
+    Args:
+        name: the experiment's name.
+
+    Returns:
+        The Experiment.
+    """
     load_plugins()
     if name not in REGISTRY:
         raise InputError("experiment", f"unknown experiment {name!r}; known: {', '.join(sorted(REGISTRY))}")

@@ -38,6 +38,10 @@ class ConvergenceRuns(Runs):
 
 @dataclass(frozen=True)
 class QuadraticConfig:
+    """C1 on a quadratic with known constants: eigenvalues evenly spaced in [l_min, l_max] over `dim`
+    coordinates, gradient noise sigma, the step budgets `steps` over `seeds`.
+    """
+
     dim: int = 16
     l_min: float = 0.1
     l_max: float = 1.0
@@ -55,10 +59,26 @@ class QuadraticConfig:
         positive_ints(self.seeds, "seeds", 0)
 
     def problem(self) -> Quadratic:
+        """The quadratic this config describes.
+
+        Returns:
+            Quadratic(linspace(l_min, l_max, dim), sigma).
+        """
         return Quadratic(tuple(np.linspace(self.l_min, self.l_max, self.dim)), self.sigma)
 
 
 def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progress=None) -> ConvergenceRuns:
+    """SGD with the C1 step rule on the config's quadratic, for every budget T and seed.
+
+    Args:
+        cfg: the quadratic, the budgets, seeds and device.
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        ConvergenceRuns with the table "trajectory" and the `problem`.
+    """
     problem = cfg.problem()
     traj = quadratic_sweep(
         problem,
@@ -75,6 +95,10 @@ def run_c1_quadratic(cfg: QuadraticConfig, *, store=None, executor=None, progres
 
 @dataclass(frozen=True)
 class LowRankC1Config(TeacherConfig):
+    """C1 on the linear LRC-style student with a frozen embedding (exact L and Delta): the teacher,
+    student rank, sample size, minibatch size and step budgets.
+    """
+
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     rank: int = 4
     sample_size: int = 1000
@@ -90,6 +114,17 @@ class LowRankC1Config(TeacherConfig):
 
 
 def run_c1_lowrank(cfg: LowRankC1Config, *, store=None, executor=None, progress=None) -> ConvergenceRuns:
+    """SGD with the C1 step rule on the linear LRC-style student (frozen embedding), every budget T and seed.
+
+    Args:
+        cfg: teacher, rank, sample size, minibatch size, budgets, seeds, device.
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        ConvergenceRuns with the table "trajectory" and the `teacher`.
+    """
     teacher = cfg.teacher()
     traj = convergence_sweep(
         teacher,

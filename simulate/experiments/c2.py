@@ -23,6 +23,10 @@ class GeneralizationRuns(Runs):
 
 @dataclass(frozen=True)
 class GeneralizationConfig(TeacherConfig):
+    """C2: closed-form reduced-rank regression over `ranks` x `sample_sizes` x `seeds` on a linear
+    teacher with Gaussian or bounded (`data = "bounded"`) data.
+    """
+
     noise: float = 1.0
     seeds: tuple[int, ...] = tuple(range(24))
     ranks: tuple[int, ...] = (2, 4, 8, 16)
@@ -38,12 +42,28 @@ class GeneralizationConfig(TeacherConfig):
         require(self.data in ("gaussian", "bounded"), "data", "'gaussian' or 'bounded'", self.data)
 
     def teacher(self) -> LinearTeacher:
+        """The teacher: LinearTeacher for Gaussian data, BoundedLinearTeacher for bounded data.
+
+        Returns:
+            The teacher (teacher seed 0).
+        """
         if self.data == "gaussian":
             return super().teacher()
         return BoundedLinearTeacher(self.m, self.n, self.spectrum.build(), noise=self.noise, seed=0)
 
 
 def run_c2(cfg: GeneralizationConfig, *, store=None, executor=None, progress=None) -> GeneralizationRuns:
+    """The rank sweep of reduced-rank regression students.
+
+    Args:
+        cfg: ranks, sample sizes, seeds, teacher, device.
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        GeneralizationRuns with the table "sweep" and the `teacher` (label "bounded data" for bounded data).
+    """
     teacher = cfg.teacher()
     sweep = rank_sweep(
         teacher,

@@ -82,6 +82,17 @@ class InformationConfig:
 
 
 def run_c3(cfg: InformationConfig, *, store=None, executor=None, progress=None) -> InformationRuns:
+    """Every arm x step size of the deep clone sweep, one cell per seed.
+
+    Args:
+        cfg: the teacher, arms, step sizes, sizes and the MI settings.
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        InformationRuns with the table "trajectory", the DeepSweep and the MI settings.
+    """
     teacher = DeepTeacher(tuple(cfg.widths), cfg.activation, cfg.spectrum.build(), cfg.noise)
     sweep = deep_clone_sweep(
         teacher,

@@ -41,6 +41,17 @@ class RankConfig(TeacherConfig):
 
 
 def run_c4(cfg: RankConfig, *, store=None, executor=None, progress=None) -> RankRuns:
+    """A rank sweep over every rank 1..min(m, n) at each sample size (r*(N) is read from it).
+
+    Args:
+        cfg: teacher, spectrum, sample sizes, seeds, device.
+        store: results store (or its path); finished cells are read back instead of rerun.
+        executor: where cells run (lrkd/executors.py; None: the default).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        RankRuns with the table "sweep", the planted spectrum and its singular values.
+    """
     teacher = cfg.teacher()
     ranks = list(range(1, min(cfg.m, cfg.n) + 1))
     sweep = rank_sweep(

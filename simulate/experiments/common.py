@@ -13,7 +13,13 @@ from lrkd.simulate.teachers import LinearTeacher
 
 
 def positive_ints(values, name: str, low: int = 1) -> None:
-    """A non-empty list of integers >= low, or a one-line InputError naming `name`."""
+    """A non-empty list of integers >= low, or a one-line InputError naming `name`.
+
+    Args:
+        values: the list to check.
+        name: the field the error names.
+        low: the smallest allowed value.
+    """
     require(len(values) > 0, name, "a non-empty list", values)
     for v in values:
         require_int_in(v, name, low)
@@ -30,10 +36,16 @@ class Spectrum:
         require_float_in(self.decay, "spectrum.decay", 0.0, open_low=True)
 
     def build(self):
+        """The simulate spectrum this config describes.
+
+        Returns:
+            PowerLaw(decay) or Exponential(decay).
+        """
         return PowerLaw(self.decay) if self.kind == "power_law" else Exponential(self.decay)
 
     @property
     def label(self) -> str:
+        """The spectrum in words for labels, e.g. "power law, alpha=1"."""
         return f"power law, alpha={self.decay:g}" if self.kind == "power_law" else f"exponential, beta={self.decay:g}"
 
 
@@ -55,10 +67,24 @@ class TeacherConfig:
         positive_ints(self.seeds, "seeds", 0)
 
     def teacher(self) -> LinearTeacher:
+        """The linear teacher of this config (teacher seed 0).
+
+        Returns:
+            LinearTeacher(m, n, spectrum, noise).
+        """
         return LinearTeacher(self.m, self.n, self.spectrum.build(), noise=self.noise, seed=0)
 
 
 def sizes(start: int, stop: int, per_octave: int = 2) -> list[int]:
-    """Sample sizes from start to stop (inclusive), per_octave of them per doubling."""
+    """Sample sizes from start to stop (inclusive), per_octave of them per doubling.
+
+    Args:
+        start: the smallest size.
+        stop: the largest size.
+        per_octave: sizes per doubling (geometric, rounded).
+
+    Returns:
+        The sizes, increasing.
+    """
     count = int(round(np.log2(stop / start) * per_octave))
     return [int(round(start * 2 ** (i / per_octave))) for i in range(count + 1)]

@@ -12,9 +12,12 @@ import pandas as pd
 
 from lrkd.config import from_dict, to_dict
 from lrkd.errors import require, require_float_in, require_int_in
-from lrkd.sweep import SerialExecutor, run_grid, to_frame
+from lrkd.simulate import lrc
 from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 from lrkd.simulate.experiments.common import positive_ints
+from lrkd.simulate.lrc import LRCConfig
+from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
+from lrkd.sweep import SerialExecutor, run_grid, to_frame
 
 
 class RealRuns(Runs):
@@ -39,12 +42,6 @@ class RealRuns(Runs):
         super().__init__(experiment, label, tables)
         self.steps, self.hidden_index, self.arrays = steps, hidden_index, arrays
         self.vocab, self.n_matrices, self.mi_tokens = vocab, n_matrices, mi_tokens
-
-
-def _lrc_config_type():
-    from lrkd.simulate.lrc import LRCConfig  # transformers loads with it: only when a real config is built
-
-    return LRCConfig
 
 
 @dataclass(frozen=True)
@@ -107,9 +104,8 @@ class RealConfig:
             ("c1_power_iters", 1),
         ):
             require_int_in(getattr(self, name), name, low)
-        lrc_type = _lrc_config_type()
-        if not isinstance(self.lrc, lrc_type):
-            object.__setattr__(self, "lrc", from_dict(lrc_type, self.lrc or {}, prefix="lrc."))
+        if not isinstance(self.lrc, LRCConfig):
+            object.__setattr__(self, "lrc", from_dict(LRCConfig, self.lrc or {}, prefix="lrc."))
         if self.device != "auto":
             object.__setattr__(self, "lrc", replace(self.lrc, device=self.device))
 
@@ -118,10 +114,19 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
     """Every cell of the real experiment, stored and resumable: one cell per (budget, seed) of the
     rank sweep (all widths share its batches and stored teacher outputs), one per C3 seed (both
     arms), one per C1 seed (every T). Runs serially in this process (`executor` is not used): the
-    teacher is loaded once and shared by every cell."""
-    from lrkd.simulate import lrc
-    from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
+    teacher is loaded once and shared by every cell.
 
+    Args:
+        cfg: the real experiment's config (its `lrc` is the base LRCConfig).
+        store: results store; its folder also holds the runs' checkpoints (None: nothing stored).
+        executor: unused (serial in this process).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        RealRuns: tables final, trajectory, clone_final, clone_trajectory, sgd_runs, sgd_constants
+        (final, clone_final and sgd_runs name the resolved precision in `dtype`), plus the rank
+        sweep's steps, the C3 hidden states and the teacher's facts.
+    """
     base = cfg.lrc
     if store is not None:  # checkpoints next to the results store, not in the working directory
         base = replace(base, output_dir=str(store.path.parent / "lrc"))
@@ -184,7 +189,14 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
 
 
 def teacher_label(teacher) -> str:
-    """The teacher as the report names it, with its reduction when it is one."""
+    """The teacher as the report names it, with its reduction when it is one.
+
+    Args:
+        teacher: a simulate.lrc Teacher.
+
+    Returns:
+        E.g. "SmolLM2-135M-Instruct, reduced: first 2 of 30 layers; ...".
+    """
     name = {"smollm2-135m-instruct": "SmolLM2-135M-Instruct"}.get(teacher.name, teacher.name)
     return f"{name}, reduced: {teacher.reduction}" if teacher.reduction else name
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lrkd.simulate import lrc
 from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 
 
 @dataclass(frozen=True)
 class SpectraConfig:
+    """The real teacher whose weight spectra are measured (a simulate.lrc teacher name or path)."""
+
     teacher: str = "smollm2-135m-instruct"  # as simulate.lrc.LRCConfig.teacher
     cache_dir: str | None = None
     include_embedding: bool = True
@@ -19,10 +22,18 @@ class SpectraConfig:
 
 def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progress=None) -> Runs:
     """Singular values and shapes of every weight matrix ("spectra": one row per (matrix, k)), one
-    SVD at a time (seconds, < 1 GB)."""
-    from lrkd.simulate import lrc
+    SVD at a time (seconds, < 1 GB).
 
-    teacher = lrc.load_teacher(cfg.teacher, cache_dir=cfg.cache_dir)
+    Args:
+        cfg: the teacher, its cache and whether the embedding is included.
+        store: unused (nothing here is stored: the SVDs take seconds).
+        executor: unused.
+        progress: transformers' progress bars while the teacher loads (None: when stderr is a terminal).
+
+    Returns:
+        Runs with the table "spectra" (matrix, k, s, rows, cols).
+    """
+    teacher = lrc.load_teacher(cfg.teacher, cache_dir=cfg.cache_dir, progress=progress)
     values, shapes = lrc.teacher_spectra(teacher, include_embedding=cfg.include_embedding), {}
     for name, matrix in lrc.teacher_matrices(teacher, include_embedding=cfg.include_embedding).items():
         shapes[name] = tuple(int(d) for d in matrix.shape)

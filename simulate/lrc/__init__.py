@@ -14,11 +14,11 @@ train (the shared-teacher loop, checkpoints), merge (fold into a transformers Ll
 tiny (a tiny random Llama teacher written as safetensors and GGUF, for tests). See README.md.
 
 Public API:
-    load_teacher(path_or_name="smollm2-135m-instruct", *, cache_dir=None, device="cpu") -> Teacher
+    load_teacher(path_or_name="smollm2-135m-instruct", *, cache_dir=None, device="cpu", progress=None) -> Teacher
     distill(config: LRCConfig) -> RunRecord
     merge(student_or_record, save_to=None) -> transformers.LlamaForCausalLM
     train_sweep(config, d_S_values, token_budgets=None, alphas=None) -> list[RunRecord]
-    rank_sweep(config, d_S_values, token_budgets=None, alphas=None, *, store=None) -> StoredCell
+    lrc_rank_sweep(config, d_S_values, token_budgets=None, alphas=None, *, store=None) -> StoredCell
     run_cell(cell: dict) -> lrkd.sweep.CellResult        (module-level, for lrkd.sweep.run_grid)
     teacher_spectra(teacher) -> dict[str, np.ndarray]     (C4: singular values per layer and kind)
     store_teacher_outputs(config, ...) -> [Path]          (teacher outputs once; then teacher_outputs="stored")
@@ -26,7 +26,7 @@ Public API:
 
 from lrkd.simulate.lrc.api import (
     distill,
-    rank_sweep,
+    lrc_rank_sweep,
     run_cell,
     store_teacher_outputs,
     sweep_cell,
@@ -51,8 +51,8 @@ __all__ = [
     "distill",
     "estimate_c1_constants",
     "load_teacher",
+    "lrc_rank_sweep",
     "merge",
-    "rank_sweep",
     "run_cell",
     "spectra_rows",
     "store_teacher_outputs",

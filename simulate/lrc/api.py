@@ -2,7 +2,7 @@
 
     distill(config)                               -> RunRecord       one student
     train_sweep(config, d_S_values, token_budgets, alphas)  -> list[RunRecord]  students sharing the teacher
-    rank_sweep(config, d_S_values, token_budgets, alphas, store=...) -> StoredCell  the same, stored
+    lrc_rank_sweep(config, d_S_values, token_budgets, alphas, store=...) -> StoredCell  the same, stored
     run_cell(cell)                                -> CellResult      module-level, for lrkd.sweep.run_grid
 
 A sweep's students are the grid d_S x token budget x alpha; all of them train in one loop over one
@@ -20,8 +20,10 @@ from lrkd.config import from_dict, to_dict
 from lrkd.errors import InputError, require_float_in
 from lrkd.simulate.lrc.config import LRCConfig, check_token_budget
 from lrkd.simulate.lrc.record import RunRecord, to_cell_result
-from lrkd.simulate.lrc.teacher import Teacher
-from lrkd.simulate.lrc.train import StudentSpec, train_students
+from lrkd.simulate.lrc.sgd import sgd_runs
+from lrkd.simulate.lrc.teacher import Teacher, load_teacher
+from lrkd.simulate.lrc.train import StudentSpec, prepare_teacher, resolve_precision, store_outputs, train_students
+from lrkd.sweep import CellResult, SerialExecutor, StoredCell, run_grid
 
 SWEEP_KEYS = ("d_S_values", "token_budgets", "alphas")
 
@@ -33,7 +35,17 @@ def distill(
     stop_after_step: int | None = None,
     progress: bool | None = None,
 ) -> RunRecord:
-    """Distill the teacher into one student as `config` says; resumes a killed run of the same config."""
+    """Distill the teacher into one student as `config` says; resumes a killed run of the same config.
+
+    Args:
+        config: the run (student width, data, optimizer, loss, device, files).
+        teacher: an already loaded teacher to use (None: load config.teacher).
+        stop_after_step: stop after that many steps without a final checkpoint, as a kill would (tests).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        The student's RunRecord.
+    """
     spec = StudentSpec(config.d_S, config.alpha, config.total_steps, config.tokens_per_step)
     return train_students(config, [spec], teacher=teacher, stop_after_step=stop_after_step, progress_bar=progress)[0]
 
@@ -44,7 +56,17 @@ def sweep_specs(
     token_budgets: Sequence[int] | None = None,
     alphas: Sequence[float] | None = None,
 ) -> list[StudentSpec]:
-    """The students of a sweep (d_S outer, then token budget, then alpha); None keeps the config's."""
+    """The students of a sweep (d_S outer, then token budget, then alpha); None keeps the config's.
+
+    Args:
+        config: the sweep's shared settings.
+        d_S_values: student widths (distinct integers >= 1; None: the config's d_S).
+        token_budgets: tokens each student trains on (distinct, >= batch_size x seq_len; None: the config's steps).
+        alphas: clone-loss weights (distinct, >= 0; None: the config's alpha).
+
+    Returns:
+        One StudentSpec per grid point; a bad list is an InputError naming it.
+    """
     d_values = list(d_S_values) if d_S_values is not None else [config.d_S]
     budgets = list(token_budgets) if token_budgets is not None else [config.total_steps * config.tokens_per_step]
     alpha_values = list(alphas) if alphas is not None else [config.alpha]
@@ -70,7 +92,20 @@ def train_sweep(
     stop_after_step: int | None = None,
     progress: bool | None = None,
 ) -> list[RunRecord]:
-    """Train every student of the sweep in one shared-teacher loop; one RunRecord per student."""
+    """Train every student of the sweep in one shared-teacher loop; one RunRecord per student.
+
+    Args:
+        config: the sweep's shared settings.
+        d_S_values: student widths (distinct integers >= 1; None: the config's d_S).
+        token_budgets: tokens each student trains on (distinct, >= batch_size x seq_len; None: the config's steps).
+        alphas: clone-loss weights (distinct, >= 0; None: the config's alpha).
+        teacher: an already loaded teacher to use (None: load config.teacher).
+        stop_after_step: stop after that many steps without a final checkpoint, as a kill would (tests).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        The RunRecords in sweep_specs' order.
+    """
     specs = sweep_specs(config, d_S_values, token_budgets, alphas)
     return train_students(config, specs, teacher=teacher, stop_after_step=stop_after_step, progress_bar=progress)
 
@@ -84,9 +119,18 @@ def store_teacher_outputs(
     teacher: Teacher | None = None,
 ) -> list:
     """Compute and store the teacher outputs that `distill` / `train_sweep` of this config read
-    (see simulate/lrc/outputs.py); returns the store files. `lrkd teacher-outputs CONFIG` calls it."""
-    from lrkd.simulate.lrc.train import store_outputs
+    (see simulate/lrc/outputs.py). `lrkd teacher-outputs CONFIG` calls it.
 
+    Args:
+        config: the run or sweep whose teacher outputs are wanted.
+        d_S_values: student widths (distinct integers >= 1; None: the config's d_S).
+        token_budgets: tokens each student trains on (distinct, >= batch_size x seq_len; None: the config's steps).
+        alphas: clone-loss weights (distinct, >= 0; None: the config's alpha).
+        teacher: an already loaded teacher to use (None: load config.teacher).
+
+    Returns:
+        The store files: the training sequences' outputs and the evaluation set's.
+    """
     return store_outputs(config, sweep_specs(config, d_S_values, token_budgets, alphas), teacher=teacher)
 
 
@@ -96,7 +140,17 @@ def sweep_cell(
     token_budgets: Sequence[int] | None = None,
     alphas: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """The lrkd cell of a sweep: the config's fields plus the three sweep lists (None = config's)."""
+    """The lrkd cell of a sweep: the config's fields plus the three sweep lists (None = config's).
+
+    Args:
+        config: the sweep's shared settings.
+        d_S_values: student widths (distinct integers >= 1; None: the config's d_S).
+        token_budgets: tokens each student trains on (distinct, >= batch_size x seq_len; None: the config's steps).
+        alphas: clone-loss weights (distinct, >= 0; None: the config's alpha).
+
+    Returns:
+        A JSON-able dict that run_cell takes; the lists are checked here, not in a worker.
+    """
     sweep_specs(config, d_S_values, token_budgets, alphas)  # validate now, not in a worker
     lists = {"d_S_values": d_S_values, "token_budgets": token_budgets, "alphas": alphas}
     return {**to_dict(config), **{k: (list(v) if v is not None else None) for k, v in lists.items()}}
@@ -108,11 +162,15 @@ _TEACHERS: dict[tuple, Teacher] = {}
 def shared_teacher(config: LRCConfig) -> Teacher:
     """The config's teacher (reduced as it asks), loaded once per process and reused by every cell.
 
-    A sweep of many stored cells would otherwise load (and reduce) the teacher once per cell.
-    """
-    from lrkd.simulate.lrc.train import prepare_teacher, resolve_precision
-    from lrkd.simulate.lrc.teacher import load_teacher
+    A sweep of many stored cells would otherwise load (and reduce) the teacher once per cell; only the
+    last teacher asked for is kept.
 
+    Args:
+        config: the run whose teacher, cache, device, precision and reduction are wanted.
+
+    Returns:
+        The prepared Teacher (see train.prepare_teacher).
+    """
     prec = resolve_precision(config.device, config.dtype)
     key = (
         config.teacher,
@@ -131,20 +189,32 @@ def shared_teacher(config: LRCConfig) -> Teacher:
     return _TEACHERS[key]
 
 
-def run_cell(cell: dict) -> Any:
-    """lrkd.sweep run_cell: train the cell's students and return their tables and hidden states."""
+def run_cell(cell: dict) -> CellResult:
+    """lrkd.sweep run_cell: train the cell's students and return their tables and hidden states.
+
+    Args:
+        cell: a sweep_cell dict (LRCConfig fields plus d_S_values, token_budgets, alphas).
+
+    Returns:
+        The CellResult of the students' records (record.to_cell_result).
+    """
     cell = dict(cell)
     lists = {key: cell.pop(key, None) for key in SWEEP_KEYS}
     config = from_dict(LRCConfig, cell)
     return to_cell_result(train_sweep(config, **lists, teacher=shared_teacher(config), progress=False))
 
 
-def run_sgd_cell(cell: dict) -> Any:
+def run_sgd_cell(cell: dict) -> CellResult:
     """lrkd.sweep run_cell for claim C1: plain-SGD paths for every budget in cell["sgd_budgets"]
-    (simulate.lrc.sgd.sgd_runs); tables steps, constants, runs."""
-    from lrkd.sweep import CellResult
-    from lrkd.simulate.lrc.sgd import sgd_runs
+    (simulate.lrc.sgd.sgd_runs).
 
+    Args:
+        cell: LRCConfig fields plus sgd_budgets (step counts T), sgd_batches (the finite sum's size)
+            and sgd_power_iters (Hessian power iterations per probe point).
+
+    Returns:
+        A CellResult with the tables steps, constants and runs, each row tagged with d_S and alpha.
+    """
     cell = dict(cell)
     budgets = cell.pop("sgd_budgets")
     n_batches, power_iters = cell.pop("sgd_batches"), cell.pop("sgd_power_iters")
@@ -154,7 +224,7 @@ def run_sgd_cell(cell: dict) -> Any:
     return CellResult({name: [{**ident, **row} for row in rows] for name, rows in tables.items()}, {})
 
 
-def rank_sweep(
+def lrc_rank_sweep(
     config: LRCConfig,
     d_S_values: Sequence[int],
     token_budgets: Sequence[int] | None = None,
@@ -163,12 +233,23 @@ def rank_sweep(
     store=None,
     experiment: str = "lrc_rank_sweep",
     progress: bool | None = None,
-):
-    """Run (or fetch from `store`) a shared-teacher sweep as one lrkd cell; returns its StoredCell.
+) -> StoredCell:
+    """Run (or fetch from `store`) a shared-teacher LRC sweep as one lrkd cell.
 
-    Read it with `lrkd.sweep.to_frame([stored], "final")` (or "trajectory", "steps", ...).
+    Read it with `lrkd.sweep.to_frame([stored], "final")` (or "trajectory", "steps", ...). Named apart
+    from simulate.rank_sweep (the synthetic students' sweep).
+
+    Args:
+        config: the sweep's shared settings.
+        d_S_values: student widths (distinct integers >= 1).
+        token_budgets: tokens each student trains on (distinct, >= batch_size x seq_len; None: the config's steps).
+        alphas: clone-loss weights (distinct, >= 0; None: the config's alpha).
+        store: results store or its path (None: nothing stored); a finished cell is read back.
+        experiment: the name the cell is stored under (keep "lrc_rank_sweep" to resume existing stores).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        The cell's lrkd.sweep.StoredCell.
     """
-    from lrkd.sweep import SerialExecutor, run_grid
-
     cell = sweep_cell(config, d_S_values, token_budgets, alphas)
     return run_grid(experiment, [cell], run_cell, store=store, executor=SerialExecutor(), progress=progress)[0]

@@ -17,6 +17,9 @@ from lrkd.simulate.lrc.llama import CLONE_KINDS, Arch
 
 @dataclass(frozen=True)
 class LRCConfig:
+    """Every setting of one real LRC run (or the shared settings of a sweep); each field's comment says
+    what it does. Validated on construction: a bad value is an InputError naming the field."""
+
     # what to distill
     teacher: str = "smollm2-135m-instruct"  # known name, model folder or .gguf file
     teacher_layers: int | None = None  # keep only the teacher's first k layers (a reduced teacher)
@@ -57,7 +60,8 @@ class LRCConfig:
     # reproducibility and hardware
     seed: int = 0
     device: str = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float64"] = "auto"  # auto: bf16 autocast where native
+    # auto: bf16 autocast on a CUDA GPU that supports it, float32 otherwise (bf16 on a CPU only when asked)
+    dtype: Literal["auto", "float32", "bfloat16", "float64"] = "auto"
     # what is recorded
     eval_points: int = 8  # log-spaced evaluation steps, 0 and the last included
     eval_batches: int = 2  # held-out batches per evaluation
@@ -118,20 +122,39 @@ class LRCConfig:
 
     @property
     def tokens_per_step(self) -> int:
+        """Tokens per optimizer step: batch_size x seq_len."""
         return self.batch_size * self.seq_len
 
     @property
     def total_steps(self) -> int:
+        """The run's step count: token_budget // tokens_per_step when a budget is set, else steps."""
         if self.token_budget is None:
             return self.steps
         return self.token_budget // self.tokens_per_step
 
     def resolved_hidden_layers(self, n_layers: int) -> tuple[int, ...]:
+        """The residual streams whose hidden states are kept.
+
+        Args:
+            n_layers: the (reduced) teacher's number of layers.
+
+        Returns:
+            hidden_layers sorted and deduplicated, or () -> the middle and the last layer.
+        """
         return tuple(sorted(set(self.hidden_layers))) or tuple(sorted({max(1, n_layers // 2), n_layers}))
 
 
 def check_against_teacher(config: LRCConfig, arch: Arch, *, d_S_values: tuple[int, ...] = ()) -> None:
-    """The ranges that depend on the teacher: 1 <= d_S <= d_T - 1, seq_len <= context, layers."""
+    """The ranges that depend on the teacher: 1 <= d_S <= d_T - 1, seq_len <= context, layers.
+
+    Args:
+        config: the run's config.
+        arch: the loaded teacher's shape.
+        d_S_values: the sweep's widths to check instead of config.d_S (empty: config.d_S).
+
+    Raises:
+        InputError: naming the first field out of its range.
+    """
     if config.teacher_layers is not None:
         require_int_in(config.teacher_layers, "teacher_layers", 1, arch.n_layers)
     for d_S in d_S_values or (config.d_S,):
@@ -142,7 +165,15 @@ def check_against_teacher(config: LRCConfig, arch: Arch, *, d_S_values: tuple[in
 
 
 def check_token_budget(config: LRCConfig, budget: int) -> int:
-    """Steps for a token budget; a budget below one step is an InputError."""
+    """Steps for a token budget; a budget below one step is an InputError.
+
+    Args:
+        config: the run's config (its tokens_per_step).
+        budget: tokens to train on.
+
+    Returns:
+        budget // tokens_per_step.
+    """
     if not isinstance(budget, int) or budget < config.tokens_per_step:
         raise InputError(
             "token_budgets",

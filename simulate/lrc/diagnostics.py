@@ -22,11 +22,10 @@ import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from lrkd.simulate.lrc.llama import MATRIX_KINDS
+from lrkd.simulate.lrc.losses import loss_terms
 
 
 def _flat_grad(tr, batch, prec) -> tuple[torch.Tensor, float]:
-    from lrkd.simulate.lrc.train import loss_terms
-
     ids, targets, acts = batch
     tr.optimizer.zero_grad(set_to_none=True)
     with prec.autocast():
@@ -38,7 +37,18 @@ def _flat_grad(tr, batch, prec) -> tuple[torch.Tensor, float]:
 
 
 def estimate_c1_constants(tr, batches: list, prec, *, relative_eps: float = 1e-3) -> dict:
-    """sigma^2 and L (see the module docstring) of one student's training loss at its current point."""
+    """sigma^2 and L (see the module docstring) of one student's training loss at its current point.
+
+    Args:
+        tr: the student (a train.Trainee); its parameters are restored afterwards.
+        batches: (ids, targets, teacher activations) per minibatch, at least two.
+        prec: the run's train.Precision.
+        relative_eps: the finite-difference step relative to max(1, ||theta||).
+
+    Returns:
+        A row: loss_mean, grad_mean_norm_sq, sigma2, L_rayleigh, L_estimate, epsilon, n_batches,
+        power_iters, n_params.
+    """
     grads, losses = zip(*(_flat_grad(tr, b, prec) for b in batches))
     stacked = torch.stack(grads)
     mean = stacked.mean(0)
@@ -87,7 +97,15 @@ def _grad_at(tr, point: torch.Tensor, batch, prec) -> torch.Tensor:
 
 def teacher_matrices(teacher, *, include_embedding: bool = True) -> dict[str, torch.Tensor]:
     """Every teacher weight matrix by name: 'L{i}.{kind}' for layer i (0-based) and kind in q, k, v,
-    o, gate, up, down; plus 'embed' (and 'head' when untied)."""
+    o, gate, up, down; plus 'embed' (and 'head' when untied).
+
+    Args:
+        teacher: a simulate.lrc Teacher.
+        include_embedding: add 'embed' (and 'head').
+
+    Returns:
+        name -> the weight tensor itself (not a copy).
+    """
     out = {}
     for i in range(teacher.arch.n_layers):
         weights = teacher.layer(i)
@@ -103,7 +121,15 @@ def teacher_matrices(teacher, *, include_embedding: bool = True) -> dict[str, to
 @torch.no_grad()
 def teacher_spectra(teacher, *, include_embedding: bool = True) -> dict[str, np.ndarray]:
     """Singular values (descending, float64) of every teacher weight matrix (teacher_matrices'
-    names), one matrix in float64 at a time so the peak stays one matrix's SVD."""
+    names), one matrix in float64 at a time so the peak stays one matrix's SVD.
+
+    Args:
+        teacher: a simulate.lrc Teacher.
+        include_embedding: add the embedding (and an untied head).
+
+    Returns:
+        name -> 1-D float64 array of singular values.
+    """
     return {
         name: _svdvals(matrix)
         for name, matrix in teacher_matrices(teacher, include_embedding=include_embedding).items()
@@ -130,7 +156,14 @@ def _svdvals(matrix: torch.Tensor) -> np.ndarray:
 
 
 def spectra_rows(spectra: dict[str, np.ndarray]) -> list[dict]:
-    """One summary row per matrix (for a table): shape-free facts validate/ may want at a glance."""
+    """One summary row per matrix (for a table): shape-free facts validate/ may want at a glance.
+
+    Args:
+        spectra: what teacher_spectra returned.
+
+    Returns:
+        Rows with matrix, layer (None for embed/head), kind, n_singular_values, s_max, s_min, frobenius_sq.
+    """
     rows = []
     for name, s in spectra.items():
         layer, _, kind = name.partition(".") if name.startswith("L") else ("", "", name)

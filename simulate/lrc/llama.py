@@ -40,6 +40,14 @@ class Arch:
 
     @classmethod
     def from_hf(cls, cfg) -> "Arch":
+        """The shape of a transformers Llama config.
+
+        Args:
+            cfg: a transformers LlamaConfig (head_dim defaults to hidden_size // heads).
+
+        Returns:
+            The Arch.
+        """
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         return cls(
             cfg.num_hidden_layers,
@@ -72,13 +80,29 @@ class LayerWeights:
 
 def wide(x: torch.Tensor) -> torch.Tensor:
     """x in at least float32: low-precision tensors are widened, float64 stays float64 (so a float64
-    run, used by the exactness tests, is float64 throughout)."""
+    run, used by the exactness tests, is float64 throughout).
+
+    Args:
+        x: any floating tensor.
+
+    Returns:
+        x itself when float64, else x.float().
+    """
     return x if x.dtype == torch.float64 else x.float()
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """Llama RMSNorm: normalise in float32 (always, as transformers does: merged students and
-    the teacher's transformers model then agree to 1e-10 in float64), scale by `weight`."""
+    the teacher's transformers model then agree to 1e-10 in float64), scale by `weight`.
+
+    Args:
+        x: activations (..., d).
+        weight: the norm's scale (d).
+        eps: added to the mean square.
+
+    Returns:
+        weight x (x / rms(x)), in x's dtype before the scale.
+    """
     dtype = x.dtype
     x32 = x.float()
     x32 = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)
@@ -86,14 +110,31 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """RoPE's rotate-half: (x1, x2) -> (-x2, x1) on the last axis's two halves.
+
+    Args:
+        x: (..., head_dim) with head_dim even.
+
+    Returns:
+        A tensor of x's shape.
+    """
     first, second = x.chunk(2, dim=-1)  # chunk, not slicing: its backward is a cat, not zero-fills
     return torch.cat((-second, first), dim=-1)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x: (B, heads, T, head_dim); cos, sin: (B, T, head_dim) from the model's rotary module.
+    """Rotary position embedding, as transformers applies it.
 
-    The tables are cast to x's dtype (as transformers does), so bf16 stays bf16 under autocast."""
+    The tables are cast to x's dtype (as transformers does), so bf16 stays bf16 under autocast.
+
+    Args:
+        x: (B, heads, T, head_dim).
+        cos: (B, T, head_dim) from the model's rotary module.
+        sin: (B, T, head_dim) from the model's rotary module.
+
+    Returns:
+        The rotated x, same shape and dtype.
+    """
     cos, sin = cos.to(x.dtype).unsqueeze(1), sin.to(x.dtype).unsqueeze(1)
     return x * cos + rotate_half(x) * sin
 
@@ -101,7 +142,19 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 def attend(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, arch: Arch, cos: torch.Tensor, sin: torch.Tensor
 ) -> torch.Tensor:
-    """Causal grouped-query attention on pre-RoPE q (B,T,H*hd), k, v (B,T,Hkv*hd) -> (B,T,H*hd)."""
+    """Causal grouped-query attention on pre-RoPE q (B,T,H*hd), k, v (B,T,Hkv*hd) -> (B,T,H*hd).
+
+    Args:
+        q: queries before RoPE.
+        k: keys before RoPE.
+        v: values.
+        arch: heads, KV heads and head_dim.
+        cos: RoPE table (rope_tables).
+        sin: RoPE table (rope_tables).
+
+    Returns:
+        The heads' outputs concatenated, (B, T, H*hd).
+    """
     b, t, _ = q.shape
     qh = q.view(b, t, arch.n_heads, arch.head_dim).transpose(1, 2)
     kh = k.view(b, t, arch.n_kv_heads, arch.head_dim).transpose(1, 2)
@@ -138,8 +191,18 @@ def layer_forward(
 ) -> torch.Tensor:
     """One decoder layer. With `capture`, store the cloned activations in it (keys CLONE_KINDS).
 
-    `o_to_residual` (d_o x d_residual), when given, maps the attention output after `w.o` to the
-    residual stream's width (the student's teacher-width attention-output variant).
+    Args:
+        x: the residual stream (B, T, width).
+        w: the layer's weights (teacher's, or a student's formed ones).
+        arch: heads, KV heads, head_dim, eps.
+        cos: RoPE table (rope_tables).
+        sin: RoPE table (rope_tables).
+        o_to_residual: (d_o x d_residual), when given, maps the attention output after `w.o` to the
+            residual stream's width (the student's teacher-width attention-output variant).
+        capture: a dict to fill with q, k, v (before RoPE), gate, up, attn_out, ffn_out; None: nothing kept.
+
+    Returns:
+        The residual stream after the layer.
     """
     h = rms_norm(x, w.input_norm, arch.eps)
     q, k, v = F.linear(h, w.q), F.linear(h, w.k), F.linear(h, w.v)
@@ -154,7 +217,16 @@ def layer_forward(
 
 
 def rope_tables(rotary, input_ids: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos, sin for positions 0..T-1 from a transformers rotary module (handles any rope_scaling)."""
+    """cos, sin for positions 0..T-1 from a transformers rotary module (handles any rope_scaling).
+
+    Args:
+        rotary: the model's rotary-embedding module.
+        input_ids: (B, T) ids (only the shape and device are used).
+        dtype: the tables' dtype.
+
+    Returns:
+        (cos, sin), each (B, T, head_dim).
+    """
     b, t = input_ids.shape
     positions = torch.arange(t, device=input_ids.device).unsqueeze(0).expand(b, t)
     probe = torch.empty(0, device=input_ids.device, dtype=dtype)

@@ -36,6 +36,15 @@ class TeacherTargets:
 
     @classmethod
     def from_logits(cls, teacher_logits: torch.Tensor, temperature: float) -> "TeacherTargets":
+        """The targets of one batch from the teacher's logits.
+
+        Args:
+            teacher_logits: (B, T, V) logits.
+            temperature: tau of the KL.
+
+        Returns:
+            TeacherTargets holding p_T = softmax(logits / tau) in float32 and sum p_T log p_T.
+        """
         logp = F.log_softmax(wide(teacher_logits) / temperature, dim=-1)
         probs = logp.exp()
         return cls(probs, (probs * logp).sum(), temperature)
@@ -74,7 +83,15 @@ def _xlogy_exp(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
 
 
 def topk_kl_sum(student_logp: torch.Tensor, targets: TopKTargets) -> torch.Tensor:
-    """Sum over tokens of the coarse-grained KL (see TopKTargets) from the student's log-probs."""
+    """Sum over tokens of the coarse-grained KL (see TopKTargets) from the student's log-probs.
+
+    Args:
+        student_logp: the student's log-probabilities (B, T, V) at the targets' temperature.
+        targets: the stored top-k targets.
+
+    Returns:
+        A scalar tensor.
+    """
     q_top = student_logp.gather(-1, targets.ids)
     head = (targets.log_probs.exp() * q_top).sum()
     # log q_tail = log(1 - sum_S q_i) = log(-expm1(logsumexp_S log q_i)), floored so that an
@@ -87,12 +104,29 @@ def topk_kl_sum(student_logp: torch.Tensor, targets: TopKTargets) -> torch.Tenso
 
 
 def teacher_log_probs(teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """log softmax(logits / tau) in float32."""
+    """log softmax(logits / tau) in float32.
+
+    Args:
+        teacher_logits: (B, T, V) logits.
+        temperature: tau.
+
+    Returns:
+        (B, T, V) log-probabilities (float64 in a float64 run).
+    """
     return F.log_softmax(wide(teacher_logits) / temperature, dim=-1)
 
 
 def kl_from_log_probs(student_logp: torch.Tensor, targets: TeacherTargets, reduction: str = "token") -> torch.Tensor:
-    """KL(teacher || student) from the student's log-probabilities (B, T, V); 'token' mean or 'batchmean'."""
+    """KL(teacher || student) from the student's log-probabilities (B, T, V); 'token' mean or 'batchmean'.
+
+    Args:
+        student_logp: the student's log-probabilities at the targets' temperature.
+        targets: TeacherTargets (whole vocabulary) or TopKTargets (coarse-grained KL).
+        reduction: "token" (mean over tokens) or "batchmean" (sum over tokens / batch size).
+
+    Returns:
+        A scalar tensor.
+    """
     if isinstance(targets, TopKTargets):
         total = topk_kl_sum(student_logp, targets)
     else:
@@ -102,20 +136,47 @@ def kl_from_log_probs(student_logp: torch.Tensor, targets: TeacherTargets, reduc
 
 
 def kl_to_teacher(student_logits: torch.Tensor, targets: TeacherTargets, reduction: str = "token") -> torch.Tensor:
-    """KL(teacher || student) at the targets' temperature."""
+    """KL(teacher || student) at the targets' temperature.
+
+    Args:
+        student_logits: (B, T, V) logits.
+        targets: TeacherTargets or TopKTargets.
+        reduction: "token" or "batchmean" (kl_from_log_probs).
+
+    Returns:
+        A scalar tensor.
+    """
     student_logp = F.log_softmax(wide(student_logits) / targets.temperature, dim=-1)
     return kl_from_log_probs(student_logp, targets, reduction)
 
 
 def lm_loss(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy (nats per predicted token)."""
+    """Mean next-token cross-entropy (nats per predicted token).
+
+    Args:
+        logits: (B, T, V) logits.
+        input_ids: (B, T) ids: positions 0..T-2 predict 1..T-1.
+
+    Returns:
+        A scalar tensor.
+    """
     return F.cross_entropy(wide(logits[:, :-1].flatten(0, 1)), input_ids[:, 1:].flatten())
 
 
 def kl_and_lm(
     student_logits: torch.Tensor, targets: TeacherTargets, input_ids: torch.Tensor, reduction: str = "token"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both logit losses, sharing one log-softmax when tau = 1 (the vocabulary is the big axis)."""
+    """Both logit losses, sharing one log-softmax when tau = 1 (the vocabulary is the big axis).
+
+    Args:
+        student_logits: (B, T, V) logits.
+        targets: TeacherTargets or TopKTargets.
+        input_ids: (B, T) ids of the batch.
+        reduction: "token" or "batchmean" for the KL.
+
+    Returns:
+        (KL, LM loss), scalar tensors.
+    """
     if targets.temperature != 1.0:
         return kl_to_teacher(student_logits, targets, reduction), lm_loss(student_logits, input_ids)
     logp = F.log_softmax(wide(student_logits), dim=-1)
@@ -126,7 +187,17 @@ def kl_and_lm(
 def clone_losses(
     student, student_acts: list[dict], teacher_acts: list[dict], kinds: tuple[str, ...] = CLONE_KINDS
 ) -> dict[str, torch.Tensor]:
-    """Per kind, the sum over layers of MSE(student activation, teacher target)."""
+    """Per kind, the sum over layers of MSE(student activation, teacher target).
+
+    Args:
+        student: the LRC student (its projections map the output terms' targets).
+        student_acts: the student's captured activations, one dict per layer.
+        teacher_acts: the teacher's, one dict per layer.
+        kinds: the cloned kinds (CLONE_KINDS or a subset).
+
+    Returns:
+        kind -> scalar tensor.
+    """
     out = {}
     for kind in kinds:
         terms = [
@@ -135,6 +206,32 @@ def clone_losses(
         ]
         out[kind] = torch.stack(terms).sum()
     return out
+
+
+def loss_terms(
+    tr, ids: torch.Tensor, targets: TeacherTargets, teacher_acts: list[dict] | None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The training loss of one student on one batch and its named terms.
+
+    Shared by the training loop (train.py), the C1 estimates (diagnostics.py) and plain SGD (sgd.py).
+
+    Args:
+        tr: the student being trained (a train.Trainee: its model, config, spec.alpha and clone_kinds are read).
+        ids: the batch's token ids (B, T).
+        targets: the teacher's KL targets on the batch (TeacherTargets or TopKTargets).
+        teacher_acts: the teacher's cloned activations per layer, or None when no clone term is trained.
+
+    Returns:
+        (total loss, {"kl", "lm_loss", "clone_loss", "clone_<kind>" per cloned kind: the terms}).
+    """
+    cfg, kinds = tr.config, tr.clone_kinds
+    out = tr.model(ids, capture=bool(kinds))
+    kl, lm = kl_and_lm(out.logits, targets, ids, cfg.kl_reduction)
+    clones = clone_losses(tr.model, out.acts, teacher_acts, kinds) if kinds else {}
+    clone = torch.stack(list(clones.values())).sum() if clones else torch.zeros((), device=ids.device)
+    total = cfg.kl_weight * kl + cfg.lm_weight * lm + tr.spec.alpha * clone
+    terms = {"kl": kl, "lm_loss": lm, "clone_loss": clone, **{f"clone_{k}": v for k, v in clones.items()}}
+    return total, terms
 
 
 def _mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

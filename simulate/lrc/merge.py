@@ -18,7 +18,14 @@ from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
 
 
 def student_config(student: LRCStudent | DenseStudent):
-    """The teacher's LlamaConfig with hidden_size d_S (head_dim kept explicit)."""
+    """The teacher's LlamaConfig with hidden_size d_S (head_dim kept explicit).
+
+    Args:
+        student: an LRCStudent or DenseStudent.
+
+    Returns:
+        A copy of the teacher's transformers config for the merged model.
+    """
     config = copy.deepcopy(student.teacher.model.config)
     arch = student.teacher.arch
     config.hidden_size = student.d_S
@@ -35,9 +42,15 @@ def student_config(student: LRCStudent | DenseStudent):
 def merge(student, save_to: str | Path | None = None, *, dtype: torch.dtype = torch.float32):
     """A LlamaForCausalLM computing the student's function; saved (safetensors) when `save_to`.
 
-    `student` is an LRCStudent, a DenseStudent, or a run record holding one (`.student`).
+    Args:
+        student: an LRCStudent, a DenseStudent, or a run record holding one (`.student`).
+        save_to: a folder to save the model and the teacher's tokenizer in (None: not saved).
+        dtype: the merged model's dtype.
+
+    Returns:
+        The transformers.LlamaForCausalLM (eval mode).
     """
-    from transformers import LlamaForCausalLM
+    from transformers import LlamaForCausalLM  # transformers takes seconds to import: only when merging
 
     student = getattr(student, "student", student)
     weights = student.plain_weights()

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from lrkd.errors import InputError
 from lrkd.simulate.lrc.llama import CLONE_KINDS
@@ -60,10 +62,18 @@ class StoredOutputs:
 
     @property
     def has_acts(self) -> bool:
+        """Whether the store holds every layer's cloned activations."""
         return f"acts.0.{CLONE_KINDS[0]}" in self.tensors
 
     def row_of(self, sequences: np.ndarray) -> np.ndarray:
-        """Row numbers in the store of each given sequence (they must all be stored)."""
+        """Row numbers in the store of each given sequence (they must all be stored).
+
+        Args:
+            sequences: (n, T) token rows.
+
+        Returns:
+            n row numbers; an InputError naming `teacher_outputs` when one is not stored.
+        """
         lookup = {row.tobytes(): i for i, row in enumerate(self.tokens.cpu().numpy())}
         try:
             return np.array([lookup[s.tobytes()] for s in np.asarray(sequences, dtype=np.int64)])
@@ -71,7 +81,15 @@ class StoredOutputs:
             raise InputError("teacher_outputs", f"{self.path} does not hold every sequence asked for") from None
 
     def targets(self, rows, device) -> TeacherTargets | TopKTargets:
-        """The KL targets of the given rows (full-vocabulary or top-k)."""
+        """The KL targets of the given rows (full-vocabulary or top-k).
+
+        Args:
+            rows: store row numbers.
+            device: where the tensors go.
+
+        Returns:
+            TeacherTargets (whole vocabulary) or TopKTargets.
+        """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
         if "log_probs" in self.tensors:
             logp = self.tensors["log_probs"][rows].to(device)
@@ -85,7 +103,15 @@ class StoredOutputs:
         )
 
     def acts(self, rows, device) -> list[dict[str, torch.Tensor]] | None:
-        """Every layer's cloned activations of the given rows (None when not stored)."""
+        """Every layer's cloned activations of the given rows (None when not stored).
+
+        Args:
+            rows: store row numbers.
+            device: where the tensors go.
+
+        Returns:
+            One dict kind -> tensor per layer, or None.
+        """
         if not self.has_acts:
             return None
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
@@ -95,10 +121,20 @@ class StoredOutputs:
         ]
 
     def hidden(self, rows, device) -> dict[int, torch.Tensor]:
+        """The stored residual streams of the given rows.
+
+        Args:
+            rows: store row numbers.
+            device: where the tensors go.
+
+        Returns:
+            layer -> (len(rows), T, d_T) tensor, for the store's hidden_layers.
+        """
         rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
         return {layer: self.tensors[f"hidden.{layer}"][rows].to(device) for layer in self.hidden_layers}
 
     def nbytes(self) -> int:
+        """Bytes held in memory by the stored tensors (the tokens excluded)."""
         return sum(t.numel() * t.element_size() for t in self.tensors.values())
 
 
@@ -112,7 +148,20 @@ def outputs_key(
     hidden_layers: tuple[int, ...],
     dtype: str,
 ) -> str:
-    """The store key: teacher fingerprint + token bytes + every setting that changes the values."""
+    """The store key: teacher fingerprint + token bytes + every setting that changes the values.
+
+    Args:
+        teacher: the (reduced) Teacher.
+        sequences: (n, T) int64 token rows.
+        top_k: None (whole vocabulary) or k.
+        temperature: tau of the KL targets.
+        capture: whether cloned activations are stored.
+        hidden_layers: the residual streams stored.
+        dtype: the weights' dtype and the run's precision, as text.
+
+    Returns:
+        20 hex digits.
+    """
     digest = hashlib.sha256(
         json.dumps(
             {
@@ -131,6 +180,15 @@ def outputs_key(
 
 
 def store_path(cache_dir: Path, key: str) -> Path:
+    """Where the store of a key lives.
+
+    Args:
+        cache_dir: the cache root.
+        key: outputs_key's value.
+
+    Returns:
+        cache_dir/teacher_outputs/<key>.safetensors.
+    """
     return Path(cache_dir) / "teacher_outputs" / f"{key}.safetensors"
 
 
@@ -149,13 +207,20 @@ def teacher_outputs(
 ) -> StoredOutputs:
     """The teacher's outputs on `sequences` (n, T): read from the store, or computed once and stored.
 
-    Args: teacher (simulate.lrc.Teacher); sequences (int64 token rows); cache_dir (the cache
-    root); prec (train.Precision: device and autocast); top_k (None: the whole vocabulary,
-    exact; k: top-k log-probabilities plus the tail mass); temperature (tau of the KL targets);
-    capture (store every layer's cloned activations); hidden_layers (residual streams to keep);
-    batch_size (sequences per teacher forward); must_exist (never run the teacher: a missing
-    store is an InputError).
-    Returns: StoredOutputs.
+    Args:
+        teacher: the (reduced) simulate.lrc Teacher.
+        sequences: int64 token rows (n, T).
+        cache_dir: the cache root.
+        prec: the run's train.Precision (device and autocast).
+        top_k: None: the whole vocabulary, exact; k: top-k log-probabilities plus the tail mass.
+        temperature: tau of the KL targets.
+        capture: store every layer's cloned activations.
+        hidden_layers: residual streams to keep.
+        batch_size: sequences per teacher forward.
+        must_exist: never run the teacher: a missing store is an InputError.
+
+    Returns:
+        StoredOutputs.
     """
     sequences = np.ascontiguousarray(sequences, dtype=np.int64)
     if top_k is not None:
@@ -195,8 +260,6 @@ def teacher_outputs(
 def _compute_and_save(
     teacher, sequences, path: Path, *, prec, top_k, temperature, capture, hidden_layers, batch_size
 ) -> None:
-    from safetensors.torch import save_file
-
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(sequences), batch_size):
         ids = torch.from_numpy(sequences[start : start + batch_size]).to(prec.device)
@@ -240,9 +303,16 @@ def _batch_tensors(out, logp: torch.Tensor, top_k: int | None) -> dict[str, torc
 
 
 def load_outputs(path: Path, *, device="cpu", expect_tokens: np.ndarray | None = None) -> StoredOutputs:
-    """Read a store written by `teacher_outputs` (all of it, into memory on `device`'s host)."""
-    from safetensors import safe_open
+    """Read a store written by `teacher_outputs` (all of it, into memory on `device`'s host).
 
+    Args:
+        path: the .safetensors file.
+        device: unused here: tensors stay on the CPU until a batch asks for them.
+        expect_tokens: the sequences the store must hold (checked; None: not checked).
+
+    Returns:
+        StoredOutputs; other tokens than expected are an InputError naming `teacher_outputs`.
+    """
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata() or {}
         tensors = {name: handle.get_tensor(name) for name in handle.keys()}

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lrkd.simulate.lrc.llama import CLONE_KINDS
+from lrkd.sweep import CellResult
 
 TABLES = ("trajectory", "steps", "final", "hidden_index", "c1")
 TRAJECTORY_COLUMNS = (
@@ -70,19 +71,36 @@ class RunRecord:
 
     @property
     def d_S(self) -> int:
+        """The student's width."""
         return self.final["d_S"]
 
     def heldout_losses(self) -> list[tuple[int, float]]:
+        """(step, held-out LM loss) at every evaluation step.
+
+        Returns:
+            One pair per trajectory row.
+        """
         return [(row["step"], row["heldout_lm_loss"]) for row in self.trajectory]
 
     def to_cell_result(self):
+        """This record alone as an lrkd CellResult.
+
+        Returns:
+            to_cell_result([self]).
+        """
         return to_cell_result([self])
 
 
 def to_cell_result(records: list[RunRecord]):
-    """Concatenate the tables of several records (one sweep) into one lrkd CellResult."""
-    from lrkd.sweep import CellResult
+    """Concatenate the tables of several records (one sweep) into one lrkd CellResult.
 
+    Args:
+        records: the sweep's records; the teacher's hidden-state arrays they share are kept once.
+
+    Returns:
+        A CellResult with the tables trajectory, steps, final, hidden_index, c1 (those not empty) and
+        the hidden-state arrays.
+    """
     tables = {name: [] for name in TABLES}
     arrays: dict[str, np.ndarray] = {}
     seen_teacher_arrays: set[str] = set()

@@ -34,13 +34,23 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from lrkd.errors import InputError
 from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
 from lrkd.simulate.lrc.data import BatchStream, build_corpus, subsample
+from lrkd.simulate.lrc.losses import loss_terms
 from lrkd.simulate.lrc.teacher import Teacher, cache_root, load_teacher
+from lrkd.simulate.lrc.train import StudentSpec, Trainee, prepare_teacher, resolve_precision, teacher_source
 
 FD_RELATIVE_EPS = 1e-3
 
 
 def sgd_config(config: LRCConfig, lr: float) -> LRCConfig:
-    """The config with plain constant-step SGD at `lr` (what C1 assumes), everything else kept."""
+    """The config with plain constant-step SGD at `lr` (what C1 assumes), everything else kept.
+
+    Args:
+        config: the student's config.
+        lr: the constant step size eta.
+
+    Returns:
+        A new LRCConfig: no momentum, weight decay, warm-up, schedule or clipping.
+    """
     return replace(
         config,
         optimizer="sgd",
@@ -54,11 +64,15 @@ def sgd_config(config: LRCConfig, lr: float) -> LRCConfig:
 
 
 class SGDProblem:
-    """One student (width d_S, seed) on the finite-sum objective over n_batches fixed batches."""
+    """One student (width d_S, seed) on the finite-sum objective over n_batches fixed batches.
+
+    Args:
+        config: the student and data (its optimizer settings are replaced by plain SGD).
+        n_batches: the finite sum's size (>= 2).
+        teacher: an already loaded teacher to use (None: load config.teacher).
+    """
 
     def __init__(self, config: LRCConfig, n_batches: int, *, teacher: Teacher | None = None):
-        from lrkd.simulate.lrc.train import StudentSpec, Trainee, prepare_teacher, resolve_precision, teacher_source
-
         if n_batches < 2:
             raise InputError("n_batches", f"must be >= 2 (sigma^2 needs two batches), got {n_batches}")
         self.prec = resolve_precision(config.device, config.dtype)
@@ -88,25 +102,43 @@ class SGDProblem:
 
     @property
     def params(self) -> list[torch.nn.Parameter]:
+        """The student's trainable parameters (P, norms)."""
         return self.trainee.params
 
     def loss_and_grad(self, i: int) -> tuple[float, torch.Tensor]:
-        """Loss on batch i and its gradient (one flat float64 vector) at the current P."""
-        from lrkd.simulate.lrc.train import loss_terms
+        """Loss on batch i and its gradient (one flat float64 vector) at the current P.
 
+        Args:
+            i: the batch (0..n_batches-1).
+
+        Returns:
+            (loss, gradient).
+        """
         with self.prec.autocast():
             loss, _ = loss_terms(self.trainee, *self.batches[i])
         grads = torch.autograd.grad(loss, self.params)
         return float(loss.detach()), torch.cat([g.reshape(-1).double() for g in grads])
 
     def full(self) -> tuple[float, torch.Tensor, torch.Tensor]:
-        """f(P), grad f(P) and every batch gradient (n_b x params)."""
+        """f(P), grad f(P) and every batch gradient (n_b x params).
+
+        Returns:
+            (f, grad f, the stacked batch gradients).
+        """
         losses, grads = zip(*(self.loss_and_grad(i) for i in range(self.n_batches)))
         stacked = torch.stack(grads)
         return float(np.mean(losses)), stacked.mean(0), stacked
 
     def constants(self, power_iters: int, *, seed: int) -> dict:
-        """f, ||grad f||^2, sigma^2 and L at the current point (see the module docstring)."""
+        """f, ||grad f||^2, sigma^2 and L at the current point (see the module docstring).
+
+        Args:
+            power_iters: Hessian power iterations for L.
+            seed: the power iteration's start vector.
+
+        Returns:
+            A row: f, grad_f_norm_sq, sigma2, L, n_batches, power_iters, n_params.
+        """
         f, mean, stacked = self.full()
         sigma2 = float(((stacked - mean) ** 2).sum(1).mean())
         lipschitz = self._power_iteration(power_iters, seed)
@@ -146,9 +178,15 @@ class SGDProblem:
         return self.full()[1]
 
     def sgd_step(self, i: int, lr: float) -> tuple[float, torch.Tensor]:
-        """One update on batch i with the trainee's torch SGD at `lr`; returns (loss, gradient used)."""
-        from lrkd.simulate.lrc.train import loss_terms
+        """One update on batch i with the trainee's torch SGD at `lr`; returns (loss, gradient used).
 
+        Args:
+            i: the batch (0..n_batches-1).
+            lr: the step size.
+
+        Returns:
+            (loss before the update, the flat float64 gradient used).
+        """
         opt = self.trainee.optimizer
         for group in opt.param_groups:
             group["lr"] = lr
@@ -161,9 +199,19 @@ class SGDProblem:
         return float(loss.detach()), grad
 
     def state(self) -> list[torch.Tensor]:
+        """A copy of the current parameters (for restore).
+
+        Returns:
+            One detached tensor per parameter.
+        """
         return [p.detach().clone() for p in self.params]
 
     def restore(self, state: list[torch.Tensor]) -> None:
+        """Set the parameters back to a saved state.
+
+        Args:
+            state: what state() returned.
+        """
         with torch.no_grad():
             for p, s in zip(self.params, state):
                 p.copy_(s)
@@ -174,7 +222,16 @@ L_MARGIN = 2.0
 
 def step_size(constants: dict, budget: int, margin: float = L_MARGIN) -> float:
     """Ghadimi-Lan's constant step for T steps, min(1/L', sqrt(2 Delta / (L' sigma^2 T))), with
-    L' = margin x L(P_0) and Delta = f(P_0) (see the module docstring)."""
+    L' = margin x L(P_0) and Delta = f(P_0) (see the module docstring).
+
+    Args:
+        constants: SGDProblem.constants at P_0 (L, sigma2, f).
+        budget: T, the number of steps.
+        margin: the factor on L(P_0).
+
+    Returns:
+        eta.
+    """
     lipschitz, sigma2, delta = margin * constants["L"], constants["sigma2"], constants["f"]
     return float(min(1.0 / lipschitz, math.sqrt(2.0 * delta / (lipschitz * sigma2 * budget))))
 
@@ -190,11 +247,18 @@ def sgd_runs(
 ) -> dict:
     """SGD paths for every budget T from one start (the config's seed): tables for validate/.
 
-    Args: config (the student: d_S, alpha, seed, data; its optimizer settings are replaced by
-    plain SGD); budgets (the step counts T, distinct, >= 1); n_batches (the finite sum's size);
-    power_iters (Hessian power iterations per probe point); probe_fractions (where along the
-    longest path the constants are measured again, as fractions of its length; P_0 always).
-    Returns: {"steps": rows per (T, t), "constants": rows per probe point, "runs": rows per T}.
+    Args:
+        config: the student: d_S, alpha, seed, data; its optimizer settings are replaced by plain SGD.
+        budgets: the step counts T, distinct, >= 1.
+        n_batches: the finite sum's size.
+        power_iters: Hessian power iterations per probe point.
+        probe_fractions: where along the longest path the constants are measured again, as fractions of
+            its length (P_0 always).
+        teacher: an already loaded teacher to use (None: load config.teacher).
+
+    Returns:
+        {"steps": rows per (T, t), "constants": rows per probe point, "runs": rows per T (with the
+        resolved precision in `dtype`)}.
     """
     budgets = sorted({int(b) for b in budgets})
     if not budgets or budgets[0] < 1:
@@ -233,6 +297,7 @@ def sgd_runs(
                 "sigma2_0": c0["sigma2"],
                 "eta_L0": eta * c0["L"],
                 "L_margin": L_MARGIN,
+                "dtype": problem.prec.name,
             }
         )
     problem.teacher.set_compute_dtype(None)

@@ -46,6 +46,8 @@ WRITE_KINDS = ("o", "down")  # W_S = P^T @ W_T
 
 @dataclass
 class StudentOutput:
+    """Logits (B, T, V); per-layer cloned activations (or None); residual streams by layer."""
+
     logits: torch.Tensor
     acts: list[dict[str, torch.Tensor]] | None
     hidden: dict[int, torch.Tensor]
@@ -84,6 +86,16 @@ class _Student(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, *, capture: bool = False, hidden_layers: tuple[int, ...] = ()
     ) -> StudentOutput:
+        """The student's logits, and with `capture` every layer's cloned activations.
+
+        Args:
+            input_ids: (B, T) ids.
+            capture: keep q, k, v, gate, up, attn_out, ffn_out of every layer (for the clone loss).
+            hidden_layers: residual streams to keep: l in 1..n_layers is the output of layer l.
+
+        Returns:
+            StudentOutput.
+        """
         arch = self.arch
         layers, head = self._frozen if self._frozen is not None else (None, self.head_matrix())
         x = self.embed(input_ids, head)
@@ -115,9 +127,19 @@ class _Student(nn.Module):
             self._frozen = None
 
     def trainable_parameters(self) -> list[nn.Parameter]:
+        """The parameters that train (projections or weights, and the norms).
+
+        Returns:
+            A list of parameters.
+        """
         return [p for p in self.parameters() if p.requires_grad]
 
     def n_trainable(self) -> int:
+        """The number of trainable scalars.
+
+        Returns:
+            The sum of the trainable parameters' sizes.
+        """
         return sum(p.numel() for p in self.trainable_parameters())
 
 
@@ -151,13 +173,27 @@ class LRCStudent(_Student):
         self.to(teacher.device)
 
     def P(self, kind: str, layer: int) -> torch.Tensor:
+        """The projection of one kind and layer.
+
+        Args:
+            kind: one of MATRIX_KINDS.
+            layer: 0-based layer index.
+
+        Returns:
+            The (d_T x d_S) parameter.
+        """
         return self.proj[kind][layer]
 
     def layer_weights(self, i: int, *, exact: bool = False) -> tuple[LayerWeights, torch.Tensor | None]:
         """Layer i's student weights (formed now) and the o-output map for the teacher-width variant.
 
-        `exact` forms them from the float32 teacher tensors (merging); otherwise from the
-        teacher's compute copies (bf16 under autocast).
+        Args:
+            i: 0-based layer index.
+            exact: form them from the float32 teacher tensors (merging); otherwise from the teacher's
+                compute copies (bf16 under autocast).
+
+        Returns:
+            (LayerWeights, P_o for attn_out_width "teacher" else None).
         """
         t = self.teacher.layer(i) if exact else self.teacher.compute_layer(i)
         formed = {kind: getattr(t, kind) @ self.P(kind, i) for kind in READ_KINDS}
@@ -174,7 +210,15 @@ class LRCStudent(_Student):
         return self.teacher.compute_head @ head_proj
 
     def embed(self, input_ids: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
-        """Student embeddings of `input_ids`: rows of E_T @ P_emb (reusing the head when tied)."""
+        """Student embeddings of `input_ids`: rows of E_T @ P_emb (reusing the head when tied).
+
+        Args:
+            input_ids: (B, T) ids.
+            head: the formed head matrix (head_matrix()), reused when the embedding is tied to it.
+
+        Returns:
+            (B, T, d_S) embeddings.
+        """
         if self.ties_embeddings:
             return head[input_ids]  # E_S == H_S: the vocabulary matrix is formed once
         return self.teacher.embed[input_ids] @ self.embed_proj
@@ -194,6 +238,7 @@ class LRCStudent(_Student):
 
     @property
     def ties_embeddings(self) -> bool:
+        """Whether embedding and LM head are one matrix (tied projections of a tied teacher)."""
         return self.tie_head_proj and self.teacher.arch.tie_embeddings
 
 
@@ -226,19 +271,48 @@ class DenseStudent(_Student):
         self.to(teacher.device)
 
     def layer_weights(self, i: int, *, exact: bool = False) -> tuple[LayerWeights, None]:
+        """Layer i's weights (trained directly).
+
+        Args:
+            i: 0-based layer index.
+            exact: unused (the weights are not formed); kept for the shared interface.
+
+        Returns:
+            (LayerWeights, None).
+        """
         w = {kind: self.weight[kind][i] for kind in MATRIX_KINDS}
         return LayerWeights(**w, input_norm=self.input_norm[i], post_norm=self.post_norm[i]), None
 
     def head_matrix(self) -> torch.Tensor:
+        """The LM head (vocab x d_S): the embedding when tied.
+
+        Returns:
+            The parameter.
+        """
         return self.embedding if self.head is None else self.head
 
     def embed(self, input_ids: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+        """Student embeddings of `input_ids`.
+
+        Args:
+            input_ids: (B, T) ids.
+            head: unused (the interface of LRCStudent.embed).
+
+        Returns:
+            (B, T, d_S) embeddings.
+        """
         return self.embedding[input_ids]
 
     def plain_weights(self) -> PlainWeights:
+        """The student's tensors as a plain Llama's (what merge saves).
+
+        Returns:
+            PlainWeights.
+        """
         layers = [self.layer_weights(i)[0] for i in range(self.arch.n_layers)]
         return PlainWeights(layers, self.embedding, self.head_matrix(), self.final_norm)
 
     @property
     def ties_embeddings(self) -> bool:
+        """Whether embedding and LM head are one matrix (the teacher's are tied)."""
         return self.head is None

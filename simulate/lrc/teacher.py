@@ -13,12 +13,14 @@ transformers' logits in the tests) and, when asked, keeps what LRC clones from e
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
+import copy
+import functools
 import hashlib
 import importlib.util
 import os
 import shutil
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from lrkd import progress as progress_bars  # noqa: E402
 from lrkd.errors import InputError  # noqa: E402
 from lrkd.simulate.lrc.llama import Arch, LayerWeights, layer_forward, rms_norm, rope_tables  # noqa: E402
 
@@ -76,6 +79,9 @@ class Teacher:
         Autocast would cast every float32 weight to bf16 at every use; caching the cast copies
         once gives the same numbers without the copies. Norm weights and the embedding table
         (looked up, not multiplied) stay float32, as under plain autocast.
+
+        Args:
+            dtype: the autocast dtype (torch.bfloat16), or None / torch.float32 to drop the copies.
         """
         dtype = None if dtype in (None, torch.float32) else dtype
         if dtype != self.compute_dtype:
@@ -91,34 +97,55 @@ class Teacher:
         return {"layers": layers, "head": self.head.to(dtype)}
 
     def compute_layer(self, i: int) -> LayerWeights:
-        """Layer i's weights for computing (cast copies under a compute dtype, else float32)."""
+        """Layer i's weights for computing (cast copies under a compute dtype, else float32).
+
+        Args:
+            i: 0-based layer index.
+
+        Returns:
+            LayerWeights.
+        """
         return self._cast["layers"][i] if self._cast else self.layer(i)
 
     @property
     def compute_head(self) -> torch.Tensor:
+        """The LM head for computing (its cast copy under a compute dtype, else the weight itself)."""
         return self._cast["head"] if self._cast else self.head
 
     @property
     def device(self) -> torch.device:
+        """The device of the teacher's weights."""
         return self.embed.device
 
     @property
     def embed(self) -> torch.Tensor:
+        """The embedding table (vocab x d_T)."""
         return self.model.model.embed_tokens.weight
 
     @property
     def head(self) -> torch.Tensor:
+        """The LM head (vocab x d_T; the embedding table when tied)."""
         return self.model.lm_head.weight
 
     @property
     def final_norm(self) -> torch.Tensor:
+        """The final RMSNorm's weight (d_T)."""
         return self.model.model.norm.weight
 
     @property
     def rotary(self):
+        """The transformers rotary-embedding module (for rope_tables)."""
         return self.model.model.rotary_emb
 
     def layer(self, i: int) -> LayerWeights:
+        """Layer i's weights as plain tensors (views of the model's parameters).
+
+        Args:
+            i: 0-based layer index.
+
+        Returns:
+            LayerWeights.
+        """
         block = self.model.model.layers[i]
         att, mlp = block.self_attn, block.mlp
         return LayerWeights(
@@ -134,6 +161,14 @@ class Teacher:
         )
 
     def to(self, device: torch.device | str) -> "Teacher":
+        """Move the teacher to `device` (its compute copies are cast again there).
+
+        Args:
+            device: the target device.
+
+        Returns:
+            self.
+        """
         if torch.device(device) != self.device:
             self.model.to(device)
             dtype, self.compute_dtype, self._cast = self.compute_dtype, None, {}
@@ -146,7 +181,13 @@ class Teacher:
     ) -> TeacherOutput:
         """Logits, and with `capture` every layer's q, k, v, gate, up, attention and FFN outputs.
 
-        `hidden_layers` lists residual streams to keep: l in 1..n_layers is the output of layer l.
+        Args:
+            input_ids: (B, T) ids.
+            capture: keep every layer's cloned activations (q, k before RoPE).
+            hidden_layers: residual streams to keep: l in 1..n_layers is the output of layer l.
+
+        Returns:
+            TeacherOutput.
         """
         x = self.embed[input_ids]
         cos, sin = rope_tables(self.rotary, input_ids, torch.float32)
@@ -162,12 +203,21 @@ class Teacher:
         return TeacherOutput(logits, acts, hidden)
 
     def n_params(self) -> int:
+        """The teacher's number of parameters.
+
+        Returns:
+            The sum of its parameters' sizes.
+        """
         return sum(p.numel() for p in self.model.parameters())
 
     def fingerprint(self) -> str:
         """A short hash of the teacher's function: its shape, reduction and a sample of its
         weights (every norm vector, the first head rows, a slice of every matrix). Keys the
-        stored teacher outputs (outputs.py); computed once."""
+        stored teacher outputs (outputs.py); computed once.
+
+        Returns:
+            16 hex digits.
+        """
         if not self._fingerprint:
             digest = hashlib.sha256(repr((self.arch, self.reduction, str(self.model.dtype))).encode())
             tensors = [self.final_norm, self.head[:16]]
@@ -181,14 +231,28 @@ class Teacher:
         return self._fingerprint
 
     def to_dtype(self, dtype: torch.dtype) -> "Teacher":
-        """Cast the frozen weights (float32 by default; float64 for exactness tests)."""
+        """Cast the frozen weights (float32 by default; float64 for exactness tests).
+
+        Args:
+            dtype: the weights' dtype.
+
+        Returns:
+            self.
+        """
         if self.model.dtype != dtype:
             self.model.to(dtype)
             self._fingerprint, self._cast, self.compute_dtype = "", {}, None
         return self
 
     def encode(self, ids: np.ndarray) -> np.ndarray:
-        """Full-tokenizer ids as this model's ids (the identity unless the vocabulary was reduced)."""
+        """Full-tokenizer ids as this model's ids (the identity unless the vocabulary was reduced).
+
+        Args:
+            ids: token ids from the (full) tokenizer.
+
+        Returns:
+            The model's ids; a token outside a reduced vocabulary is an InputError naming `vocab`.
+        """
         if self.token_map is None:
             return ids
         mapped = self.token_map[ids]
@@ -211,13 +275,19 @@ def reduce_teacher(
     distribution conditioned on the next token being one of them).
 
     Used to size the quick real runs for a 2-core CPU; every report names the reduction
-    (`Teacher.reduction`). Args: teacher (the full one, left untouched); n_layers (1..n_layers,
-    None: all); keep_ids (full-tokenizer ids to keep, None: all); label (the words for the
-    corpus behind keep_ids); key (what reduced_for records). Returns: a new Teacher.
-    """
-    import copy
+    (`Teacher.reduction`).
 
-    from transformers import LlamaForCausalLM
+    Args:
+        teacher: the full one, left untouched.
+        n_layers: layers to keep, 1..n_layers (None: all).
+        keep_ids: full-tokenizer ids to keep (None: all).
+        label: the words for the corpus behind keep_ids.
+        key: what reduced_for records.
+
+    Returns:
+        A new Teacher.
+    """
+    from transformers import LlamaForCausalLM  # transformers takes seconds to import: only when one is built
 
     arch = teacher.arch
     layers = arch.n_layers if n_layers is None else n_layers
@@ -268,7 +338,14 @@ def reduce_teacher(
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where dequantized teachers and tokenized corpora live: never inside the repository."""
+    """Where dequantized teachers and tokenized corpora live: never inside the repository.
+
+    Args:
+        cache_dir: an explicit root (None or empty: $LRKD_CACHE, else ~/.cache/lrkd).
+
+    Returns:
+        The root path (not created).
+    """
     if cache_dir:
         return Path(cache_dir).expanduser()
     return Path(os.environ.get("LRKD_CACHE", "~/.cache/lrkd")).expanduser()
@@ -279,17 +356,75 @@ def load_teacher(
     *,
     cache_dir: str | None = None,
     device: str | torch.device = "cpu",
+    progress: bool | None = None,
 ) -> Teacher:
     """Load a Llama-family causal LM offline, frozen, float32, on `device`.
 
-    `path_or_name`: a known name (see KNOWN_TEACHERS), a .gguf file, or a folder holding either
-    config.json + weights or one .gguf file. Bad input raises InputError naming `teacher`.
+    Args:
+        path_or_name: a known name (see KNOWN_TEACHERS), a .gguf file, or a folder holding either
+            config.json + weights or one .gguf file.
+        cache_dir: the cache root for dequantized GGUF teachers (None: $LRKD_CACHE or ~/.cache/lrkd).
+        device: where the weights go.
+        progress: transformers' progress bars while loading (the GGUF de-quantization bar): None
+            shows them only when stderr is a terminal; off whenever lrkd is quiet (load_progress_enabled).
+
+    Returns:
+        The Teacher. Bad input raises InputError naming `teacher`.
     """
     folder, gguf_file, name = _locate(str(path_or_name))
-    if gguf_file is not None:
-        folder, gguf_file = _cached_gguf(folder, gguf_file, name, cache_root(cache_dir))
-    model, tokenizer = _load_folder(folder, gguf_file, source=str(path_or_name))
+    with _transformers_progress(load_progress_enabled(progress)):
+        if gguf_file is not None:
+            folder, gguf_file = _cached_gguf(folder, gguf_file, name, cache_root(cache_dir))
+        model, tokenizer = _load_folder(folder, gguf_file, source=str(path_or_name))
     return Teacher(name, str(path_or_name), model, tokenizer, Arch.from_hf(model.config)).to(device)
+
+
+def load_progress_enabled(progress: bool | None = None) -> bool:
+    """Whether transformers may draw progress bars while a teacher loads (lrkd.progress's rule).
+
+    Args:
+        progress: True / False as asked; None: only when stderr is a terminal.
+
+    Returns:
+        False whenever lrkd is quiet (--quiet, LRKD_QUIET), else `progress`, or for None whether
+        stderr is a terminal (never into a log file).
+    """
+    if progress_bars.is_quiet():
+        return False
+    return sys.stderr.isatty() if progress is None else bool(progress)
+
+
+@contextmanager
+def _transformers_progress(enabled: bool):
+    """transformers' progress bars off inside the block when not `enabled`, restored afterwards
+    (when enabled nothing changes: a user's own switch stays as it is).
+
+    Two switches: transformers' own (transformers.utils.logging, e.g. "Loading checkpoint shards"),
+    and the GGUF loader's "de-quantizing" bar, which calls tqdm directly, outside that switch
+    (transformers 4.57): its module's `tqdm` is replaced by a disabled one for the block.
+    """
+    if enabled:
+        yield
+        return
+    from transformers.utils import logging as hf_logging  # seconds to import: only when loading
+
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_loader
+    except ImportError:  # a transformers without the GGUF loader: nothing to silence there
+        gguf_loader = None
+    bar = getattr(gguf_loader, "tqdm", None)
+    was_on = hf_logging.is_progress_bar_enabled()
+    if was_on:
+        hf_logging.disable_progress_bar()
+    if bar is not None:
+        gguf_loader.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        if bar is not None:
+            gguf_loader.tqdm = bar
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def _locate(spec: str) -> tuple[Path, str | None, str]:
@@ -325,7 +460,7 @@ def _locate(spec: str) -> tuple[Path, str | None, str]:
 
 
 def _load_folder(folder: Path, gguf_file: str | None, *, source: str):
-    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM  # seconds to import: only when loading
 
     kwargs = {"local_files_only": True}
     if gguf_file is not None:

@@ -10,10 +10,13 @@ loader reads: llama.cpp names, q/k rows permuted as llama.cpp's converter does).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from lrkd.simulate.lrc.config import LRCConfig
 
 SEED_TEXT = """In the beginning God created the heaven and the earth.
 And the earth was without form, and void; and darkness was upon the face of the deep.
@@ -29,9 +32,17 @@ SPECIAL = "<|endoftext|>"
 
 
 def make_tokenizer(vocab_size: int = 300, text: str = SEED_TEXT):
-    """A byte-level BPE tokenizer trained on `text`, as a transformers fast tokenizer."""
+    """A byte-level BPE tokenizer trained on `text`, as a transformers fast tokenizer.
+
+    Args:
+        vocab_size: the BPE vocabulary's target size (with <|endoftext|> as BOS and EOS).
+        text: the training lines.
+
+    Returns:
+        A transformers PreTrainedTokenizerFast.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast  # seconds to import: only when a tiny teacher is made
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=True)
@@ -58,8 +69,23 @@ def make_tiny_model(
     tie: bool = True,
     seed: int = 0,
 ):
-    """A random LlamaForCausalLM; weights N(0, 0.02)-ish per transformers, norms perturbed off 1."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """A random LlamaForCausalLM; weights N(0, 0.02)-ish per transformers, norms perturbed off 1.
+
+    Args:
+        vocab_size: the vocabulary (the tokenizer's length).
+        hidden: d_model.
+        layers: decoder layers.
+        heads: attention heads.
+        kv_heads: key/value heads.
+        ffn: the FFN width.
+        max_positions: the context length.
+        tie: tie the LM head to the embedding.
+        seed: torch's seed for the weights.
+
+    Returns:
+        The model in float32, eval mode.
+    """
+    from transformers import LlamaConfig, LlamaForCausalLM  # seconds to import: only when a tiny teacher is made
 
     config = LlamaConfig(
         vocab_size=vocab_size,
@@ -88,7 +114,15 @@ def make_tiny_model(
 
 
 def llama_cpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
-    """llama.cpp's q/k row permutation (transformers' GGUF loader undoes it)."""
+    """llama.cpp's q/k row permutation (transformers' GGUF loader undoes it).
+
+    Args:
+        weights: a q or k projection (rows = heads x head_dim).
+        n_head: its number of heads.
+
+    Returns:
+        The permuted array, same shape.
+    """
     return (
         weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
         .swapaxes(1, 2)
@@ -97,7 +131,16 @@ def llama_cpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def write_gguf(model, tokenizer, path: Path) -> Path:
-    """Write a float32 GGUF of a LlamaForCausalLM and its byte-level BPE tokenizer."""
+    """Write a float32 GGUF of a LlamaForCausalLM and its byte-level BPE tokenizer.
+
+    Args:
+        model: the transformers model (make_tiny_model).
+        tokenizer: its tokenizer (make_tokenizer).
+        path: the .gguf file to write.
+
+    Returns:
+        path.
+    """
     import gguf
 
     cfg = model.config
@@ -124,8 +167,6 @@ def write_gguf(model, tokenizer, path: Path) -> Path:
 
 
 def _write_tokenizer(writer, tokenizer, vocab_size: int) -> None:
-    import json
-
     import gguf
 
     state = json.loads(tokenizer.backend_tokenizer.to_str())
@@ -172,7 +213,19 @@ def _np(tensor: torch.Tensor) -> np.ndarray:
 def make_tiny_teacher(
     folder: str | Path, *, vocab_size: int = 300, tie: bool = True, seed: int = 0, gguf: bool = True, **arch
 ) -> dict[str, Path]:
-    """Save a tiny random Llama teacher under `folder`; returns {'safetensors': dir, 'gguf': file}."""
+    """Save a tiny random Llama teacher under `folder`; returns {'safetensors': dir, 'gguf': file}.
+
+    Args:
+        folder: where to write it.
+        vocab_size: the tokenizer's vocabulary.
+        tie: tie the LM head to the embedding.
+        seed: the weights' seed.
+        gguf: also write the GGUF file.
+        arch: other make_tiny_model shape keywords (hidden, layers, heads, ...).
+
+    Returns:
+        {"safetensors": the model folder, "gguf": the .gguf file (when written)}.
+    """
     folder = Path(folder)
     tokenizer = make_tokenizer(vocab_size)
     model = make_tiny_model(len(tokenizer), tie=tie, seed=seed, **arch)
@@ -187,13 +240,28 @@ def make_tiny_teacher(
 
 
 def tiny_text(repeats: int = 40) -> str:
-    """A few thousand tokens of text for tiny runs: the seed lines, repeated with line numbers."""
+    """A few thousand tokens of text for tiny runs: the seed lines, repeated with line numbers.
+
+    Args:
+        repeats: passes over the seed lines.
+
+    Returns:
+        The text.
+    """
     lines = SEED_TEXT.strip().splitlines()
     return "\n".join(f"{i} {lines[i % len(lines)]}" for i in range(repeats * len(lines))) + "\n"
 
 
 def make_tiny_workspace(folder: str | Path, **teacher_kwargs) -> dict[str, Path]:
-    """A tiny teacher (safetensors + GGUF) and a text file: everything a smoke run needs, offline."""
+    """A tiny teacher (safetensors + GGUF) and a text file: everything a smoke run needs, offline.
+
+    Args:
+        folder: where to write them.
+        teacher_kwargs: make_tiny_teacher's keywords.
+
+    Returns:
+        make_tiny_teacher's paths plus "text": the text file.
+    """
     folder = Path(folder)
     paths = make_tiny_teacher(folder / "teacher", **teacher_kwargs)
     text = folder / "text.txt"
@@ -206,11 +274,13 @@ def tiny_config(workspace: dict[str, Path], folder: str | Path, **overrides):
     sequences, batches of 4, one held-out batch, on the CPU in float64, run files under `folder`.
 
     Args:
-        workspace: what make_tiny_workspace returned. folder: where runs and caches go.
+        workspace: what make_tiny_workspace returned.
+        folder: where runs and caches go.
         overrides: any other LRCConfig keys (steps, lr, dtype, ...).
-    """
-    from lrkd.simulate.lrc.config import LRCConfig
 
+    Returns:
+        The LRCConfig.
+    """
     base = dict(
         teacher=str(workspace["safetensors"]),
         text=str(workspace["text"]),

@@ -37,12 +37,14 @@ from lrkd.device import resolve
 from lrkd.errors import InputError
 from lrkd import progress
 from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
-from lrkd.simulate.lrc.data import BatchStream, build_corpus, subsample
+from lrkd.simulate.lrc.data import BatchStream, build_corpus, subsample, token_stream
+from lrkd.simulate.lrc.diagnostics import estimate_c1_constants
 from lrkd.simulate.lrc.llama import CLONE_KINDS
-from lrkd.simulate.lrc.losses import TeacherTargets, clone_losses, kl_and_lm, kl_to_teacher, lm_loss
+from lrkd.simulate.lrc.losses import TeacherTargets, clone_losses, kl_to_teacher, lm_loss, loss_terms
+from lrkd.simulate.lrc.outputs import teacher_outputs
 from lrkd.simulate.lrc.record import RunRecord
 from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
-from lrkd.simulate.lrc.teacher import Teacher, cache_root, load_teacher
+from lrkd.simulate.lrc.teacher import Teacher, cache_root, load_teacher, reduce_teacher
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 
@@ -58,17 +60,25 @@ class StudentSpec:
 
     @property
     def token_budget(self) -> int:
+        """Tokens the student trains on: steps x tokens_per_step."""
         return self.steps * self.tokens_per_step
 
     @property
     def label(self) -> str:
+        """The student's name in every table, e.g. "dS192-a0.2-N61440"."""
         return f"dS{self.d_S}-a{self.alpha:g}-N{self.token_budget}"
 
 
 @dataclass
 class Precision:
-    """Where and how to compute: bf16 autocast on CUDA when supported, float32 otherwise
-    (float64 weights and activations throughout for exactness tests)."""
+    """Where and how to compute: bf16 autocast (on a CUDA GPU by default, on the CPU only when
+    asked), float32 otherwise (float64 weights and activations throughout for exactness tests).
+
+    Attributes:
+        device: the torch device of the run.
+        autocast_dtype: torch.bfloat16 under autocast, None for plain float32 / float64.
+        param_dtype: the dtype of the weights (float32; float64 for exactness tests).
+    """
 
     device: torch.device
     autocast_dtype: torch.dtype | None
@@ -76,55 +86,89 @@ class Precision:
 
     @property
     def name(self) -> str:
+        """The resolved precision as the tables name it: float32, bfloat16-autocast or float64."""
         if self.param_dtype == torch.float64:
             return "float64"
         return "bfloat16-autocast" if self.autocast_dtype is not None else "float32"
 
     def autocast(self):
+        """A context manager: torch.autocast at autocast_dtype, or a no-op without one."""
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def clock(self) -> float:
+        """time.perf_counter() after the device's queued work is done (synchronizes a GPU)."""
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return time.perf_counter()
 
 
 def resolve_precision(device: str, dtype: str) -> Precision:
-    """float32; bfloat16 (autocast); or auto: bf16 autocast where the hardware multiplies bf16
-    natively (a CUDA GPU that supports it, or an x86 CPU with AVX512-BF16 / AMX), else float32."""
+    """The precision a run computes in.
+
+    "auto" is bf16 autocast on a CUDA GPU that supports bf16 and float32 everywhere else: on the CPU
+    bf16 is used only when asked for ("bfloat16"), whatever the CPU's instruction set, so a CPU
+    run's numbers do not depend on which CPU it ran on.
+
+    Args:
+        device: "auto", "cpu" or "cuda[:k]" (lrkd.device.resolve).
+        dtype: "auto", "float32", "bfloat16" or "float64" (LRCConfig.dtype).
+
+    Returns:
+        The Precision; "bfloat16" on a GPU without bf16 support is an InputError naming `dtype`.
+    """
     dev = resolve(device)
-    native = torch.cuda.is_bf16_supported() if dev.type == "cuda" else cpu_has_native_bf16()
     if dtype == "float32":
         return Precision(dev, None)
     if dtype == "float64":
         return Precision(dev, None, torch.float64)
+    gpu_bf16 = dev.type == "cuda" and torch.cuda.is_bf16_supported()
     if dtype == "bfloat16":
-        if dev.type == "cuda" and not native:
+        if dev.type == "cuda" and not gpu_bf16:
             raise InputError("dtype", "bfloat16 is not supported on this GPU; use auto or float32")
         return Precision(dev, torch.bfloat16)
-    return Precision(dev, torch.bfloat16 if native else None)
+    return Precision(dev, torch.bfloat16 if gpu_bf16 else None)
 
 
-def cpu_has_native_bf16() -> bool:
-    """True on x86 CPUs whose flags include avx512_bf16 or amx_bf16 (read from /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+def resolved_dtype(config: LRCConfig, device: str | None = None) -> str:
+    """The precision a run of `config` computes in, as the tables name it (Precision.name).
+
+    Args:
+        config: the run's config (its dtype; its device unless `device` is given).
+        device: the device to resolve for instead of config.device ("auto", "cpu", "cuda[:k]").
+
+    Returns:
+        "float32", "bfloat16-autocast" or "float64".
+    """
+    return resolve_precision(config.device if device is None else device, config.dtype).name
 
 
 def log_spaced_steps(total: int, points: int) -> list[int]:
-    """0, `total`, and log-spaced steps between them (at most `points` distinct integers)."""
+    """0, `total`, and log-spaced steps between them (at most `points` distinct integers).
+
+    Args:
+        total: the last step.
+        points: the number of evaluation points wanted.
+
+    Returns:
+        Sorted distinct steps.
+    """
     inner = np.round(np.geomspace(1, total, max(points - 1, 1))).astype(int).tolist()
     return sorted({0, total, *inner})
 
 
 def lr_factor(config: LRCConfig, total: int, t: int) -> float:
-    """Multiplier of the base learning rate at update t (0-based): warm-up, then the schedule."""
+    """Multiplier of the base learning rate at update t (0-based): warm-up, then the schedule.
+
+    Args:
+        config: warmup_steps and schedule (linear, cosine or constant).
+        total: the student's number of steps.
+        t: the update (0-based).
+
+    Returns:
+        The factor in (0, 1].
+    """
     warmup = min(config.warmup_steps, total - 1)
     if t < warmup:
         return (t + 1) / (warmup + 1)
@@ -141,7 +185,13 @@ def lr_factor(config: LRCConfig, total: int, t: int) -> float:
 
 
 class Trainee:
-    """A student being trained: model, optimizer, schedule, and everything recorded about it."""
+    """A student being trained: model, optimizer, schedule, and everything recorded about it.
+
+    Args:
+        spec: its width, clone weight and steps.
+        config: the run's config (method, optimizer, init, recording).
+        teacher: the frozen (prepared) teacher it is built on.
+    """
 
     def __init__(self, spec: StudentSpec, config: LRCConfig, teacher: Teacher):
         self.spec, self.config = spec, config
@@ -171,14 +221,28 @@ class Trainee:
 
     @property
     def clone_kinds(self) -> tuple[str, ...]:
+        """The clone terms this student trains on: none for KD or alpha = 0, else config.clone_terms."""
         if self.config.method != "lrc" or self.spec.alpha == 0:
             return ()
         return self.config.clone_terms
 
     def active(self, t: int) -> bool:
+        """Whether the student takes step t: within its budget and not diverged.
+
+        Args:
+            t: the step (0-based).
+
+        Returns:
+            True when it trains at step t.
+        """
         return t < self.spec.steps and self.diverged_step is None
 
     def identity(self) -> dict:
+        """The columns that name this student in every table row.
+
+        Returns:
+            student, method, d_S, alpha, token_budget.
+        """
         s = self.spec
         return {
             "student": s.label,
@@ -189,6 +253,11 @@ class Trainee:
         }
 
     def state_dict(self) -> dict:
+        """Everything a checkpoint needs to resume this student.
+
+        Returns:
+            Model, optimizer and scheduler states and the records so far.
+        """
         keep = (
             "trajectory",
             "step_rows",
@@ -208,6 +277,11 @@ class Trainee:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Resume from a checkpoint's state (state_dict's form).
+
+        Args:
+            state: what state_dict returned (consumed: its entries are popped).
+        """
         self.model.load_state_dict(state.pop("model"))
         self.optimizer.load_state_dict(state.pop("optimizer"))
         self.scheduler.load_state_dict(state.pop("scheduler"))
@@ -216,34 +290,48 @@ class Trainee:
 
 
 def make_optimizer(config: LRCConfig, params) -> torch.optim.Optimizer:
+    """The run's optimizer: SGD (momentum, weight decay) or AdamW (0.9, 0.999), at config.lr.
+
+    Args:
+        config: optimizer, lr, momentum, weight_decay.
+        params: the parameters to train.
+
+    Returns:
+        The torch optimizer.
+    """
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
 
 
-def loss_terms(
-    tr: Trainee, ids: torch.Tensor, targets: TeacherTargets, teacher_acts: list[dict] | None
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The training loss of one student on one batch and its named terms."""
-    cfg, kinds = tr.config, tr.clone_kinds
-    out = tr.model(ids, capture=bool(kinds))
-    kl, lm = kl_and_lm(out.logits, targets, ids, cfg.kl_reduction)
-    clones = clone_losses(tr.model, out.acts, teacher_acts, kinds) if kinds else {}
-    clone = torch.stack(list(clones.values())).sum() if clones else torch.zeros((), device=ids.device)
-    total = cfg.kl_weight * kl + cfg.lm_weight * lm + tr.spec.alpha * clone
-    terms = {"kl": kl, "lm_loss": lm, "clone_loss": clone, **{f"clone_{k}": v for k, v in clones.items()}}
-    return total, terms
-
-
 def gradient_norm(params, max_norm: float) -> torch.Tensor:
-    """Total 2-norm of the gradient before clipping (clipping in place when max_norm > 0)."""
+    """Total 2-norm of the gradient before clipping (clipping in place when max_norm > 0).
+
+    Args:
+        params: the parameters (with .grad).
+        max_norm: the clipping threshold (0: no clipping).
+
+    Returns:
+        The pre-clip norm, a scalar tensor.
+    """
     if max_norm > 0:
         return torch.nn.utils.clip_grad_norm_(params, max_norm)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
 
 
 def train_step(tr: Trainee, t: int, ids: torch.Tensor, targets: TeacherTargets, teacher_acts, prec: Precision) -> None:
-    """One optimizer step of one student; a non-finite loss or gradient marks it diverged."""
+    """One optimizer step of one student; a non-finite loss or gradient marks it diverged.
+
+    Appends the step's row (loss terms, grad norm, lr) to tr.step_rows.
+
+    Args:
+        tr: the student.
+        t: the step (0-based).
+        ids: the batch's token ids.
+        targets: the teacher's KL targets on the batch.
+        teacher_acts: the teacher's cloned activations, or None.
+        prec: the run's Precision.
+    """
     start = prec.clock()
     with prec.autocast():
         total, terms = loss_terms(tr, ids, targets, teacher_acts)
@@ -304,7 +392,18 @@ class EvalSet:
 def build_eval_set(
     teacher: Teacher, heldout: np.ndarray, stream: BatchStream, config: LRCConfig, prec: Precision
 ) -> tuple[EvalSet, dict[int, np.ndarray]]:
-    """The evaluation batches and the teacher's hidden states on the MI batch (numpy, d_T)."""
+    """The evaluation batches and the teacher's hidden states on the MI batch (numpy, d_T).
+
+    Args:
+        teacher: the prepared teacher.
+        heldout: the held-out sequences.
+        stream: the training stream (its first batches give the training-set LM loss).
+        config: eval_batches, batch_size, mi_tokens, hidden layers, teacher_outputs.
+        prec: the run's Precision.
+
+    Returns:
+        (EvalSet, layer -> (mi_tokens, d_T) teacher hidden states).
+    """
     dev, b = prec.device, config.batch_size
     n_mi = -(-config.mi_tokens // config.seq_len)
     n_batches = max(config.eval_batches, -(-n_mi // b))
@@ -324,8 +423,6 @@ def build_eval_set(
 
 def _stored_eval_set(teacher, sequences, held, stream, config, prec, layers, n_mi):
     """The same evaluation set from stored teacher outputs (whole vocabulary, tau = 1: exact)."""
-    from lrkd.simulate.lrc.outputs import teacher_outputs
-
     dev, b = prec.device, config.batch_size
     out = teacher_outputs(
         teacher,
@@ -352,7 +449,19 @@ def _flat(hidden: torch.Tensor, n_tokens: int) -> np.ndarray:
 
 @torch.no_grad()
 def evaluate(tr: Trainee, s: int, ev: EvalSet, prec: Precision) -> dict:
-    """Held-out LM loss / KL, training-batch LM loss, MI-batch clone terms (and hidden states)."""
+    """Held-out LM loss / KL, training-batch LM loss, MI-batch clone terms (and hidden states).
+
+    At a snapshot step the student's hidden states on the MI batch are stored in tr as well.
+
+    Args:
+        tr: the student.
+        s: the step it is evaluated at.
+        ev: the evaluation set.
+        prec: the run's Precision.
+
+    Returns:
+        The trajectory row's held-out metrics.
+    """
     model, snapshot, is_lrc = tr.model, s in tr.snapshot_steps, tr.config.method == "lrc"
     lm, kl, mi_acts, mi_hidden = [], [], [], []
     with prec.autocast(), model.frozen():
@@ -410,7 +519,16 @@ def _store_hidden(tr: Trainee, s: int, hidden: dict, n_tokens: int, row: dict) -
 
 
 def trajectory_row(tr: Trainee, s: int, metrics: dict) -> dict:
-    """Held-out metrics at step s with the training terms averaged over [previous eval, s)."""
+    """Held-out metrics at step s with the training terms averaged over [previous eval, s).
+
+    Args:
+        tr: the student.
+        s: the evaluation step.
+        metrics: what evaluate returned.
+
+    Returns:
+        The trajectory row.
+    """
     prev = tr.trajectory[-1]["step"] if tr.trajectory else 0
     window = [r for r in tr.step_rows if prev <= r["step"] < s]
 
@@ -443,31 +561,74 @@ def trajectory_row(tr: Trainee, s: int, metrics: dict) -> dict:
 
 
 def teacher_step(teacher: Teacher, ids: torch.Tensor, need_acts: bool, config: LRCConfig, prec: Precision):
-    """One teacher forward: (KL targets at tau, activations or None). Shared by all students."""
+    """One teacher forward: (KL targets at tau, activations or None). Shared by all students.
+
+    Args:
+        teacher: the prepared teacher.
+        ids: the batch's token ids.
+        need_acts: capture the cloned activations.
+        config: kl_temperature.
+        prec: the run's Precision.
+
+    Returns:
+        (TeacherTargets, activations per layer or None).
+    """
     with prec.autocast():
         out = teacher.forward(ids, capture=need_acts)
         return TeacherTargets.from_logits(out.logits, config.kl_temperature), out.acts
 
 
 class LiveTeacher:
-    """The teacher's outputs of training batch t: one forward pass per batch."""
+    """The teacher's outputs of training batch t: one forward pass per batch.
+
+    Args:
+        teacher: the prepared teacher.
+        stream: the training batches.
+        config: the run's config.
+        prec: the run's Precision.
+    """
 
     def __init__(self, teacher: Teacher, stream: BatchStream, config: LRCConfig, prec: Precision):
         self.teacher, self.stream, self.config, self.prec = teacher, stream, config, prec
 
     def batch(self, t: int, need_acts: bool):
+        """Batch t and the teacher's outputs on it.
+
+        Args:
+            t: the step.
+            need_acts: also return the cloned activations.
+
+        Returns:
+            (ids, targets, activations or None).
+        """
         ids = torch.from_numpy(self.stream.batch(t)).to(self.prec.device)
         return (ids, *teacher_step(self.teacher, ids, need_acts, self.config, self.prec))
 
 
 class StoredTeacher:
-    """The teacher's outputs of training batch t, read from a store computed once (outputs.py)."""
+    """The teacher's outputs of training batch t, read from a store computed once (outputs.py).
+
+    Args:
+        outputs: the StoredOutputs of the training rows.
+        rows: the training-set rows stored, in store order.
+        stream: the training batches.
+        prec: the run's Precision.
+    """
 
     def __init__(self, outputs, rows: np.ndarray, stream: BatchStream, prec: Precision):
         self.outputs, self.stream, self.prec = outputs, stream, prec
         self.position = {int(r): i for i, r in enumerate(rows)}  # training-set row -> store row
 
     def batch(self, t: int, need_acts: bool):
+        """Batch t and the teacher's stored outputs on it.
+
+        Args:
+            t: the step.
+            need_acts: also return the cloned activations.
+
+        Returns:
+            (ids, targets, activations or None).
+        """
         rows = [self.position[int(i)] for i in self.stream.indices(t)]
         dev = self.prec.device
         ids = self.outputs.tokens[rows].to(dev)
@@ -475,11 +636,20 @@ class StoredTeacher:
 
 
 def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, specs, prec: Precision):
-    """Live forward passes, or the stored outputs of every training sequence the run visits."""
+    """Live forward passes, or the stored outputs of every training sequence the run visits.
+
+    Args:
+        config: teacher_outputs, top_k, kl_temperature, train_tokens, cache_dir.
+        teacher: the prepared teacher.
+        stream: the training batches.
+        specs: the run's students (their steps bound the sequences visited).
+        prec: the run's Precision.
+
+    Returns:
+        A LiveTeacher or a StoredTeacher (both answer batch(t, need_acts)).
+    """
     if config.teacher_outputs == "live":
         return LiveTeacher(teacher, stream, config, prec)
-    from lrkd.simulate.lrc.outputs import teacher_outputs
-
     if config.train_tokens is not None:  # a fixed training set: store all of it, whatever the step count
         rows = np.arange(len(stream.sequences))
     else:  # the whole training split: only the sequences this run visits
@@ -501,7 +671,15 @@ def teacher_source(config: LRCConfig, teacher: Teacher, stream: BatchStream, spe
 
 
 def prepare_teacher(teacher: Teacher, config: LRCConfig) -> Teacher:
-    """The teacher a run distills: the loaded one, or its reduction (teacher_layers, vocab)."""
+    """The teacher a run distills: the loaded one, or its reduction (teacher_layers, vocab).
+
+    Args:
+        teacher: the loaded teacher (or one already reduced for this config).
+        config: teacher_layers, vocab, text, cache_dir.
+
+    Returns:
+        The Teacher; one reduced for another config is an InputError naming `teacher`.
+    """
     want = (config.teacher_layers, config.vocab, config.text if config.vocab == "corpus" else None)
     if want == (None, "full", None) and not teacher.reduced_for:
         return teacher
@@ -509,9 +687,6 @@ def prepare_teacher(teacher: Teacher, config: LRCConfig) -> Teacher:
         return teacher
     if teacher.reduced_for:
         raise InputError("teacher", f"was reduced for {teacher.reduced_for}, this run asks for {want}")
-    from lrkd.simulate.lrc.data import token_stream
-    from lrkd.simulate.lrc.teacher import reduce_teacher
-
     keep = None
     if config.vocab == "corpus":
         keep = np.unique(token_stream(teacher.tokenizer, config.text, cache_root(config.cache_dir)))
@@ -519,9 +694,24 @@ def prepare_teacher(teacher: Teacher, config: LRCConfig) -> Teacher:
     return reduce_teacher(teacher, n_layers=config.teacher_layers, keep_ids=keep, label=label, key=want)
 
 
-def run_folder(config: LRCConfig, specs: list[StudentSpec]) -> Path:
-    key = config_hash({"config": to_dict(config), "students": [to_dict(s) for s in specs]})
-    return Path(config.output_dir).expanduser() / f"lrc-{key}"
+def run_folder(config: LRCConfig, specs: list[StudentSpec], precision: str | None = None) -> Path:
+    """The folder of a run's checkpoints and final record: `output_dir/lrc-<hash>`.
+
+    The hash covers the config and the students; with dtype "auto" also the precision it resolved
+    to, which depends on the hardware: a run started on a GPU (bf16) never resumes on a CPU (float32).
+
+    Args:
+        config: the run's config.
+        specs: its students.
+        precision: the resolved precision (Precision.name); None resolves config.dtype here.
+
+    Returns:
+        The folder's path (not created).
+    """
+    key = {"config": to_dict(config), "students": [to_dict(s) for s in specs]}
+    if config.dtype == "auto":
+        key["precision"] = precision or resolved_dtype(config)
+    return Path(config.output_dir).expanduser() / f"lrc-{config_hash(key)}"
 
 
 def train_students(
@@ -534,11 +724,21 @@ def train_students(
 ) -> list[RunRecord]:
     """Train every student in `specs` on one shared stream and teacher; resumable; see module doc.
 
-    `stop_after_step` stops after that many steps without a final checkpoint, as a kill would
-    (for tests of resuming); the records returned then have `completed=False`.
+    Args:
+        config: the run's shared settings.
+        specs: the students.
+        teacher: an already loaded teacher to use (None: load config.teacher); left in float32 compute.
+        stop_after_step: stop after that many steps without a final checkpoint, as a kill would (for
+            tests of resuming); the records returned then have `completed=False`.
+        progress_bar: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        One RunRecord per spec, in order.
     """
     prec = resolve_precision(config.device, config.dtype)
-    teacher = teacher or load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
+    teacher = teacher or load_teacher(
+        config.teacher, cache_dir=config.cache_dir, device=prec.device, progress=progress_bar
+    )
     teacher.to(prec.device)
     teacher.to_dtype(prec.param_dtype)
     check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))
@@ -551,7 +751,16 @@ def train_students(
 
 
 def run_data(config: LRCConfig, specs, teacher: Teacher):
-    """(corpus, training sequences, batch stream) of a run, in the (reduced) teacher's token ids."""
+    """(corpus, training sequences, batch stream) of a run, in the (reduced) teacher's token ids.
+
+    Args:
+        config: text, seq_len, batch_size, heldout_every, train_tokens, seed, eval sizes.
+        specs: the students (their widths are checked against the teacher).
+        teacher: the prepared teacher.
+
+    Returns:
+        (Corpus, training sequences, BatchStream).
+    """
     check_against_teacher(config, teacher.arch, d_S_values=tuple(s.d_S for s in specs))  # the reduced one
     min_heldout = max(config.eval_batches * config.batch_size, -(-config.mi_tokens // config.seq_len))
     corpus = build_corpus(
@@ -570,7 +779,16 @@ def run_data(config: LRCConfig, specs, teacher: Teacher):
 
 def store_outputs(config: LRCConfig, specs, *, teacher: Teacher | None = None) -> list[Path]:
     """Write the stored teacher outputs a run of `config` reads (the training sequences it visits
-    and its evaluation set); afterwards teacher_outputs = "stored" runs need no teacher forward."""
+    and its evaluation set); afterwards teacher_outputs = "stored" runs need no teacher forward.
+
+    Args:
+        config: the run (its teacher_outputs is taken as "cached").
+        specs: the students.
+        teacher: an already loaded teacher to use (None: load config.teacher).
+
+    Returns:
+        The two store files: training sequences, evaluation set.
+    """
     config = replace(config, teacher_outputs="cached")
     prec = resolve_precision(config.device, config.dtype)
     teacher = teacher or load_teacher(config.teacher, cache_dir=config.cache_dir, device=prec.device)
@@ -589,7 +807,7 @@ def store_outputs(config: LRCConfig, specs, *, teacher: Teacher | None = None) -
 
 def _train(config, specs, teacher, prec, stop_after_step, progress_bar) -> list[RunRecord]:
     corpus, train_seqs, stream = run_data(config, specs, teacher)
-    folder = run_folder(config, specs)
+    folder = run_folder(config, specs, prec.name)
     trainees = [Trainee(spec, config, teacher) for spec in specs]
     if (folder / FINAL).is_file():
         return _load_final(folder, trainees)
@@ -651,8 +869,6 @@ def _shared_step(trainees, t, source, prec) -> None:
 
 
 def _c1_row(tr: Trainee, s: int, source, prec: Precision) -> dict:
-    from lrkd.simulate.lrc.diagnostics import estimate_c1_constants
-
     batches = [source.batch(i, bool(tr.clone_kinds)) for i in range(tr.config.c1_batches)]
     return {**tr.identity(), "step": s, **estimate_c1_constants(tr, batches, prec)}
 

@@ -57,3 +57,4 @@ def test_sgd_runs_give_one_row_per_step_and_budget(ws, tmp_path):
     assert [r["T"] for r in out["runs"]] == [2, 4]
     assert len(out["steps"]) == 6 and {c["step"] for c in out["constants"]} == {0, 1, 4}
     assert all(np.isfinite(r["avg_grad_dot"]) and r["lr"] > 0 for r in out["runs"])
+    assert {r["dtype"] for r in out["runs"]} == {"float64"}  # the resolved precision (tiny_config's)

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from lrkd import progress as progress_bars
 from lrkd.errors import InputError
 from lrkd.simulate.lrc import load_teacher, teacher_spectra
 from lrkd.simulate.lrc.llama import CLONE_KINDS
+from lrkd.simulate.lrc.teacher import load_progress_enabled
 from lrkd.simulate.lrc.tiny import make_tiny_teacher, make_tokenizer
 
 
@@ -48,6 +50,44 @@ def test_gguf_is_dequantized_once_into_the_cache(tiny, tmp_path):
     stamp = (cached[0] / "model.safetensors").stat().st_mtime_ns
     load_teacher(tiny["gguf"], cache_dir=tmp_path)  # second load reads the cache, writes nothing
     assert (cached[0] / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_gguf_dequantization_draws_no_progress_bar_into_a_log(tiny, tmp_path, capfd):
+    load_teacher(tiny["gguf"], cache_dir=tmp_path / "quiet")  # stderr is captured here: not a terminal
+    assert "de-quantizing" not in capfd.readouterr().err
+    load_teacher(tiny["gguf"], cache_dir=tmp_path / "asked", progress=True)  # the bar exists when asked for
+    assert "de-quantizing" in capfd.readouterr().err
+
+
+def test_quiet_silences_the_dequantization_bar_even_when_asked_for(tiny, tmp_path, capfd, quiet):
+    load_teacher(tiny["gguf"], cache_dir=tmp_path, progress=True)
+    assert "de-quantizing" not in capfd.readouterr().err
+
+
+@pytest.fixture
+def quiet():
+    """lrkd's --quiet for one test, restored afterwards."""
+    was = progress_bars.is_quiet()
+    progress_bars.set_quiet(True)
+    yield
+    progress_bars.set_quiet(was)
+
+
+class _Terminal:
+    def isatty(self):
+        return True
+
+
+def test_load_progress_follows_the_terminal_unless_asked(monkeypatch):
+    assert load_progress_enabled(None) is False  # pytest's captured stderr is not a terminal
+    assert load_progress_enabled(True) is True
+    monkeypatch.setattr("sys.stderr", _Terminal())
+    assert load_progress_enabled(None) is True and load_progress_enabled(False) is False
+
+
+def test_quiet_turns_load_progress_off_even_on_a_terminal(monkeypatch, quiet):
+    monkeypatch.setattr("sys.stderr", _Terminal())
+    assert load_progress_enabled(None) is False and load_progress_enabled(True) is False
 
 
 def test_a_folder_holding_one_gguf_file_loads(tiny, cache):

@@ -5,14 +5,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import lrkd.simulate.lrc.api as api
+import lrkd.simulate.lrc.train as train
 from lrkd.config import load
 from lrkd.errors import InputError
 from lrkd.sweep import to_frame
-from lrkd.simulate.lrc import LRCConfig, distill, load_teacher, rank_sweep, train_sweep
+from lrkd.simulate.lrc import LRCConfig, distill, load_teacher, lrc_rank_sweep, train_sweep
 from lrkd.simulate.lrc.record import TRAJECTORY_COLUMNS
 from lrkd.simulate.lrc.tiny import make_tiny_workspace, tiny_config
+from lrkd.simulate.lrc.train import resolved_dtype
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,16 +100,16 @@ def test_a_sweep_runs_the_teacher_once_per_step_and_matches_separate_runs(ws, te
     assert no_clone.steps[0]["clone_loss"] == 0 and np.isfinite(no_clone.final["heldout_clone_loss"])
 
 
-def test_rank_sweep_is_one_stored_cell_read_back_from_the_store(ws, tmp_path, monkeypatch):
+def test_lrc_rank_sweep_is_one_stored_cell_read_back_from_the_store(ws, tmp_path, monkeypatch):
     cfg = config(ws, tmp_path, steps=4)
-    stored = rank_sweep(cfg, [8, 16], token_budgets=[128, 256], store=tmp_path / "store.db", progress=False)
+    stored = lrc_rank_sweep(cfg, [8, 16], token_budgets=[128, 256], store=tmp_path / "store.db", progress=False)
     final = to_frame([stored], "final")
     assert sorted(zip(final["d_S"], final["token_budget"])) == [(8, 128), (8, 256), (16, 128), (16, 256)]
     assert {"trajectory", "steps", "final", "hidden_index"} <= set(stored.tables)
     assert sum(1 for row in stored.tables["hidden_index"] if row["role"] == "teacher") == 2
     assert all(name in stored.arrays for name in (row["array"] for row in stored.tables["hidden_index"]))
     monkeypatch.setattr(api, "train_sweep", lambda *a, **k: pytest.fail("recomputed a stored cell"))
-    again = rank_sweep(cfg, [8, 16], token_budgets=[128, 256], store=tmp_path / "store.db", progress=False)
+    again = lrc_rank_sweep(cfg, [8, 16], token_budgets=[128, 256], store=tmp_path / "store.db", progress=False)
     assert again.key == stored.key
 
 
@@ -135,6 +138,32 @@ def test_bf16_autocast_runs_train_too(ws, teacher, tmp_path):
     assert record.final["dtype"] == "bfloat16-autocast"
     assert record.trajectory[-1]["heldout_lm_loss"] < record.trajectory[0]["heldout_lm_loss"]
     assert teacher.compute_dtype is None  # the shared teacher is left in float32
+
+
+def test_auto_precision_is_float32_on_the_cpu_and_bf16_only_when_asked(ws, teacher, tmp_path):
+    assert resolved_dtype(config(ws, tmp_path, dtype="auto"), "cpu") == "float32"
+    assert resolved_dtype(config(ws, tmp_path, dtype="bfloat16"), "cpu") == "bfloat16-autocast"
+    assert resolved_dtype(config(ws, tmp_path, dtype="float64")) == "float64"
+    record = distill(config(ws, tmp_path, dtype="auto", steps=2), teacher=teacher)
+    assert record.final["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("supported, expected", [(True, "bfloat16-autocast"), (False, "float32")])
+def test_auto_precision_on_a_gpu_is_bf16_autocast_where_supported(ws, tmp_path, monkeypatch, supported, expected):
+    monkeypatch.setattr(train, "resolve", lambda device: torch.device("cuda"))  # no GPU needed to resolve
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+    assert resolved_dtype(config(ws, tmp_path, dtype="auto"), "cuda") == expected
+    if not supported:
+        with pytest.raises(InputError, match="dtype: bfloat16 is not supported on this GPU"):
+            resolved_dtype(config(ws, tmp_path, dtype="bfloat16"), "cuda")
+
+
+def test_an_auto_run_keeps_its_resolved_precision_in_its_folder(ws, tmp_path):
+    cfg, specs = config(ws, tmp_path, dtype="auto"), api.sweep_specs(config(ws, tmp_path, dtype="auto"))
+    assert train.run_folder(cfg, specs, "float32") != train.run_folder(cfg, specs, "bfloat16-autocast")
+    assert train.run_folder(cfg, specs) == train.run_folder(cfg, specs, "float32")  # resolved here: the CPU
+    fixed = config(ws, tmp_path, dtype="float32")
+    assert train.run_folder(fixed, specs, "float32") == train.run_folder(fixed, specs, "bfloat16-autocast")
 
 
 def test_quick_config_file_loads():
