@@ -1,0 +1,396 @@
+"""`lrkd advise TEACHER --budget N`: the student rank to distill into at budget N, with its interval.
+
+TEACHER is a synthetic linear teacher written as a spec (``linear:m=64,n=64,spectrum=power_law:1.0,
+noise=1.0``; the truth is known there, so the answer is checked against it) or a real teacher as
+LRC configs take it (a known name, a model folder or a .gguf file, reduced with --teacher-layers,
+--vocab corpus and --text). The method is lrkd.validate.advice's: a pilot sweep of widths x small
+budgets x seeds (through the results store, so a rerun resumes), r*(N) with its bands, the growth
+law, an extrapolation to N with a prediction interval, and beside it the paper's rule and the
+spectrum's prediction.
+
+Output: one line first (`rank 24 [16, 40] for N = 1,000,000 samples (power law, ...)`), then the
+comparisons; `--json FILE` (rank, rank_interval, budget, law, pilot, spectrum_prediction,
+paper_rule, ...); `--out DIR` for the figure (advice.png) and the tables (CSV). Progress goes to
+stderr. Every input is checked before any work: a bad one is one line naming the field, exit 2.
+
+Wiring (lrkd/cli/__init__.py): `from lrkd.cli import advise as advise_cli` and, in build_parser,
+`advise_cli.add_parser(sub)`; `main` then dispatches through `args.handler`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrkd import progress
+from lrkd.errors import InputError, require
+
+EXIT_INPUT = 2
+DEFAULT_SEEDS = 8
+DEFAULT_PILOT_BUDGETS = 6
+MAX_TRUTH_WIDTH = 128  # the Monte Carlo truth costs O(min(m, n)^3) per draw: skip it above this
+TRUTH_DRAWS = 1000
+MAX_BUDGET = 10**15  # far past any training run; keeps every count an exact 64-bit integer
+_BUDGET = re.compile(r"^\d{1,3}(,\d{3})+$|^\d+(_\d+)*$")
+
+
+def _lib():
+    """lrkd.validate.advice, imported on first use: it loads torch and the science (seconds), which
+    building the `lrkd` parser for another subcommand should not pay for."""
+    from lrkd.validate import advice
+
+    return advice
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the `advise` subcommand to the `lrkd` parser's subparsers.
+
+    Args: subparsers (the object argparse's add_subparsers returned).
+    Returns: the subcommand's parser (its handler is `run`).
+    """
+    p = subparsers.add_parser(
+        "advise",
+        help="recommend a student rank for a budget N, from a pilot sweep (with its interval)",
+        description="Recommend a student rank for budget N: a pilot sweep of widths x small budgets x "
+        "seeds, r*(N) and its growth law, extrapolated to N with a prediction interval.",
+    )
+    p.add_argument(
+        "teacher",
+        metavar="TEACHER",
+        help="a linear spec (linear:m=64,n=64,spectrum=power_law:1.0,noise=1.0[,seed=0]; spectrum also "
+        "exponential:BETA or exact:RANK), a known teacher name, a model folder or a .gguf file",
+    )
+    p.add_argument("--budget", required=True, metavar="N", help="the target budget: samples (linear) or tokens")
+    p.add_argument("--json", dest="json_path", type=Path, default=None, metavar="FILE", help="write the advice as JSON")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write the figure and the tables here")
+    p.add_argument(
+        "--seeds", default=str(DEFAULT_SEEDS), metavar="K", help=f"pilot seeds (default {DEFAULT_SEEDS}, at least 3)"
+    )
+    p.add_argument(
+        "--pilot-budgets",
+        default=None,
+        metavar="N1,N2,...",
+        help=f"the pilot's budgets (at least 4; default for a linear teacher: {DEFAULT_PILOT_BUDGETS} doublings "
+        "from the power of two >= 4 n)",
+    )
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=Path("runs/results.db"),
+        help="SQLite results store (default: runs/results.db); finished pilot cells are read back",
+    )
+    p.add_argument("--teacher-layers", default=None, metavar="K", help="real teacher: keep its first K layers")
+    p.add_argument(
+        "--vocab", default=None, choices=("full", "corpus"), help="real teacher: cut the vocabulary to the text's"
+    )
+    p.add_argument("--text", default=None, metavar="TEXT", help="real teacher: 'kjv' or a local text file or folder")
+    p.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or status messages"
+    )
+    p.set_defaults(handler=run)
+    return p
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """Everything the command needs, checked."""
+
+    teacher: Any  # a LinearTeacher, or the real teacher's name/path
+    budget: int
+    plan: Any  # a validate.advice.PilotPlan; None for a real teacher
+    real_options: dict[str, Any]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `lrkd advise`: check every input, run (or resume) the pilot, advise, write the outputs.
+
+    Args: args (the parsed subcommand: teacher, budget, json_path, out, seeds, pilot_budgets,
+        store, teacher_layers, vocab, text, quiet).
+    Returns: the exit code (0; 2 for bad input, printed as one line; 1 when the real path is not wired).
+    """
+    was_quiet = progress.is_quiet()
+    if getattr(args, "quiet", False):
+        progress.set_quiet(True)
+    try:
+        request = check_request(args)
+        if request.plan is None:  # a real teacher: the lead's half of issue 21
+            _lib().real_pilot(request.teacher, None, options=request.real_options, store=args.store)
+        return _advise_linear(args, request)
+    except InputError as exc:  # also caught by lrkd.cli.main; here so that run() alone keeps the contract
+        print(f"lrkd advise: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except NotImplementedError as exc:
+        print(f"lrkd advise: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.set_quiet(was_quiet)  # called in-process (tests), --quiet must not outlive the command
+
+
+# ---------------------------------------------------------------- checking the input
+
+
+def check_request(args: argparse.Namespace) -> _Request:
+    """Every input, checked before any work (InputError naming the field otherwise).
+
+    Args: args (as for `run`). Returns: the checked request.
+    """
+    budget = parse_budget(args.budget)
+    seeds = _positive_int(args.seeds, "--seeds", 3, 64)
+    pilot_budgets = None if args.pilot_budgets is None else _budget_list(args.pilot_budgets)
+    real_flags = {"--teacher-layers": args.teacher_layers, "--vocab": args.vocab, "--text": args.text}
+    if _lib().is_linear_spec(args.teacher):
+        for flag, value in real_flags.items():
+            require(
+                value is None, flag, "given only with a real teacher (a known name, model folder or .gguf file)", value
+            )
+        teacher = _lib().parse_linear_spec(args.teacher)
+        if pilot_budgets is None:
+            plan = _lib().default_linear_plan(teacher, n_seeds=seeds, n_budgets=DEFAULT_PILOT_BUDGETS)
+        else:
+            plan = _lib().PilotPlan(tuple(pilot_budgets), tuple(range(seeds)), tuple(range(1, teacher.max_rank + 1)))
+        require(
+            plan.budgets[0] > teacher.n + 1,
+            "--pilot-budgets",
+            f"budgets above n + 1 = {teacher.n + 1} (least squares needs more samples than inputs)",
+            plan.budgets[0],
+        )
+        _check_budget_above(budget, plan.budgets)
+        _check_outputs(args)
+        return _Request(teacher, budget, plan, {})
+    options = _real_options(args)
+    _check_real_teacher(args.teacher)
+    if pilot_budgets is not None:
+        _check_budget_above(budget, sorted(pilot_budgets))
+    _check_outputs(args)
+    return _Request(args.teacher, budget, None, options)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    _check_output(args.json_path, "--json", folder=False)
+    _check_output(args.out, "--out", folder=True)
+
+
+def parse_budget(text: Any) -> int:
+    """The budget N from the command line: 1000000, 1,000,000, 1_000_000 or 1e6 (a whole number >= 1).
+
+    Args: text. Returns: int. Raises: InputError("--budget", ...).
+    """
+    allowed = f"a whole number of samples or tokens in [1, {MAX_BUDGET:.0e}], such as 1000000, 1,000,000 or 1e6"
+    raw = str(text).strip()
+    if _BUDGET.fullmatch(raw):
+        value = int(raw.replace(",", "").replace("_", ""))
+    else:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise InputError("--budget", f"must be {allowed}, got {raw!r}") from None
+        if not (math.isfinite(number) and number == int(number) and abs(number) <= MAX_BUDGET):
+            raise InputError("--budget", f"must be {allowed}, got {raw!r}")
+        value = int(number)
+    require(1 <= value <= MAX_BUDGET, "--budget", allowed, raw)
+    return value
+
+
+def _check_budget_above(budget: int, pilot: Any) -> None:
+    top = max(pilot)
+    require(
+        budget > top,
+        "--budget",
+        f"above the pilot's largest budget {top:,} (advice extrapolates; pass smaller --pilot-budgets)",
+        budget,
+    )
+
+
+def _positive_int(text: Any, field: str, low: int, high: int) -> int:
+    raw = str(text).strip()
+    ok = re.fullmatch(r"\d+", raw) is not None and low <= int(raw) <= high
+    require(ok, field, f"an integer in [{low}, {high}]", raw)
+    return int(raw)
+
+
+def _budget_list(text: str) -> list[int]:
+    parts = [p.strip() for p in str(text).split(",")]
+    ok = len(parts) >= _lib().MIN_LAW_SIZES and all(re.fullmatch(r"\d+", p) for p in parts)
+    ok = ok and all(int(p) >= 1 for p in parts) and len(set(parts)) == len(parts)
+    require(ok, "--pilot-budgets", f"at least {_lib().MIN_LAW_SIZES} distinct whole numbers, comma-separated", text)
+    return sorted(int(p) for p in parts)
+
+
+def _check_output(path: Path | None, flag: str, *, folder: bool) -> None:
+    """A path we will write: a folder (--out) or a file (--json) whose folder can be created and
+    written (it is created here, so these checks run last)."""
+    if path is None:
+        return
+    target = Path(path)
+    if folder:
+        require(not target.exists() or target.is_dir(), flag, "a folder (this is a file)", str(target))
+    else:
+        require(not target.is_dir(), flag, "a file path (this is a folder)", str(target))
+    _require_writable_folder(target if folder else target.parent, flag)
+
+
+def _require_writable_folder(folder: Path, flag: str) -> None:
+    """Create `folder` and prove a file can be written in it (as lrkd.cli.report's
+    require_writable_folder does; importing that module would cost the command seconds)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".lrkd-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(
+            flag, f"cannot write to {folder} ({exc.strerror or exc}); give a folder you can create and write"
+        ) from None
+
+
+def _real_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if args.teacher_layers is not None:
+        options["teacher_layers"] = _positive_int(args.teacher_layers, "--teacher-layers", 1, 10_000)
+    if args.vocab is not None:
+        options["vocab"] = args.vocab
+    if args.text is not None:
+        text = str(args.text)
+        require(
+            text == "kjv" or Path(text).expanduser().exists(), "--text", "'kjv' or an existing file or folder", text
+        )
+        options["text"] = text
+    return options
+
+
+def _check_real_teacher(spec: str) -> None:
+    """A real teacher must be a known name, a .gguf file or a model folder (config.json that is
+    JSON, or one .gguf file); nothing is loaded here."""
+    from lrkd.simulate.lrc.teacher import KNOWN_TEACHERS
+
+    if spec.lower() in KNOWN_TEACHERS:
+        return
+    path = Path(spec).expanduser()
+    known = ", ".join(KNOWN_TEACHERS)
+    allowed = f"a linear spec ({_lib().SPEC_FORM}), a known name ({known}), a model folder or a .gguf file"
+    if path.is_file():
+        require(path.suffix == ".gguf", "teacher", f"{allowed} (a file must be a .gguf model)", spec)
+        require(os.access(path, os.R_OK), "teacher", f"{allowed} (this file is not readable)", spec)
+        return
+    require(path.is_dir(), "teacher", allowed, spec)
+    require(os.access(path, os.R_OK | os.X_OK), "teacher", "a readable model folder", spec)
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            json.loads(config.read_text())
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise InputError("teacher", f"folder {spec!r}: config.json is not a readable JSON file") from None
+        return
+    ggufs = sorted(path.glob("*.gguf"))
+    require(len(ggufs) == 1, "teacher", "a model folder with config.json or exactly one .gguf file", spec)
+
+
+# ---------------------------------------------------------------- the linear teacher
+
+
+def _advise_linear(args: argparse.Namespace, request: _Request) -> int:
+    teacher, plan, budget = request.teacher, request.plan, request.budget
+    label = _lib().teacher_label(teacher)
+    progress.note(
+        f"lrkd advise: pilot of {label}: {len(plan.budgets)} budgets ({plan.budgets[0]:,}..{plan.budgets[-1]:,}) "
+        f"x {len(plan.seeds)} seeds x {len(plan.widths)} widths, closed-form RRR (store {args.store})"
+    )
+    from lrkd.executors import SerialExecutor
+
+    # closed-form cells take milliseconds: a process pool would cost more than it saves
+    sweep = _lib().linear_pilot(teacher, plan, store=args.store, executor=SerialExecutor(), progress=None)
+    progress.note("lrkd advise: r*(N), growth laws and the extrapolation")
+    advice = _lib().advise(sweep, budget, risk="excess_risk", max_rank=teacher.max_rank)
+    progress.note("lrkd advise: the spectrum's prediction")
+    spectrum = _lib().linear_spectrum_prediction(teacher, plan.budgets[-1], budget, advice.interval, seeds=plan.seeds)
+    advice = dataclasses.replace(advice, spectrum_prediction=spectrum)
+    truth = _truth(teacher, budget, advice)
+    record = {"teacher": {"spec": args.teacher, "label": label, **teacher.to_dict()}, **advice.to_json()}
+    record["truth"] = truth
+    print(advice.line("samples"))
+    for sentence in _comparisons(advice, truth):
+        print(sentence)
+    if args.json_path is not None:
+        _write_json(args.json_path, record)
+        progress.note(f"lrkd advise: wrote {args.json_path}")
+    if args.out is not None:
+        _write_out(args.out, advice, record, label)
+        progress.note(f"lrkd advise: wrote the figure and tables to {args.out}")
+    return 0
+
+
+def _truth(teacher, budget: int, advice) -> dict[str, Any] | None:
+    """The true excess-risk curve at the budget (Monte Carlo of the exact estimator), where it is cheap."""
+    if teacher.max_rank > MAX_TRUTH_WIDTH:
+        return None
+    progress.note(f"lrkd advise: the truth at N = {budget:,} ({TRUTH_DRAWS} exact draws)")
+    true = _lib().true_excess_risk(
+        teacher.singular_values, m=teacher.m, n=teacher.n, noise=teacher.noise, n_samples=budget, draws=TRUTH_DRAWS
+    )
+    low, high = advice.interval
+    within_1, within_5 = true.within(_lib().INTERVAL_TOLERANCE), true.within(_lib().ADVISED_TOLERANCE)
+    return {
+        "method": f"Monte Carlo of the exact RRR estimator from its sufficient statistics ({true.draws} draws)",
+        "best_rank": true.best,
+        "within_1pct": [int(within_1.min()), int(within_1.max())],
+        "within_5pct": [int(within_5.min()), int(within_5.max())],
+        "advised_gap": float(true.gap[advice.rank - 1]),
+        "advised_gap_se": float(true.gap_se[advice.rank - 1]),
+        "advised_within_5pct": bool(true.gap[advice.rank - 1] <= _lib().ADVISED_TOLERANCE),
+        "interval_within_1pct": bool(np.min(true.gap[low - 1 : high]) <= _lib().INTERVAL_TOLERANCE),
+    }
+
+
+def _comparisons(advice, truth: dict[str, Any] | None) -> list[str]:
+    lines = [advice.paper_rule["sentence"], advice.spectrum_prediction.get("sentence", "")]
+    if advice.flat.get("flat"):
+        lines.append(advice.flat["sentence"])
+    if advice.widest.get("advised") or advice.interval[1] == advice.widest.get("width"):
+        lines.append(advice.widest["sentence"])
+    if truth is not None:
+        lines.append(
+            f"Truth (known for a linear teacher): best rank {truth['best_rank']}, ranks "
+            f"{truth['within_5pct'][0]}..{truth['within_5pct'][1]} within 5% of its excess risk; the advised rank is "
+            f"{100 * truth['advised_gap']:.1f}% above the best"
+            + ("" if truth["interval_within_1pct"] else "; no rank of the interval is within 1% of the best")
+            + "."
+        )
+    return [line for line in lines if line]
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-able: {type(value).__name__}")
+
+
+def _write_out(out: Path, advice, record: dict[str, Any], label: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    from lrkd.reports.advice import write_advice_figure
+
+    write_advice_figure(advice, out / "advice.png", title=f"Rank advice: {label}")
+    advice.pilot.to_csv(out / "pilot.csv", index=False)
+    advice.curves.to_csv(out / "risk_curves.csv", index=False)
+    if len(advice.band):
+        advice.band.to_csv(out / "law_band.csv", index=False)
+    _write_json(out / "advice.json", record)
