@@ -21,7 +21,7 @@ from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRu
 from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationRuns
 from lrkd.simulate.experiments.c3 import C3_INFORMATION, InformationRuns
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
-from lrkd.validate.claims import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
+from lrkd.validate.claims import c1, c3  # importing the package registers every family's checks and evidence
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
 from lrkd.validate.registry import CHECKS, GROWTH_CHECKS, check_for, predictions, with_evidence
@@ -31,15 +31,34 @@ Check = Callable[[theory.Claim, Runs], Verdict]
 
 
 def register_check(experiment: str, claim_id: str, check: Check) -> None:
-    """Bind a claim to an experiment's evidence with a check of your own: `check(claim, runs)`
-    (the same as decorating it with validate.registry.check(experiment, claim_id))."""
+    """Bind a claim to an experiment's evidence with a check of your own (the same as decorating it
+    with validate.registry.check(experiment, claim_id)).
+
+    Args:
+        experiment: the experiment's name.
+        claim_id: the claim's id.
+        check: check(claim, runs) -> Verdict.
+
+    Returns:
+        None.
+    """
     CHECKS[(experiment, claim_id)] = check
 
 
 def check_claim(claim_id: str | theory.Claim, runs) -> Verdict:
-    """The verdict of one claim (an id or a Claim) on one experiment's runs: the `Runs` of an
-    experiment, or what simulate/ returns directly (a rank_sweep, convergence_sweep or
-    quadratic_sweep frame, a DeepSweep or a CloneSweep)."""
+    """The verdict of one claim on one experiment's runs.
+
+    Args:
+        claim_id: a claim id or a theory.Claim.
+        runs: the `Runs` of an experiment, or what simulate/ returns directly (a rank_sweep,
+            convergence_sweep or quadratic_sweep frame, a DeepSweep or a CloneSweep).
+
+    Returns:
+        The Verdict.
+
+    Raises:
+        InputError: no check binds the claim to the runs' experiment, or the runs are of no known kind.
+    """
     claim = claim_id if isinstance(claim_id, theory.Claim) else theory.get_claim(claim_id)
     runs = runs if isinstance(runs, Runs) else as_runs(runs, claim.id, rank_claim=claim.experiment in GROWTH_CHECKS)
     with_evidence(runs)
@@ -61,7 +80,19 @@ RANK_CLAIMS = ("optimal_rank",)
 
 
 def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
-    """Wrap a simulate/ result as the Runs of the experiment that produces it."""
+    """Wrap a simulate/ result as the Runs of the experiment that produces it.
+
+    Args:
+        result: a DeepSweep, a CloneSweep or a rank_sweep, convergence_sweep or quadratic_sweep frame.
+        claim_id: the claim it is read for (a rank_sweep frame is c4_rank's for a rank claim, else c2's).
+        rank_claim: read a rank_sweep frame as c4_rank's whatever the claim.
+
+    Returns:
+        The Runs.
+
+    Raises:
+        InputError: the result is of no known kind.
+    """
     if isinstance(result, simulate.DeepSweep):
         lrs = sorted(float(v) for v in result.frame["lr"].unique())
         return InformationRuns(
@@ -104,7 +135,14 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
 
 
 def claims_checked_by(runs: Runs) -> list[theory.Claim]:
-    """Built-in and user claims that have a check on this experiment."""
+    """Built-in and user claims that have a check on this experiment.
+
+    Args:
+        runs: one experiment's Runs.
+
+    Returns:
+        The theory.Claims, built-in ones first in registration order.
+    """
     ids = [cid for (exp, cid) in CHECKS if exp == runs.experiment]
     ids += [
         c.id
@@ -117,7 +155,18 @@ def claims_checked_by(runs: Runs) -> list[theory.Claim]:
 
 
 def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
-    """A user claim on the first table of the runs holding every column it names."""
+    """A user claim on the first table of the runs holding every column it names.
+
+    Args:
+        claim: a claim with an experiment, its columns and a measured column.
+        runs: that experiment's Runs.
+
+    Returns:
+        The Verdict (validate.engine.bounds for bounds, an exponent fit for exponent claims).
+
+    Raises:
+        InputError: no table holds the columns the claim names.
+    """
     needed = {*claim.columns.values(), claim.measured_column}
     table = next((t for t in runs.values() if needed <= set(t.columns)), None)
     if table is None:

@@ -8,8 +8,17 @@ Checks, evidence and predictions are registered with decorators beside the code 
     def rank_check(claim, runs): ...
 
 Everything that pairs claims with experiments derives from this table: `check_claim` and the claims
-a report checks on each run (validate.verdicts), the experiments a `--claims` filter keeps
+a report checks on each run (validate.judge), the experiments a `--claims` filter keeps
 (reports/plan.py), calibration's production checks, and the order of the report's sections.
+
+Calibration's planted claims are registered the same way, beside each family's check
+(validate/claims/c1_planted.py ... c4_planted.py):
+
+    @planted_cases("convergence")          # the paper's claim they probe
+    def convergence_planted() -> list[Planted]: ...
+
+    @planted_sources(C1_QUADRATIC)         # the evidence they read, built from the experiment's runs
+    def quadratic_sources(runs) -> dict[str, Runs]: ...
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ CHECKS: dict[tuple[str, str], Check] = {}
 GROWTH_CHECKS: dict[str, Check] = {}  # experiments whose r*(N) any exponent claim may be read against
 EVIDENCE: dict[str, tuple[tuple[str, ...], EvidenceFn]] = {}
 PREDICTIONS: dict[str, Callable[[Runs], dict]] = {}
+PLANTED: dict[str, Callable[[], list]] = {}  # paper claim -> its planted cases (validate.planted.Planted)
+PLANTED_SOURCES: dict[str, Callable[[list[Runs]], dict[str, Runs]]] = {}  # experiment -> its sources
 
 
 def _name(experiment: Experiment | str) -> str:
@@ -43,6 +54,9 @@ def check(experiment: Experiment | str, *claim_ids: str, any_exponent_claim: boo
             (planted variants of them reuse the check).
         any_exponent_claim: also the check for every other exponent claim on this experiment (a
             user's r* ~ N^q claim is read by the C4 growth-law check).
+
+    Returns:
+        The decorator (it returns the check unchanged).
     """
 
     def register(fn: Check) -> Check:
@@ -56,7 +70,15 @@ def check(experiment: Experiment | str, *claim_ids: str, any_exponent_claim: boo
 
 
 def evidence(experiment: Experiment | str, tables: tuple[str, ...]):
-    """Register the decorated `fn(runs) -> {table: DataFrame}` deriving `tables` from the runs."""
+    """Register the decorated `fn(runs) -> {table: DataFrame}` deriving `tables` from the runs.
+
+    Args:
+        experiment: the Experiment whose Runs the function reads.
+        tables: the tables it adds (`with_evidence` skips it when all are there).
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
 
     def register(fn: EvidenceFn) -> EvidenceFn:
         EVIDENCE[_name(experiment)] = (tables, fn)
@@ -66,11 +88,53 @@ def evidence(experiment: Experiment | str, tables: tuple[str, ...]):
 
 
 def prediction(experiment: Experiment | str):
-    """Register the decorated `fn(runs) -> {measured column: validate.checks.Prediction}`: what
-    theory predicts on the grid the runs cover (the finite-size offsets of validate.checks)."""
+    """Register the decorated `fn(runs) -> {measured column: Prediction}`: what theory predicts on
+    the grid the runs cover (the finite-size offsets of validate.engine.checks).
+
+    Args:
+        experiment: the Experiment whose Runs the prediction is for.
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
 
     def register(fn: Callable[[Runs], dict]) -> Callable[[Runs], dict]:
         PREDICTIONS[_name(experiment)] = fn
+        return fn
+
+    return register
+
+
+def planted_cases(paper_claim: str):
+    """Register the decorated `fn() -> list[Planted]`: the planted claims probing `paper_claim`.
+
+    Args:
+        paper_claim: the id of the paper's claim they probe (validate.calibration sets it on each).
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
+
+    def register(fn: Callable[[], list]) -> Callable[[], list]:
+        PLANTED[paper_claim] = fn
+        return fn
+
+    return register
+
+
+def planted_sources(experiment: Experiment | str):
+    """Register the decorated `fn(runs) -> {source name: Runs}`: the evidence planted claims read,
+    built from `runs`, every Runs of `experiment` at hand (evidence added, in the order given).
+
+    Args:
+        experiment: the Experiment whose runs the sources are built from.
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
+
+    def register(fn: Callable[[list[Runs]], dict[str, Runs]]) -> Callable[[list[Runs]], dict[str, Runs]]:
+        PLANTED_SOURCES[_name(experiment)] = fn
         return fn
 
     return register
@@ -80,7 +144,13 @@ def with_evidence(runs: Runs) -> Runs:
     """The runs with validate's evidence tables added, once: when every table the evidence function
     declares is there already (computed before, or planted by hand), nothing is recomputed. The
     function may also return a raw table completed with derived columns (c2's zero-predictor risk).
-    Returns the same object."""
+
+    Args:
+        runs: one experiment's Runs.
+
+    Returns:
+        The same object, updated in place.
+    """
     tables, fn = EVIDENCE.get(runs.experiment, ((), None))
     if fn is not None and not set(tables) <= set(runs):
         runs.update(fn(runs))
@@ -88,22 +158,47 @@ def with_evidence(runs: Runs) -> Runs:
 
 
 def predictions(runs: Runs) -> dict:
-    """{measured column: Prediction} theory gives for this experiment's grid ({} when none)."""
+    """What theory predicts on this experiment's grid.
+
+    Args:
+        runs: one experiment's Runs.
+
+    Returns:
+        {measured column: Prediction} ({} when none is registered).
+    """
     fn = PREDICTIONS.get(runs.experiment)
     return fn(runs) if fn is not None else {}
 
 
 def check_for(experiment: Experiment | str, claim_id: str) -> Check | None:
-    """The registered check of `claim_id` on `experiment`, if any."""
+    """The registered check of `claim_id` on `experiment`.
+
+    Args:
+        experiment: the Experiment or its name.
+        claim_id: the claim's id.
+
+    Returns:
+        check(claim, runs) -> Verdict, or None if none is registered.
+    """
     return CHECKS.get((_name(experiment), claim_id))
 
 
 def claims_of(experiment: Experiment | str) -> list[str]:
-    """The claim ids with a check on `experiment`, in registration order."""
+    """The claim ids with a check on `experiment`.
+
+    Args:
+        experiment: the Experiment or its name.
+
+    Returns:
+        The ids, in registration order.
+    """
     return [cid for (exp, cid) in CHECKS if exp == _name(experiment)]
 
 
 def claim_order() -> list[str]:
-    """Every claim id with a check, in the order checks were registered (C1 first, then C2, ...):
-    the order of the report's sections."""
+    """Every claim id with a check, in the order checks were registered (C1 first, then C2, ...).
+
+    Returns:
+        The ids: the order of the report's sections.
+    """
     return list(dict.fromkeys(cid for (_, cid) in CHECKS))

@@ -10,7 +10,7 @@ from lrkd import theory
 from lrkd.simulate.experiments import get_experiment
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import check_claim
-from lrkd.validate.claims import c3
+from lrkd.validate.claims import c3, c3_planted
 from lrkd.validate.engine import mi
 from lrkd.simulate.experiments.c3 import InformationRuns
 from lrkd.validate.registry import with_evidence
@@ -86,8 +86,8 @@ def test_planted_clone_vs_kd_claims_come_out_as_the_data_say(linear_runs, seed):
     4-seed runs that leave out `seed`: each verdict follows the sign of the measured interval."""
     runs = _without_seed(linear_runs, seed)
     gain = c3.compare_arms(runs["evidence"], "kd_clone", "kd")
-    beats = c3.planted_verdict(c3.planted_claim("cal_c3_clone_beats_kd"), runs)
-    not_above = c3.planted_verdict(c3.planted_claim("cal_c3_clone_not_above_kd"), runs)
+    beats = c3_planted.comparison_check(c3_planted.comparison_claim("cal_c3_clone_beats_kd"), runs)
+    not_above = c3_planted.comparison_check(c3_planted.comparison_claim("cal_c3_clone_not_above_kd"), runs)
     if gain.ci[0] > 0:
         assert (beats.code, not_above.code) == ("holds", "violated")
     elif gain.ci[1] < 0:

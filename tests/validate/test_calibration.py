@@ -1,7 +1,7 @@
 """Planted claims whose verdict is known come out right, for every seed in the range (validate/calibration.py).
 
 Each seed draws fresh data (seeds offset per test seed) through the same experiments and checks the
-report uses, at reduced sizes (calibration.small_runs, shared with tests/validate/test_mutation.py).
+report uses, at reduced sizes (the `small_runs` fixture of conftest.py, shared with test_mutation.py).
 A planted claim is right when its verdict is its expected code (or one of the few others it
 accepts, each justified in its `why`).
 """
@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 
 from lrkd import theory
-from lrkd.validate import calibration
-from lrkd.validate.claims import c1
+from lrkd.simulate.experiments import Runs
+from lrkd.validate import calibration, registry
+from lrkd.validate.claims import c1, c1_planted
 from lrkd.validate.engine.verdict import CODES, Verdict
+from lrkd.validate.planted import Planted
 
 
-def test_planted_claims_are_classified_correctly(seed):
-    scored = calibration.calibrate(calibration.small_runs(seed=seed))
+def test_planted_claims_are_classified_correctly(seed, small_runs):
+    scored = calibration.calibrate(small_runs(seed=seed))
     assert len(scored) == len(calibration.planted_claims())
     wrong = [
         f"{line} -- {v.explanation}"
@@ -61,26 +63,26 @@ def test_near_boundary_rates_sit_on_both_sides_of_the_truth():
     assert by_id["cal_c4_quarter"].expected == "violated"
 
 
-def test_the_exact_sgd_expectation_matches_theory_and_the_data():
-    """calibration's own derivation of E[(1/T) sum ||grad||^2] agrees with theory's, and with the
+def test_the_exact_sgd_expectation_matches_theory_and_the_data(small_runs):
+    """C1's planted derivation of E[(1/T) sum ||grad||^2] agrees with theory's, and with the
     seed-mean of the quick quadratic run within its interval (the anchor is the truth)."""
-    q = calibration._quadratic()
-    claim = calibration._expected_claim("x", 1.0, "exact expectation")
+    q = c1_planted.default_quadratic()
+    claim = c1_planted.expected_claim("x", 1.0, "exact expectation")
     T = np.array([100.0, 400.0, 3200.0])
     eta = theory.optimal_step_size(q.L, q.sigma, q.delta, T)
     ours = claim.bound(T=T, L=q.L, sigma=q.sigma, Delta=q.delta)
     from lrkd.theory.convergence import expected_average_grad_norm_sq
 
     np.testing.assert_allclose(ours, expected_average_grad_norm_sq(q.eigenvalues, q.x0, q.sigma, eta, T), rtol=1e-10)
-    evidence = calibration.small_runs(seed=0)[0]["evidence"]
+    evidence = small_runs(seed=0)[0]["evidence"]
     stats = evidence.groupby("T")["avg_grad_norm_sq"].agg(["mean", "std", "count"])
     truth = claim.bound(T=stats.index.to_numpy(float), L=q.L, sigma=q.sigma, Delta=q.delta)
     z = (stats["mean"] - truth) / (stats["std"] / np.sqrt(stats["count"]))
     assert np.all(np.abs(z) < 4), z.to_dict()
 
 
-def test_sources_derive_two_seed_and_broken_assumption_runs():
-    src = calibration.sources(calibration.small_runs(seed=0))
+def test_sources_derive_two_seed_and_broken_assumption_runs(small_runs):
+    src = calibration.sources(small_runs(seed=0))
     assert src["c1_quadratic_2seeds"]["evidence"]["seed"].nunique() == 2
     large = src["c2_generalization_large_N"]["sweep"]
     assert large["n_samples"].min() >= 4 * (large["m"] + large["n"]).max()
@@ -119,7 +121,37 @@ def test_confusion_matrix_counts_planted_truth_against_verdict():
 
 def test_a_planted_claim_needs_a_real_code():
     with pytest.raises(ValueError, match="verdict code"):
-        calibration.Planted(calibration.planted_claims()[0].claim, "c1_quadratic", "true", "", lambda c, r: None)
+        Planted(calibration.planted_claims()[0].claim, "c1_quadratic", "true", "", lambda c, r: None)
+
+
+def test_calibration_collects_every_registered_family(monkeypatch):
+    """A family registered with validate.registry's decorators is planted, sourced and scored
+    without calibration naming it; calibrate on built sources does not rebuild them."""
+    claim = calibration.planted_claims()[0].claim
+    # setitem(..., None) first so that monkeypatch removes the keys the decorators add
+    monkeypatch.setitem(registry.PLANTED, "extra_claim", None)
+    monkeypatch.setitem(registry.PLANTED_SOURCES, "extra_experiment", None)
+    seen = []
+
+    def check(claim, runs):
+        seen.append(runs)
+        return Verdict(claim.id, runs.name, "violated", "planted")
+
+    @registry.planted_cases("extra_claim")
+    def extra_planted():
+        return [Planted(claim, "extra_source", "violated", "a test family", check)]
+
+    @registry.planted_sources("extra_experiment")
+    def extra_sources(runs):
+        return {"extra_source": runs[0]}
+
+    assert calibration.planted_claims()[-1].paper_claim == "extra_claim"
+    runs = Runs("extra_experiment", "", {})
+    src = calibration.sources([runs, Runs("extra_experiment", "second", {})])
+    assert dict(src) == {"extra_source": runs} and seen == []
+    [scored] = calibration.calibrate(src, planted=extra_planted())
+    assert seen == [runs] and scored.numbers["correct"] is True
+    assert calibration.calibrate([runs], planted=extra_planted())[0].numbers["expected"] == "violated"
 
 
 @pytest.mark.slow

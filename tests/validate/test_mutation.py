@@ -2,10 +2,11 @@
 
 Each mutant below breaks one decision rule of validate/engine/checks.py (or theory's bound evaluation that
 every bound check goes through) by monkeypatching it wherever it is bound (modules that imported the
-function by name hold their own reference). The planted claims of validate/calibration.py are then
-re-checked on the same runs (computed once per session, calibration.small_runs(0)); a mutant is
-killed when some planted claim that the intact engine classifies correctly is misclassified. The
-test names those planted claims (printed, and recorded in the report of `pytest -rA`).
+function by name hold their own reference). The planted claims (validate/claims/c*_planted.py) are
+then re-checked by validate.calibration on the same runs (computed once per session: conftest's
+small_runs(seed=0)); a mutant is killed when some planted claim that the intact engine classifies
+correctly is misclassified. The test names those planted claims (printed, and recorded in the
+report of `pytest -rA`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from lrkd.validate.engine import fits
 
 
 @pytest.fixture(scope="session")
-def evidence():
+def evidence(small_runs):
     """The calibration sources (runs included), built once for every mutant."""
-    return calibration.sources(calibration.small_runs(seed=0))
+    return calibration.sources(small_runs(seed=0))
 
 
 @pytest.fixture(scope="session")

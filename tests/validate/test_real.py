@@ -136,17 +136,17 @@ def _sweep(rstar_of_n: dict[int, int], widths=(4, 8, 16, 32, 64), seeds=(0, 1, 2
     return pd.DataFrame(rows)
 
 
-def test_rank_verdict_paths():
+def test_lrc_rank_verdict_paths():
     claim = theory.get_claim("optimal_rank")
-    beyond = real.rank_verdict(claim, _sweep({512: 64, 1024: 64, 2048: 64}), experiment="x")
+    beyond = real.lrc_rank_verdict(claim, _sweep({512: 64, 1024: 64, 2048: 64}), experiment="x")
     assert beyond.code == "inconclusive" and "beyond the grid" in beyond.explanation
-    below = real.rank_verdict(claim, _sweep({512: 4, 1024: 4, 2048: 4}), experiment="x")
+    below = real.lrc_rank_verdict(claim, _sweep({512: 4, 1024: 4, 2048: 4}), experiment="x")
     assert below.code == "inconclusive" and "below the grid" in below.explanation
     widths = tuple(2**k for k in range(1, 12))
     sizes = [2**k for k in range(8, 16, 2)]
-    fast = real.rank_verdict(claim, _sweep({n: int(n**0.75 // 2) for n in sizes}, widths=widths), experiment="x")
+    fast = real.lrc_rank_verdict(claim, _sweep({n: int(n**0.75 // 2) for n in sizes}, widths=widths), experiment="x")
     assert fast.code == "violated", fast.explanation  # r* ~ N^0.75: faster than sqrt(N)
-    slow = real.rank_verdict(claim, _sweep({n: max(4, int(n**0.25)) for n in sizes}, widths=widths), experiment="x")
+    slow = real.lrc_rank_verdict(claim, _sweep({n: max(4, int(n**0.25)) for n in sizes}, widths=widths), experiment="x")
     assert slow.code in ("not_tight", "holds"), slow.explanation
 
 
@@ -185,12 +185,13 @@ BENCH = pd.DataFrame(
 )
 
 
-def test_information_verdict_paths():
+def test_lrc_information_verdict_paths():
     claim = theory.get_claim("mutual_information")
-    assert real.information_verdict(claim, _c3_evidence(0.5, -0.1), BENCH, experiment="x").code == "holds"
-    assert real.information_verdict(claim, _c3_evidence(-0.5, 0.1), BENCH, experiment="x").code == "violated"
+    assert real.lrc_information_verdict(claim, _c3_evidence(0.5, -0.1), BENCH, experiment="x").code == "holds"
+    assert real.lrc_information_verdict(claim, _c3_evidence(-0.5, 0.1), BENCH, experiment="x").code == "violated"
     assert (
-        real.information_verdict(claim, _c3_evidence(0.0, 0.0, noise=0.3), BENCH, experiment="x").code == "inconclusive"
+        real.lrc_information_verdict(claim, _c3_evidence(0.0, 0.0, noise=0.3), BENCH, experiment="x").code
+        == "inconclusive"
     )
     assert real.choose_estimator(BENCH) == "gaussian"
 
@@ -216,11 +217,11 @@ def _c1_evidence(eta_l: float):
     return pd.DataFrame(rows)
 
 
-def test_convergence_verdict_paths():
+def test_lrc_convergence_verdict_paths():
     claim = theory.get_claim("convergence")
-    ok = real.convergence_verdict(claim, _c1_evidence(0.5), experiment="x")
+    ok = real.lrc_convergence_verdict(claim, _c1_evidence(0.5), experiment="x")
     assert ok.code != "assumptions_not_met"
-    broken = real.convergence_verdict(claim, _c1_evidence(1.7), experiment="x")
+    broken = real.lrc_convergence_verdict(claim, _c1_evidence(1.7), experiment="x")
     assert broken.code == "assumptions_not_met" and "eta L = 1.7 at T = 8" in broken.explanation
 
 
@@ -244,6 +245,6 @@ def test_real_rank_claim_is_not_confirmed_without_a_growth_law():
     """Three budgets with r* inside the grid (the quick preset's shape): an exponent interval that
     merely reaches 1/2 confirms nothing, so the verdict is inconclusive, never holds."""
     claim = theory.get_claim("optimal_rank")
-    three = real.rank_verdict(claim, _sweep({256: 16, 512: 16, 1024: 32}), experiment="x")
+    three = real.lrc_rank_verdict(claim, _sweep({256: 16, 512: 16, 1024: 32}), experiment="x")
     assert three.code == "inconclusive", three.explanation
     assert three.numbers["growth_law"] == "unidentified" and "budgets" in three.would_change

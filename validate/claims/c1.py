@@ -20,10 +20,16 @@ offset, with no tolerance.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
+import torch
 
+from lrkd import simulate
+from lrkd.simulate import Run, load_data
 from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC
+from lrkd.simulate.students_linear import measure_transfer_smoothness
 from lrkd.theory.convergence import expected_average_grad_norm_sq
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import Prediction
@@ -45,12 +51,26 @@ C1_SPEC = BoundSpec(
 
 
 def final_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
-    """The last recorded row of every run (step == its budget T)."""
+    """The last recorded row of every run (step == its budget T).
+
+    Args:
+        trajectory: a convergence or quadratic sweep's trajectory rows.
+
+    Returns:
+        Those rows (a copy).
+    """
     return trajectory[trajectory["step"] == trajectory["steps"]].copy()
 
 
 def quadratic_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
-    """One row per (T, seed) on the known-constant quadratic."""
+    """One row per (T, seed) on the known-constant quadratic.
+
+    Args:
+        trajectory: a quadratic_sweep's trajectory rows.
+
+    Returns:
+        The evidence table (T, seed, avg_grad_norm_sq, L, sigma, Delta, lr, optimizer, diverged, ...).
+    """
     last = final_rows(trajectory)
     return pd.DataFrame(
         {
@@ -71,7 +91,14 @@ def quadratic_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
 
 def premises_broken(evidence: pd.DataFrame) -> list[str]:
     """The Ghadimi-Lan premises a C1 evidence table breaks, read from what the runs recorded: plain
-    SGD (no Adam, no momentum) and a constant step eta <= 1/L. Each comes with its number."""
+    SGD (no Adam, no momentum) and a constant step eta <= 1/L.
+
+    Args:
+        evidence: a C1 evidence table (optimizer, lr and L columns where recorded).
+
+    Returns:
+        One sentence per broken premise, with its number ([] when none is broken).
+    """
     broken = []
     if "optimizer" in evidence:
         others = sorted(set(evidence["optimizer"].dropna()) - {"sgd"})
@@ -85,7 +112,14 @@ def premises_broken(evidence: pd.DataFrame) -> list[str]:
 
 
 def lowrank_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
-    """One row per (T, seed, rank) of the LRC-style student, with the transfer constants."""
+    """One row per (T, seed, rank) of the LRC-style student, with the transfer constants.
+
+    Args:
+        trajectory: a convergence_sweep's trajectory rows.
+
+    Returns:
+        The evidence table (sigma: the largest exact minibatch-gradient variance seen in the run).
+    """
     last = final_rows(trajectory)
     sigma2_max = trajectory.groupby(["steps", "seed", "rank"])["sigma2"].max()
     sigma2 = sigma2_max.loc[list(zip(last["steps"], last["seed"], last["rank"]))].to_numpy()
@@ -141,7 +175,18 @@ def convergence_verdict(
     claim, evidence: pd.DataFrame, *, experiment: str, unmet=(), notes=(), prediction: Prediction | None = None
 ) -> Verdict:
     """The C1 bound (or a planted variant with the same symbols) on one evidence table; with a
-    `prediction` (the quadratic) the T-exponent is corrected by theory's finite-size offset."""
+    `prediction` (the quadratic) the T-exponent is corrected by theory's finite-size offset.
+
+    Args:
+        claim: a claim on T, L, sigma, Delta.
+        evidence: a C1 evidence table.
+        experiment: the name the verdict gives the evidence.
+        unmet, notes: broken assumptions and notes known beforehand (the table's own are added).
+        prediction: theory's exact expectation on this grid, if any.
+
+    Returns:
+        The Verdict.
+    """
     unmet = (*unmet, *(b for b in premises_broken(evidence) if b not in unmet))
     if prediction is None:
         notes = (
@@ -180,13 +225,6 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES)
     Returns:
         DataFrame with teacher_scale, seed, rank, run, L_f, L_g, W_norm, power_change_f, power_change_g.
     """
-    import dataclasses
-
-    import torch
-
-    from lrkd.simulate import Run, load_data
-    from lrkd.simulate.students_linear import measure_transfer_smoothness
-
     keys = trajectory.drop_duplicates(["seed", "rank"])[["seed", "rank", "alpha", "n_samples"]]
     runs = [Run(int(k.seed), int(k.rank), float(k.alpha)) for k in keys.itertuples()]
     frames = []
@@ -218,7 +256,16 @@ def transfer_evidence(trajectory: pd.DataFrame, teacher, scales=TRANSFER_SCALES)
 
 
 def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdict:
-    """L_f <= ||W_T||_2^2 L_g, with L_f and L_g measured per run (`transfer_evidence`)."""
+    """L_f <= ||W_T||_2^2 L_g, with L_f and L_g measured per run (`transfer_evidence`).
+
+    Args:
+        claim: the smoothness_transfer claim (symbols W_norm, L_g).
+        transfer: a `transfer_evidence` table.
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict.
+    """
     spec = BoundSpec(
         columns={"W_norm": "W_norm", "L_g": "L_g"},
         measured="L_f",
@@ -252,13 +299,27 @@ def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdi
 # -- what validate reads from the C1 experiments (validate.registry) ---------------------------------
 @evidence(C1_QUADRATIC, ("evidence",))
 def quadratic_tables(runs) -> dict[str, pd.DataFrame]:
-    """c1_quadratic: per-(T, seed) evidence rows from the trajectories."""
+    """c1_quadratic: per-(T, seed) evidence rows from the trajectories.
+
+    Args:
+        runs: c1_quadratic Runs.
+
+    Returns:
+        {"evidence": table}.
+    """
     return {"evidence": quadratic_evidence(runs["trajectory"])}
 
 
 @evidence(C1_LOWRANK, ("evidence", "transfer"))
 def lowrank_tables(runs) -> dict[str, pd.DataFrame]:
-    """c1_lowrank: the evidence rows and the measured smoothness transfer (power iteration)."""
+    """c1_lowrank: the evidence rows and the measured smoothness transfer (power iteration).
+
+    Args:
+        runs: c1_lowrank Runs.
+
+    Returns:
+        {"evidence": table, "transfer": table}.
+    """
     trajectory = runs["trajectory"]
     teacher = runs.teacher if getattr(runs, "teacher", None) is not None else teacher_of_frame(trajectory)
     return {"evidence": lowrank_evidence(trajectory), "transfer": transfer_evidence(trajectory, teacher)}
@@ -266,6 +327,14 @@ def lowrank_tables(runs) -> dict[str, pd.DataFrame]:
 
 @prediction(C1_QUADRATIC)
 def quadratic_predictions(runs) -> dict[str, Prediction]:
+    """c1_quadratic: theory's exact expected trajectory on the runs' quadratic.
+
+    Args:
+        runs: c1_quadratic Runs (their `problem`, if known).
+
+    Returns:
+        {"avg_grad_norm_sq": Prediction}, or {} when the quadratic is unknown.
+    """
     problem = getattr(runs, "problem", None)
     return {} if problem is None else {C1_SPEC.measured: quadratic_prediction(problem.to_dict())}
 
@@ -273,6 +342,15 @@ def quadratic_predictions(runs) -> dict[str, Prediction]:
 @check(C1_QUADRATIC, "convergence")
 @check(C1_LOWRANK, "convergence")
 def convergence_check(claim, runs) -> Verdict:
+    """C1 on a c1_quadratic or c1_lowrank run (the quadratic's with its finite-size offset).
+
+    Args:
+        claim: the convergence claim or a planted variant.
+        runs: the Runs, with their evidence.
+
+    Returns:
+        The Verdict.
+    """
     return convergence_verdict(
         claim, runs["evidence"], experiment=runs.name, prediction=predictions(runs).get(C1_SPEC.measured)
     )
@@ -280,18 +358,40 @@ def convergence_check(claim, runs) -> Verdict:
 
 @check(C1_LOWRANK, "smoothness_transfer")
 def transfer_check(claim, runs) -> Verdict:
+    """The smoothness transfer on a c1_lowrank run.
+
+    Args:
+        claim: the smoothness_transfer claim.
+        runs: c1_lowrank Runs, with their transfer table.
+
+    Returns:
+        The Verdict.
+    """
     return transfer_verdict(claim, runs["transfer"], experiment=runs.name)
 
 
 def teacher_of_frame(frame):
-    """The teacher a simulate frame was produced with, from its teacher.* columns."""
-    from lrkd import simulate
+    """The teacher a simulate frame was produced with, from its teacher.* columns.
 
+    Args:
+        frame: a simulate sweep frame.
+
+    Returns:
+        The teacher (simulate.teacher_from_dict of its first row).
+    """
     return simulate.teacher_from_dict(nested(frame.iloc[0], "teacher."))
 
 
 def nested(row, prefix: str) -> dict:
-    """{'teacher.spectrum.alpha': 1} -> {'spectrum': {'alpha': 1}} for the keys under prefix."""
+    """{'teacher.spectrum.alpha': 1} -> {'spectrum': {'alpha': 1}} for the keys under prefix.
+
+    Args:
+        row: a frame's row (a mapping).
+        prefix: the flattened keys' prefix.
+
+    Returns:
+        The nested dict (numpy scalars as Python ones).
+    """
     out: dict = {}
     for key, value in row.items():
         if isinstance(key, str) and key.startswith(prefix):

@@ -62,7 +62,11 @@ RANK_READINGS = {"r (the paper)": 1.0, "sqrt(r) (Kratsios et al. 2025)": 0.5}
 def gap_prediction() -> Prediction:
     """Theory's expected gap on the c2 grid: sigma^2 r (m+n-r) (1/(N-n-1) + 1/N)
     (theory.generalization.rrr_gap_finite: exact at full rank, the leading order 2 sigma^2 r(m+n-r)/N
-    as N grows), whose asymptotic exponents are -1 in N and 1 in r (r << m + n)."""
+    as N grows), whose asymptotic exponents are -1 in N and 1 in r (r << m + n).
+
+    Returns:
+        The Prediction of gen_gap in n_samples and rank.
+    """
 
     def predict(grid: pd.DataFrame) -> np.ndarray:
         return rrr_gap_finite(
@@ -95,7 +99,20 @@ def gap_verdict(
 ) -> Verdict:
     """`generalization` (the paper's form), the sqrt(r) counter-claim, or a variant using the
     symbols r, m, n, N (plus any `columns` mapping further symbols, e.g. sigma -> "noise", and fixed
-    `constants`). The r-exponent at each fixed N, against r and sqrt(r), is added to the numbers."""
+    `constants`). The r-exponent at each fixed N, against r and sqrt(r), is added to the numbers.
+
+    Args:
+        claim: a claim on r, m, n, N (and the symbols `columns` and `constants` give).
+        sweep: the c2 sweep table.
+        experiment: the name the verdict gives the evidence.
+        constants: {symbol: value} fixed for the bound.
+        columns: {symbol: column} besides GAP_SPEC's.
+        unmet, notes: broken assumptions and notes known beforehand.
+        prediction: theory's gap on the grid (default `gap_prediction()`).
+
+    Returns:
+        The Verdict.
+    """
     prediction = gap_prediction() if prediction is None else prediction
     mapped = {k: v for k, v in {**GAP_SPEC.columns, **(columns or {})}.items() if k in claim.symbol_names}
     rates = {k: v for k, v in GAP_SPEC.rates.items() if k in claim.rate_variables}
@@ -182,7 +199,17 @@ def sqrt_form_verdict(claim, sweep: pd.DataFrame, norms: dict[str, float], *, ex
     """`generalization_sqrt` at its almost-sure norms. On bounded data (simulate.teachers.BoundedLinearTeacher)
     R_x, R_y are sure bounds and R_W bounds every fitted student, so the bound is checked and can
     hold or fail. On Gaussian data no finite R_x, R_y exist: the run cannot test the claim, and the
-    verdict says "not tested" (NOT_TESTED) with the bounded preset that does."""
+    verdict says "not tested" (NOT_TESTED) with the bounded preset that does.
+
+    Args:
+        claim: the generalization_sqrt claim.
+        sweep: the c2 sweep table.
+        norms: `data_norms` of the run.
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict.
+    """
     constants = {k: norms[k] for k in ("R_x", "R_y", "R_W")}
     if norms.get("bounded"):
         notes = (
@@ -215,7 +242,16 @@ ASYMPTOTIC_FACTOR = 10  # the leading-order reference is checked where N >= 10 (
 def rrr_reference_verdict(claim, sweep: pd.DataFrame, *, experiment: str) -> Verdict:
     """Does the excess risk follow sigma^2 r (m+n-r)/N + tail? Ratio per point and the N-exponent of
     its estimation part (excess - tail), which the reference puts at -1. Only N >= 10 (m + n) is
-    used: the reference is leading order in 1/N."""
+    used: the reference is leading order in 1/N.
+
+    Args:
+        claim: the rrr_excess_risk claim.
+        sweep: the c2 sweep table.
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict.
+    """
     runs, n_diverged = usable(sweep)
     small = runs["n_samples"] < ASYMPTOTIC_FACTOR * (runs["m"] + runs["n"])
     runs = runs[~small]
@@ -338,7 +374,17 @@ def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, se
     R_x, R_y, and R_W = ||W_T||_F + max sqrt(excess risk) over the `sweep`'s students, which bounds
     every ||W_S||_F by the triangle inequality (excess risk = ||W_S - W_T||_F^2 for isotropic
     inputs); "bounded": True. Otherwise the largest ||x||, ||y|| over the training samples and
-    ||W_T||_F (the students' scale), with "bounded": False."""
+    ||W_T||_F (the students' scale), with "bounded": False.
+
+    Args:
+        teacher: the run's teacher.
+        n_samples: the training-set size whose samples are measured.
+        sweep: the sweep (for a bounded teacher's R_W).
+        seeds: the seeds whose training samples are measured.
+
+    Returns:
+        {"R_x", "R_y", "R_W", "bounded"}.
+    """
     w_norm = float(np.linalg.norm(teacher.weight))
     if hasattr(teacher, "bounds"):
         slack = float(np.sqrt(np.nanmax(sweep["excess_risk"].to_numpy(float)))) if sweep is not None else 0.0
@@ -352,7 +398,14 @@ def data_norms(teacher, n_samples: int, sweep: pd.DataFrame | None = None, *, se
 
 
 def zero_risk(teacher) -> float:
-    """Population risk of the zero predictor: ||W_T||_F^2 (isotropic inputs) + m sigma^2."""
+    """Population risk of the zero predictor: ||W_T||_F^2 (isotropic inputs) + m sigma^2.
+
+    Args:
+        teacher: a linear teacher.
+
+    Returns:
+        The risk.
+    """
     return float(np.sum(np.asarray(teacher.singular_values) ** 2) + teacher.noise_floor)
 
 
@@ -360,7 +413,14 @@ def zero_risk(teacher) -> float:
 @evidence(C2_GENERALIZATION, ("norms",))
 def generalization_tables(runs) -> dict[str, pd.DataFrame]:
     """The sweep with each point's zero-predictor risk (the vacuity line), and the data norms the
-    explicit-norm bound needs (one row)."""
+    explicit-norm bound needs (one row).
+
+    Args:
+        runs: c2_generalization Runs.
+
+    Returns:
+        {"sweep": the sweep with zero_risk, "norms": one row of `data_norms`}.
+    """
     sweep = runs["sweep"].assign(zero_risk=zero_risk(runs.teacher))
     norms = data_norms(runs.teacher, int(sweep["n_samples"].max()), sweep, seeds=sorted(sweep["seed"].unique()))
     return {"sweep": sweep, "norms": pd.DataFrame([norms])}
@@ -368,19 +428,54 @@ def generalization_tables(runs) -> dict[str, pd.DataFrame]:
 
 @prediction(C2_GENERALIZATION)
 def generalization_predictions(runs) -> dict[str, Prediction]:
+    """c2_generalization: theory's gap on the grid.
+
+    Args:
+        runs: c2_generalization Runs.
+
+    Returns:
+        {"gen_gap": `gap_prediction()`}.
+    """
     return {"gen_gap": gap_prediction()}
 
 
 @check(C2_GENERALIZATION, "generalization", "generalization_lora_sqrt", "generalization_c1")
 def gap_check(claim, runs) -> Verdict:
+    """The paper's generalization claims (and the LoRA sqrt(r) and C1-constant variants) on a c2 run.
+
+    Args:
+        claim: one of those claims.
+        runs: c2_generalization Runs.
+
+    Returns:
+        The Verdict.
+    """
     return gap_verdict(claim, runs["sweep"], experiment=runs.name)
 
 
 @check(C2_GENERALIZATION, "generalization_sqrt")
 def sqrt_form_check(claim, runs) -> Verdict:
+    """generalization_sqrt on a c2 run, at its data norms.
+
+    Args:
+        claim: the generalization_sqrt claim.
+        runs: c2_generalization Runs, with their norms table.
+
+    Returns:
+        The Verdict.
+    """
     return sqrt_form_verdict(claim, runs["sweep"], runs["norms"].iloc[0].to_dict(), experiment=runs.name)
 
 
 @check(C2_GENERALIZATION, "rrr_excess_risk")
 def rrr_check(claim, runs) -> Verdict:
+    """The reduced-rank excess-risk reference on a c2 run.
+
+    Args:
+        claim: the rrr_excess_risk claim.
+        runs: c2_generalization Runs.
+
+    Returns:
+        The Verdict.
+    """
     return rrr_reference_verdict(claim, runs["sweep"], experiment=runs.name)

@@ -99,6 +99,10 @@ def exact_mi(a: np.ndarray, b: np.ndarray, noise_std: float) -> float:
 def exact_bound_terms(a: np.ndarray, b: np.ndarray, noise_std: float) -> dict[str, float]:
     """The terms of the clone-error bound for X = A x + e1, f(Y) = Y = B x + e2, exactly.
 
+    Args:
+        a, b: the teacher's and the student's maps of x (d x input).
+        noise_std: s of the noise channel (e1, e2 ~ N(0, s^2 I)).
+
     Returns:
         h_x (entropy of X), logdet_cov_e (log det Sigma_E, E = X - Y), clone_error (E||E||^2 =
         clone MSE + 2 d s^2), clone_mse (E||(A - B) x||^2), d.
@@ -117,7 +121,14 @@ def exact_bound_terms(a: np.ndarray, b: np.ndarray, noise_std: float) -> dict[st
 
 # -- estimated quantities (ReLU teacher) ------------------------------------------------------------
 def estimate_mi(x: np.ndarray, y: np.ndarray) -> float:
-    """The estimator used for non-Gaussian representations: KSG (k = KSG_K) on standardized columns."""
+    """The estimator used for non-Gaussian representations: KSG (k = KSG_K) on standardized columns.
+
+    Args:
+        x, y: samples (N, dx) and (N, dy).
+
+    Returns:
+        The MI estimate, in nats.
+    """
     return mi.ksg(x, y, k=KSG_K)
 
 
@@ -127,6 +138,12 @@ def estimator_benchmark(dx: int, dy: int, levels: Sequence[float], n_samples: in
     Each task: (Z1, Z2) jointly Gaussian with min(dx, dy) equal canonical correlations rho, set so
     that the MI is `level`; "gaussian" uses (Z1, Z2) as they are, "leaky_relu" maps every
     coordinate through z -> max(z, 0.2 z) (invertible, so the MI is unchanged, the law non-Gaussian).
+    Args:
+        dx, dy: the two dimensions.
+        levels: the true MIs, in nats.
+        n_samples: samples per task.
+        reps: repetitions per task.
+
     Returns:
         One row per (kind, level, rep, estimator): truth, estimate, error, d.
     """
@@ -157,7 +174,15 @@ def estimator_benchmark(dx: int, dy: int, levels: Sequence[float], n_samples: in
 
 
 def benchmark_levels(evidence: pd.DataFrame, points: int = 3) -> list[float]:
-    """MI levels spanning the measured last-step range (10% beyond each end) for the benchmark."""
+    """MI levels spanning the measured last-step range (10% beyond each end) for the benchmark.
+
+    Args:
+        evidence: the c3 evidence table.
+        points: how many levels.
+
+    Returns:
+        The levels, in nats.
+    """
     last = evidence[evidence["step"] == evidence["step"].max()]["mi"]
     low, high = max(0.05, 0.9 * float(last.min())), 1.1 * float(last.max())
     return [float(v) for v in np.linspace(low, max(high, low * 1.2), points)]
@@ -171,6 +196,13 @@ def estimator_margin(benchmark: pd.DataFrame, mi_a: float | None = None, mi_b: f
     the same teacher, architecture and noise channel). Without: the largest spread of the error
     over the whole benchmarked range. Differences in the law's shape beyond what the families
     span are not covered (the verdict's notes say so).
+
+    Args:
+        benchmark: an `estimator_benchmark` table.
+        mi_a, mi_b: the two arms' MI levels (None: the whole range).
+
+    Returns:
+        The margin, in nats.
     """
     errors = benchmark[benchmark["estimator"] == "ksg"].groupby(["kind", "truth"])["error"].mean()
     if mi_a is None or mi_b is None:
@@ -183,7 +215,15 @@ def estimator_margin(benchmark: pd.DataFrame, mi_a: float | None = None, mi_b: f
 
 
 def comparison_margin(runs) -> float | Callable[[float, float], float]:
-    """0 for an exact MI; for an estimated one, the pairwise estimator band of `estimator_margin`."""
+    """The estimator band the arms' comparison allows.
+
+    Args:
+        runs: c3_information Runs.
+
+    Returns:
+        0 for an exact MI; for an estimated one (a benchmark table), (mi_a, mi_b) -> the pairwise
+        band of `estimator_margin`.
+    """
     if "benchmark" not in runs:
         return 0.0
     return lambda mi_a, mi_b: estimator_margin(runs["benchmark"], mi_a, mi_b)
@@ -192,7 +232,14 @@ def comparison_margin(runs) -> float | Callable[[float, float], float]:
 # -- evidence ---------------------------------------------------------------------------------------
 def chosen_step_sizes(frame: pd.DataFrame) -> dict[str, float]:
     """Per arm, the step size with the lowest seed-mean held-out output loss at the last step
-    (a diverged run counts as infinite loss)."""
+    (a diverged run counts as infinite loss).
+
+    Args:
+        frame: the DeepSweep's frame.
+
+    Returns:
+        {arm: step size}.
+    """
     last = frame[frame["step"] == frame["step"].max()]
     loss = last.assign(output_loss=last["output_loss"].where(~last["diverged"].astype(bool), np.inf))
     means = loss.groupby(["arm", "lr"])["output_loss"].mean().fillna(np.inf)
@@ -204,6 +251,14 @@ def deep_evidence(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000)
 
     Linear teacher: exact MI and exact bound terms at every recorded step. ReLU teacher: the KSG
     estimate and the sample bound terms (Gaussian surrogate for h(X)) at the last step only.
+
+    Args:
+        sweep: the run's DeepSweep.
+        noise_std: s of the noise channel.
+        mi_samples: samples per estimated MI.
+
+    Returns:
+        The evidence table.
     """
     teacher, frame = sweep.teacher, sweep.frame
     chosen = chosen_step_sizes(frame)
@@ -268,7 +323,18 @@ def scaled_students(
 ) -> pd.DataFrame:
     """MI and clone MSE of c * M for the trained clone student (each seed, last step) and of the
     teacher copy M = c I, over the scales c. h_S scales by c (linear; ReLU is positively
-    homogeneous), so the clone MSE is smallest near c = 1 while the noise s stays fixed."""
+    homogeneous), so the clone MSE is smallest near c = 1 while the noise s stays fixed.
+
+    Args:
+        sweep: the run's DeepSweep.
+        noise_std: s of the noise channel.
+        arm: the clone arm.
+        mi_samples: samples per estimated MI.
+        scales: the scales c (default SCALES, ESTIMATED_SCALES for an estimated MI).
+
+    Returns:
+        One row per (series, seed, scale): mi, clone_mse.
+    """
     teacher, frame = sweep.teacher, sweep.frame
     lr = chosen_step_sizes(frame)[arm]
     last = int(frame["step"].max())
@@ -299,7 +365,17 @@ def noise_sensitivity(
     clone_arm: str = CLONE_ARM,
 ) -> pd.DataFrame:
     """Linear teacher: the last-step MI gain of cloning over each control at other channel widths s
-    (exact, the same trained students): does the comparison depend on the noise that defines the MI?"""
+    (exact, the same trained students): does the comparison depend on the noise that defines the MI?
+
+    Args:
+        sweep: the run's DeepSweep.
+        evidence: its evidence table (the chosen step sizes).
+        noise_stds: the channel widths s.
+        controls, clone_arm: the arms compared.
+
+    Returns:
+        One row per (noise_std, control): gain, gain_low, gain_high.
+    """
     teacher = sweep.teacher
     a = teacher.hidden_map
     last = evidence[evidence["step"] == evidence["step"].max()]
@@ -338,6 +414,12 @@ def deep_tables(
     sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000, benchmark_reps: int = 2
 ) -> dict[str, pd.DataFrame]:
     """The evidence tables of a c3_information run from its DeepSweep.
+
+    Args:
+        sweep: the run's DeepSweep.
+        noise_std: s of the noise channel.
+        mi_samples: samples per estimated MI (ReLU teacher).
+        benchmark_reps: repetitions per benchmark task.
 
     Returns:
         {"evidence", "arms", "scaled"[, "noise_sensitivity"][, "benchmark"]}: the noise
@@ -430,7 +512,14 @@ def _seeds_to_decide(diffs: np.ndarray, margin: float, confidence: float) -> int
 
 
 def arm_summary(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Last-step seed mean and t-interval of MI, clone MSE and output loss per arm."""
+    """Last-step seed mean and t-interval of MI, clone MSE and output loss per arm.
+
+    Args:
+        evidence: the c3 evidence table.
+
+    Returns:
+        One row per arm.
+    """
     last = evidence[evidence["step"] == evidence["step"].max()]
     rows = []
     for arm, group in last.groupby("arm", sort=False):
@@ -454,6 +543,9 @@ def arm_summary(evidence: pd.DataFrame) -> pd.DataFrame:
 
 def non_monotonicity(scaled: pd.DataFrame) -> dict[str, Any]:
     """How far MI is from decreasing in clone MSE along the scaled students.
+
+    Args:
+        scaled: a `scaled_students` table.
 
     Returns:
         For the trained clone students (seed means per scale): MI and clone MSE at c = 1 and at the
@@ -486,7 +578,14 @@ def non_monotonicity(scaled: pd.DataFrame) -> dict[str, Any]:
 
 
 def training_spearman(evidence: pd.DataFrame) -> float:
-    """Spearman correlation of clone MSE and MI over every (arm, seed, step) point: description only."""
+    """Spearman correlation of clone MSE and MI over every (arm, seed, step) point: description only.
+
+    Args:
+        evidence: the c3 evidence table.
+
+    Returns:
+        The correlation.
+    """
     if evidence["step"].nunique() < 3 or len(evidence) < 3:
         return float("nan")
     return float(stats.spearmanr(evidence["clone_mse"], evidence["mi"]).statistic)
@@ -563,6 +662,18 @@ def comparison_verdict(
 
     claim_sense "greater" reads the claim as MI(clone_arm) > MI(control) for every control;
     "not_greater" as MI(clone_arm) <= MI(control) (a planted opposite).
+
+    Args:
+        claim: the claim (or a planted one).
+        runs: c3_information Runs with their evidence.
+        experiment: the name the verdict gives the evidence.
+        margin: the estimator band (a number, or (mi_a, mi_b) -> band).
+        base: a bound verdict checked alongside (its numbers, notes and figures are kept).
+        clone_arm, controls: the arms compared.
+        claim_sense: "greater" or "not_greater".
+
+    Returns:
+        The Verdict.
     """
     evidence = runs["evidence"]
     present = set(evidence["arm"])
@@ -719,44 +830,22 @@ def _figures(runs, arms: pd.DataFrame) -> tuple[Figure, ...]:
     return tuple(figs)
 
 
-# -- planted comparison claims (calibration) ---------------------------------------------------------
-PLANTED_SENSES = {"cal_c3_clone_beats_kd": "greater", "cal_c3_clone_not_above_kd": "not_greater"}
-
-
-def planted_claim(claim_id: str) -> theory.Claim:
-    """A planted C3 comparison claim, read by `planted_verdict`:
-      cal_c3_clone_beats_kd      MI(kd + clone) > MI(clean-output KD) at equal steps
-      cal_c3_clone_not_above_kd  MI(kd + clone) <= MI(clean-output KD) (its opposite)
-    Their truth is what the data say; exactly one of them can hold on a decisive run."""
-    sense = PLANTED_SENSES[claim_id]
-    words = "beats" if sense == "greater" else "does not beat"
-    return replace(
-        theory.get_claim("mutual_information"),
-        id=claim_id,
-        paper=False,
-        wording="",
-        title=f"planted: cloning {words} clean-output KD in teacher-student MI",
-        reading=f"MI(kd_clone) {'>' if sense == 'greater' else '<='} MI(kd), last step, paired by seed",
-    )
-
-
-def planted_verdict(claim, runs) -> Verdict:
-    """The verdict of a planted comparison claim (PLANTED_SENSES) on c3_information runs."""
-    return comparison_verdict(
-        claim,
-        runs,
-        experiment=runs.name,
-        margin=comparison_margin(runs),
-        controls=("kd",),
-        claim_sense=PLANTED_SENSES[claim.id],
-    )
-
-
 # -- the one-layer clone sweep (kept so check_claim accepts a simulate.CloneSweep) -------------------
 def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd.DataFrame:
     """Evidence rows of a one-layer simulate.clone_sweep: alpha = 0 is arm "noisy", alpha > 0
     "noisy_clone" (its clone target is the clean output). There is no clean-KD control, so the
-    comparison verdict is inconclusive by design of that run, not by the code."""
+    comparison verdict is inconclusive by design of that run, not by the code.
+
+    Args:
+        sweep: the CloneSweep.
+        rank: the students' rank.
+        alphas: the clone weights run.
+        seeds: the seeds run.
+        noise_std: s of the noise channel.
+
+    Returns:
+        The evidence table (exact MI and bound terms per arm, seed and step).
+    """
     w_teacher = sweep.stored[0].arrays["teacher_weight"]
     rows = []
     for alpha in alphas:
@@ -783,7 +872,14 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
 # -- what validate reads from the C3 experiment (validate.registry) ----------------------------------
 @evidence(C3_INFORMATION, ("evidence", "arms", "scaled"))
 def information_tables(runs) -> dict[str, pd.DataFrame]:
-    """MI per arm, seed and step (exact or estimated), the arms' summary and the scaled students."""
+    """MI per arm, seed and step (exact or estimated), the arms' summary and the scaled students.
+
+    Args:
+        runs: c3_information Runs.
+
+    Returns:
+        `deep_tables` of its sweep ({} for evidence planted by hand).
+    """
     if runs.sweep is None:  # evidence planted by hand: nothing to derive it from
         return {}
     return deep_tables(runs.sweep, runs.noise_std, mi_samples=runs.mi_samples, benchmark_reps=runs.benchmark_reps)
@@ -791,9 +887,27 @@ def information_tables(runs) -> dict[str, pd.DataFrame]:
 
 @check(C3_INFORMATION, "mutual_information")
 def information_check(claim, runs) -> Verdict:
+    """C3 (the log-det clone-error bound and cloning against both controls) on a c3 run.
+
+    Args:
+        claim: the mutual_information claim or a planted variant.
+        runs: c3_information Runs.
+
+    Returns:
+        The Verdict.
+    """
     return mutual_information_verdict(claim, runs, experiment=runs.name)
 
 
 @check(C3_INFORMATION, "mutual_information_trace")
 def information_trace_check(claim, runs) -> Verdict:
+    """C3's trace form on a c3 run.
+
+    Args:
+        claim: the mutual_information_trace claim or a planted variant.
+        runs: c3_information Runs.
+
+    Returns:
+        The Verdict.
+    """
     return mutual_information_verdict(claim, runs, experiment=runs.name, trace=True)

@@ -40,7 +40,15 @@ from lrkd.validate.engine.verdict import Figure, Verdict
 
 
 def derived_exponent(spectrum: dict, variance: str = "fast") -> float:
-    """theory/'s exponent of N in r*(N) for a planted spectrum dict (simulate spectra's to_dict)."""
+    """theory/'s exponent of N in r*(N) for a planted spectrum.
+
+    Args:
+        spectrum: the spectrum's dict (simulate spectra's to_dict: kind, alpha or beta).
+        variance: "fast" or "paper" (the variance term's reading).
+
+    Returns:
+        The exponent (nan for a spectrum family theory has none for).
+    """
     family = {"power_law": "power_law", "exponential": "exponential"}.get(spectrum.get("kind"))
     if family is None:
         return float("nan")
@@ -61,6 +69,16 @@ def oracle_rstar(
     are themselves noisy. model="risk": the argmin over integer r of the parameter-counting risk
     sigma^2 r (m+n-r)/N + sum_{k>r} s_k^2 (theory.rrr_excess_risk), valid for strong spikes only; it
     overstates r* near the threshold (1.5^(1/(2 alpha)) for a square power law).
+
+    Args:
+        singular_values: the planted spectrum.
+        m, n: the teacher's shape.
+        noise: sigma of the label noise.
+        sample_sizes: the N grid.
+        model: "spiked" or "risk".
+
+    Returns:
+        r*(N), one integer per N.
     """
     if model == "spiked":
         return theory.rank.spiked_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sample_sizes)
@@ -73,7 +91,14 @@ def oracle_rstar(
 
 
 def local_slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Least-squares slope of log y on log x (the oracle's exponent on the measured grid)."""
+    """Least-squares slope of log y on log x (the oracle's exponent on the measured grid).
+
+    Args:
+        x, y: positive values of one length.
+
+    Returns:
+        The slope.
+    """
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
@@ -89,13 +114,23 @@ def rank_verdict(
 ) -> Verdict:
     """The optimal_rank claim (or any exponent claim on r*) from the growth law r*(N) follows.
 
-    r*(N) and its seed band come from validate.rstar; sizes where r* or its band touches an edge of
-    the rank grid only bound r* and are left out. validate.growth fits a power law, a logarithm and
-    a constant and picks one by AICc (criterion in that module). The claim is judged against the
-    law the data identify, in the O(.) sense (`_judge`); if no law is identified the verdict is
-    inconclusive and says how far N must reach for the two best laws to part. Beside it, theory's
-    finite-size r* (oracle_rstar, spiked model) on the same sizes goes through the same fit: its
-    exponent is the prediction the measured interval should cover.
+    r*(N) and its seed band come from validate.engine.rstar; sizes where r* or its band touches an
+    edge of the rank grid only bound r* and are left out. validate.engine.growth fits a power law, a
+    logarithm and a constant and picks one by AICc (criterion in that module). The claim is judged
+    against the law the data identify, in the O(.) sense (`_judge`); if no law is identified the
+    verdict is inconclusive and says how far N must reach for the two best laws to part. Beside it,
+    theory's finite-size r* (oracle_rstar, spiked model) on the same sizes goes through the same
+    fit: its exponent is the prediction the measured interval should cover.
+
+    Args:
+        claim: an exponent claim on N.
+        sweep: the rank-sweep frame.
+        experiment: the name the verdict gives the evidence.
+        spectrum: the planted spectrum's dict; singular_values: its values.
+        notes: notes known beforehand.
+
+    Returns:
+        The Verdict.
     """
     ev = growth_evidence(sweep, singular_values)
     rstar, m, n, noise, inside, oracle_all = ev.rstar, ev.m, ev.n, ev.noise, ev.inside, ev.oracle
@@ -448,15 +483,22 @@ def spectrum_verdict(
 ) -> Verdict:
     """The real teacher's spectra against a random-matrix null, and what they predict for r*.
 
-    Each matrix is compared with a Gaussian matrix of its shape and scale (validate.spectrum.
+    Each matrix is compared with a Gaussian matrix of its shape and scale (validate.engine.spectrum.
     compare_with_null: Marchenko-Pastur bulk, Tracy-Widom margin); only the singular values above
     the bulk (spikes) are fitted with a decay family. A spectrum with no structure beyond the bulk
     says nothing about r*: if no matrix has enough spikes to fit a family, the verdict is
     `inconclusive` and reads "not tested". Otherwise the r* exponent theory/ derives for the spikes'
     families is reported as a prediction from the spectrum, not a measured r*.
 
-    Args: claim; singular_values {matrix: values}; experiment; variance ("fast" or "paper");
-    shapes {matrix: (m, n)} (missing shapes are inferred from the bulk, and the notes say so).
+    Args:
+        claim: the optimal_rank claim (its N-exponent).
+        singular_values: {matrix: values}.
+        experiment: the name the verdict gives the evidence.
+        variance: "fast" or "paper".
+        shapes: {matrix: (m, n)} (missing shapes are inferred from the bulk, and the notes say so).
+
+    Returns:
+        The Verdict.
     """
     shapes = shapes or {}
     nulls = {name: compare_with_null(values, shapes.get(name)) for name, values in singular_values.items()}
@@ -556,7 +598,17 @@ def _null_row(name: str, null, variance: str) -> dict:
 
 def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict, limit: int = 4) -> Figure:
     """Singular values of up to `limit` matrices (most spikes first, plus the most bulk-like) with
-    their Gaussian null's expected values, bulk edge and spike threshold; spikes flagged."""
+    their Gaussian null's expected values, bulk edge and spike threshold; spikes flagged.
+
+    Args:
+        title: the figure's title.
+        singular_values: {matrix: values}.
+        nulls: {matrix: its null comparison}.
+        limit: how many matrices.
+
+    Returns:
+        A "spectrum_null" Figure.
+    """
     order = sorted(nulls, key=lambda name: -nulls[name].n_spikes)
     picked = list(dict.fromkeys(order[: limit - 1] + order[-1:]))
     frames, edges = [], {}
@@ -586,7 +638,15 @@ def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict,
 # -- what validate reads from the C4 experiments (validate.registry) ---------------------------------
 @check(C4_RANK, "optimal_rank", any_exponent_claim=True)
 def rank_check(claim, runs) -> Verdict:
-    """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows."""
+    """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows.
+
+    Args:
+        claim: an exponent claim on N.
+        runs: c4_rank Runs.
+
+    Returns:
+        The Verdict.
+    """
     return rank_verdict(
         claim,
         runs["sweep"],
@@ -598,7 +658,15 @@ def rank_check(claim, runs) -> Verdict:
 
 @check(TEACHER_SPECTRA, "optimal_rank")
 def spectra_check(claim, runs) -> Verdict:
-    """The real teacher's spectra: what they predict for r* (not a measured r*)."""
+    """The real teacher's spectra: what they predict for r* (not a measured r*).
+
+    Args:
+        claim: the optimal_rank claim.
+        runs: teacher_spectra Runs.
+
+    Returns:
+        The Verdict.
+    """
     table = runs["spectra"]
     values = {name: group.sort_values("k")["s"].to_numpy() for name, group in table.groupby("matrix", sort=False)}
     shapes = {

@@ -20,7 +20,9 @@ Every verdict code here is computed from the runs; none is written down in advan
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,19 +33,105 @@ from lrkd.validate.engine import mi
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.claims.c1 import C1_SPEC
 from lrkd.validate.engine.checks import decide, exponent_outcome, mean_interval
+from lrkd.validate.engine.growth import fit_growth_laws
 from lrkd.validate.registry import check, evidence
 from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine.stability import DEFAULT_RESAMPLES, require_stable, seed_bootstrap_stability
 from lrkd.validate.engine.verdict import Figure, Verdict
 
 PCA_DIMS = 8
 SATURATION = 0.9  # an MI estimate above this fraction of log(samples) is flagged as near the cap
 MIN_GROWTH_SIZES = 4
 PLATEAU_TOL = 0.05  # relative change of the epoch-mean training loss over the last epoch
+# The rank verdict recomputes empirical_rstar's and the exponent fit's own seed bootstraps on every
+# stability resample: those inner bootstraps run at RANK_INNER_RESAMPLES (the least empirical_rstar
+# takes) and the stability at RANK_STABILITY_RESAMPLES, so that it costs about as much as the verdict.
+RANK_STABILITY_RESAMPLES = 50
+RANK_INNER_RESAMPLES = 100
+NOT_RECORDED = "not recorded"
+
+
+# -- precision and stability, shared by every real verdict ------------------------------------------
+def precision_of(*tables: pd.DataFrame) -> str:
+    """The precision the runs computed in, from their `dtype` column (simulate.lrc resolved_dtype).
+
+    Args:
+        tables: evidence tables (those without a `dtype` column are skipped).
+
+    Returns:
+        The one precision ("float32", "bfloat16-autocast", "float64"); several, joined by " + "
+        (a finding: the runs disagree on precision); NOT_RECORDED when no table names one.
+    """
+    found = sorted({str(v) for t in tables if "dtype" in t for v in t["dtype"].dropna().unique()})
+    return " + ".join(found) if found else NOT_RECORDED
+
+
+def labelled(experiment: str, precision: str) -> str:
+    """The evidence's name with its precision: "lrc_real (teacher; float32)".
+
+    Args:
+        experiment: the evidence's name (Runs.name: the experiment, its label in parentheses).
+        precision: a `precision_of` result (NOT_RECORDED leaves the name as it is).
+
+    Returns:
+        The name the verdict carries.
+    """
+    if precision == NOT_RECORDED:
+        return experiment
+    return f"{experiment[:-1]}; {precision})" if experiment.endswith(")") else f"{experiment} ({precision})"
+
+
+def with_stability(
+    verdict: Verdict,
+    decide_code: Callable[[dict[str, pd.DataFrame]], str],
+    tables: dict[str, pd.DataFrame],
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+) -> Verdict:
+    """The verdict with its seed-bootstrap stability and precision: numbers["stability"],
+    numbers["stability_codes"], numbers["precision"], the precision in its experiment name, and a
+    decisive code under MIN_STABILITY turned inconclusive (validate.engine.stability).
+
+    Args:
+        verdict: the full-data verdict.
+        decide_code: tables -> code, the same rule the verdict applied.
+        tables: the evidence tables (those with a seed column are resampled by seed).
+        n_resamples: the stability's resamples.
+
+    Returns:
+        The verdict, amended.
+    """
+    found = seed_bootstrap_stability(decide_code, tables, n_resamples=n_resamples, code=verdict.code)
+    ruled = require_stable(verdict.code, found)
+    precision = precision_of(*tables.values())
+    numbers = {
+        **verdict.numbers,
+        "stability": found.share,
+        "stability_codes": dict(found.tally),
+        "stability_resamples": found.n_resamples,
+        "precision": precision,
+    }
+    return dataclasses.replace(
+        verdict,
+        experiment=labelled(verdict.experiment, precision),
+        code=ruled.code,
+        explanation=verdict.explanation + ruled.sentence,
+        numbers=numbers,
+        would_change=ruled.would_change or verdict.would_change,
+    )
 
 
 # -- C4: the rank sweep ---------------------------------------------------------------------------
 def plateau_table(steps: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
-    """Per student: epoch-mean training loss of the last two epochs and their relative change."""
+    """Per student: epoch-mean training loss of the last two epochs and their relative change.
+
+    Args:
+        steps: the students' per-step training losses.
+        final: one row per student (its training-set tokens).
+
+    Returns:
+        One row per (cell_key, student): epoch_loss_last, epoch_loss_previous, plateau_change.
+    """
     rows = []
     per_epoch = final.set_index(["cell_key", "student"])["n_train_tokens"] if "cell_key" in final else None
     for (cell, student), run in steps.groupby(["cell_key", "student"]):
@@ -67,7 +155,15 @@ def plateau_table(steps: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_evidence(final: pd.DataFrame, plateau: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per (d_S, N, seed): held-out KL and LM loss, N = the student's training-set tokens."""
+    """One row per (d_S, N, seed): held-out KL and LM loss, N = the student's training-set tokens.
+
+    Args:
+        final: one row per student.
+        plateau: a `plateau_table` (adds plateau_change), if any.
+
+    Returns:
+        The rank evidence table.
+    """
     out = pd.DataFrame(
         {
             "rank": final["d_S"].astype(int),
@@ -80,17 +176,47 @@ def rank_evidence(final: pd.DataFrame, plateau: pd.DataFrame | None = None) -> p
             "diverged": final["diverged"],
         }
     )
+    if "dtype" in final:
+        out["dtype"] = final["dtype"].to_numpy()
     if plateau is not None and len(plateau):
         keyed = plateau.set_index(["cell_key", "student"])["plateau_change"]
         out["plateau_change"] = [keyed.get((c, s), math.nan) for c, s in zip(final["cell_key"], final["student"])]
     return out
 
 
-def rank_verdict(
+def lrc_rank_verdict(
     claim, evidence: pd.DataFrame, *, experiment: str, risk: str = "heldout_kl", teacher: str = ""
 ) -> Verdict:
-    """r*(N) from the real rank sweep, read against the claim (see the module docstring)."""
-    rstar = empirical_rstar(evidence, risk)
+    """r*(N) from the real rank sweep, read against the claim (see the module docstring), with its
+    seed-bootstrap stability and precision (`with_stability`).
+
+    Args:
+        claim: an exponent claim on N.
+        evidence: a `rank_evidence` table.
+        experiment: the name the verdict gives the evidence.
+        risk: the held-out risk column r* minimizes.
+        teacher: the teacher's name, for the explanation.
+
+    Returns:
+        The Verdict.
+    """
+    verdict = _rank_verdict(claim, evidence, experiment=experiment, risk=risk, teacher=teacher)
+
+    def code(tables: dict[str, pd.DataFrame]) -> str:
+        return _rank_verdict(
+            claim, tables["rank"], experiment=experiment, risk=risk, n_resamples=RANK_INNER_RESAMPLES
+        ).code
+
+    return with_stability(verdict, code, {"rank": evidence}, n_resamples=RANK_STABILITY_RESAMPLES)
+
+
+def _rank_verdict(
+    claim, evidence: pd.DataFrame, *, experiment: str, risk: str, teacher: str = "", n_resamples: int | None = None
+) -> Verdict:
+    """`lrc_rank_verdict` on the full data, before stability (n_resamples: the inner bootstraps';
+    None: their defaults)."""
+    inner = {} if n_resamples is None else {"n_resamples": n_resamples}
+    rstar = empirical_rstar(evidence, risk, **inner)
     widths = sorted(int(w) for w in evidence["rank"].unique())
     claimed = float(claim.claimed_exponents["N"])
     inside = (rstar["at_edge"] == "").to_numpy()
@@ -139,7 +265,7 @@ def rank_verdict(
         )
         would = "More budgets with r* inside the width grid (wider grid or more budgets)."
     else:
-        fit = fit_rstar_exponent(rstar, evidence, risk=risk, drop_edge=True)
+        fit = fit_rstar_exponent(rstar, evidence, risk=risk, drop_edge=True, **inner)
         outcome = exponent_outcome(fit, variable="N", claimed=claimed, trend="growth", sense="upper")
         decision = decide(exponents=[outcome], n_seeds=n_seeds, subject="the rank claim")
         code, why, would = decision.code, " " + decision.explanation, decision.would_change
@@ -186,8 +312,6 @@ def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
             f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.",
             {"growth_law": "unidentified"},
         )
-    from lrkd.validate.engine.growth import fit_growth_laws
-
     kept = rstar[inside]
     half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)
     growth = fit_growth_laws(kept["n_samples"], kept["rstar"], half**2)
@@ -222,7 +346,15 @@ def _rstar_figure(claim, rstar: pd.DataFrame, fit, widest: int, teacher: str) ->
 
 
 def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.DataFrame:
-    """One row per (seed, T): the measured average and the constants measured along that seed's path."""
+    """One row per (seed, T): the measured average and the constants measured along that seed's path.
+
+    Args:
+        runs: the SGD runs (one row per seed and T).
+        constants: the probes along each path (L, sigma2 per seed).
+
+    Returns:
+        The C1 evidence table (with eta_L, L0, n_probes, and the runs' dtype when they name it).
+    """
     rows = []
     for seed, group in runs.groupby("seed"):
         probes = constants[constants["seed"] == seed]
@@ -241,13 +373,21 @@ def convergence_evidence(runs: pd.DataFrame, constants: pd.DataFrame) -> pd.Data
                     "eta_L": float(r["lr"]) * lipschitz,
                     "L0": float(r["L0"]),
                     "n_probes": len(probes),
+                    **({"dtype": r["dtype"]} if "dtype" in r else {}),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def broken_assumptions(evidence: pd.DataFrame) -> list[str]:
-    """Assumptions of the bound that a measured number breaks (eta <= 1/L; Delta finite and >= 0)."""
+def lrc_premises_broken(evidence: pd.DataFrame) -> list[str]:
+    """Assumptions of the bound that a measured number breaks (eta <= 1/L; Delta finite and >= 0).
+
+    Args:
+        evidence: a `convergence_evidence` table.
+
+    Returns:
+        One sentence per broken assumption, with its number ([] when none is broken).
+    """
     broken = []
     worst = evidence.loc[evidence["eta_L"].idxmax()]
     if worst["eta_L"] > 1.0:
@@ -261,7 +401,27 @@ def broken_assumptions(evidence: pd.DataFrame) -> list[str]:
     return broken
 
 
-def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
+def lrc_convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
+    """C1 on plain SGD of the real student, with L and sigma^2 measured along the path, with its
+    seed-bootstrap stability and precision (`with_stability`).
+
+    Args:
+        claim: the convergence claim.
+        evidence: a `convergence_evidence` table.
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict.
+    """
+    verdict = _convergence_verdict(claim, evidence, experiment=experiment)
+    return with_stability(
+        verdict,
+        lambda t: _convergence_verdict(claim, t["convergence"], experiment=experiment).code,
+        {"convergence": evidence},
+    )
+
+
+def _convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
     notes = (
         "Plain SGD (no momentum, clipping, schedule) on a finite sum over fixed batches; the measured "
         "average is (1/T) sum_t g_t . g'_t with two independent batches per step, an unbiased estimate of "
@@ -276,7 +436,7 @@ def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Ve
         evidence,
         C1_SPEC,
         experiment=experiment,
-        unmet=broken_assumptions(evidence),
+        unmet=lrc_premises_broken(evidence),
         notes=notes,
         title=f"{claim.id}: plain SGD on the real student against the bound",
     )
@@ -286,8 +446,17 @@ def convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Ve
 def generalization_evidence(final: pd.DataFrame, vocab: int, n_matrices: int) -> pd.DataFrame:
     """One row per student: gap = held-out minus training-set LM loss after the same steps, and the
     bound's inputs: every projection P (d_T x d_S, rank d_S) counts d_S (d_T + d_S), so
-    r(m+n) = n_matrices d_S (d_T + d_S) with r = n_matrices d_S, m = d_T, n = d_S."""
-    return pd.DataFrame(
+    r(m+n) = n_matrices d_S (d_T + d_S) with r = n_matrices d_S, m = d_T, n = d_S.
+
+    Args:
+        final: one row per student.
+        vocab: the vocabulary size (the trivial value is log vocab).
+        n_matrices: the projection matrices per student.
+
+    Returns:
+        The C2 evidence table (with the runs' dtype when they name it).
+    """
+    out = pd.DataFrame(
         {
             "student": final["student"],
             "seed": final["seed"].astype(int),
@@ -301,9 +470,31 @@ def generalization_evidence(final: pd.DataFrame, vocab: int, n_matrices: int) ->
             "diverged": final["diverged"],
         }
     )
+    if "dtype" in final:
+        out["dtype"] = final["dtype"].to_numpy()
+    return out
 
 
-def generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
+def lrc_generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
+    """C2 on the real students: the gap against the paper's form r(m+n)/sqrt(N).
+
+    Args:
+        claim: the generalization claim (or generalization_c1).
+        evidence: a `generalization_evidence` table.
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict, with its seed-bootstrap stability and precision (`with_stability`).
+    """
+    verdict = _generalization_verdict(claim, evidence, experiment=experiment)
+    return with_stability(
+        verdict,
+        lambda t: _generalization_verdict(claim, t["generalization"], experiment=experiment).code,
+        {"generalization": evidence},
+    )
+
+
+def _generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -> Verdict:
     spec = BoundSpec(
         columns={"r": "rank", "m": "m", "n": "n", "N": "n_samples"},
         measured="gen_gap",
@@ -332,18 +523,36 @@ def generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str) ->
 
 # -- C3 ---------------------------------------------------------------------------------------------
 def top_components(x: np.ndarray, k: int = PCA_DIMS) -> np.ndarray:
-    """Standardized scores on the top-k principal components (the coordinates the MI is taken in)."""
+    """Standardized scores on the top-k principal components (the coordinates the MI is taken in).
+
+    Args:
+        x: samples (N, d).
+        k: how many components.
+
+    Returns:
+        The scores (N, k), each column of unit variance.
+    """
     x = x - x.mean(0)
     u, s, _ = np.linalg.svd(x, full_matrices=False)
     scores = u[:, :k] * s[:k]
     return scores / scores.std(0)
 
 
-def estimator_benchmark(dim: int, n_samples: int, *, levels=(0.5, 2.0), seed: int = 0) -> pd.DataFrame:
+def lrc_estimator_benchmark(dim: int, n_samples: int, *, levels=(0.5, 2.0), seed: int = 0) -> pd.DataFrame:
     """Each MI estimator against the truth on tasks of the real data's dimension and sample count:
     jointly Gaussian pairs (d + d, true MI set by a shared correlation), and the same pairs pushed
     through an invertible elementwise map (x + x^3 / 3: the MI is unchanged, the Gaussian form no
-    longer exact)."""
+    longer exact).
+
+    Args:
+        dim: the dimension of each side.
+        n_samples: samples per task.
+        levels: the true MIs, in nats.
+        seed: the tasks' and the estimators' seed.
+
+    Returns:
+        One row per (task, level, estimator): truth, estimate, d, n_samples.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for level in levels:
@@ -375,7 +584,14 @@ def _infonce(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
 
 
 def choose_estimator(benchmark: pd.DataFrame) -> str:
-    """The estimator with the smallest worst absolute error over the benchmark tasks."""
+    """The estimator with the smallest worst absolute error over the benchmark tasks.
+
+    Args:
+        benchmark: a `lrc_estimator_benchmark` table.
+
+    Returns:
+        The estimator's name.
+    """
     err = (benchmark["estimate"] - benchmark["truth"]).abs().groupby(benchmark["estimator"]).max()
     return str(err.idxmin())
 
@@ -386,8 +602,26 @@ def _estimate(name: str, x: np.ndarray, y: np.ndarray) -> float:
     ]()
 
 
-def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray], estimator: str) -> pd.DataFrame:
-    """Per student (alpha, seed) and snapshot step, last stored layer: held-out clone loss and MI."""
+def information_evidence(
+    index: pd.DataFrame, arrays: dict[str, np.ndarray], estimator: str, final: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per student (alpha, seed) and snapshot step, last stored layer: held-out clone loss and MI.
+
+    Args:
+        index: the stored hidden-state arrays' index (role, layer, cell_key, step, ...).
+        arrays: {"cell_key/array name": hidden states}.
+        estimator: the MI estimator's name (`choose_estimator`).
+        final: the C3 students' final rows (clone_final), whose `dtype` each row inherits by
+            cell_key (None, or no such column: no dtype column).
+
+    Returns:
+        The C3 evidence table.
+    """
+    precision = (
+        final.groupby("cell_key")["dtype"].first().to_dict()
+        if final is not None and {"cell_key", "dtype"} <= set(final)
+        else None
+    )
     layer = int(index["layer"].max())
     teachers = index[(index["role"] == "teacher") & (index["layer"] == layer)]
     rows = []
@@ -407,14 +641,46 @@ def information_evidence(index: pd.DataFrame, arrays: dict[str, np.ndarray], est
                 "estimator": estimator,
                 "n_tokens": len(x),
                 "saturated": bool(value > SATURATION * math.log(len(x))),
+                **({"dtype": precision.get(row["cell_key"])} if precision is not None else {}),
             }
         )
     return pd.DataFrame(rows)
 
 
-def information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, *, experiment: str) -> Verdict:
+def lrc_information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, *, experiment: str) -> Verdict:
     """Cloning raises MI: loss-MI rank correlation over training and the clone-vs-no-clone MI gap,
-    each with a t-interval over seeds; decided from those intervals."""
+    each with a t-interval over seeds; decided from those intervals.
+
+    Args:
+        claim: the mutual_information claim.
+        evidence: an `information_evidence` table.
+        benchmark: the estimator benchmark (its errors are reported).
+        experiment: the name the verdict gives the evidence.
+
+    Returns:
+        The Verdict, with its seed-bootstrap stability and precision (`with_stability`).
+    """
+    verdict = _information_verdict(claim, evidence, benchmark, experiment=experiment)
+    return with_stability(
+        verdict,
+        lambda t: _information_code(_trend(t["information"]), _gain(t["information"])),
+        {"information": evidence},
+    )
+
+
+def _information_code(trend: dict, gain: dict) -> str:
+    """violated when an interval excludes zero on the wrong side, holds when both exclude it on the
+    claimed side, inconclusive otherwise."""
+    lo, hi = trend["spearman_loss_mi_ci"]
+    g_lo, g_hi = gain["mi_gain_clone_ci"]
+    if lo > 0 or g_hi < 0:
+        return "violated"
+    if hi >= 0 or g_lo <= 0:
+        return "inconclusive"
+    return "holds"
+
+
+def _information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, *, experiment: str) -> Verdict:
     trend = _trend(evidence)
     gain = _gain(evidence)
     estimator = str(evidence["estimator"].iloc[0])
@@ -441,12 +707,12 @@ def information_verdict(claim, evidence: pd.DataFrame, benchmark: pd.DataFrame, 
         f"{gain['alpha_compared']:g}) minus without at the last snapshot: {gain['mi_gain_clone']:.3g} nats "
         f"[{g_lo:.3g}, {g_hi:.3g}]."
     )
-    if lo > 0 or g_hi < 0:
-        code, tail = "violated", " An interval excludes zero on the wrong side: cloning does not raise the MI here."
-    elif hi >= 0 or g_lo <= 0:
-        code, tail = "inconclusive", " An interval covers zero: more seeds would decide."
-    else:
-        code, tail = "holds", " Both intervals exclude zero in the claimed direction."
+    code = _information_code(trend, gain)
+    tail = {
+        "violated": " An interval excludes zero on the wrong side: cloning does not raise the MI here.",
+        "inconclusive": " An interval covers zero: more seeds would decide.",
+        "holds": " Both intervals exclude zero in the claimed direction.",
+    }[code]
     if n_flag:
         tail += f" {n_flag} estimate(s) exceed {SATURATION:g} log(samples), the cap of high-confidence lower bounds."
     means = evidence.groupby(["alpha", "step"], sort=True)[["clone_loss", "mi"]].mean().reset_index()
@@ -506,34 +772,79 @@ def _gain(evidence: pd.DataFrame) -> dict:
 
 # -- what validate reads from the real run (validate.registry) --------------------------------------
 @evidence(LRC_REAL, ("rank", "generalization", "information", "mi_benchmark", "convergence"))
-def real_tables(runs) -> dict[str, pd.DataFrame]:
+def lrc_tables(runs) -> dict[str, pd.DataFrame]:
     """Every claim's evidence from the stored cells: the rank sweep's (with its plateau check), the
-    gap's, the MI's (with the estimator chosen on a benchmark of the same size) and SGD's."""
-    benchmark = estimator_benchmark(PCA_DIMS, runs.mi_tokens)
+    gap's, the MI's (with the estimator chosen on a benchmark of the same size) and SGD's.
+
+    Args:
+        runs: lrc_real Runs.
+
+    Returns:
+        {"rank", "generalization", "information", "mi_benchmark", "convergence"}.
+    """
+    benchmark = lrc_estimator_benchmark(PCA_DIMS, runs.mi_tokens)
     return {
         "rank": rank_evidence(runs["final"], plateau_table(runs.steps, runs["final"])),
         "generalization": generalization_evidence(runs["final"], runs.vocab, runs.n_matrices),
-        "information": information_evidence(runs.hidden_index, runs.arrays, choose_estimator(benchmark)),
+        "information": information_evidence(
+            runs.hidden_index, runs.arrays, choose_estimator(benchmark), runs.get("clone_final")
+        ),
         "mi_benchmark": benchmark,
         "convergence": convergence_evidence(runs["sgd_runs"], runs["sgd_constants"]),
     }
 
 
 @check(LRC_REAL, "convergence")
-def real_convergence_check(claim, runs) -> Verdict:
-    return convergence_verdict(claim, runs["convergence"], experiment=runs.name)
+def lrc_convergence_check(claim, runs) -> Verdict:
+    """C1 on the real run.
+
+    Args:
+        claim: the convergence claim.
+        runs: lrc_real Runs.
+
+    Returns:
+        The Verdict.
+    """
+    return lrc_convergence_verdict(claim, runs["convergence"], experiment=runs.name)
 
 
 @check(LRC_REAL, "generalization", "generalization_c1")
-def real_generalization_check(claim, runs) -> Verdict:
-    return generalization_verdict(claim, runs["generalization"], experiment=runs.name)
+def lrc_generalization_check(claim, runs) -> Verdict:
+    """C2 on the real run.
+
+    Args:
+        claim: the generalization claim (or generalization_c1).
+        runs: lrc_real Runs.
+
+    Returns:
+        The Verdict.
+    """
+    return lrc_generalization_verdict(claim, runs["generalization"], experiment=runs.name)
 
 
 @check(LRC_REAL, "mutual_information")
-def real_information_check(claim, runs) -> Verdict:
-    return information_verdict(claim, runs["information"], runs["mi_benchmark"], experiment=runs.name)
+def lrc_information_check(claim, runs) -> Verdict:
+    """C3 on the real run.
+
+    Args:
+        claim: the mutual_information claim.
+        runs: lrc_real Runs.
+
+    Returns:
+        The Verdict.
+    """
+    return lrc_information_verdict(claim, runs["information"], runs["mi_benchmark"], experiment=runs.name)
 
 
 @check(LRC_REAL, "optimal_rank")
-def real_rank_check(claim, runs) -> Verdict:
-    return rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)
+def lrc_rank_check(claim, runs) -> Verdict:
+    """C4 on the real run.
+
+    Args:
+        claim: the optimal_rank claim.
+        runs: lrc_real Runs.
+
+    Returns:
+        The Verdict.
+    """
+    return lrc_rank_verdict(claim, runs["rank"], experiment=runs.name, teacher=runs.label)

@@ -158,7 +158,15 @@ def _points(runs: pd.DataFrame, spec: BoundSpec) -> pd.DataFrame:
 
 
 def is_scale_free(claim, spec: BoundSpec) -> bool:
-    """An O(.) claim whose constant neither the spec's constants nor its columns fix."""
+    """Whether the claim is an O(.) claim whose constant neither the spec's constants nor its columns fix.
+
+    Args:
+        claim: a theory.Claim (its `free_constant`, if any).
+        spec: the BoundSpec it is checked with.
+
+    Returns:
+        True when only its exponents can be checked (the constant is fitted, not compared).
+    """
     free = getattr(claim, "free_constant", None)
     return bool(free) and free not in spec.constants and free not in spec.columns
 

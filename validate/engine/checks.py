@@ -46,8 +46,10 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,7 +77,14 @@ MAX_EXPONENT_CI_WIDTH = 0.5
 
 # -- 1. summaries over seeds ----------------------------------------------------------------------
 def usable(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Rows of runs that did not diverge, and how many did."""
+    """Rows of runs that did not diverge, and how many did.
+
+    Args:
+        df: one row per run (a `diverged` column, if any, marks the diverged ones).
+
+    Returns:
+        (the rows that did not diverge, the number that did).
+    """
     if "diverged" not in df.columns:
         return df, 0
     diverged = df["diverged"].fillna(False).astype(bool)
@@ -85,7 +94,17 @@ def usable(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def summarize(
     df: pd.DataFrame, by: Sequence[str], measured: str, *, confidence: float = DEFAULT_CONFIDENCE
 ) -> pd.DataFrame:
-    """Mean of `measured` over seeds per group of `by`, with a t-interval and the seed count."""
+    """Mean of `measured` over seeds per group of `by`, with a t-interval and the seed count.
+
+    Args:
+        df: one row per run.
+        by: the grid columns.
+        measured: the column averaged (non-finite values left out).
+        confidence: the t-interval's level.
+
+    Returns:
+        One row per group: the `by` columns, measured, measured_low, measured_high, n_seeds.
+    """
     rows = []
     for key, group in df.groupby(list(by), sort=True):
         values = group[measured].to_numpy(dtype=np.float64)
@@ -105,7 +124,15 @@ def summarize(
 
 
 def mean_interval(values: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
-    """Student-t interval for the mean; a single value gives a zero-width interval."""
+    """Student-t interval for the mean; a single value gives a zero-width interval.
+
+    Args:
+        values: the sample.
+        confidence: the interval's level.
+
+    Returns:
+        (low, high); (nan, nan) for an empty sample.
+    """
     if values.size == 0:
         return (np.nan, np.nan)
     mean = float(values.mean())
@@ -119,7 +146,17 @@ def mean_interval(values: np.ndarray, confidence: float = DEFAULT_CONFIDENCE) ->
 def bound_at(
     claim, frame: pd.DataFrame, columns: Mapping[str, str], constants: Mapping[str, float] | None = None
 ) -> np.ndarray:
-    """The claim's numeric bound (theory/) at each row: symbol <- frame[column] or a constant."""
+    """The claim's numeric bound (theory/) at each row: symbol <- frame[column] or a constant.
+
+    Args:
+        claim: a theory.Claim.
+        frame: the grid points.
+        columns: {symbol: column of `frame`}.
+        constants: {symbol: value} for symbols no column gives.
+
+    Returns:
+        The bound, one value per row.
+    """
     params = {symbol: frame[column].to_numpy(dtype=np.float64) for symbol, column in columns.items()}
     params.update(constants or {})
     return np.broadcast_to(claim.bound(**params), (len(frame),)).astype(np.float64)
@@ -143,7 +180,16 @@ class BoundComparison:
 
 
 def compare_to_bound(points: pd.DataFrame, bound: np.ndarray, direction: Direction) -> BoundComparison:
-    """Add bound, ratio and side to summary points; find the worst point."""
+    """Set summary points against a bound: bound, ratio and side per point, and the worst point.
+
+    Args:
+        points: `summarize` rows.
+        bound: the bound at each point.
+        direction: "upper" (the mean must lie below the bound) or "lower".
+
+    Returns:
+        The BoundComparison.
+    """
     pts = points.copy()
     pts["bound"] = bound
     slack = RTOL * np.abs(pts["bound"])
@@ -171,8 +217,17 @@ def compare_to_bound(points: pd.DataFrame, bound: np.ndarray, direction: Directi
 
 
 def vacuous_points(bound: np.ndarray, trivial: np.ndarray | float, direction: Direction = "upper") -> np.ndarray:
-    """Where a bound says nothing: an upper bound at or above the trivial value (e.g. the loss
-    range), a lower bound at or below it (e.g. 0 for a mutual information)."""
+    """Where a bound says nothing: an upper bound at or above the trivial value (e.g. the loss range),
+    a lower bound at or below it (e.g. 0 for a mutual information).
+
+    Args:
+        bound: the bound at each point.
+        trivial: the trivial value (per point or one number).
+        direction: "upper" or "lower".
+
+    Returns:
+        A boolean array, True where the bound is vacuous.
+    """
     bound, trivial = np.asarray(bound, dtype=np.float64), np.asarray(trivial, dtype=np.float64)
     return bound >= trivial if direction == "upper" else bound <= trivial
 
@@ -204,8 +259,56 @@ def fit_mean_power_law(
         confidence: the interval's level; n_resamples, seed: the bootstrap's.
 
     Returns:
-        {variable: ExponentFit}; the interval is (-inf, inf) with fewer than 3 groups.
+        {variable: ExponentFit}; the interval is (-inf, inf) with fewer than 3 groups. Inside a
+        `fit_cache()` block a fit already made on equal data with equal options is reused.
     """
+    options = {"group": group, "confidence": confidence, "n_resamples": n_resamples, "seed": seed}
+    memo = _FITS.get()
+    if memo is None:
+        return _fit_mean_power_law(df, variables, measured, **options)
+    columns = list(dict.fromkeys([*variables, measured, group]))
+    key = (
+        tuple(variables),
+        measured,
+        tuple(sorted(options.items())),
+        pd.util.hash_pandas_object(df[columns], index=False).to_numpy().tobytes(),
+    )
+    if key not in memo:
+        memo[key] = _fit_mean_power_law(df, variables, measured, **options)
+    return dict(memo[key])
+
+
+# fit_mean_power_law's memo inside a fit_cache() block (None outside one)
+_FITS: ContextVar[dict | None] = ContextVar("fit_mean_power_law_memo", default=None)
+
+
+@contextmanager
+def fit_cache() -> Iterator[None]:
+    """Within the block, `fit_mean_power_law` computes each distinct fit once.
+
+    The fit is a pure function of the table's rate, measured and group columns and its options
+    (its bootstrap is seeded), not of the claim that asks for it: calibration's planted claims read
+    a few tables many times (13 C1 claims, one evidence table), and sharing the fits makes it several
+    times faster and changes no number. Keyed on the variables, the measured column, the options
+    and a hash of those columns' values. A nested block shares the enclosing block's memo; the memo
+    is dropped when the outermost block ends.
+
+    Returns:
+        A context manager (it yields None).
+    """
+    if _FITS.get() is not None:
+        yield
+        return
+    token = _FITS.set({})
+    try:
+        yield
+    finally:
+        _FITS.reset(token)
+
+
+def _fit_mean_power_law(
+    df: pd.DataFrame, variables: Sequence[str], measured: str, *, group, confidence, n_resamples, seed
+) -> dict[str, ExponentFit]:
     table = df.pivot_table(index=list(variables), columns=group, values=measured, aggfunc="mean")
     values = table.to_numpy(dtype=np.float64)  # (points, groups)
     design = _design(table.index, variables)
@@ -394,7 +497,16 @@ class ExponentOutcome:
 
 def widened(fit: ExponentFit, delta: float, reason: str) -> ExponentFit:
     """The fit with its interval widened by `delta` on both sides, and the reason in its notes
-    (for a finite-size deviation of the local slope known only by its size, not its value)."""
+    (for a finite-size deviation of the local slope known only by its size, not its value).
+
+    Args:
+        fit: the ExponentFit.
+        delta: the widening on each side (<= 0: the fit unchanged).
+        reason: the sentence added to its notes.
+
+    Returns:
+        The widened ExponentFit.
+    """
     if not delta > 0:
         return fit
     low, high = fit.ci
@@ -458,7 +570,15 @@ def _meaning(relation: str, trend: str, sense: Sense) -> str:
 def best_fit_constant(measured: np.ndarray, shape: np.ndarray) -> dict[str, float]:
     """The constant of an O(.) claim fitted to the seed-means: C_fit = exp(mean log(measured/shape))
     (least squares in log space) and C_cover = max(measured/shape), the smallest constant that puts
-    every mean under the bound. `shape` is the claim's expression with constant 1."""
+    every mean under the bound.
+
+    Args:
+        measured: the seed-means.
+        shape: the claim's expression with constant 1, at the same points.
+
+    Returns:
+        {"C_fit": ..., "C_cover": ...} (nan when no point is usable).
+    """
     measured, shape = np.asarray(measured, dtype=np.float64), np.asarray(shape, dtype=np.float64)
     ok = np.isfinite(measured) & np.isfinite(shape) & (measured > 0) & (shape > 0)
     if not ok.any():
@@ -559,7 +679,15 @@ def decide(
 
 
 def seeds_to_decide(e: ExponentOutcome, *, n_seeds: int | None) -> int | None:
-    """Seeds that would narrow the interval to the width that can confirm a claim (width ~ 1/sqrt(seeds))."""
+    """Seeds that would narrow the interval to the width that can confirm a claim (width ~ 1/sqrt(seeds)).
+
+    Args:
+        e: the undecided ExponentOutcome.
+        n_seeds: the seeds it was fitted on.
+
+    Returns:
+        The number of seeds (at least one more), or None when it cannot be said.
+    """
     if not n_seeds or not np.isfinite(e.fit.ci_width):
         return None
     return max(math.ceil(n_seeds * (e.fit.ci_width / e.max_ci_width) ** 2), n_seeds + 1)
@@ -567,7 +695,15 @@ def seeds_to_decide(e: ExponentOutcome, *, n_seeds: int | None) -> int | None:
 
 def decades_to_decide(e: ExponentOutcome, decades: float | None) -> float | None:
     """Decades of the rate variable that would do the same at the same points per decade: for a
-    least-squares slope through points with independent errors, the width scales as span^(-3/2)."""
+    least-squares slope through points with independent errors, the width scales as span^(-3/2).
+
+    Args:
+        e: the undecided ExponentOutcome.
+        decades: the decades the grid spans now.
+
+    Returns:
+        The decades needed, or None when it cannot be said.
+    """
     if not decades or not np.isfinite(e.fit.ci_width):
         return None
     return decades * (e.fit.ci_width / e.max_ci_width) ** (2 / 3)

@@ -84,6 +84,18 @@ def fit_exponent(
     that are non-finite, non-positive, or at or below `floor` (default 100 * eps * max(y)) are
     excluded and counted in `.excluded`, with a sentence in `.notes`. `groups` (one label per
     point, e.g. the seed) switches to a group bootstrap that resamples whole groups.
+
+    Args:
+        x, y: the points (array-likes of one length).
+        groups: one resampling label per point, or None (resample points).
+        floor: y at or below it is excluded.
+        confidence: the interval's level; n_resamples, seed: the bootstrap's.
+
+    Returns:
+        The ExponentFit.
+
+    Raises:
+        InputError: fewer than 2 points or 2 distinct usable x, or a bad option.
     """
     x, y, labels = _as_series(x, y, groups)
     confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
@@ -107,16 +119,21 @@ def fit_exponent(
 
 
 def compare_exponent(fit: ExponentFit, claimed: float, direction: Literal["decay", "growth"]) -> str:
-    """Where a claimed exponent lies relative to the fit's interval.
-
-    Returns "consistent" when claimed is inside the interval (ends included), else "faster" or
-    "slower", read in the quantity's own direction:
+    """Where a claimed exponent lies relative to the fit's interval, read in the quantity's own direction:
       direction="decay"  (y falls with x, claimed < 0): interval entirely below claimed ->
                          "faster" (decays faster than claimed); entirely above -> "slower".
       direction="growth" (y rises with x, claimed > 0): interval entirely above claimed ->
                          "faster" (grows faster); entirely below -> "slower".
     An infinite interval (too few units) is always "consistent": check `fit.ci_width` before
     reading "consistent" as evidence.
+
+    Args:
+        fit: the ExponentFit.
+        claimed: the claimed exponent.
+        direction: "decay" or "growth".
+
+    Returns:
+        "consistent" when claimed is inside the interval (ends included), else "faster" or "slower".
     """
     require(direction in ("decay", "growth"), "direction", "'decay' or 'growth'", direction)
     claimed = float(claimed)
@@ -134,6 +151,14 @@ def expanded_level(confidence: float, n_units: int, df: int) -> float:
 
     n/df is the t-interval's variance correction: n/(n-1) for a mean, n/(n-2) for a regression
     slope through n points.
+
+    Args:
+        confidence: the nominal level.
+        n_units: the resampled units (n).
+        df: the degrees of freedom.
+
+    Returns:
+        The expanded level, in (0, 1).
     """
     t = stats.t.ppf(0.5 + confidence / 2.0, df)
     return float(2.0 * stats.norm.cdf(np.sqrt(n_units / df) * t) - 1.0)
@@ -145,8 +170,17 @@ def bootstrap_replicates(
     """Bootstrap replicates of `statistic` over resampled unit indices, via scipy.stats.bootstrap.
 
     `statistic` receives an integer array (..., n_units) of unit indices drawn with replacement
-    and returns one value (or a leading axis of values) per resample; the result has the
-    resamples on the last axis. Degenerate resamples may return NaN (callers drop them).
+    and returns one value (or a leading axis of values) per resample. Degenerate resamples may
+    return NaN (callers drop them).
+
+    Args:
+        statistic: indices -> values.
+        n_units: the number of units resampled.
+        n_resamples: the number of resamples.
+        seed: the generator's seed.
+
+    Returns:
+        The replicates, resamples on the last axis.
     """
 
     def vectorized(idx: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -176,14 +210,26 @@ _EMPTY_SLICE = r"Mean of empty slice|All-NaN slice encountered|Degrees of freedo
 
 @contextlib.contextmanager
 def empty_slices_expected():
-    """Silence numpy's empty-slice warnings (and only those) where a NaN result is handled."""
+    """Silence numpy's empty-slice warnings (and only those) where a NaN result is handled.
+
+    Returns:
+        A context manager.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_EMPTY_SLICE, category=RuntimeWarning)
         yield
 
 
 def percentile_interval(replicates: np.ndarray, level: float) -> tuple[float, float]:
-    """Central percentile interval of the finite replicates at `level`."""
+    """Central percentile interval of the finite replicates at `level`.
+
+    Args:
+        replicates: bootstrap replicates (non-finite ones are dropped).
+        level: the interval's level.
+
+    Returns:
+        (low, high); (-inf, inf) when no replicate is finite.
+    """
     finite = replicates[np.isfinite(replicates)]
     if finite.size == 0:
         return (-np.inf, np.inf)
@@ -250,7 +296,14 @@ def _unit_sums(lx: np.ndarray, ly: np.ndarray, labels: np.ndarray) -> tuple[int,
 
 
 def slope_from_sums(sums: np.ndarray) -> np.ndarray:
-    """OLS slope from summed (n, Sx, Sy, Sxx, Sxy) along the last axis; NaN if x is constant."""
+    """OLS slope from summed (n, Sx, Sy, Sxx, Sxy) along the last axis.
+
+    Args:
+        sums: the five sums on the last axis.
+
+    Returns:
+        The slopes (NaN where x is constant).
+    """
     n, sx, sy, sxx, sxy = np.moveaxis(sums, -1, 0)
     denom = n * sxx - sx * sx
     scale = np.maximum(n * sxx, 1e-300)

@@ -113,6 +113,13 @@ def canonical_correlations(x: Any, y: Any, *, ridge: float = 0.0) -> np.ndarray:
     value below numpy's matrix-rank tolerance are dropped (exactly collinear columns add no
     information). `ridge` > 0 shrinks each correlation block toward the identity,
     C + ridge * I, in units of the unit column variances.
+
+    Args:
+        x, y: samples (N, dx) and (N, dy).
+        ridge: the shrinkage (0: none).
+
+    Returns:
+        The canonical correlations, descending.
     """
     x, y = _paired(x, y)
     return _cca(x, y, require_float_in(ridge, "ridge", 0.0))[0]
@@ -143,6 +150,13 @@ def wishart_mi_bias(n_samples: int, dx: int, dy: int) -> float:
 
     E[I_plugin] - I = (1/2)(b(dx) + b(dy) - b(dx + dy)) with b(p) = sum_{i=1..p} psi((nu-i+1)/2)
     (+ p log(2/nu), which cancels), nu = n_samples - 1: exact, not only the leading order.
+
+    Args:
+        n_samples: N.
+        dx, dy: the two dimensions.
+
+    Returns:
+        The bias, in nats.
     """
     nu = n_samples - 1
 
@@ -164,6 +178,14 @@ def gaussian(x: Any, y: Any, *, bias_correction: bool = True, ridge: float = 0.0
     also sets the dimensions in the bias correction); `ridge` > 0 adds shrinkage C + ridge*I.
     If y is a deterministic invertible map of x the true MI is infinite and the result is
     set by roundoff or the ridge: add noise with `with_noise` to define a finite quantity.
+
+    Args:
+        x, y: samples (N, dx) and (N, dy).
+        bias_correction: subtract the exact Gaussian-data bias.
+        ridge: the shrinkage (0: none).
+
+    Returns:
+        The MI estimate, in nats.
     """
     x, y = _paired(x, y)
     ridge = require_float_in(ridge, "ridge", 0.0)
@@ -192,6 +214,14 @@ def ksg(x: Any, y: Any, k: int = 3, *, whiten: bool = False) -> float:
     for a similar setting). Cost grows steeply with dimension (k-d trees degrade to brute force).
     Duplicate samples make eps_i = 0: add noise first (`with_noise`). Negative estimates are
     returned as they are.
+
+    Args:
+        x, y: samples (N, dx) and (N, dy).
+        k: the neighbour count.
+        whiten: whiten each block first.
+
+    Returns:
+        The MI estimate, in nats.
     """
     x, y = _paired(x, y)
     n = x.shape[0]
@@ -263,6 +293,17 @@ def infonce(
     Finite-sample cost: a critic with p parameters fitted on N_train samples loses about
     p / (2 N_train) nats on held-out data, so weak MI in high dimension is underestimated
     (d = 32, I = 0.5: about 0.44 with N = 20000). Runs torch on one thread (reproducible).
+
+    Args:
+        x, y: samples (N, dx) and (N, dy).
+        batch_size, steps, lr: the critic's training (K = batch_size).
+        critic, hidden: the critic ("quadratic" or "mlp", and the mlp's width).
+        eval_fraction: the share of samples held out for the bound.
+        margin: the saturation margin below log K (default 10% of it).
+        seed: the shuffle's and the critic's seed.
+
+    Returns:
+        An InfoNCEResult (value, cap, saturated, stderr).
     """
     x, y = _paired(x, y)
     batch_size = require_int_in(batch_size, "batch_size", 2)
@@ -385,6 +426,14 @@ def with_noise(x: Any, noise_std: float, *, seed: int) -> np.ndarray:
     estimating I(X + Z; Y + Z') with independent noise of stated variance defines a finite
     quantity. `noise_std` is in the units of x (standardize first for a scale-free choice);
     state it beside every estimate. noise_std = 0 returns a float64 copy.
+
+    Args:
+        x: the samples.
+        noise_std: the noise's standard deviation, in x's units.
+        seed: the noise's seed.
+
+    Returns:
+        x + Z as float64.
     """
     x = _as_samples(x, "x")
     noise_std = require_float_in(noise_std, "noise_std", 0.0)
@@ -420,6 +469,13 @@ def clone_lower_bound(x: Any, y_pred: Any) -> CloneBound:
     E = x - y_pred and D its uncentered mean squared norm (the clone MSE summed over features).
     Covariances are maximum-likelihood (divided by N) so that tr Sigma_E <= D exactly and the
     trace form never exceeds the log-det form.
+
+    Args:
+        x: the teacher's representation (N, d).
+        y_pred: the student's prediction of it (N, d).
+
+    Returns:
+        A CloneBound with both forms (log-det and trace) and their terms.
     """
     x, y_pred = _paired(x, y_pred, "y_pred")
     require(y_pred.shape == x.shape, "y_pred", f"the shape of x {x.shape}", y_pred.shape)

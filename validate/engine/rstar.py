@@ -64,6 +64,14 @@ def empirical_rstar(
     ("upper", "lower" or ""): r* on the grid's edge only bounds the true r*; flat_low, flat_high:
     the contiguous ranks around r* whose seed-mean risk lies within one paired standard error of
     the minimum's (`_indistinguishable`).
+
+    Args:
+        df: the rank-sweep frame.
+        risk: the risk column minimized.
+        confidence: the band's level; n_resamples, seed: the bootstrap's.
+
+    Returns:
+        The r* frame described above.
     """
     clean, excluded = _clean_sweep(df, risk)
     confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
@@ -118,6 +126,16 @@ def fit_rstar_exponent(
     interval, as in `fits.fit_exponent`, with the seeds as units). Without it, the interval
     resamples the (N, r*) points themselves, which ignores the seed noise inside each r*; the
     notes say so. Points with r* on an edge of the rank grid are flagged; `drop_edge` removes them.
+
+    Args:
+        rstar_frame: an `empirical_rstar` frame.
+        sweep: the rank-sweep frame it came from (None: resample the points).
+        risk: the risk column the r* minimized.
+        drop_edge: leave out points with r* on an edge of the grid.
+        confidence: the interval's level; n_resamples, seed: the bootstrap's.
+
+    Returns:
+        The ExponentFit of q.
     """
     _require_columns(rstar_frame, ("n_samples", "rstar", "at_edge"), "rstar_frame")
     rows = rstar_frame[rstar_frame["at_edge"] == ""] if drop_edge else rstar_frame

@@ -84,6 +84,15 @@ def fit_spectrum(
     noisy planted spectrum need not be monotone). Indices k_min..k_max (1-based, inclusive;
     k_max defaults to the last) with s_k > floor (default len(s) * eps * max(s)) are fitted;
     at least 3 points must remain.
+
+    Args:
+        singular_values: the spectrum s_1, s_2, ...
+        k_min, k_max: the fitted index range (1-based, inclusive).
+        floor: s_k at or below it is left out.
+        confidence: the intervals' level.
+
+    Returns:
+        The SpectrumFit (both families' fits and the better one).
     """
     s = _as_spectrum(singular_values)
     k, log_s = _fit_range(s, k_min, k_max, floor)

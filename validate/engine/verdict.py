@@ -108,7 +108,14 @@ class Verdict:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types (numpy scalars/arrays to numbers/lists, non-finite floats to None)."""
+    """Plain JSON types (numpy scalars/arrays to numbers/lists, non-finite floats to None).
+
+    Args:
+        value: any value of a verdict's numbers (nested mappings and sequences included).
+
+    Returns:
+        The value in plain JSON types.
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

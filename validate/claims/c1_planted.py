@@ -1,0 +1,328 @@
+"""C1's planted claims: bounds on SGD's averaged squared gradient norm whose truth is known.
+
+SGD on the noisy quadratic has an exactly computable expected trajectory (`expected_sgd`: a linear
+second-moment recursion per eigenvalue, derived here independently of theory/); over every grid the
+suite runs it lies at 0.35-0.39 of the Ghadimi-Lan bound and decays as T^(-1/2) asymptotically.
+Bounds at 0.45x / 0.3x Ghadimi-Lan and 1.2x / 0.85x the exact expectation sit just above / just
+below the truth; rates 0.05 and 0.1 off -1/2 on both sides must be told apart. Two seeds cannot
+bound an exponent (inconclusive); an Adam run and a run stepping at 1.5/L break the premises.
+
+The check is the production one (validate/claims/c1.py's, through validate.registry), which reads
+the broken premises from the evidence itself. The anchors are derived for QuadraticConfig's default
+quadratic: `quadratic_sources` refuses a c1_quadratic run of another one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from lrkd import simulate
+from lrkd import theory
+from lrkd.simulate.experiments.c1 import C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
+from lrkd.sweep import SerialExecutor
+from lrkd.validate.claims import c1
+from lrkd.validate.planted import Planted, first, planted_claim, production_check, seed_subset
+from lrkd.validate.registry import planted_cases, planted_sources
+
+# The sources built from a c1_quadratic run besides the run itself (validate.calibration.sources).
+TWO_SEEDS = f"{C1_QUADRATIC.name}_2seeds"
+ADAM = f"{C1_QUADRATIC.name}_adam"
+BIG_STEP = f"{C1_QUADRATIC.name}_big_step"
+
+# The production C1 check reads the broken premises (Adam, eta > 1/L) from the evidence itself.
+CHECK = production_check(C1_QUADRATIC, "convergence")
+
+GHADIMI_LAN = "4*L*Delta/(T) + 2*sigma*sqrt(2*L*Delta/(T))"  # claims.md C1, with eta = min(1/L, eta*)
+
+
+# -- the exact expected SGD trajectory on the noisy quadratic ------------------------------------------
+def expected_sgd(eigenvalues, start_sq, noise_var: float) -> sp.Expr:
+    """E[(1/T) sum_{t<T} ||grad f(x_t)||^2] for SGD x_{t+1} = x_t - eta (H x_t + xi_t) on
+    f = x^T H x / 2, H = diag(eigenvalues), E xi xi^T = (noise_var/d) I, with the C1 step rule
+    eta = min(1/L, sqrt(2 Delta/(L sigma^2 T))) = 1/max(L, sigma sqrt(L T/(2 Delta))).
+
+    Per coordinate v_{t+1} = q v_t + eta^2 noise_var/d with q = (1 - eta h)^2, so
+    sum_{t<T} v_t = v_0 S + (eta^2 noise_var/d)(T - S)/(1 - q), S = (1 - q^T)/(1 - q), and
+    E||grad f(x_t)||^2 = sum_i h_i^2 v_{t,i}. Symbols T, L, sigma, Delta stay free (they are the
+    columns the C1 check binds); the eigenvalues and start are this quadratic's numbers.
+
+    Args:
+        eigenvalues: H's diagonal.
+        start_sq: x_0's squared coordinates.
+        noise_var: E ||xi||^2.
+
+    Returns:
+        The expectation, a sympy expression in T, L, sigma, Delta.
+    """
+    T, L, sigma, Delta = sp.symbols("T L sigma Delta", positive=True)
+    eta = 1 / sp.Max(L, sigma * sp.sqrt(L * T / (2 * Delta)))
+    d = len(eigenvalues)
+    total = 0
+    for h, v0 in zip(eigenvalues, start_sq):
+        h, v0 = sp.nsimplify(h), sp.nsimplify(v0)
+        q = (1 - eta * h) ** 2
+        s = (1 - q**T) / (1 - q)
+        total += h**2 * (v0 * s + eta**2 * sp.nsimplify(noise_var) / d * (T - s) / (1 - q))
+    return total / T
+
+
+@lru_cache(maxsize=None)
+def default_quadratic() -> simulate.Quadratic:
+    """The quadratic of the c1_quadratic experiment (QuadraticConfig's defaults; no preset changes it).
+
+    Returns:
+        The simulate.Quadratic (cached).
+    """
+    return QuadraticConfig().problem()
+
+
+@lru_cache(maxsize=None)
+def _expected_expr() -> sp.Expr:
+    q = default_quadratic()
+    return expected_sgd(q.eigenvalues, tuple(q.x0**2), q.sigma**2)
+
+
+def expected_claim(id: str, factor: float, title: str) -> theory.Claim:
+    """`factor` times the exact expected SGD trajectory on the default quadratic, as an upper bound
+    claimed to decay as T^(-1/2).
+
+    Args:
+        id: the planted claim's id.
+        factor: the multiple of the exact expectation.
+        title: what it says (prefixed "planted: ").
+
+    Returns:
+        The theory.Claim (symbols T, L, sigma, Delta).
+    """
+    expr = sp.nsimplify(factor) * _expected_expr()
+    symbols = tuple(theory.SymbolInfo(s.name, s) for s in sorted(expr.free_symbols, key=str))
+    return theory.Claim(
+        id=id,
+        expr=expr,
+        symbols=symbols,
+        kind="upper_bound",
+        rate_variables=("T",),
+        claimed={"T": sp.Rational(-1, 2)},
+        title=f"planted: {title}",
+        paper=False,
+    )
+
+
+def ghadimi_lan(id: str, title: str, *, factor: str = "1", t: str = "T") -> theory.Claim:
+    """Ghadimi & Lan's bound written out again, times `factor`, with T replaced by `t`.
+
+    Args:
+        id: the planted claim's id.
+        title: what it says.
+        factor: the multiple (a sympy expression).
+        t: what replaces T (e.g. "T**(11/10)" for a faster rate).
+
+    Returns:
+        The planted theory.Claim.
+    """
+    return planted_claim(id, f"({factor})*({GHADIMI_LAN.replace('(T)', f'({t})')})", rates=("T",), title=title)
+
+
+# -- the planted claims ---------------------------------------------------------------------------------
+@planted_cases("convergence")
+def convergence_planted() -> list[Planted]:
+    """C1's planted claims, on the c1_quadratic run and the sources built from it.
+
+    Returns:
+        The Planted records.
+    """
+    source = C1_QUADRATIC.name
+    return [
+        Planted(
+            ghadimi_lan("cal_c1_gl", "Ghadimi-Lan, 4 L Delta/T + 2 sigma sqrt(2 L Delta/T), exact constants"),
+            source,
+            "holds",
+            "Ghadimi & Lan (2013) with the exact L, sigma, Delta of the quadratic: true, and tight in rate "
+            "(both bound and expectation decay as T^(-1/2)).",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_gl_x0.45", "0.45 x Ghadimi-Lan", factor="0.45"),
+            source,
+            "holds",
+            "The exact expectation is at most 0.39 of Ghadimi-Lan on every grid (0.35 at T = 100, rising to "
+            "0.39 as T grows): 0.45x still covers it, by 15% or more.",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_gl_x0.3", "0.3 x Ghadimi-Lan", factor="0.3"),
+            source,
+            "violated",
+            "The exact expectation is at least 0.35 of Ghadimi-Lan: 0.3x cuts through it at every T.",
+            CHECK,
+        ),
+        Planted(
+            expected_claim("cal_c1_expected_x1.2", 1.2, "1.2 x the exact expected SGD trajectory"),
+            source,
+            "holds",
+            "1.2 times the exact expectation of the measured average: true at every T, 20% above the truth.",
+            CHECK,
+        ),
+        Planted(
+            expected_claim("cal_c1_expected_x0.85", 0.85, "0.85 x the exact expected SGD trajectory"),
+            source,
+            "violated",
+            "0.85 times the exact expectation: the true mean lies 18% above it at every T.",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_rate_0.55", "Ghadimi-Lan at rate T^-0.55 (T -> T^1.1)", t="T**(11/10)"),
+            source,
+            "violated",
+            "Noisy SGD with the tuned constant step cannot beat T^(-1/2): the claimed T^(-0.55) is 0.05 too fast "
+            "(issue 10's false claim).",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_rate_0.45", "Ghadimi-Lan at rate T^-0.45 (T -> T^0.9)", t="T**(9/10)"),
+            source,
+            "not_tight",
+            "Larger than Ghadimi-Lan for T > 1, so true; its rate T^(-0.45) is 0.05 slower than the truth.",
+            CHECK,
+        ),
+        Planted(
+            planted_claim("cal_c1_O_sqrt", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2)"),
+            source,
+            "holds",
+            "The expectation decays as T^(-1/2) (both its terms scale so under eta ~ T^(-1/2)).",
+            CHECK,
+        ),
+        Planted(
+            planted_claim("cal_c1_O_0.6", "C*sigma*sqrt(L*Delta)*T**(-3/5)", rates=("T",), free="C", title="O(T^-0.6)"),
+            source,
+            "violated",
+            "0.1 faster than the true T^(-1/2).",
+            CHECK,
+        ),
+        Planted(
+            planted_claim("cal_c1_O_0.4", "C*sigma*sqrt(L*Delta)*T**(-2/5)", rates=("T",), free="C", title="O(T^-0.4)"),
+            source,
+            "not_tight",
+            "0.1 slower than the true T^(-1/2): true, not tight.",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_rate_T2", "Ghadimi-Lan at rate 1/T^2 (T -> T^4)", t="T**4"),
+            source,
+            "violated",
+            "Far too fast for noisy SGD.",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_gl_2seeds", "Ghadimi-Lan on 2 seeds"),
+            TWO_SEEDS,
+            "inconclusive",
+            "A true bound, but 2 seeds give no interval for the exponent (a bootstrap over seeds needs 3): the "
+            "rate cannot be confirmed.",
+            CHECK,
+        ),
+        Planted(
+            planted_claim(
+                "cal_c1_O_sqrt_2seeds", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2) on 2 seeds"
+            ),
+            TWO_SEEDS,
+            "inconclusive",
+            "True, but 2 seeds cannot bound an exponent.",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_gl_adam", "Ghadimi-Lan on an Adam run"),
+            ADAM,
+            "assumptions_not_met",
+            "The bound is proved for plain SGD; the run used Adam (recorded in its trajectory).",
+            CHECK,
+        ),
+        Planted(
+            ghadimi_lan("cal_c1_gl_big_step", "Ghadimi-Lan with step 1.5/L"),
+            BIG_STEP,
+            "assumptions_not_met",
+            "The bound needs eta <= 1/L; the run stepped at 1.5/L (it still converges, "
+            "eta < 2/L, so only the premise is broken).",
+            CHECK,
+        ),
+    ]
+
+
+# -- the evidence they read -----------------------------------------------------------------------------
+@planted_sources(C1_QUADRATIC)
+def quadratic_sources(runs) -> dict:
+    """The first c1_quadratic run, its first 2 seeds, and an Adam and a step-1.5/L run of its problem.
+
+    Args:
+        runs: the c1_quadratic Runs at hand (evidence added).
+
+    Returns:
+        {source name: Runs}.
+
+    Raises:
+        ValueError: the run's quadratic is not the default one the anchors are derived for.
+    """
+    base = first(runs)
+    if base is None:
+        return {}
+    require_default_quadratic(base)
+    return {
+        C1_QUADRATIC.name: base,
+        TWO_SEEDS: seed_subset(base, 2),
+        ADAM: quadratic_run(base, "Adam", optimizer="adam"),
+        BIG_STEP: quadratic_run(base, "step 1.5/L", step_rule="constant", lr=1.5 / default_quadratic().L),
+    }
+
+
+def quadratic_run(base, label: str, **train) -> ConvergenceRuns:
+    """A small quadratic_sweep of the c1_quadratic problem with other training options (at most 4
+    seeds and the 4 smallest budgets of `base`), as c1_quadratic Runs labelled `label`.
+
+    Args:
+        base: c1_quadratic Runs with an evidence table (its budgets T and seeds are reused).
+        label: the new runs' label.
+        train: training options of simulate.quadratic_sweep (optimizer, step_rule, lr).
+
+    Returns:
+        ConvergenceRuns with the trajectory and its evidence.
+    """
+    steps = sorted(int(t) for t in base["evidence"]["T"].unique())[:4]
+    seeds = sorted(int(s) for s in base["evidence"]["seed"].unique())[:4]
+    # four tiny cells: serial, in this process (a worker pool would cost more than the runs)
+    traj = simulate.quadratic_sweep(
+        default_quadratic(),
+        steps,
+        seeds=seeds,
+        device="cpu",
+        executor=SerialExecutor(),
+        progress=False,
+        experiment="calibration.quadratic",
+        **train,
+    )
+    return ConvergenceRuns(
+        C1_QUADRATIC.name,
+        label,
+        {"trajectory": traj, "evidence": c1.quadratic_evidence(traj)},
+        problem=default_quadratic(),
+    )
+
+
+def require_default_quadratic(runs) -> None:
+    """Check that `runs` used QuadraticConfig's default quadratic (same L, Delta, sigma).
+
+    Args:
+        runs: c1_quadratic Runs with an evidence table.
+
+    Raises:
+        ValueError: it used another quadratic (the C1 anchors would not apply).
+    """
+    ev, q = runs["evidence"], default_quadratic()
+    same = np.allclose(ev["L"], q.L) and np.allclose(ev["Delta"], q.delta) and np.allclose(ev["sigma"], q.sigma)
+    if not same:
+        raise ValueError(
+            "calibration's C1 anchors are derived for QuadraticConfig's default quadratic; "
+            "this c1_quadratic run used another one"
+        )

@@ -1,0 +1,144 @@
+"""Planted claims: claims whose verdict is known from theory, for calibration to score.
+
+A verdict machine is only worth trusting if it can fail: it must say `holds` to a true claim,
+`violated` to a false one just across the boundary, `vacuous` to a true but useless bound,
+`inconclusive` when the data cannot decide and `assumptions_not_met` when the run breaks the
+claim's premises. Each family's planted cases sit beside its check (validate/claims/c1_planted.py
+... c4_planted.py), registered with validate.registry.planted_cases; the evidence they read is
+registered there too (validate.registry.planted_sources). validate.calibration checks and scores
+them.
+
+Here: the `Planted` record, `planted_claim` (a planted claim from its formula, never a copy of a
+production claim), `production_check` (the check the report uses, looked up when called) and
+`seed_subset` (a source derived from a run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Mapping
+
+import sympy as sp
+
+from lrkd import theory
+from lrkd.simulate.experiments import Experiment, Runs
+from lrkd.validate.engine.verdict import CODES, Verdict
+from lrkd.validate.registry import check_for
+
+Check = Callable[[theory.Claim, Runs], Verdict]
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One planted claim: the claim, the evidence it reads, the verdict a correct engine gives.
+
+    expected: the code that is right; also: other codes that are right too (each justified in
+    `why`: e.g. a claim the grid may or may not be able to resolve). `source` names an entry of
+    validate.calibration.sources() (an experiment's runs, a seed subset, or a run the planted
+    claim makes itself).
+    """
+
+    claim: theory.Claim
+    source: str
+    expected: str
+    why: str
+    check: Check
+    also: tuple[str, ...] = ()
+    paper_claim: str = ""  # the paper's claim it probes (set by validate.calibration.planted_claims)
+
+    def __post_init__(self):
+        for code in (self.expected, *self.also):
+            if code not in CODES:
+                raise ValueError(f"planted {self.claim.id}: {code!r} is not a verdict code {CODES}")
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        """Every code that is right for this claim: `expected`, then `also`."""
+        return (self.expected, *self.also)
+
+
+def planted_claim(
+    id: str,
+    formula: str,
+    *,
+    kind: str = "upper_bound",
+    rates: tuple[str, ...] = (),
+    title: str,
+    claimed: Mapping[str, float] | None = None,
+    free: str | None = None,
+    real: tuple[str, ...] = (),
+) -> theory.Claim:
+    """A planted claim from its formula (theory.Claim.from_formula, marked not the paper's).
+
+    Args:
+        id: the planted claim's id (cal_...).
+        formula: the bound, in sympy syntax.
+        kind: upper_bound, lower_bound or exponent.
+        rates: the rate variables; claimed: their claimed exponents where not read off the formula.
+        title: what it says (prefixed "planted: ").
+        free: the unstated constant of an O(.) claim (default value 1).
+        real: the symbols that may be <= 0 (entropies, log-determinants); the rest are positive.
+
+    Returns:
+        The theory.Claim.
+    """
+    extra = {"free_constant": free, "defaults": {free: 1.0}} if free else {}
+    claim = theory.Claim.from_formula(
+        id, formula, kind=kind, rate_variables=rates, title=f"planted: {title}", claimed=claimed, paper=False, **extra
+    )
+    real = [n for n in real if n in claim.symbol_names]
+    if not real:
+        return claim
+    symbols = tuple(
+        theory.SymbolInfo(s.name, sp.Symbol(s.name, real=True)) if s.name in real else s for s in claim.symbols
+    )
+    return replace(
+        claim, symbols=symbols, expr=claim.expr.subs({claim.symbol(n): sp.Symbol(n, real=True) for n in real})
+    )
+
+
+def production_check(experiment: Experiment | str, claim_id: str) -> Check:
+    """The check the report uses for `claim_id` on `experiment`, applied to a planted claim.
+
+    Args:
+        experiment: the experiment whose registered check is used.
+        claim_id: the production claim whose check it is.
+
+    Returns:
+        check(claim, runs) -> Verdict, which looks the check up in validate.registry when called
+        (so a corrupted registry shows in calibration).
+    """
+
+    def check(claim, runs):
+        return check_for(experiment, claim_id)(claim, runs)
+
+    return check
+
+
+def first(runs: Iterable[Runs], keep: Callable[[Runs], bool] = lambda r: True) -> Runs | None:
+    """The first of `runs` that `keep` accepts: the run a source is built from.
+
+    Args:
+        runs: Runs of one experiment, in the order given.
+        keep: which runs are suitable (default: any).
+
+    Returns:
+        The first suitable Runs, or None.
+    """
+    return next((r for r in runs if keep(r)), None)
+
+
+def seed_subset(runs: Runs, k: int) -> Runs:
+    """The same runs restricted to their first k seeds: what a k-seed run of the same config gives,
+    since every seed draws its own noise stream (simulate's per-seed generators).
+
+    Args:
+        runs: Runs with an evidence table holding a seed column.
+        k: how many seeds to keep.
+
+    Returns:
+        Runs labelled "k seeds", every table with a seed column restricted to those seeds.
+    """
+    seeds = sorted(runs["evidence"]["seed"].unique())[:k]
+    tables = {name: t[t["seed"].isin(seeds)].reset_index(drop=True) if "seed" in t else t for name, t in runs.items()}
+    return runs.replace(label=f"{k} seeds", tables=tables)
