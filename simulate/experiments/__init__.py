@@ -12,11 +12,10 @@ which presets a report runs.
   teacher_spectra   the real teacher's weight spectra
 
 A new experiment is one module here (config dataclass, run function, register_experiment): it is
-found by the loop below, with no other edit.
+found with no other edit. The modules load on first use: `get_experiment` and `all_experiments`
+import every module of this package (base.load_builtins), so importing one experiment (say c4) does
+not load the real-model runs and transformers with it.
 """
-
-import importlib
-import pkgutil
 
 from lrkd.simulate.experiments.base import (
     REGISTRY,
@@ -24,14 +23,10 @@ from lrkd.simulate.experiments.base import (
     Runs,
     all_experiments,
     get_experiment,
+    load_builtins,
     load_plugins,
     register_experiment,
 )
-
-# Every module of this package registers its experiments when imported (same layer, so no layering
-# rule is crossed; base and common define, they register nothing).
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "Experiment",
@@ -40,5 +35,6 @@ __all__ = [
     "REGISTRY",
     "get_experiment",
     "all_experiments",
+    "load_builtins",
     "load_plugins",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -102,6 +103,14 @@ def register_experiment(experiment: Experiment, *, replace: bool = False) -> Exp
     return experiment
 
 
+def load_builtins() -> None:
+    """Import every module of lrkd.simulate.experiments: each registers its experiments (base and
+    common define, they register nothing). Idempotent; modules already imported are not reloaded."""
+    package = importlib.import_module(__name__.rpartition(".")[0])
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+
+
 def get_experiment(name: str) -> Experiment:
     """The registered experiment called `name` (built-in or from a plugin), or a one-line InputError.
 
@@ -111,6 +120,7 @@ def get_experiment(name: str) -> Experiment:
     Returns:
         The Experiment.
     """
+    load_builtins()
     load_plugins()
     if name not in REGISTRY:
         raise InputError("experiment", f"unknown experiment {name!r}; known: {', '.join(sorted(REGISTRY))}")
@@ -119,6 +129,7 @@ def get_experiment(name: str) -> Experiment:
 
 def all_experiments() -> list[Experiment]:
     """Every registered experiment, by name."""
+    load_builtins()
     load_plugins()
     return [REGISTRY[name] for name in sorted(REGISTRY)]
 
