@@ -34,7 +34,12 @@ DEVICE=${DEVICE:-cuda}  # DEVICE=cpu: a smoke test of this script's plumbing on 
 rm -rf "$WORK"; mkdir -p "$SITE" "$WORK"
 # the bundle's transformers 4.x (lrkd needs < 5) and dask.distributed shadow the machine's own
 "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" .gpu/wheels/*.whl
-export PYTHONPATH="$SITE:$ROOT" HF_HUB_OFFLINE=1 LRKD_CACHE="$WORK/cache" PYTHONUNBUFFERED=1 LRKD_QUIET=1
+# lrkd without installing it: one package `lrkd` whose theory, simulate, validate and reports are the
+# repository's top-level folders (what pyproject's package-dir mapping installs), linked into $SITE
+rm -rf "$SITE/lrkd"; mkdir -p "$SITE/lrkd"
+cp -r lrkd/. "$SITE/lrkd/"
+for part in theory simulate validate reports; do ln -s "$ROOT/$part" "$SITE/lrkd/$part"; done
+export PYTHONPATH="$SITE" HF_HUB_OFFLINE=1 LRKD_CACHE="$WORK/cache" PYTHONUNBUFFERED=1 LRKD_QUIET=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 [ "$DEVICE" = cpu ] || "$PY" -c 'import torch; assert torch.cuda.is_available(), "no CUDA GPU visible to torch"
 print("torch", torch.__version__, torch.cuda.get_device_name())' || exit 1
