@@ -21,6 +21,7 @@ from lrkd.simulate.lrc.tiny import make_tiny_workspace
 from lrkd.validate.claims import real
 from lrkd.validate import judge as verdicts
 from lrkd.validate.registry import with_evidence
+from lrkd.validate.engine.stability import MIN_STABILITY
 from lrkd.validate.engine.verdict import CODES
 
 
@@ -96,6 +97,10 @@ def test_every_claim_gets_a_verdict_computed_from_the_data(runs):
     assert got["optimal_rank"].figures[0].kind == "rstar_vs_n"
     assert np.all(np.isfinite(got["convergence"].numbers["exponent_ci"]))
     assert "spearman_loss_mi_ci" in got["mutual_information"].numbers
+    # Every real verdict says its precision (the runs' resolved dtype) and its seed-bootstrap stability.
+    for v in got.values():
+        assert v.numbers["precision"] == "float32" and v.experiment.endswith("; float32)"), v.experiment
+        assert 0 <= v.numbers["stability"] <= 1 and sum(v.numbers["stability_codes"].values()) > 0
 
 
 def test_an_interrupted_real_sweep_resumes_to_identical_rows(setup, tmp_path, monkeypatch):
@@ -194,6 +199,28 @@ def test_lrc_information_verdict_paths():
         == "inconclusive"
     )
     assert real.choose_estimator(BENCH) == "gaussian"
+
+
+def test_a_real_verdict_on_the_edge_of_its_seeds_is_inconclusive():
+    """Four seeds whose MI gains straddle the edge: the t-interval just excludes zero (holds on the
+    full data), but a seed resample that drops the large gains does not; the verdict says so."""
+    claim = theory.get_claim("mutual_information")
+    gains = (0.4, 0.3, 0.05, 0.5)
+    evidence = pd.concat([_c3_evidence(g, -0.1, seeds=(s,)) for s, g in enumerate(gains)], ignore_index=True)
+    raw = real._information_verdict(claim, evidence, BENCH, experiment="x")
+    verdict = real.lrc_information_verdict(claim, evidence, BENCH, experiment="x")
+    assert raw.code == "holds" and verdict.code == "inconclusive", verdict.numbers["stability"]
+    assert verdict.numbers["stability"] < MIN_STABILITY and "seeds" in verdict.would_change
+    assert verdict.numbers["precision"] == real.NOT_RECORDED and verdict.experiment == "x"
+    stable = real.lrc_information_verdict(claim, _c3_evidence(0.5, -0.1), BENCH, experiment="x")
+    assert stable.numbers["stability"] >= MIN_STABILITY
+
+
+def test_precision_is_named_in_the_label_and_mixed_precisions_are_listed():
+    assert real.labelled("lrc_real (SmolLM2)", "float32") == "lrc_real (SmolLM2; float32)"
+    assert real.labelled("lrc_real", "float32") == "lrc_real (float32)"
+    mixed = real.precision_of(pd.DataFrame({"dtype": ["float32", "bfloat16-autocast"]}), pd.DataFrame({"x": [1]}))
+    assert mixed == "bfloat16-autocast + float32"
 
 
 def _c1_evidence(eta_l: float):

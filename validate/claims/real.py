@@ -43,10 +43,14 @@ PCA_DIMS = 8
 SATURATION = 0.9  # an MI estimate above this fraction of log(samples) is flagged as near the cap
 MIN_GROWTH_SIZES = 4
 PLATEAU_TOL = 0.05  # relative change of the epoch-mean training loss over the last epoch
-# The rank verdict recomputes empirical_rstar's and the exponent fit's own seed bootstraps on every
-# stability resample: those inner bootstraps run at RANK_INNER_RESAMPLES (the least empirical_rstar
-# takes) and the stability at RANK_STABILITY_RESAMPLES, so that it costs about as much as the verdict.
-RANK_STABILITY_RESAMPLES = 50
+# Stability resamples (validate.engine.stability), chosen by measured cost. The C3 code is cheap
+# (about 0.01 s a resample): DEFAULT_RESAMPLES. A bound verdict (C1, C2) refits its exponents with
+# their own bootstraps, about 0.2 s a resample: BOUND_STABILITY_RESAMPLES, about 10 s a verdict. The
+# rank verdict recomputes empirical_rstar's and the exponent fit's seed bootstraps on every resample,
+# at RANK_INNER_RESAMPLES (the least empirical_rstar takes; about 0.04 s a resample).
+# 50 resamples still resolve the MIN_STABILITY threshold to 1/50.
+BOUND_STABILITY_RESAMPLES = 50
+RANK_STABILITY_RESAMPLES = 100
 RANK_INNER_RESAMPLES = 100
 NOT_RECORDED = "not recorded"
 
@@ -418,6 +422,7 @@ def lrc_convergence_verdict(claim, evidence: pd.DataFrame, *, experiment: str) -
         verdict,
         lambda t: _convergence_verdict(claim, t["convergence"], experiment=experiment).code,
         {"convergence": evidence},
+        n_resamples=BOUND_STABILITY_RESAMPLES,
     )
 
 
@@ -491,6 +496,7 @@ def lrc_generalization_verdict(claim, evidence: pd.DataFrame, *, experiment: str
         verdict,
         lambda t: _generalization_verdict(claim, t["generalization"], experiment=experiment).code,
         {"generalization": evidence},
+        n_resamples=BOUND_STABILITY_RESAMPLES,
     )
 
 
