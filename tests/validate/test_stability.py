@@ -89,6 +89,6 @@ def test_only_decisive_codes_are_demoted_and_one_seed_is_not_measurable():
 
 
 def test_seeds_for_stability_grows_as_the_share_falls():
-    near, far = st.seeds_for_stability(0.85, 4), st.seeds_for_stability(0.6, 4)
+    near, far = st.seeds_for_stability(0.85, n_seeds=4), st.seeds_for_stability(0.6, n_seeds=4)
     assert 4 < near < far
-    assert st.seeds_for_stability(0.5, 4) is None
+    assert st.seeds_for_stability(0.5, n_seeds=4) is None

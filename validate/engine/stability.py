@@ -100,7 +100,7 @@ def seed_bootstrap_stability(
     return Stability(full, tally[full] / n_resamples, dict(sorted(tally.items())), n_resamples, n)
 
 
-def seeds_for_stability(share: float, n_seeds: int, threshold: float = MIN_STABILITY) -> int | None:
+def seeds_for_stability(share: float, *, n_seeds: int, threshold: float = MIN_STABILITY) -> int | None:
     """About how many seeds would bring the share to `threshold`.
 
     The share of resamples reaching a code is about Phi(margin / SE) for the statistic that
@@ -145,7 +145,7 @@ def require_stable(code: str, stability: Stability, threshold: float = MIN_STABI
         )
     if share >= threshold:
         return StableCode(code, False, "", "")
-    k = seeds_for_stability(share, n, threshold)
+    k = seeds_for_stability(share, n_seeds=n, threshold=threshold)
     others = ", ".join(f"{c} {m}" for c, m in stability.tally.items() if c != code)
     return StableCode(
         "inconclusive",
