@@ -115,6 +115,8 @@ class Claim:
     constraints: sympy relations the parameters must satisfy in ``bound`` (e.g. r <= Min(m, n)).
     experiment / columns / measured_column: how a user claim binds to run data (validate/ reads
            them): the experiment name, symbol name -> data column, and the measured column.
+    table: the experiment's table the columns are read from (one row per run and grid point), or
+           None to let validate/ pick the only such table that has them.
     free_constant: the symbol that is the unspecified constant of an O(.) statement (e.g. "C"),
            or None when every constant is explicit. validate/ judges such a claim by its
            exponents only (its verdict must not depend on the data's units) and reports the
@@ -141,6 +143,7 @@ class Claim:
     experiment: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     measured_column: str | None = None
+    table: str | None = None
     free_constant: str | None = None
 
     def __post_init__(self):
@@ -159,6 +162,8 @@ class Claim:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name in ("defaults", "columns"):
             object.__setattr__(self, name, dict(getattr(self, name)))
+        if self.table is not None and (not isinstance(self.table, str) or not self.table):
+            raise ValueError(f"claim {self.id}: table must be a table's name; got {self.table!r}")
         if self.claimed is not None:
             claimed = {v: _exact(x) for v, x in dict(self.claimed).items()}
             object.__setattr__(self, "claimed", claimed)

@@ -24,7 +24,16 @@ from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
 from lrkd.validate.claims import c1, c3  # importing the package registers every family's checks and evidence
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
-from lrkd.validate.registry import CHECKS, GROWTH_CHECKS, check_for, predictions, with_evidence
+from lrkd.validate.registry import (
+    CHECKS,
+    GROWTH_CHECKS,
+    JUDGED_TABLES,
+    broken_premises,
+    check_for,
+    predictions,
+    trivial_values,
+    with_evidence,
+)
 from lrkd.validate.engine.verdict import Verdict
 
 Check = Callable[[theory.Claim, Runs], Verdict]
@@ -155,39 +164,104 @@ def claims_checked_by(runs: Runs) -> list[theory.Claim]:
 
 
 def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
-    """A user claim on the first table of the runs holding every column it names.
+    """A user claim on the experiment's table it binds to, with every rule a built-in claim on that
+    experiment gets from the declarations it shares (validate.registry): the premises the runs break,
+    the trivial value an upper bound must beat (vacuity), and theory's prediction on the grid
+    (finite-size offsets).
 
     Args:
-        claim: a claim with an experiment, its columns and a measured column.
+        claim: a claim with an experiment, its columns and a measured column (and optionally a table).
         runs: that experiment's Runs.
 
     Returns:
         The Verdict (validate.engine.bounds for bounds, an exponent fit for exponent claims).
 
     Raises:
-        InputError: no table holds the columns the claim names.
+        InputError: the claim's table is unknown, no single table fits it, or a symbol of its
+            expression is bound to no column and has no default.
     """
-    needed = {*claim.columns.values(), claim.measured_column}
-    table = next((t for t in runs.values() if needed <= set(t.columns)), None)
-    if table is None:
-        raise InputError("columns", f"no table of {runs.experiment} has the columns {sorted(needed)}")
+    name, table = bound_table(claim, runs)
     rates = {v: claim.columns[v] for v in claim.rate_variables if v in claim.columns}
+    prediction = predictions(runs).get(claim.measured_column)
     if claim.kind == "exponent":
-        return _generic_exponent(claim, table, rates, runs.name, predictions(runs).get(claim.measured_column))
+        return _generic_exponent(claim, table, rates, runs.name, prediction)
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
     grid = grid or tuple(claim.columns.values())[:1]
+    # only an upper bound has a trivial value to beat here (a risk's lower bound is trivial at 0, not above)
+    trivial = trivial_values(runs.experiment, table).get(claim.measured_column)
+    if trivial is not None and claim.kind == "upper_bound":
+        table = table.assign(**{TRIVIAL_COLUMN: trivial})
     spec = BoundSpec(
         columns=claim.columns,
         measured=claim.measured_column,
         grid=grid,
         rates=rates,
         trends=trends,
+        trivial=TRIVIAL_COLUMN if TRIVIAL_COLUMN in table else None,
         x=next(iter(rates.values()), None),
     )
     return bound_verdict(
-        claim, table, spec, experiment=runs.name, prediction=predictions(runs).get(claim.measured_column)
+        claim,
+        table,
+        spec,
+        experiment=runs.name,
+        unmet=broken_premises(runs.experiment, table),
+        prediction=prediction,
     )
+
+
+TRIVIAL_COLUMN = "trivial_value"  # the column generic_verdict adds for the experiment's trivial value
+
+
+def bound_table(claim: theory.Claim, runs: Runs) -> tuple[str, pd.DataFrame]:
+    """The table a claim is read from: the one it names, else the only table of the runs with one row
+    per run and grid point (validate.registry.judged_tables; every table where the experiment declares
+    none) that holds every column it names.
+
+    Args:
+        claim: a claim with columns and a measured column.
+        runs: its experiment's Runs (evidence added).
+
+    Returns:
+        (table name, table).
+
+    Raises:
+        InputError: the named table is not a judged table of the experiment, it lacks a column, no
+            table or several fit, or a symbol is bound to no column and has no default.
+    """
+    unbound = [
+        s for s in claim.symbol_names if s not in claim.columns and s not in claim.defaults and s != claim.free_constant
+    ]
+    if unbound:
+        raise InputError(
+            "columns",
+            f"claim {claim.id!r}: symbols {unbound} are bound to no column of {runs.experiment} and have no default",
+        )
+    judged = JUDGED_TABLES.get(runs.experiment) or tuple(runs)
+    needed = {*claim.columns.values(), claim.measured_column}
+    if claim.table is not None:
+        if claim.table not in judged or claim.table not in runs:
+            raise InputError(
+                "table",
+                f"claim {claim.id!r}: {claim.table!r} is not a table of {runs.experiment} with one row per run "
+                f"and grid point; known: {sorted(t for t in judged if t in runs)}",
+            )
+        missing = sorted(needed - set(runs[claim.table].columns))
+        if missing:
+            raise InputError("columns", f"claim {claim.id!r}: table {claim.table!r} has no columns {missing}")
+        return claim.table, runs[claim.table]
+    fits = [t for t in judged if t in runs and needed <= set(runs[t].columns)]
+    if len(fits) != 1:
+        others = sorted(t for t in runs if t not in judged and needed <= set(runs[t].columns))
+        hint = f"; {others} hold them but not one row per run and grid point" if others else ""
+        raise InputError(
+            "columns",
+            f"claim {claim.id!r}: {'several' if fits else 'no'} tables of {runs.experiment} with one row per run and "
+            f"grid point hold {sorted(needed)} (candidates: {fits or sorted(t for t in judged if t in runs)}"
+            f"{hint}); bind the claim's symbols to their columns or name its table",
+        )
+    return fits[0], runs[fits[0]]
 
 
 def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdict:

@@ -39,6 +39,10 @@ EVIDENCE: dict[str, tuple[tuple[str, ...], EvidenceFn]] = {}
 PREDICTIONS: dict[str, Callable[[Runs], dict]] = {}
 PLANTED: dict[str, Callable[[], list]] = {}  # paper claim -> its planted cases (validate.planted.Planted)
 PLANTED_SOURCES: dict[str, Callable[[list[Runs]], dict[str, Runs]]] = {}  # experiment -> its sources
+# What every claim on an experiment shares, built-in or user (validate.judge.generic_verdict reads them):
+JUDGED_TABLES: dict[str, tuple[str, ...]] = {}  # experiment -> its tables with one row per run and grid point
+TRIVIAL: dict[str, Callable[[pd.DataFrame], dict[str, "pd.Series"]]] = {}  # table -> {measured: trivial value}
+PREMISES: dict[str, Callable[[pd.DataFrame], list[str]]] = {}  # table -> the premises its runs break
 
 
 def _name(experiment: Experiment | str) -> str:
@@ -138,6 +142,86 @@ def planted_sources(experiment: Experiment | str):
         return fn
 
     return register
+
+
+def judged_tables(experiment: Experiment | str, *tables: str) -> None:
+    """Declare the tables of `experiment` that hold one row per run and grid point: the tables a
+    claim is judged on (a trajectory with many rows per run is not one of them).
+
+    Args:
+        experiment: the Experiment or its name.
+        tables: the tables' names, as the Runs (with their evidence) hold them.
+
+    Returns:
+        None.
+    """
+    JUDGED_TABLES[_name(experiment)] = tuple(tables)
+
+
+def trivial(experiment: Experiment | str):
+    """Register the decorated `fn(table) -> {measured column: trivial value per row}`: what a bound on
+    that column must beat to say anything (c2: the risk of predicting zero). Every upper-bound claim
+    on the experiment, built-in or user, is judged vacuous where its bound is not below it.
+
+    Args:
+        experiment: the Experiment whose judged tables the function reads.
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
+
+    def register(fn: Callable[[pd.DataFrame], dict]) -> Callable[[pd.DataFrame], dict]:
+        TRIVIAL[_name(experiment)] = fn
+        return fn
+
+    return register
+
+
+def premises(experiment: Experiment | str):
+    """Register the decorated `fn(table) -> [sentence per broken premise]`: the assumptions of the
+    experiment's claims that its runs break (c1: optimizer not SGD, step size above 1/L), read from
+    the judged table. Every claim on the experiment, built-in or user, reads them.
+
+    Args:
+        experiment: the Experiment whose judged tables the function reads.
+
+    Returns:
+        The decorator (it returns the function unchanged).
+    """
+
+    def register(fn: Callable[[pd.DataFrame], list[str]]) -> Callable[[pd.DataFrame], list[str]]:
+        PREMISES[_name(experiment)] = fn
+        return fn
+
+    return register
+
+
+def trivial_values(experiment: Experiment | str, table: pd.DataFrame) -> dict:
+    """The trivial value per row of each measured column of `table` that has one.
+
+    Args:
+        experiment: the Experiment or its name.
+        table: one of its judged tables.
+
+    Returns:
+        {measured column: Series} ({} when none is registered).
+    """
+    fn = TRIVIAL.get(_name(experiment))
+    return fn(table) if fn is not None else {}
+
+
+def broken_premises(experiment: Experiment | str, table: pd.DataFrame) -> list[str]:
+    """The premises the runs in `table` break.
+
+    Args:
+        experiment: the Experiment or its name.
+        table: one of its judged tables.
+
+    Returns:
+        One sentence per broken premise ([] when none, or none is registered).
+    """
+    fn = PREMISES.get(_name(experiment))
+    return fn(table) if fn is not None else []
 
 
 def with_evidence(runs: Runs) -> Runs:

@@ -33,7 +33,7 @@ from lrkd.simulate.students_linear import measure_transfer_smoothness
 from lrkd.theory.convergence import expected_average_grad_norm_sq
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import Prediction
-from lrkd.validate.registry import check, evidence, prediction, predictions
+from lrkd.validate.registry import check, evidence, judged_tables, prediction, predictions, premises
 from lrkd.validate.engine.verdict import Verdict
 
 # theory symbol -> evidence column
@@ -89,6 +89,8 @@ def quadratic_evidence(trajectory: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+@premises(C1_QUADRATIC)
+@premises(C1_LOWRANK)
 def premises_broken(evidence: pd.DataFrame) -> list[str]:
     """The Ghadimi-Lan premises a C1 evidence table breaks, read from what the runs recorded: plain
     SGD (no Adam, no momentum) and a constant step eta <= 1/L.
@@ -297,6 +299,11 @@ def transfer_verdict(claim, transfer: pd.DataFrame, *, experiment: str) -> Verdi
 
 
 # -- what validate reads from the C1 experiments (validate.registry) ---------------------------------
+# one row per (T, seed[, rank]) and per (teacher scale, seed, rank); the trajectory has a row per step
+judged_tables(C1_QUADRATIC, "evidence")
+judged_tables(C1_LOWRANK, "evidence", "transfer")
+
+
 @evidence(C1_QUADRATIC, ("evidence",))
 def quadratic_tables(runs) -> dict[str, pd.DataFrame]:
     """c1_quadratic: per-(T, seed) evidence rows from the trajectories.

@@ -38,7 +38,7 @@ from lrkd.validate.engine.checks import (
     usable,
     widened,
 )
-from lrkd.validate.registry import check, evidence, prediction
+from lrkd.validate.registry import check, evidence, judged_tables, prediction, trivial
 from lrkd.validate.engine.verdict import NOT_TESTED, Figure, Verdict
 
 GAP_SPEC = BoundSpec(
@@ -424,6 +424,29 @@ def generalization_tables(runs) -> dict[str, pd.DataFrame]:
     sweep = runs["sweep"].assign(zero_risk=zero_risk(runs.teacher))
     norms = data_norms(runs.teacher, int(sweep["n_samples"].max()), sweep, seeds=sorted(sweep["seed"].unique()))
     return {"sweep": sweep, "norms": pd.DataFrame([norms])}
+
+
+judged_tables(C2_GENERALIZATION, "sweep")  # one row per (rank, N, seed); "norms" is one row in all
+
+
+# the zero predictor's risk: a risk, a gap or an excess risk above it says nothing a constant predictor does not
+RISK_COLUMNS = ("gen_gap", "excess_risk", "test_risk")
+
+
+@trivial(C2_GENERALIZATION)
+def generalization_trivial(sweep: pd.DataFrame) -> dict[str, pd.Series]:
+    """The trivial value of every risk column of the c2 sweep: the zero predictor's risk
+    (`zero_risk`, the vacuity line GAP_SPEC reads too).
+
+    Args:
+        sweep: the c2 sweep with its zero_risk column (validate's evidence).
+
+    Returns:
+        {measured column: the zero predictor's risk per row} ({} without a zero_risk column).
+    """
+    if GAP_SPEC.trivial not in sweep:
+        return {}
+    return {column: sweep[GAP_SPEC.trivial] for column in RISK_COLUMNS if column in sweep}
 
 
 @prediction(C2_GENERALIZATION)

@@ -28,7 +28,7 @@ import sympy as sp
 
 from lrkd import theory
 import lrkd.theory.rank  # noqa: F401 (theory.rank.spiked_* below)
-from lrkd.errors import require
+from lrkd.errors import InputError, require
 from lrkd.simulate.experiments.c4 import C4_RANK
 from lrkd.simulate.experiments.spectra import TEACHER_SPECTRA
 from lrkd.validate.engine.fits import ExponentFit, compare_exponent
@@ -139,7 +139,7 @@ def rank_verdict(
     asymptotic = derived_exponent(spectrum)
     base = {
         "claimed_exponent": claimed[1],
-        "exponent_variable": "N",
+        "exponent_variable": rate_variable(claim),
         "asymptotic_exponent": asymptotic,
         "rstar_range": [int(rstar["rstar"].min()), int(rstar["rstar"].max())],
         "n_sizes": int(inside.sum()),
@@ -277,12 +277,46 @@ def _inside_grid(rstar: pd.DataFrame) -> np.ndarray:
     ).to_numpy()
 
 
+SAMPLE_COLUMN = "n_samples"  # the rank sweep's N: the one variable an r* growth claim can be read in
+
+
+def rate_variable(claim) -> str:
+    """The claim's one rate variable (its N, whatever the claim calls it), bound to the sweep's
+    n_samples column when the claim binds it at all.
+
+    Args:
+        claim: an exponent claim on r*.
+
+    Returns:
+        The variable's name.
+
+    Raises:
+        InputError: the claim has no rate variable or several, or binds it to another column.
+    """
+    variables = tuple(claim.rate_variables)
+    if len(variables) != 1:
+        raise InputError(
+            "rate_variables",
+            f"claim {claim.id!r}: an r* growth claim names exactly one rate variable (the number of samples); "
+            f"got {list(variables) or 'none'}",
+        )
+    column = claim.columns.get(variables[0], SAMPLE_COLUMN)
+    if column != SAMPLE_COLUMN:
+        raise InputError(
+            "columns",
+            f"claim {claim.id!r}: its rate variable {variables[0]!r} is bound to {column!r}; r* is measured "
+            f"against {SAMPLE_COLUMN!r}",
+        )
+    return variables[0]
+
+
 def _claimed_law(claim) -> tuple[str, float]:
     """("power_law", q), ("logarithm", 0) or ("constant", 0): the growth class a claim names."""
-    q = float(claim.claimed_exponents["N"])
+    variable = rate_variable(claim)
+    q = float(claim.claimed_exponents[variable])
     if q != 0:
         return "power_law", q
-    logs = [e for e in claim.expr.atoms(sp.log) if any(s.name == "N" for s in e.free_symbols)]
+    logs = [e for e in claim.expr.atoms(sp.log) if any(s.name == variable for s in e.free_symbols)]
     return ("logarithm" if logs else "constant"), 0.0
 
 
@@ -503,7 +537,7 @@ def spectrum_verdict(
     shapes = shapes or {}
     nulls = {name: compare_with_null(values, shapes.get(name)) for name, values in singular_values.items()}
     table = pd.DataFrame([_null_row(name, null, variance) for name, null in nulls.items()])
-    claimed = float(claim.claimed_exponents["N"])
+    claimed = float(claim.claimed_exponents[rate_variable(claim)])
     structured = table[table["n_spikes"] > 0]
     with_family = table[table["family"].isin(["power_law", "exponential"])]
     in_table = with_family[np.isfinite(with_family["derived_exponent"])]

@@ -1,0 +1,113 @@
+"""One engine for built-in and user claims (issue 19): a user claim written with
+theory.Claim.from_formula gets the rules a built-in claim of its kind and experiment gets.
+
+Vacuity against the experiment's trivial value (c2: the zero predictor's risk), the experiment's
+premises (c1: plain SGD, step <= 1/L), a checked binding to the table with one row per run and grid
+point, and the r* growth check in any variable name; bad bindings are InputErrors, never KeyErrors.
+"""
+
+import pytest
+
+from lrkd import simulate
+from lrkd import theory
+from lrkd.errors import InputError
+from lrkd.sweep import SerialExecutor
+from lrkd.validate import check_claim
+from lrkd.validate.claims.c1_planted import GHADIMI_LAN, default_quadratic
+
+C1_COLUMNS = {"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}
+C2_COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
+STEPS = [100, 200, 400, 800]
+
+
+def quadratic(**train):
+    return simulate.quadratic_sweep(
+        default_quadratic(), STEPS, seeds=range(4), device="cpu", executor=SerialExecutor(), progress=False, **train
+    )
+
+
+@pytest.fixture(scope="module")
+def rank_sweep():
+    teacher = simulate.LinearTeacher(24, 24, simulate.PowerLaw(1.0), noise=1.0, seed=0)
+    return simulate.rank_sweep(
+        teacher,
+        [1, 2, 4, 8],
+        [128, 256, 512, 1024],
+        seeds=range(4),
+        device="cpu",
+        executor=SerialExecutor(),
+        progress=False,
+    )
+
+
+def ghadimi_lan(id="mine_gl", **fields):
+    fields = {"experiment": "c1_quadratic", "columns": C1_COLUMNS, "measured_column": "avg_grad_norm_sq", **fields}
+    return theory.Claim.from_formula(id, GHADIMI_LAN, kind="upper_bound", rate_variables=("T",), **fields)
+
+
+def test_a_user_bound_above_the_zero_predictors_risk_is_vacuous(rank_sweep):
+    claim = theory.Claim.from_formula(
+        "mine_vacuous",
+        "10000*sigma**2*r*(m+n)/N",
+        kind="upper_bound",
+        rate_variables=("N",),
+        claimed={"N": -1},
+        experiment="c2_generalization",
+        columns=C2_COLUMNS,
+        measured_column="gen_gap",
+    )
+    verdict = check_claim(claim, rank_sweep)
+    assert verdict.code == "vacuous"
+    assert verdict.numbers["vacuous_points"] == verdict.numbers["n_points"]
+
+
+@pytest.mark.parametrize(
+    "train",
+    [{"optimizer": "adam"}, {"step_rule": "constant", "lr": 1.5 / default_quadratic().L}],
+    ids=["adam", "big_step"],
+)
+def test_a_user_ghadimi_lan_on_broken_premises_is_assumptions_not_met(train):
+    assert check_claim(ghadimi_lan(), quadratic(**train)).code == "assumptions_not_met"
+
+
+def test_a_binding_to_a_table_with_many_rows_per_run_is_refused():
+    frame = quadratic()
+    trajectory = {"T": "steps", "L": "L_rule", "sigma": "sigma", "Delta": "delta"}
+    # the trajectory has a row per step of every run: the one-row-per-run table is named instead
+    with pytest.raises(InputError, match=r"candidates: \['evidence'\]"):
+        check_claim(ghadimi_lan(columns={**C1_COLUMNS, **trajectory}), frame)
+    with pytest.raises(InputError, match="evidence"):
+        check_claim(ghadimi_lan(table="trajectory"), frame)
+    assert check_claim(ghadimi_lan(table="evidence"), frame).code != "violated"
+
+
+def test_an_unbound_symbol_or_unknown_table_is_an_input_error_naming_it(rank_sweep):
+    with pytest.raises(InputError, match="'sigma'"):
+        check_claim(ghadimi_lan(columns={"T": "T", "L": "L", "Delta": "Delta"}), quadratic())
+    fields = dict(experiment="c2_generalization", columns={"m": "m", "sigma": "noise"}, measured_column="test_risk")
+    with pytest.raises(InputError, match="'nope'"):
+        check_claim(
+            theory.Claim.from_formula("mine_t", "m*sigma**2", kind="lower_bound", table="nope", **fields), rank_sweep
+        )
+
+
+@pytest.mark.parametrize("rates", [("n_train",), ()], ids=["any_name", "none"])
+def test_an_rstar_claim_in_any_variable_name_never_raises_key_error(rank_sweep, rates):
+    claim = theory.Claim.from_formula(
+        "mine_rstar",
+        "C*n_train**(1/2)",
+        kind="exponent",
+        rate_variables=rates,
+        defaults={"C": 1.0},
+        experiment="c4_rank",
+    )
+    if not rates:
+        with pytest.raises(InputError, match="rate_variables"):
+            check_claim(claim, rank_sweep)
+        return
+    verdict = check_claim(claim, rank_sweep)
+    named_n = theory.Claim.from_formula(
+        "mine_rstar_N", "C*N**(1/2)", kind="exponent", rate_variables=("N",), defaults={"C": 1.0}, experiment="c4_rank"
+    )
+    reference = check_claim(named_n, rank_sweep)
+    assert (verdict.code, verdict.numbers["exponent_variable"]) == (reference.code, "n_train")
