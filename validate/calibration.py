@@ -20,11 +20,12 @@ import pandas as pd
 
 from lrkd import theory
 from lrkd.simulate.experiments import Runs
-from lrkd.validate import claims  # noqa: F401 (importing the package registers every family's planted claims)
 from lrkd.validate.engine.checks import fit_cache
 from lrkd.validate.engine.verdict import CODES, Verdict
 from lrkd.validate.planted import Planted
-from lrkd.validate.registry import PLANTED, PLANTED_SOURCES, with_evidence
+from lrkd.validate.registry import PLANTED, PLANTED_SOURCES, load_families, with_evidence
+
+load_families()  # PLANTED and PLANTED_SOURCES are read directly: every family registers its planted claims first
 
 
 class Sources(dict):

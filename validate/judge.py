@@ -21,7 +21,7 @@ from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRu
 from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationRuns
 from lrkd.simulate.experiments.c3 import C3_INFORMATION, InformationRuns
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
-from lrkd.validate.claims import c1, c3  # importing the package registers every family's checks and evidence
+from lrkd.validate.claims import c1, c3
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import decide, exponent_outcome, finite_size_offsets, fit_mean_power_law
 from lrkd.validate.registry import (
@@ -35,6 +35,9 @@ from lrkd.validate.registry import (
     with_evidence,
 )
 from lrkd.validate.engine.verdict import Verdict
+from lrkd.validate.registry import load_families
+
+load_families()  # check_claim reads CHECKS and GROWTH_CHECKS directly: every family registered first
 
 Check = Callable[[theory.Claim, Runs], Verdict]
 

@@ -45,6 +45,16 @@ TRIVIAL: dict[str, Callable[[pd.DataFrame], dict[str, "pd.Series"]]] = {}  # tab
 PREMISES: dict[str, Callable[[pd.DataFrame], list[str]]] = {}  # table -> the premises its runs break
 
 
+def load_families() -> None:
+    """Import every claim family of validate/claims/ (each registers its checks, evidence,
+    predictions and planted claims here), once. The readers below call it, so a table is complete
+    whenever it is read, while importing one family does not import the others."""
+    # Imported here, not at the top: every family imports this module (a cycle at import time).
+    from lrkd.validate import claims
+
+    claims.register_all()
+
+
 def _name(experiment: Experiment | str) -> str:
     return experiment if isinstance(experiment, str) else experiment.name
 
@@ -206,6 +216,7 @@ def trivial_values(experiment: Experiment | str, table: pd.DataFrame) -> dict:
     Returns:
         {measured column: Series} ({} when none is registered).
     """
+    load_families()
     fn = TRIVIAL.get(_name(experiment))
     return fn(table) if fn is not None else {}
 
@@ -220,6 +231,7 @@ def broken_premises(experiment: Experiment | str, table: pd.DataFrame) -> list[s
     Returns:
         One sentence per broken premise ([] when none, or none is registered).
     """
+    load_families()
     fn = PREMISES.get(_name(experiment))
     return fn(table) if fn is not None else []
 
@@ -235,6 +247,7 @@ def with_evidence(runs: Runs) -> Runs:
     Returns:
         The same object, updated in place.
     """
+    load_families()
     tables, fn = EVIDENCE.get(runs.experiment, ((), None))
     if fn is not None and not set(tables) <= set(runs):
         runs.update(fn(runs))
@@ -250,6 +263,7 @@ def predictions(runs: Runs) -> dict:
     Returns:
         {measured column: Prediction} ({} when none is registered).
     """
+    load_families()
     fn = PREDICTIONS.get(runs.experiment)
     return fn(runs) if fn is not None else {}
 
@@ -264,6 +278,7 @@ def check_for(experiment: Experiment | str, claim_id: str) -> Check | None:
     Returns:
         check(claim, runs) -> Verdict, or None if none is registered.
     """
+    load_families()
     return CHECKS.get((_name(experiment), claim_id))
 
 
@@ -276,6 +291,7 @@ def claims_of(experiment: Experiment | str) -> list[str]:
     Returns:
         The ids, in registration order.
     """
+    load_families()
     return [cid for (exp, cid) in CHECKS if exp == _name(experiment)]
 
 
@@ -285,4 +301,5 @@ def claim_order() -> list[str]:
     Returns:
         The ids: the order of the report's sections.
     """
+    load_families()
     return list(dict.fromkeys(cid for (_, cid) in CHECKS))

@@ -22,44 +22,46 @@ Public API:
     run_cell(cell: dict) -> lrkd.sweep.CellResult        (module-level, for lrkd.sweep.run_grid)
     teacher_spectra(teacher) -> dict[str, np.ndarray]     (C4: singular values per layer and kind)
     store_teacher_outputs(config, ...) -> [Path]          (teacher outputs once; then teacher_outputs="stored")
+
+The names above load on first use (PEP 562): importing one module of the package (say teacher,
+for the spectra) does not load the training loop and the students with it.
 """
 
-from lrkd.simulate.lrc.api import (
-    distill,
-    lrc_rank_sweep,
-    run_cell,
-    store_teacher_outputs,
-    sweep_cell,
-    sweep_specs,
-    train_sweep,
-)
-from lrkd.simulate.lrc.config import LRCConfig, check_against_teacher
-from lrkd.simulate.lrc.diagnostics import estimate_c1_constants, spectra_rows, teacher_matrices, teacher_spectra
-from lrkd.simulate.lrc.merge import merge
-from lrkd.simulate.lrc.record import RunRecord, to_cell_result
-from lrkd.simulate.lrc.student import DenseStudent, LRCStudent
-from lrkd.simulate.lrc.teacher import DEFAULT_TEACHER, Teacher, load_teacher
+import importlib
 
-__all__ = [
-    "DEFAULT_TEACHER",
-    "DenseStudent",
-    "LRCConfig",
-    "LRCStudent",
-    "RunRecord",
-    "Teacher",
-    "check_against_teacher",
-    "distill",
-    "estimate_c1_constants",
-    "load_teacher",
-    "lrc_rank_sweep",
-    "merge",
-    "run_cell",
-    "spectra_rows",
-    "store_teacher_outputs",
-    "sweep_cell",
-    "sweep_specs",
-    "teacher_matrices",
-    "teacher_spectra",
-    "to_cell_result",
-    "train_sweep",
-]
+#: public name -> (module, name there)
+_EXPORTS = {
+    "distill": ("lrkd.simulate.lrc.api", "distill"),
+    "lrc_rank_sweep": ("lrkd.simulate.lrc.api", "lrc_rank_sweep"),
+    "run_cell": ("lrkd.simulate.lrc.api", "run_cell"),
+    "store_teacher_outputs": ("lrkd.simulate.lrc.api", "store_teacher_outputs"),
+    "sweep_cell": ("lrkd.simulate.lrc.api", "sweep_cell"),
+    "sweep_specs": ("lrkd.simulate.lrc.api", "sweep_specs"),
+    "train_sweep": ("lrkd.simulate.lrc.api", "train_sweep"),
+    "LRCConfig": ("lrkd.simulate.lrc.config", "LRCConfig"),
+    "check_against_teacher": ("lrkd.simulate.lrc.config", "check_against_teacher"),
+    "estimate_c1_constants": ("lrkd.simulate.lrc.diagnostics", "estimate_c1_constants"),
+    "spectra_rows": ("lrkd.simulate.lrc.diagnostics", "spectra_rows"),
+    "teacher_matrices": ("lrkd.simulate.lrc.diagnostics", "teacher_matrices"),
+    "teacher_spectra": ("lrkd.simulate.lrc.diagnostics", "teacher_spectra"),
+    "merge": ("lrkd.simulate.lrc.merge", "merge"),
+    "RunRecord": ("lrkd.simulate.lrc.record", "RunRecord"),
+    "to_cell_result": ("lrkd.simulate.lrc.record", "to_cell_result"),
+    "DenseStudent": ("lrkd.simulate.lrc.student", "DenseStudent"),
+    "LRCStudent": ("lrkd.simulate.lrc.student", "LRCStudent"),
+    "DEFAULT_TEACHER": ("lrkd.simulate.lrc.teacher", "DEFAULT_TEACHER"),
+    "Teacher": ("lrkd.simulate.lrc.teacher", "Teacher"),
+    "load_teacher": ("lrkd.simulate.lrc.teacher", "load_teacher"),
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lrkd.simulate.lrc' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -31,13 +31,14 @@ BUILTIN = [e.name for e in all_experiments() if e.run.__module__.startswith("lrk
 
 
 def _string_constants(path: Path) -> set[str]:
-    """Every string literal of a module, except the names its __all__ exports (functions that
+    """Every string literal of a module, except the names its __all__ (or lazy _EXPORTS map) exports (functions that
     happen to share an experiment's name, such as simulate.lrc.teacher_spectra)."""
     tree = ast.parse(path.read_text())
     exported = {
         id(n)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id in ("__all__", "_EXPORTS") for t in node.targets)
         for n in ast.walk(node.value)
     }
     return {

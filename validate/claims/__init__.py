@@ -6,9 +6,16 @@
                          (@planted_cases, @planted_sources)
     real.py              the real-model run (lrc_real), read by the same claims
 
-Importing the package registers all of them, so check_claim (validate.judge) and calibration
-(validate.calibration) find every family without naming one.
+`register_all()` imports every module of the package (validate.registry's readers call it), so
+check_claim (validate.judge) and calibration (validate.calibration) find every family without
+naming one, and importing one family (say c4) does not import the others.
 """
 
-from lrkd.validate.claims import c1, c2, c3, c4, real  # noqa: F401 (each registers its checks and evidence)
-from lrkd.validate.claims import c1_planted, c2_planted, c3_planted, c4_planted  # noqa: F401 (each registers its planted claims)
+import importlib
+import pkgutil
+
+
+def register_all() -> None:
+    """Import every family module (each registers its checks, evidence and planted claims); idempotent."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
