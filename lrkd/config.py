@@ -213,14 +213,14 @@ def config_hash(cfg: Any) -> str:
     return hashlib.sha256(to_json(cfg).encode()).hexdigest()[:16]
 
 
-def describe(cls: type) -> list[tuple[str, str, Any]]:
+def config_keys(cls: type) -> list[tuple[str, str, Any]]:
     """(key, type, default) for every field, nested ones dotted: what `--set` accepts."""
     rows = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
-            rows += [(f"{f.name}.{k}", t, d) for k, t, d in describe(tp)]
+            rows += [(f"{f.name}.{k}", t, d) for k, t, d in config_keys(tp)]
             continue
         default = (
             f.default

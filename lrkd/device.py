@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 
+from lrkd.errors import InputError
+
 DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve(device: str = "auto"):
     """Map 'auto' / 'cpu' / 'cuda[:k]' to a torch.device, checking that it exists."""
-    import torch
-
-    from lrkd.errors import InputError
+    import torch  # on use: importing the infrastructure loads no torch (`lrkd --help` stays instant)
 
     name = (device or "auto").lower()
     if name == "auto":
@@ -29,9 +29,9 @@ def resolve(device: str = "auto"):
     raise InputError("device", f"must be one of auto, cpu, cuda, got {device!r}")
 
 
-def describe(device) -> str:
+def device_label(device) -> str:
     """A human-readable name for provenance ('cpu (2 cores)' or the GPU's name)."""
-    import torch
+    import torch  # torch on use, as in resolve()
 
     dev = torch.device(device)
     if dev.type == "cuda":

@@ -150,7 +150,7 @@ class DaskExecutor:
         return self
 
     def _start_local(self):
-        import dask
+        import dask  # dask is imported by --executor dask only
         from distributed import Client, LocalCluster
 
         # saturation 1: a worker holds only the cell it runs, so a killed one takes no queued
@@ -170,7 +170,7 @@ class DaskExecutor:
         return Client(self._cluster)
 
     def _connect(self, address: str):
-        from distributed import Client
+        from distributed import Client  # dask is imported by --executor dask only
 
         hint = "start one with `dask scheduler` or fix the address"
         _probe(address, self.connect_timeout, hint)
@@ -200,7 +200,7 @@ class DaskExecutor:
         self.close()
 
     def map_unordered(self, fn, items):
-        from distributed import KilledWorker, as_completed
+        from distributed import KilledWorker, as_completed  # dask is imported by --executor dask only
 
         items = list(items)
         if not items:
@@ -233,7 +233,7 @@ class DaskExecutor:
 
 def _probe(address: str, timeout: float, hint: str) -> None:
     """Fail at once on a refused or unresolvable TCP address (dask itself retries until its timeout)."""
-    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.addressing import parse_address, parse_host_port  # dask: --executor dask only
 
     scheme, location = parse_address(address)
     if scheme != "tcp":
@@ -252,7 +252,7 @@ def check_scheduler_address(address: str) -> str:
     Returns:
         the address with its scheme; raises InputError('--scheduler: ...') when malformed.
     """
-    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.addressing import parse_address, parse_host_port  # dask: --scheduler only
     from distributed.comm.registry import backends
 
     allowed = f"a Dask scheduler address like tcp://HOST:PORT, got {address!r}"
@@ -334,6 +334,6 @@ def _main_not_reimported():
 
 
 def _init_worker(threads: int) -> None:
-    import torch
+    import torch  # in the pool workers only: infrastructure loads no torch at import
 
     torch.set_num_threads(threads)

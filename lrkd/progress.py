@@ -37,7 +37,7 @@ def bar(
     if not _enabled(enabled):
         yield _NullBar()
         return
-    from tqdm import tqdm
+    from tqdm import tqdm  # only when a bar is shown (a terminal, not --quiet)
 
     with tqdm(
         total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False

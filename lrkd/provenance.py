@@ -101,6 +101,6 @@ def _reset_cuda_peak() -> bool:
 
 
 def _cuda_peak_mb() -> float:
-    import torch
+    import torch  # only called when a cell already imported torch (_reset_cuda_peak)
 
     return torch.cuda.max_memory_allocated() / 2**20

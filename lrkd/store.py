@@ -157,7 +157,7 @@ class ResultStore:
     def frame(self, experiment: str | None = None, table: str = "results"):
         """A pandas DataFrame: one row per stored row of `table`, with the cell's parameters
         (flattened with dots), its key, experiment and provenance as columns."""
-        import pandas as pd
+        import pandas as pd  # pandas on use: writing and resuming cells needs none
 
         query = (
             "SELECT c.key, c.experiment, c.cell_json, c.provenance_json, r.row_json FROM rows r "

@@ -143,7 +143,7 @@ def _load(store: ResultStore, key: str) -> StoredCell:
 
 def to_frame(stored: Iterable[StoredCell], table: str = "results"):
     """One DataFrame row per row of `table`, with each cell's scalar parameters as columns."""
-    import pandas as pd
+    import pandas as pd  # pandas on use: running and storing cells needs none
 
     records = []
     for cell in stored:

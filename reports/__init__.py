@@ -1,5 +1,7 @@
-"""reports/: the validation report (Markdown, HTML, figures, data) and the claims' CI regression.
+"""lrkd.reports: the validation report (Markdown, HTML, figures, data) and the claims' CI baseline.
 
-main.py runs `lrkd report`, verify.py runs `lrkd verify`, plan.py says which experiments they run,
-render.py and figures.py draw what validate/ decided.
+plan.py says which experiments a report runs and runs them (shared by `lrkd report` and
+`lrkd verify`, whose commands live in lrkd/cli/report.py and lrkd/cli/verify.py); render.py lays
+out and writes what validate/ decided, document.py is its document model and writers, figures.py
+draws the evidence; baseline.json is the baseline `lrkd verify` compares against.
 """

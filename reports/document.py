@@ -175,10 +175,20 @@ class FigureRef:
 
     @property
     def png_path(self) -> str:
+        """The PNG's path relative to the report folder.
+
+        Returns:
+            "figures/<slug>.png".
+        """
         return f"figures/{self.slug}.png"
 
     @property
     def csv_path(self) -> str:
+        """The data CSV's path relative to the report folder.
+
+        Returns:
+            "figures/<slug>.csv".
+        """
         return f"figures/{self.slug}.csv"
 
 
@@ -269,11 +279,26 @@ class Document:
 
 
 def inlines(content: Inlines) -> list[Inline]:
+    """Inline content as a list, whether one node or several were given.
+
+    Args:
+        content: one inline node or a sequence of them.
+
+    Returns:
+        The nodes as a list.
+    """
     return [content] if isinstance(content, (str, Prose, Code, Strong, Emph, Link, Badge)) else list(content)
 
 
 def walk(blocks: Sequence[Block]):
-    """Every block, depth first (sections, groups and columns opened)."""
+    """Every block, depth first (sections, groups, details and columns opened).
+
+    Args:
+        blocks: top-level blocks.
+
+    Returns:
+        A generator of every block, each container before its content.
+    """
     for block in blocks:
         yield block
         if isinstance(block, (Section, Group, Details)):
@@ -282,8 +307,15 @@ def walk(blocks: Sequence[Block]):
             yield from walk([*block.main, *block.aside])
 
 
-def figures(doc: Document) -> list[FigureRef]:
-    """Every figure of the document, in reading order."""
+def figure_refs(doc: Document) -> list[FigureRef]:
+    """Every figure of the document, in reading order.
+
+    Args:
+        doc: the document.
+
+    Returns:
+        Its FigureRefs.
+    """
     return [b for b in walk(doc.blocks) if isinstance(b, FigureRef)]
 
 
@@ -302,12 +334,27 @@ MARKDOWN_DOTS = {
 
 
 def md_escape(text: Any) -> str:
-    """Text safe inside Markdown (and table cells): no emphasis, links, HTML or cell breaks."""
+    """Text safe inside Markdown (and table cells): no emphasis, links, HTML or cell breaks.
+
+    Args:
+        text: any value (str() is taken).
+
+    Returns:
+        The text on one line, Markdown's special characters backslash-escaped.
+    """
     text = re.sub(r"\s*\n\s*", " ", str(text))
     return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", text)
 
 
 def md_inline(content: Inlines) -> str:
+    """Inline content as Markdown.
+
+    Args:
+        content: one inline node or several.
+
+    Returns:
+        The Markdown text.
+    """
     return "".join(_md_inline(x) for x in inlines(content))
 
 
@@ -353,7 +400,16 @@ def _(node: Badge) -> str:
 
 
 def md_link(text: str, href: str, title: str = "") -> str:
-    """[text](href "title") around already-written Markdown; the text alone without href."""
+    """[text](href "title") around already-written Markdown; the text alone without href.
+
+    Args:
+        text: the link text, already Markdown.
+        href: the target ("" for no link).
+        title: the hover text ("" for none).
+
+    Returns:
+        The Markdown link, or `text` when there is no href.
+    """
     if not href:
         return text
     title = f' "{md_escape(title).replace(chr(34), chr(39))}"' if title else ""
@@ -361,6 +417,15 @@ def md_link(text: str, href: str, title: str = "") -> str:
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table, followed by a blank line.
+
+    Args:
+        header: the column headings, already Markdown.
+        rows: the cells of each row, already Markdown.
+
+    Returns:
+        The table's lines.
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
@@ -462,11 +527,26 @@ def _(node: Section) -> list[str]:
 
 
 def md_blocks(blocks: Sequence[Block]) -> list[str]:
+    """Blocks as Markdown lines.
+
+    Args:
+        blocks: the blocks.
+
+    Returns:
+        Their lines, in order (each block ends with a blank line).
+    """
     return [line for b in blocks for line in _md_block(b)]
 
 
 def to_markdown(doc: Document) -> str:
-    """The document as GitHub-flavoured Markdown (figures linked from figures/, math as $...$)."""
+    """The document as GitHub-flavoured Markdown (figures linked from figures/, math as $...$).
+
+    Args:
+        doc: the document.
+
+    Returns:
+        The Markdown text.
+    """
     lines = [f"# {md_escape(doc.title)}", ""]
     lines += [" · ".join(f"**{md_escape(k)}:** {md_escape(v)}" for k, v in doc.facts), ""]
     return "\n".join(lines + md_blocks(doc.blocks)) + "\n"
@@ -474,18 +554,50 @@ def to_markdown(doc: Document) -> str:
 
 # -- HTML --------------------------------------------------------------------------------------
 def esc(text: Any) -> str:
+    """HTML-escape text, quotes included.
+
+    Args:
+        text: any value (str() is taken).
+
+    Returns:
+        The escaped text.
+    """
     return html.escape(str(text), quote=True)
 
 
 def data_uri(png: bytes) -> str:
+    """A PNG as a data URI, so the HTML page holds its figures.
+
+    Args:
+        png: the PNG bytes.
+
+    Returns:
+        "data:image/png;base64,...".
+    """
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def attributes(attrs: Mapping[str, str]) -> str:
+    """HTML attributes, each value escaped; empty and None values are left out.
+
+    Args:
+        attrs: {name: value}.
+
+    Returns:
+        ' name="value" ...' (a leading space per attribute), or "".
+    """
     return "".join(f' {k}="{esc(v)}"' for k, v in attrs.items() if v not in ("", None))
 
 
 def html_inline(content: Inlines) -> str:
+    """Inline content as HTML.
+
+    Args:
+        content: one inline node or several.
+
+    Returns:
+        The HTML text.
+    """
     return "".join(_html_inline(x) for x in inlines(content))
 
 
@@ -534,8 +646,15 @@ def _(node: Badge) -> str:
     return f'<a class="badge-link" href="{esc(node.href)}">{span}</a>' if node.href else span
 
 
-def matrix_badge(node: Badge) -> str:
-    """A compact badge of the verdict matrix: its short code, the label for screen readers."""
+def html_matrix_badge(node: Badge) -> str:
+    """A compact badge of the verdict matrix: its short code, the label for screen readers.
+
+    Args:
+        node: the badge.
+
+    Returns:
+        An <a class="cell badge CODE"> element.
+    """
     attrs = attributes({"href": node.href, "title": node.title, "data-verdict": node.code, "aria-label": node.label})
     return f'<a class="cell badge {esc(node.code)}"{attrs}>{esc(node.short or node.label)}</a>'
 
@@ -599,11 +718,20 @@ def _(node: FigureRef) -> str:
     )
 
 
-def matrix_row(row: MatrixRow, empty: str) -> str:
+def html_matrix_row(row: MatrixRow, empty: str) -> str:
+    """One row of the verdict matrix: the row's label (a link) and a cell of badges per column.
+
+    Args:
+        row: the matrix row.
+        empty: the text of a cell without badges.
+
+    Returns:
+        The <tr> element.
+    """
     breakable = esc(row.label).replace("_", "_<wbr>")  # long ids wrap at underscores on phones, never mid-word
     label = f'<a href="{esc(row.href)}" title="{esc(row.title or row.label)}">{breakable}</a>'
     cells = "".join(
-        f"<td>{''.join(matrix_badge(b) for b in c)}</td>" if c else f'<td class="empty">{esc(empty)}</td>'
+        f"<td>{''.join(html_matrix_badge(b) for b in c)}</td>" if c else f'<td class="empty">{esc(empty)}</td>'
         for c in row.cells
     )
     return f'<tr><th scope="row" class="row">{label}</th>{cells}</tr>'
@@ -614,7 +742,7 @@ def _(node: VerdictMatrix) -> str:
     head = f'<th class="corner">{esc(node.corner)}</th>' + "".join(
         f'<th class="col" title="{esc(c)}"><span>{esc(c)}</span></th>' for c in node.columns
     )
-    body = "".join(matrix_row(r, node.empty) for r in node.rows)
+    body = "".join(html_matrix_row(r, node.empty) for r in node.rows)
     legend = "".join(
         f'<li><span class="cell badge {esc(b.code)}">{esc(b.short)}</span> {esc(b.label)}</li>' for b in node.legend
     )
@@ -661,11 +789,28 @@ def _(node: Section) -> str:
 
 
 def html_blocks(blocks: Sequence[Block]) -> str:
+    """Blocks as HTML.
+
+    Args:
+        blocks: the blocks.
+
+    Returns:
+        Their HTML, one block per line.
+    """
     return "\n".join(_html_block(b) for b in blocks)
 
 
 def to_html(doc: Document, css: str = "", script: str = "") -> str:
-    """The document as one self-contained HTML page (inline CSS and script, figures as data URIs)."""
+    """The document as one self-contained HTML page (inline CSS and script, figures as data URIs).
+
+    Args:
+        doc: the document.
+        css: the style sheet to inline.
+        script: the script to inline at the end of the body.
+
+    Returns:
+        The HTML page.
+    """
     facts = "".join(f"<span><b>{esc(k)}:</b> {esc(v)}</span>" for k, v in doc.facts)
     return "\n".join(
         [

@@ -1,4 +1,4 @@
-"""Draw the evidence plots of the report from `validate.verdict.Figure` records.
+"""Draw the evidence plots of the report from `lrkd.validate.engine.verdict.Figure` records.
 
 validate/ computes the data (a DataFrame plus a `meta` mapping); this module only draws it.
 `draw(figure)` dispatches on `figure.kind` and returns a matplotlib Figure built without pyplot
@@ -97,7 +97,17 @@ BOX = dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="#999999", alp
 
 # -- entry points ------------------------------------------------------------------------------
 def draw(figure) -> MplFigure:
-    """The matplotlib Figure for a validate.verdict.Figure record (dispatch on its kind)."""
+    """The matplotlib Figure for a validate.engine.verdict.Figure record (dispatch on its kind).
+
+    Args:
+        figure: the record (kind, title, data, meta).
+
+    Returns:
+        The Figure, drawn without pyplot.
+
+    Raises:
+        ValueError: an unknown kind, no data rows, or a missing data column (named).
+    """
     drawer = DRAWERS.get(figure.kind)
     if drawer is None:
         raise ValueError(f"figure kind must be one of {sorted(DRAWERS)}, got {figure.kind!r}")
@@ -108,14 +118,30 @@ def draw(figure) -> MplFigure:
 
 
 def png_bytes(fig: MplFigure, dpi: int = DPI) -> bytes:
-    """The figure rendered as PNG bytes by the Agg canvas."""
+    """The figure rendered as PNG bytes by the Agg canvas.
+
+    Args:
+        fig: a matplotlib Figure.
+        dpi: the resolution.
+
+    Returns:
+        The PNG bytes.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     return buf.getvalue()
 
 
 def formula_png(latex: str, fontsize: float = 17) -> bytes | None:
-    """A LaTeX formula typeset by matplotlib's mathtext, or None if mathtext cannot parse it."""
+    """A LaTeX formula typeset by matplotlib's mathtext, or None if mathtext cannot parse it.
+
+    Args:
+        latex: the formula (without $ delimiters).
+        fontsize: its size in points.
+
+    Returns:
+        PNG bytes, or None.
+    """
     text = latex.replace(r"\textstyle", "").replace(r"\displaystyle", "").strip()
     fig = MplFigure(figsize=(0.01, 0.01))
     fig.text(0, 0, f"${text}$", fontsize=fontsize)
@@ -126,21 +152,45 @@ def formula_png(latex: str, fontsize: float = 17) -> bytes | None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def require(title: str, kind: str, data: pd.DataFrame, columns: Iterable[str]) -> None:
-    """Raise ValueError naming the first required column the data lacks."""
+def require_columns(title: str, kind: str, data: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Raise ValueError naming the first required column the data lacks.
+
+    Args:
+        title: the figure's title (named in the message).
+        kind: the figure's kind (named in the message).
+        data: the figure's table.
+        columns: the columns it needs.
+    """
     for name in columns:
         if name not in data.columns:
             raise ValueError(f"figure {title!r} ({kind}): missing data column {name!r}; has {list(data.columns)}")
 
 
 def new_figure(height: float = FIGSIZE[1], nrows: int = 1, sharex: bool = False):
+    """A figure of the report's width with `nrows` stacked axes (constrained layout, no pyplot).
+
+    Args:
+        height: its height in inches.
+        nrows: the number of axes.
+        sharex: whether the axes share the x axis.
+
+    Returns:
+        (figure, array of axes).
+    """
     fig = MplFigure(figsize=(FIGSIZE[0], height), dpi=DPI, layout="constrained")
     axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0]
     return fig, axes
 
 
 def groups(data: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
-    """[(series name or None, rows)] in order of first appearance."""
+    """The rows of each series, in order of first appearance.
+
+    Args:
+        data: a figure's table; a `series` column splits it.
+
+    Returns:
+        [(series name or None, rows)]: one (None, data) pair without a series column.
+    """
     if "series" not in data.columns:
         return [(None, data)]
     names = list(dict.fromkeys(data["series"].astype(str)))
@@ -148,10 +198,27 @@ def groups(data: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
 
 
 def col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as float64 (non-numbers become NaN).
+
+    Args:
+        frame: a table.
+        name: the column.
+
+    Returns:
+        The values.
+    """
     return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
 
 
 def fit_ci(fit: Mapping[str, Any]) -> tuple[float, float] | None:
+    """A fit's exponent interval, if it has a complete one.
+
+    Args:
+        fit: {exponent, ci: [lo, hi], intercept} (meta "fit").
+
+    Returns:
+        (lo, hi), or None.
+    """
     ci = fit.get("ci")
     if ci is None or len(ci) != 2 or ci[0] is None or ci[1] is None:
         return None
@@ -159,18 +226,42 @@ def fit_ci(fit: Mapping[str, Any]) -> tuple[float, float] | None:
 
 
 def fmt(x: Any, digits: int = 3) -> str:
-    """The report's one number format (reports.document.fmt), at 3 digits: figure labels are short."""
+    """The report's one number format (reports.document.fmt), at 3 digits: figure labels are short.
+
+    Args:
+        x: a number or small structure.
+        digits: significant digits.
+
+    Returns:
+        The text.
+    """
     return document_fmt(x, digits)
 
 
 def exponent_text(fit: Mapping[str, Any], var: str) -> str:
+    """The fitted exponent with its interval, for a figure's corner note.
+
+    Args:
+        fit: {exponent, ci, ...} (meta "fit").
+        var: the variable's name, e.g. "T".
+
+    Returns:
+        "fitted exponent in T: -0.49 [-0.5, -0.48]".
+    """
     ci = fit_ci(fit)
     band = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""
     return f"fitted exponent in {var}: {fmt(fit.get('exponent'))}{band}"
 
 
 def draw_fit(ax: Axes, x: np.ndarray, fit: Mapping[str, Any], color: str = "black") -> None:
-    """y = exp(intercept) x^exponent over x's range, banded by the CI exponents at the pivot."""
+    """y = exp(intercept) x^exponent over x's range, banded by the CI exponents at the pivot.
+
+    Args:
+        ax: the axes.
+        x: the measured x values (non-positive and non-finite ones ignored).
+        fit: {exponent, ci, intercept}; nothing is drawn without exponent and intercept.
+        color: the line's colour.
+    """
     x = x[np.isfinite(x) & (x > 0)]
     if x.size == 0 or fit.get("exponent") is None or fit.get("intercept") is None:
         return
@@ -188,6 +279,13 @@ def draw_fit(ax: Axes, x: np.ndarray, fit: Mapping[str, Any], color: str = "blac
 
 
 def corner_text(ax: Axes, lines: list[str], loc: str = "lower left") -> None:
+    """Notes in a box in a corner of the axes (empty lines dropped; nothing when none is left).
+
+    Args:
+        ax: the axes.
+        lines: the notes.
+        loc: "lower left", "upper right", ...
+    """
     lines = [s for s in lines if s]
     if not lines:
         return
@@ -197,6 +295,13 @@ def corner_text(ax: Axes, lines: list[str], loc: str = "lower left") -> None:
 
 
 def scales(ax: Axes, logx: bool, logy: bool) -> None:
+    """Set log scales.
+
+    Args:
+        ax: the axes.
+        logx: log x axis.
+        logy: log y axis.
+    """
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -204,7 +309,11 @@ def scales(ax: Axes, logx: bool, logy: bool) -> None:
 
 
 def tidy_log_ticks(ax: Axes) -> None:
-    """Plain numbers on log axes; label minor ticks (2, 3, 5 x 10^k) only on short ranges."""
+    """Plain numbers on log axes; label minor ticks (2, 3, 5 x 10^k) only on short ranges.
+
+    Args:
+        ax: the axes (linear axes are left alone).
+    """
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
         if axis.get_scale() != "log":
@@ -216,12 +325,27 @@ def tidy_log_ticks(ax: Axes) -> None:
 
 
 def minor_label(value: float, _pos) -> str:
+    """The label of a minor tick of a log axis: only 2, 3 and 5 x 10^k are labelled.
+
+    Args:
+        value: the tick's value.
+        _pos: its position (matplotlib's FuncFormatter API; unused).
+
+    Returns:
+        The label, or "".
+    """
     mantissa = round(value / 10 ** math.floor(math.log10(value)), 6) if value > 0 else 0
     return f"{value:g}" if mantissa in (2, 3, 5) else ""
 
 
 def legend_below(fig: MplFigure, axes: Iterable[Axes], extra: tuple[list, list] = ([], [])) -> None:
-    """One legend under the plot(s), entries from every axis (deduplicated) plus `extra`."""
+    """One legend under the plot(s), entries from every axis (deduplicated) plus `extra`.
+
+    Args:
+        fig: the figure (made taller to hold the legend).
+        axes: the axes whose labelled artists are listed.
+        extra: (handles, labels) to add.
+    """
     handles, labels = [], []
     for ax in axes:
         more_handles, more_labels = ax.get_legend_handles_labels()
@@ -241,7 +365,17 @@ def legend_below(fig: MplFigure, axes: Iterable[Axes], extra: tuple[list, list] 
 
 # -- bound against measured --------------------------------------------------------------------
 def draw_bound_vs_measured(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    require(title, "bound_vs_measured", data, ("x", "measured", "bound"))
+    """Measured quantity against its bound, per series, with the fit, trivial value and worst point.
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "bound_vs_measured", data, ("x", "measured", "bound"))
     fig, (ax,) = new_figure()
     series = groups(data)
     for i, (name, rows) in enumerate(series):
@@ -272,6 +406,14 @@ def draw_bound_vs_measured(title: str, data: pd.DataFrame, meta: dict) -> MplFig
 
 
 def plot_measured_and_bound(ax: Axes, rows: pd.DataFrame, color: str, name: str | None) -> None:
+    """One series: measured (solid, with its band), bound (dashed), points above the bound ringed.
+
+    Args:
+        ax: the axes.
+        rows: the series' rows, sorted by x.
+        color: its colour.
+        name: the series name (None: a single series, labelled measured/bound).
+    """
     x = col(rows, "x")
     ax.plot(
         x, col(rows, "measured"), color=color, marker="o", ms=4, lw=1.5, label=name if name is not None else "measured"
@@ -295,6 +437,12 @@ def plot_measured_and_bound(ax: Axes, rows: pd.DataFrame, color: str, name: str 
 
 
 def mark_worst(ax: Axes, worst: Mapping[str, Any] | None) -> None:
+    """Star the worst point.
+
+    Args:
+        ax: the axes.
+        worst: {x, measured}, or None (nothing drawn).
+    """
     if not worst or worst.get("x") is None or worst.get("measured") is None:
         return
     x, y = float(worst["x"]), float(worst["measured"])
@@ -304,14 +452,28 @@ def mark_worst(ax: Axes, worst: Mapping[str, Any] | None) -> None:
 
 
 def style_proxies() -> tuple[list, list]:
-    """With named series the colours name the series; these say solid = measured, dashed = bound."""
+    """With named series the colours name the series; these say solid = measured, dashed = bound.
+
+    Returns:
+        (handles, labels) for legend_below.
+    """
     handles = [Line2D([], [], color="black", marker="o", ms=4), Line2D([], [], color="black", ls="--")]
     return handles, ["measured (solid)", "bound (dashed)"]
 
 
 # -- optimal rank against sample size ----------------------------------------------------------
 def draw_rstar_vs_n(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    require(title, "rstar_vs_n", data, ("n_samples", "rstar", "rstar_low", "rstar_high"))
+    """r* against N (log-log) with bands, the sqrt(N) and derived-exponent lines, the fit and min(m, n).
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "rstar_vs_n", data, ("n_samples", "rstar", "rstar_low", "rstar_high"))
     fig, (ax,) = new_figure()
     series = groups(data)
     for i, (name, rows) in enumerate(series):
@@ -360,7 +522,15 @@ def draw_rstar_vs_n(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 
 def reference_lines(ax: Axes, n_grid: np.ndarray, n0: float, r0: float, meta: dict) -> None:
-    """c * N^e through the first measured point, for e = 1/2 and the derived exponent."""
+    """c * N^e through the first measured point, for e = 1/2 and the derived exponent.
+
+    Args:
+        ax: the axes.
+        n_grid: the N values to draw over.
+        n0: the first point's N.
+        r0: the first point's r* (nothing is drawn unless n0 and r0 are positive).
+        meta: sqrt_reference and theory_exponent say which lines.
+    """
     if not (n0 > 0 and r0 > 0):
         return
     if meta.get("sqrt_reference"):
@@ -387,8 +557,17 @@ def reference_lines(ax: Axes, n_grid: np.ndarray, n0: float, r0: float, meta: di
 def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     """r*(N) with its band and theory's finite-size r*, plus the three fitted growth laws (meta laws:
     {law: {n_samples, rstar, aicc}}; best, identified, delta_aicc, evidence). Semi-log x, so a
-    logarithm is a straight line and a power law bends upwards."""
-    require(title, "rstar_growth", data, ("n_samples", "rstar", "rstar_low", "rstar_high"))
+    logarithm is a straight line and a power law bends upwards.
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "rstar_growth", data, ("n_samples", "rstar", "rstar_low", "rstar_high"))
     fig, (ax,) = new_figure()
     for i, (name, rows) in enumerate(groups(data)):
         rows = rows.sort_values("n_samples")
@@ -440,8 +619,17 @@ def draw_rstar_growth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 def draw_spectrum_null(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
     """Singular values per matrix (log-log) with the matching Gaussian matrix's expected values
     (column null, dotted), its spike threshold (meta edges[series].threshold, dashed) and the
-    spikes (column spike, filled markers)."""
-    require(title, "spectrum_null", data, ("k", "s", "null", "spike"))
+    spikes (column spike, filled markers).
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "spectrum_null", data, ("k", "s", "null", "spike"))
     fig, (ax,) = new_figure()
     edges = meta.get("edges") or {}
     for i, (name, rows) in enumerate(groups(data)):
@@ -475,7 +663,17 @@ def draw_spectrum_null(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 # -- mutual information against clone loss -----------------------------------------------------
 def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    require(title, "mi_vs_clone", data, ("step", "clone_loss"))
+    """MI estimates (top) and clone loss (bottom) over training steps, per series.
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "mi_vs_clone", data, ("step", "clone_loss"))
     estimates = [c for c in MI_COLUMNS if c in data.columns]
     if not estimates:
         raise ValueError(
@@ -523,8 +721,17 @@ def draw_mi_vs_clone(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 # -- C3: MI per training arm, and MI against clone MSE ----------------------------------------------
 def draw_mi_by_arm(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    """One point per arm (label or arm on the x axis) with its interval bar; lr annotated."""
-    require(title, "mi_by_arm", data, ("arm", "mi", "mi_low", "mi_high"))
+    """One point per arm (label or arm on the x axis) with its interval bar; lr annotated.
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "mi_by_arm", data, ("arm", "mi", "mi_low", "mi_high"))
     fig, (ax,) = new_figure()
     y = col(data, "mi")
     err = np.clip(np.vstack([y - col(data, "mi_low"), col(data, "mi_high") - y]), 0, None)
@@ -541,8 +748,17 @@ def draw_mi_by_arm(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 
 def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    """MI against clone MSE, one line per series, points labelled by `scale` when present (log x)."""
-    require(title, "mi_vs_mse", data, ("clone_mse", "mi"))
+    """MI against clone MSE, one line per series, points labelled by `scale` when present (symlog x).
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "mi_vs_mse", data, ("clone_mse", "mi"))
     fig, (ax,) = new_figure()
     for i, (name, rows) in enumerate(groups(data)):
         rows = rows.sort_values("scale") if "scale" in rows.columns else rows
@@ -571,7 +787,17 @@ def draw_mi_vs_mse(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 # -- singular spectrum -------------------------------------------------------------------------
 def draw_spectrum(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    require(title, "spectrum", data, ("k", "s"))
+    """Singular values with the fitted family (log-log for a power law, semi-log y for an exponential).
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "spectrum", data, ("k", "s"))
     family = str(meta.get("family", "power_law")).lower().replace("-", "_").replace(" ", "_")
     exponential = family.startswith("exp")
     fig, (ax,) = new_figure()
@@ -600,6 +826,15 @@ def draw_spectrum(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
 
 
 def spectrum_notes(family: str, meta: Mapping[str, Any]) -> list[str]:
+    """The corner notes of a spectrum figure: family, alpha/beta with intervals, R^2.
+
+    Args:
+        family: the fitted family's name.
+        meta: the figure's options (alpha, alpha_ci, beta, beta_ci, r2).
+
+    Returns:
+        The notes.
+    """
     notes = [f"family: {family.replace('_', ' ')}"]
     for name in ("alpha", "beta"):
         if meta.get(name) is not None:
@@ -613,7 +848,17 @@ def spectrum_notes(family: str, meta: Mapping[str, Any]) -> list[str]:
 
 # -- estimator calibration ---------------------------------------------------------------------
 def draw_estimate_vs_truth(title: str, data: pd.DataFrame, meta: dict) -> MplFigure:
-    require(title, "estimate_vs_truth", data, ("truth", "estimate"))
+    """Estimates against the exact value (colour: estimator, marker: dimension) with y = x.
+
+    Args:
+        title: the figure's title.
+        data: the plotted table (columns as in this module's docstring).
+        meta: the figure's options (keys as in this module's docstring).
+
+    Returns:
+        The matplotlib Figure (ValueError naming a missing column).
+    """
+    require_columns(title, "estimate_vs_truth", data, ("truth", "estimate"))
     fig, (ax,) = new_figure()
     frame = data.assign(estimator=data["estimator"].astype(str) if "estimator" in data.columns else "estimate")
     dims = list(dict.fromkeys(frame["d"])) if "d" in frame.columns else [None]

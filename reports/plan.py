@@ -11,22 +11,23 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from lrkd import progress
-from lrkd.simulate.experiments import get_experiment
+from lrkd.simulate.experiments import Runs, get_experiment
 from lrkd.store import ResultStore
-from lrkd.simulate.experiments import Runs
-from lrkd.validate import calibration, registry
-from lrkd.validate import judge as verdicts
+from lrkd.validate import calibration, judge, registry
 from lrkd.validate.engine.verdict import Verdict
 
 
 @dataclass(frozen=True)
 class Job:
+    """One experiment at one preset; `real` marks the real-model jobs (`--no-real` drops them)."""
+
     experiment: str
     preset: str
     real: bool = False
 
 
-SYNTHETIC = {
+#: The synthetic jobs of each report size.
+SYNTHETIC_JOBS = {
     "quick": [
         Job("c1_quadratic", "quick"),
         Job("c1_lowrank", "quick"),
@@ -51,15 +52,26 @@ SYNTHETIC = {
         Job("c4_rank", "full_exponential"),
     ],
 }
-REAL = {
+#: The real-model jobs of each report size (SmolLM2 distillation and the teacher's spectra).
+REAL_JOBS = {
     "quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
     "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)],
 }
 
 
 def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[Job]:
-    """The plan for a size, optionally without the real run, restricted to jobs checking `claims`."""
-    plan = SYNTHETIC[size] + (REAL[size] if real else [])
+    """The plan of a report size, optionally without the real-model jobs, restricted to `claims`.
+
+    Args:
+        size: "quick" or "full".
+        real: keep the real-model jobs (REAL_JOBS).
+        claims: claim ids; None keeps every job, else only the jobs whose experiment checks one of them
+            (validate.registry.claims_of).
+
+    Returns:
+        The jobs in run order (may be empty when no planned experiment checks `claims`).
+    """
+    plan = SYNTHETIC_JOBS[size] + (REAL_JOBS[size] if real else [])
     if claims is None:
         return plan
     wanted = set(claims)
@@ -67,7 +79,17 @@ def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[
 
 
 def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, device: str = "auto") -> list[Runs]:
-    """Run (or resume) every job; returns their Runs in plan order."""
+    """Run (or resume) every job through the results store, one progress line per job.
+
+    Args:
+        plan: the jobs (jobs()).
+        store: the results store; finished cells are read back, not rerun (None: nothing stored).
+        executor: where the cells run (lrkd.executors; None: lrkd.sweep.run_grid's default, a local pool).
+        device: "auto", "cpu" or "cuda", passed to experiments whose config has a `device` key.
+
+    Returns:
+        Their Runs, in plan order.
+    """
     results = []
     for i, job in enumerate(plan, start=1):
         experiment = get_experiment(job.experiment)
@@ -79,16 +101,31 @@ def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, devic
 
 
 def all_verdicts(runs: list[Runs], claims: Iterable[str] | None = None) -> list[Verdict]:
-    """Every claim checked on every experiment's runs (restricted to `claims` when given)."""
+    """Every claim checked on every experiment's runs.
+
+    Args:
+        runs: the Runs of the plan.
+        claims: claim ids to keep (None: every claim each experiment checks).
+
+    Returns:
+        The verdicts (validate.judge.check_claim), experiment by experiment.
+    """
     wanted = set(claims) if claims is not None else None
     return [
-        verdicts.check_claim(claim, r)
+        judge.check_claim(claim, r)
         for r in runs
-        for claim in verdicts.claims_checked_by(r)
+        for claim in judge.claims_checked_by(r)
         if wanted is None or claim.id in wanted
     ]
 
 
 def calibration_verdicts(runs: list[Runs]) -> list[Verdict]:
-    """Planted claims on the runs they need (validate.calibration.sources picks them)."""
+    """Planted claims on the runs they need (validate.calibration.calibrate picks them).
+
+    Args:
+        runs: the Runs of the plan.
+
+    Returns:
+        One scored verdict per planted claim whose evidence is among `runs`.
+    """
     return calibration.calibrate(runs)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import sympy as sp
 
 from lrkd.reports import figures as figs
 from lrkd.reports.document import (
@@ -74,6 +75,7 @@ from lrkd.reports.document import (
     to_markdown,
 )
 from lrkd.theory.render import KIND_WORDS, plain_math
+from lrkd.validate.calibration import confusion_matrix, hit_rate
 from lrkd.validate.registry import claim_order
 from lrkd.validate.engine.verdict import CODES, LABELS, NOT_TESTED, jsonable
 
@@ -133,9 +135,11 @@ class ReportContext:
     sample_size_meaning: str = DEFAULT_SAMPLE_SIZE
 
 
-# -- the plan: what goes where, computed once --------------------------------------------------
+# -- the outline: what goes where, computed once ----------------------------------------------
 @dataclass
 class ClaimSection:
+    """One claim's section of the report: its anchor, id, theory Claim and verdicts."""
+
     anchor: str
     claim_id: str
     claim: Any  # a theory Claim (duck-typed) or None when only verdicts name it
@@ -143,14 +147,15 @@ class ClaimSection:
 
 
 @dataclass
-class Plan:
+class ReportOutline:
+    """What goes where in one report, computed once before any text is written: the claim sections
+    in order, every verdict's drawn figures and its card's anchor (keyed by id(verdict)). Not
+    reports/plan.py's plan, which says which experiments run."""
+
     sections: list[ClaimSection]
     figures: dict[int, list[FigureRef]]  # id(verdict) -> its figures (claims' and calibration's)
     owners: dict[int, Any]  # id(verdict) -> verdict
     anchors: dict[int, str] = field(default_factory=dict)  # id(verdict) -> its card's anchor
-
-    def rows(self) -> list[tuple[ClaimSection, Any]]:
-        return [(s, v) for s in self.sections for v in s.verdicts]
 
 
 def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
@@ -165,9 +170,9 @@ def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
     """
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    plan = make_plan(ctx)
-    written = write_figures(out_dir, plan)
-    doc = build_document(ctx, plan)
+    outline = make_outline(ctx)
+    written = write_figures(out_dir, outline)
+    doc = build_document(ctx, outline)
     texts = {
         "report.md": to_markdown(doc),
         "report.html": to_html(doc, css=template("report.css"), script=template("report.js")),
@@ -181,19 +186,35 @@ def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
     return written
 
 
-def make_plan(ctx: ReportContext) -> Plan:
+def make_outline(ctx: ReportContext) -> ReportOutline:
+    """Lay the report out: claim sections, every verdict's figures drawn once, every card's anchor.
+
+    Args:
+        ctx: what the report shows.
+
+    Returns:
+        The ReportOutline that build_document and write_figures read.
+    """
     sections = claim_sections(ctx.claims, ctx.verdicts)
     owners = {id(v): v for v in [*(v for s in sections for v in s.verdicts), *ctx.calibration]}
     slugs: set[str] = set()
     drawn = {key: [draw_one(v, i, f, slugs) for i, f in enumerate(v.figures)] for key, v in owners.items()}
     taken = {s.anchor for s in sections}
     anchors = {id(v): unique_slug(f"verdict-{s.claim_id}-{v.experiment}", taken) for s in sections for v in s.verdicts}
-    return Plan(sections, drawn, owners, anchors)
+    return ReportOutline(sections, drawn, owners, anchors)
 
 
 def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
     """One section per claim (paper claims first, each group in the registry's order), then claims
-    only verdicts name."""
+    only verdicts name.
+
+    Args:
+        claims: theory Claims (or stand-ins with id, paper, title, ...).
+        verdicts: the verdicts to file under their claims.
+
+    Returns:
+        The sections in report order, each with a unique anchor and its verdicts.
+    """
     ordered = sorted(
         enumerate(claims), key=lambda ic: (not getattr(ic[1], "paper", False), section_rank(ic[1].id), ic[0])
     )
@@ -214,13 +235,30 @@ def claim_sections(claims: Sequence, verdicts: Sequence) -> list[ClaimSection]:
 
 def section_rank(claim_id: str) -> int:
     """Where a claim's section goes: the order its checks were registered in (validate.registry:
-    C1's first, then C2's, ...); claims without a check of their own (a user's) go last."""
+    C1's first, then C2's, ...); claims without a check of their own (a user's) go last.
+
+    Args:
+        claim_id: the claim's id.
+
+    Returns:
+        Its index in validate.registry.claim_order(), or that list's length when it is not there.
+    """
     order = claim_order()
     return order.index(claim_id) if claim_id in order else len(order)
 
 
 def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:
-    """Draw a figure to PNG bytes; a figure that cannot be drawn is reported, not hidden."""
+    """Draw a figure to PNG bytes; a figure that cannot be drawn is reported, not hidden.
+
+    Args:
+        verdict: the verdict the figure belongs to (names the slug).
+        index: the figure's position among the verdict's figures.
+        figure: a validate Figure record.
+        slugs: slugs taken so far (the new one is added).
+
+    Returns:
+        A FigureRef with the PNG, or with png None and the error when drawing failed (also warned).
+    """
     slug = unique_slug(f"{verdict.claim}-{verdict.experiment}-{index + 1}-{figure.kind}", slugs)
     caption = str(figure.meta.get("caption") or CAPTIONS.get(figure.kind, ""))
     try:
@@ -231,10 +269,19 @@ def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:
     return FigureRef(slug, figure.title, caption, png)
 
 
-def write_figures(out_dir: Path, plan: Plan) -> dict[str, Path]:
+def write_figures(out_dir: Path, outline: ReportOutline) -> dict[str, Path]:
+    """Write every drawn figure's PNG and its data CSV under out_dir/figures/.
+
+    Args:
+        out_dir: the report folder (figures/ must exist).
+        outline: the drawn figures and the verdicts that own them.
+
+    Returns:
+        {name relative to out_dir: path} of every file written.
+    """
     written: dict[str, Path] = {}
-    for key, files in plan.figures.items():
-        for f, figure in zip(files, plan.owners[key].figures):
+    for key, files in outline.figures.items():
+        for f, figure in zip(files, outline.owners[key].figures):
             figure.data.to_csv(out_dir / f.csv_path, index=False)
             written[f.csv_path] = out_dir / f.csv_path
             if f.png is not None:
@@ -244,6 +291,14 @@ def write_figures(out_dir: Path, plan: Plan) -> dict[str, Path]:
 
 
 def config_record(ctx: ReportContext) -> dict[str, Any]:
+    """The content of config.json.
+
+    Args:
+        ctx: what the report shows.
+
+    Returns:
+        {"config": resolved config, "provenance": ..., "report": title, size, date, wall time, data files}.
+    """
     report = {
         "title": ctx.title,
         "size": ctx.size,
@@ -255,20 +310,36 @@ def config_record(ctx: ReportContext) -> dict[str, Any]:
 
 
 def dump_json(value: Any) -> str:
+    """JSON text of a record (numpy values made plain, NaN refused, anything else as str).
+
+    Args:
+        value: a JSON-like structure.
+
+    Returns:
+        Indented JSON with a final newline.
+    """
     return json.dumps(jsonable(value), indent=2, allow_nan=False, default=str) + "\n"
 
 
 def template(name: str) -> str:
+    """The text of a file under reports/templates/ (the report's CSS and script).
+
+    Args:
+        name: the file name, e.g. "report.css".
+
+    Returns:
+        Its UTF-8 text.
+    """
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
 # -- the document ------------------------------------------------------------------------------
-def build_document(ctx: ReportContext, plan: Plan) -> Document:
+def build_document(ctx: ReportContext, outline: ReportOutline) -> Document:
     """The whole report as one document, written to Markdown and HTML alike.
 
     Args:
         ctx: what the report shows.
-        plan: its claim sections and drawn figures (make_plan).
+        outline: its claim sections and drawn figures (make_outline).
 
     Returns:
         The Document: verdict matrix, up front, contents, calibration, one section per claim, data.
@@ -276,28 +347,44 @@ def build_document(ctx: ReportContext, plan: Plan) -> Document:
     contents = [
         ("Verdicts", "summary"),
         ("Calibration", "calibration"),
-        *((claim_title(s), s.anchor) for s in plan.sections),
+        *((claim_title(s), s.anchor) for s in outline.sections),
         ("Data and rerunning", "data"),
     ]
     blocks = [
-        summary_section(ctx, plan),
+        summary_section(ctx, outline),
         upfront_section(ctx),
         Contents(contents),
-        calibration_section(ctx, plan),
-        *(claim_section(s, plan) for s in plan.sections),
-        data_section(ctx, plan),
+        calibration_section(ctx, outline),
+        *(claim_section(s, outline) for s in outline.sections),
+        data_section(ctx, outline),
     ]
     return Document(ctx.title, header_facts(ctx), blocks)
 
 
 def upfront_section(ctx: ReportContext) -> Section:
+    """The "Up front" section: the caveats a reader must see first (upfront_items).
+
+    Args:
+        ctx: what the report shows.
+
+    Returns:
+        The section.
+    """
     return Section(
         "Up front", [BulletList([Prose(item) for item in upfront_items(ctx)])], anchor="up-front", cls="upfront"
     )
 
 
-def summary_section(ctx: ReportContext, plan: Plan) -> Section:
-    """Verdict counts and the verdict matrix (claims x experiment groups)."""
+def summary_section(ctx: ReportContext, outline: ReportOutline) -> Section:
+    """Verdict counts and the verdict matrix (claims x experiment groups); claims not run listed under it.
+
+    Args:
+        ctx: what the report shows.
+        outline: the claim sections and card anchors.
+
+    Returns:
+        The "Verdicts at a glance" section.
+    """
     intro = Paragraph(verdict_counts(ctx.verdicts))
     if not ctx.verdicts:
         return Section("Verdicts at a glance", [intro], anchor="summary")
@@ -308,8 +395,8 @@ def summary_section(ctx: ReportContext, plan: Plan) -> Section:
         ),
         cls="muted",
     )
-    blocks = [intro, verdict_matrix(plan, ctx.verdicts), how]
-    idle = [s for s in plan.sections if not s.verdicts]
+    blocks = [intro, verdict_matrix(outline, ctx.verdicts), how]
+    idle = [s for s in outline.sections if not s.verdicts]
     if idle:
         links = [Link(Code(s.claim_id), f"#{s.anchor}") for s in idle]
         listed = [x for i, link in enumerate(links) for x in ([", "] if i else []) + [link]]
@@ -318,25 +405,48 @@ def summary_section(ctx: ReportContext, plan: Plan) -> Section:
 
 
 def experiment_group(experiment: str) -> str:
-    """An experiment's column in the verdict matrix: its name without a parenthesised variant."""
+    """An experiment's column in the verdict matrix: its name without a parenthesised variant.
+
+    Args:
+        experiment: a verdict's experiment label, e.g. "c4_rank (exponential, beta=0.3)".
+
+    Returns:
+        The group name, e.g. "c4_rank".
+    """
     return str(experiment).split(" (", 1)[0].strip() or str(experiment)
 
 
-def verdict_matrix(plan: Plan, verdicts: Sequence) -> VerdictMatrix:
-    """Claims (rows, in section order) x experiments (columns, in the order they ran)."""
+def verdict_matrix(outline: ReportOutline, verdicts: Sequence) -> VerdictMatrix:
+    """Claims (rows, in section order) x experiments (columns, in the order they ran).
+
+    Args:
+        outline: the claim sections and card anchors.
+        verdicts: every verdict of the report.
+
+    Returns:
+        The VerdictMatrix, with a legend of every code.
+    """
     columns = list(dict.fromkeys(experiment_group(v.experiment) for v in verdicts))
     rows = []
-    for s in (s for s in plan.sections if s.verdicts):  # claims not run are listed under the matrix
+    for s in (s for s in outline.sections if s.verdicts):  # claims not run are listed under the matrix
         cells: list[list[Badge]] = [[] for _ in columns]
         for v in s.verdicts:
-            cells[columns.index(experiment_group(v.experiment))].append(matrix_badge(v, plan))
+            cells[columns.index(experiment_group(v.experiment))].append(matrix_badge(v, outline))
         rows.append(MatrixRow(s.claim_id, f"#{s.anchor}", claim_title(s), cells))
     legend = [Badge(code, SHORT_LABELS.get(code, LABELS[code]), short=SHORT[code]) for code in (*CODES, NOT_TESTED)]
     return VerdictMatrix(columns, rows, legend, corner="claim \\ experiment")
 
 
-def matrix_badge(v, plan: Plan) -> Badge:
-    """A verdict's compact badge; its tooltip is one line: code, experiment, key numbers, explanation."""
+def matrix_badge(v, outline: ReportOutline) -> Badge:
+    """A verdict's compact badge; its tooltip is one line: code, experiment, key numbers, explanation.
+
+    Args:
+        v: the verdict.
+        outline: where its card is (the badge links to it).
+
+    Returns:
+        The Badge.
+    """
     numbers = "; ".join(key_numbers(v.numbers))
     parts = [LABELS[v.code], str(v.experiment), numbers, one_line(plain_math(str(v.explanation)))]
     return Badge(
@@ -344,20 +454,46 @@ def matrix_badge(v, plan: Plan) -> Badge:
         LABELS[v.code],
         title=" · ".join(p for p in parts if p),
         short=SHORT[v.code],
-        href=f"#{plan.anchors[id(v)]}",
+        href=f"#{outline.anchors[id(v)]}",
     )
 
 
 def one_line(text: str, limit: int = 240) -> str:
+    """Text on one line (whitespace runs collapsed), cut to `limit` characters with an ellipsis.
+
+    Args:
+        text: any text.
+        limit: the longest result.
+
+    Returns:
+        The one-line text.
+    """
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def badge(code: str) -> Badge:
+    """The badge of a verdict code, labelled in words.
+
+    Args:
+        code: a verdict code (validate.engine.verdict.CODES or NOT_TESTED).
+
+    Returns:
+        The Badge.
+    """
     return Badge(code, LABELS[code])
 
 
-def calibration_section(ctx: ReportContext, plan: Plan) -> Section:
+def calibration_section(ctx: ReportContext, outline: ReportOutline) -> Section:
+    """The planted claims: hit rate, confusion matrix, one row per planted claim, their figures.
+
+    Args:
+        ctx: what the report shows (its calibration verdicts, scored by validate.calibration).
+        outline: the drawn figures.
+
+    Returns:
+        The "Calibration: planted claims" section.
+    """
     title = "Calibration: planted claims"
     if not ctx.calibration:
         return Section(title, [Paragraph("No planted claims were run.")], anchor="calibration")
@@ -380,7 +516,7 @@ def calibration_section(ctx: ReportContext, plan: Plan) -> Section:
         Paragraph(
             [
                 "Claims whose truth is known by construction, run through the same machinery: ",
-                Strong(hit_rate(ctx.calibration)),
+                Strong(hit_rate_text(ctx.calibration)),
                 ".",
             ]
         ),
@@ -400,17 +536,34 @@ def calibration_section(ctx: ReportContext, plan: Plan) -> Section:
             rows,
             id="calibration-table",
         ),
-        *(f for v in ctx.calibration for f in plan.figures[id(v)]),
+        *(f for v in ctx.calibration for f in outline.figures[id(v)]),
     ]
     return Section(title, blocks, anchor="calibration")
 
 
 def correct_badge(v) -> Badge:
+    """The badge of the "Correct" column of the calibration table.
+
+    Args:
+        v: a scored planted verdict.
+
+    Returns:
+        A Badge: ok (yes), miss (no), or a neutral "?" when the verdict is not scored.
+    """
     mark = correct_mark(v)
     return Badge({"yes": "ok", "no": "miss"}.get(mark, "vacuous"), mark)
 
 
-def claim_section(section: ClaimSection, plan: Plan) -> Section:
+def claim_section(section: ClaimSection, outline: ReportOutline) -> Section:
+    """One claim's section: its statement, then a card per verdict (or "Not evaluated in this run").
+
+    Args:
+        section: the claim's section of the outline.
+        outline: the drawn figures and card anchors.
+
+    Returns:
+        The Section.
+    """
     claim = section.claim
     if claim is not None:
         blocks = [Group(statement_blocks(claim), cls="statement")]
@@ -418,11 +571,20 @@ def claim_section(section: ClaimSection, plan: Plan) -> Section:
         blocks = [Paragraph(Emph("This claim is not in the registry of this run; only its verdicts are shown."))]
     if not section.verdicts:
         blocks.append(Paragraph(Strong("Not evaluated in this run."), cls="muted"))
-    blocks += [verdict_card(v, plan) for v in section.verdicts]
+    blocks += [verdict_card(v, outline) for v in section.verdicts]
     return Section(claim_title(section), blocks, anchor=section.anchor, cls="claim")
 
 
 def statement_blocks(claim) -> list:
+    """A claim's statement: origin and kind, the paper's wording, our formal reading, the formula,
+    and (folded) its symbols, assumptions and source.
+
+    Args:
+        claim: a theory Claim (duck-typed: every attribute but id is optional).
+
+    Returns:
+        The blocks, in reading order.
+    """
     origin = "the paper's claim" if getattr(claim, "paper", False) else "standard-theory variant"
     kind = getattr(claim, "kind", "")
     latex = claim_latex(claim)
@@ -452,8 +614,16 @@ def statement_blocks(claim) -> list:
     return blocks
 
 
-def verdict_card(v, plan: Plan) -> Group:
-    """One verdict: code, explanation, key numbers, numbers, worst point, notes; its figures beside."""
+def verdict_card(v, outline: ReportOutline) -> Group:
+    """One verdict: code, explanation, key numbers, numbers, worst point, notes; its figures beside.
+
+    Args:
+        v: the verdict.
+        outline: its figures and its card's anchor.
+
+    Returns:
+        The card (a Group with the verdict's anchor and data-verdict code).
+    """
     main = [Paragraph(Prose(v.explanation), cls="explanation")]
     keys = key_numbers(v.numbers)
     if keys:
@@ -469,14 +639,23 @@ def verdict_card(v, plan: Plan) -> Group:
     if v.notes:
         main += [Paragraph(Strong("Notes:")), BulletList([Prose(n) for n in v.notes])]
     title = ["Experiment ", Code(v.experiment), " ", badge(v.code)]
-    body = Columns(main, list(plan.figures[id(v)]))
+    body = Columns(main, list(outline.figures[id(v)]))
     return Group(
-        [Section(title, [body], level=3)], cls="verdict", id=plan.anchors[id(v)], attrs={"data-verdict": v.code}
+        [Section(title, [body], level=3)], cls="verdict", id=outline.anchors[id(v)], attrs={"data-verdict": v.code}
     )
 
 
-def data_section(ctx: ReportContext, plan: Plan) -> Section:
-    links = BulletList([Link(name, target) for name, target in data_links(ctx, plan)])
+def data_section(ctx: ReportContext, outline: ReportOutline) -> Section:
+    """The "Data and rerunning" section: links to every data file and the command that reruns the report.
+
+    Args:
+        ctx: what the report shows (size, data files).
+        outline: the figures, whose data CSVs are listed.
+
+    Returns:
+        The Section.
+    """
+    links = BulletList([Link(name, target) for name, target in data_links(ctx, outline)])
     return Section(
         "Data and rerunning",
         [
@@ -488,19 +667,37 @@ def data_section(ctx: ReportContext, plan: Plan) -> Section:
     )
 
 
-def data_links(ctx: ReportContext, plan: Plan) -> list[tuple[str, str]]:
+def data_links(ctx: ReportContext, outline: ReportOutline) -> list[tuple[str, str]]:
+    """(text, target) of every data file of the report: tables, JSON records, figure data.
+
+    Args:
+        ctx: what the report shows.
+        outline: the drawn figures.
+
+    Returns:
+        The links, tables first.
+    """
     links = [(p, p) for p in ctx.data_files]
     links += [
         ("verdicts.json (every verdict with its numbers)", "verdicts.json"),
         ("calibration.json (planted claims)", "calibration.json"),
         ("config.json (resolved config and provenance)", "config.json"),
     ]
-    links += [(f.csv_path, f.csv_path) for files in plan.figures.values() for f in files]
+    links += [(f.csv_path, f.csv_path) for files in outline.figures.values() for f in files]
     return links
 
 
 # -- text helpers ------------------------------------------------------------------------------
 def unique_slug(text: str, taken: set[str]) -> str:
+    """A lowercase slug of `text` (at most 80 characters) not yet in `taken`; a counter is added when needed.
+
+    Args:
+        text: any text.
+        taken: slugs already used (the new one is added).
+
+    Returns:
+        The slug.
+    """
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "item"
     slug, i = base, 2
     while slug in taken:
@@ -510,7 +707,14 @@ def unique_slug(text: str, taken: set[str]) -> str:
 
 
 def number_rows(numbers: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(name, text) rows; "<k>_ci" or "<k>_low"/"<k>_high" join "<k>" as "value [lo, hi]"."""
+    """(name, text) rows; "<k>_ci" or "<k>_low"/"<k>_high" join "<k>" as "value [lo, hi]".
+
+    Args:
+        numbers: a verdict's numbers.
+
+    Returns:
+        One row per number, intervals folded into their value's row.
+    """
     numbers = dict(numbers)
     used: set[str] = set()
     rows = []
@@ -527,7 +731,15 @@ def number_rows(numbers: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def interval_of(numbers: Mapping[str, Any], key: str):
-    """(lo, hi, keys used) for key from "<key>_ci" or "<key>_low"/"<key>_high", else None."""
+    """The interval stored with a number, if any.
+
+    Args:
+        numbers: a verdict's numbers.
+        key: the number's name.
+
+    Returns:
+        (lo, hi, keys used) from "<key>_ci" or "<key>_low"/"<key>_high", else None.
+    """
     ci = numbers.get(f"{key}_ci")
     if isinstance(ci, (list, tuple, np.ndarray)) and len(ci) == 2:
         return ci[0], ci[1], {f"{key}_ci"}
@@ -537,7 +749,14 @@ def interval_of(numbers: Mapping[str, Any], key: str):
 
 
 def key_numbers(numbers: Mapping[str, Any]) -> list[str]:
-    """A verdict's key numbers: exponent [CI] vs claimed, worst ratio; else the first few."""
+    """A verdict's key numbers: exponent [CI] vs claimed, worst ratio; else the first few.
+
+    Args:
+        numbers: a verdict's numbers (read by name: EXPONENT_KEYS, RATIO_KEYS).
+
+    Returns:
+        Short texts, e.g. ["exponent -0.49 [-0.5, -0.48] vs claimed -0.5", "worst measured/bound 0.39"].
+    """
     out = []
     key = next((k for k in EXPONENT_KEYS if k in numbers), None)
     if key is not None:
@@ -557,10 +776,26 @@ def key_numbers(numbers: Mapping[str, Any]) -> list[str]:
 
 
 def worst_text(worst: Mapping[str, Any] | None) -> str:
+    """A verdict's worst point as text.
+
+    Args:
+        worst: the worst point's coordinates and values, or None.
+
+    Returns:
+        "k = v, ..." (fmt), or "" when there is none.
+    """
     return fmt(dict(worst)) if worst else ""
 
 
 def duration(seconds: float) -> str:
+    """A wall time in words: "42.0 s", "5 min 42 s" or "3 h 05 min".
+
+    Args:
+        seconds: the time (None counts as 0).
+
+    Returns:
+        The text.
+    """
     seconds = float(seconds or 0)
     if seconds < 60:
         return f"{seconds:.1f} s"
@@ -571,7 +806,15 @@ def duration(seconds: float) -> str:
 
 
 def find_key(tree: Any, key: str) -> Any:
-    """The first value stored under `key` anywhere in nested mappings, else None."""
+    """The first value stored under `key` anywhere in nested mappings.
+
+    Args:
+        tree: nested mappings (other values are leaves).
+        key: the key to look for.
+
+    Returns:
+        Its value (depth first, in mapping order), or None.
+    """
     if isinstance(tree, Mapping):
         if key in tree:
             return tree[key]
@@ -583,6 +826,15 @@ def find_key(tree: Any, key: str) -> Any:
 
 
 def header_facts(ctx: ReportContext) -> list[tuple[str, str]]:
+    """The facts under the report's title: date, size, wall time, git commit, device, and the real
+    LRC runs' precision when they ran.
+
+    Args:
+        ctx: what the report shows.
+
+    Returns:
+        (label, text) pairs.
+    """
     facts = [
         ("Date", ctx.created_at or "n/a"),
         ("Size", ctx.size),
@@ -592,11 +844,21 @@ def header_facts(ctx: ReportContext) -> list[tuple[str, str]]:
     device = find_key(ctx.provenance, "device")
     if device is not None:
         facts.append(("Device", fmt(device)))
+    precision = find_key(ctx.provenance, "lrc_precision")
+    if precision:  # {table: [precision, ...]} of the real LRC runs
+        facts.append(("LRC precision", ", ".join(sorted({p for found in precision.values() for p in found}))))
     return facts
 
 
 def upfront_items(ctx: ReportContext) -> list[str]:
-    """The caveats a reader must see first (plain text; each format adds its own markup)."""
+    """The caveats a reader must see first (plain text; each format adds its own markup).
+
+    Args:
+        ctx: what the report shows (what N counts, notes of the run).
+
+    Returns:
+        The caveats, in order.
+    """
     return [
         f'Only the abstract of {ARXIV} ("{PAPER}") was available: no theorem text, constants or '
         "experiment tables. Every formal statement below is our reading of an abstract sentence, "
@@ -611,17 +873,41 @@ def upfront_items(ctx: ReportContext) -> list[str]:
 
 
 def verdict_counts(verdicts: Sequence) -> str:
+    """How many verdicts of each code, in one sentence.
+
+    Args:
+        verdicts: the report's verdicts.
+
+    Returns:
+        E.g. "13 verdicts: 7 holds; 2 holds, not tight; 4 inconclusive." or "No verdicts in this run."
+    """
     counts = {code: sum(v.code == code for v in verdicts) for code in (*CODES, NOT_TESTED)}
     parts = [f"{n} {LABELS[c]}" for c, n in counts.items() if n]
     return f"{len(verdicts)} verdicts: " + "; ".join(parts) + "." if verdicts else "No verdicts in this run."
 
 
-def hit_rate(calibration: Sequence) -> str:
-    hits = sum(v.numbers.get("correct") is True for v in calibration)
-    return f"{hits} of {len(calibration)} planted claims classified correctly"
+def hit_rate_text(calibration: Sequence) -> str:
+    """validate.calibration.hit_rate in words.
+
+    Args:
+        calibration: scored planted verdicts.
+
+    Returns:
+        "<correct> of <total> planted claims classified correctly".
+    """
+    correct, total = hit_rate(calibration)
+    return f"{correct} of {total} planted claims classified correctly"
 
 
 def expected_text(verdict) -> str:
+    """What a planted claim should come out as, in words.
+
+    Args:
+        verdict: a scored planted verdict (numbers "expected" and "accepted").
+
+    Returns:
+        The accepted codes' labels joined by "or", or the true/false wording of a non-code truth.
+    """
     expected = str(verdict.numbers.get("expected", "?"))
     if expected in CODES:  # the planted truth is a verdict code, possibly with accepted alternatives
         return " or ".join(LABELS[c] for c in verdict.numbers.get("accepted", [expected]) if c in LABELS)
@@ -629,10 +915,15 @@ def expected_text(verdict) -> str:
 
 
 def confusion_rows(calibration: Sequence) -> tuple[list[str], list[list[str]]]:
-    """The confusion matrix of planted truth (rows) x verdict (columns), as a header and text rows
-    (validate.calibration.confusion_matrix; planted claims without a code as truth are left out)."""
-    from lrkd.validate.calibration import confusion_matrix
+    """The confusion matrix of planted truth (rows) x verdict (columns), as text
+    (validate.calibration.confusion_matrix; planted claims without a code as truth are left out).
 
+    Args:
+        calibration: scored planted verdicts.
+
+    Returns:
+        (header, rows): the header labels and one row of counts per planted code ("." for 0).
+    """
     table = confusion_matrix([v for v in calibration if v.numbers.get("expected") in CODES])
     header = ["planted \\ verdict", *(LABELS[c] for c in table.columns)]
     rows = [[LABELS[truth], *(str(int(n)) if n else "." for n in table.loc[truth])] for truth in table.index]
@@ -640,17 +931,41 @@ def confusion_rows(calibration: Sequence) -> tuple[list[str], list[list[str]]]:
 
 
 def correct_mark(verdict) -> str:
+    """Whether a planted verdict came out right, as a mark.
+
+    Args:
+        verdict: a scored planted verdict.
+
+    Returns:
+        "yes", "no", or "?" when it is not scored.
+    """
     correct = verdict.numbers.get("correct")
     return "yes" if correct is True else "no" if correct is False else "?"
 
 
 def claim_title(section: ClaimSection) -> str:
+    """A section's heading: the claim's title with its id, or the id alone.
+
+    Args:
+        section: a claim section.
+
+    Returns:
+        E.g. "SGD reaches O(1/sqrt(T)) stationarity (convergence)".
+    """
     claim = section.claim
     title = getattr(claim, "title", "") if claim is not None else ""
     return f"{title} ({section.claim_id})" if title and title != section.claim_id else section.claim_id
 
 
 def claim_latex(claim) -> str:
+    """A claim's statement in LaTeX; a claim whose latex() fails says so instead of sinking the report.
+
+    Args:
+        claim: a theory Claim (or stand-in with latex()).
+
+    Returns:
+        The LaTeX, or "(LaTeX unavailable: <error>)".
+    """
     try:
         return str(claim.latex())
     except Exception as exc:  # a user claim's latex() must not sink the report
@@ -658,9 +973,14 @@ def claim_latex(claim) -> str:
 
 
 def claim_pretty(claim) -> str:
-    """A plain-text (unicode) form of the statement, via sympy's pretty printer."""
-    import sympy as sp
+    """A plain-text (unicode) form of the statement, via sympy's pretty printer.
 
+    Args:
+        claim: a theory Claim (its `statement`, else its `expr`).
+
+    Returns:
+        The pretty-printed statement, or "" when there is none or it cannot be printed.
+    """
     target = getattr(claim, "statement", None)
     if target is None:
         target = getattr(claim, "expr", None)
@@ -673,6 +993,14 @@ def claim_pretty(claim) -> str:
 
 
 def paper_wording(claim) -> str:
+    """The paper's sentence a claim reads, or why there is none.
+
+    Args:
+        claim: a theory Claim.
+
+    Returns:
+        Its wording, "(no wording recorded)" for a paper claim without one, or a note that it is not the paper's.
+    """
     wording = getattr(claim, "wording", "") or ""
     if wording:
         return wording

@@ -1,5 +1,10 @@
 """The `lrkd` command line: report, claims, sweep, verify, experiments, teacher-outputs.
 
+This module is the parser and the dispatch only: each handler below passes the parsed arguments to
+the command's own module (claims.py; commands.py for sweep, experiments and teacher-outputs;
+report.py; verify.py), imported when that command runs, so `--help` and argument errors load no
+torch and no validate engine.
+
 Every subcommand has --help. Bad input (an unknown subcommand, option or config key, a wrong type,
 a value out of range, a missing file) prints ONE line on stderr and exits with code 2; the
 traceback is kept for real bugs only.
@@ -12,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from lrkd import progress
 from lrkd.errors import InputError
 from lrkd.executors import CellsLost
 
@@ -26,6 +32,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `lrkd` parser: global --quiet and one subparser per command, each with its handler.
+
+    Returns:
+        The parser; `parse_args(...).handler(args)` runs the command.
+    """
     parser = _Parser(prog="lrkd", description="Verify low-rank distillation theory claims against runs.")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -94,7 +105,9 @@ def _add_report(sub) -> None:
     p.set_defaults(size="quick")
     p.add_argument("--out", type=Path, default=Path("lrkd-report"), help="output folder (default: lrkd-report)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where runs execute")
-    p.add_argument("--claims", default=None, help="comma-separated claim ids to include (default: all)")
+    p.add_argument(
+        "--claims", default=None, help="comma-separated claim ids to include (default: all; `lrkd claims` lists them)"
+    )
     p.add_argument("--no-real", action="store_true", help="skip the real language-model run")
     _placement(p)
     _common(p)
@@ -160,22 +173,15 @@ def _add_experiments(sub) -> None:
     p.set_defaults(handler=_cmd_experiments)
 
 
-# -- handlers ----------------------------------------------------------------------------------
+# -- dispatch: each command's module is imported by its handler, when that command runs ----------
 def _cmd_claims(args) -> int:
-    from lrkd import theory
-    from lrkd.theory import render
+    from lrkd.cli import claims  # on use: parsing needs no theory (sympy)
 
-    known = {c.id: c for c in theory.all_claims()}
-    unknown = [i for i in args.ids if i not in known]
-    if unknown:
-        raise InputError("claims", f"unknown claim id {unknown[0]!r}; known: {', '.join(known)}")
-    claims = [known[i] for i in args.ids] if args.ids else list(known.values())
-    print(render.claims_latex(claims) if args.latex else "\n\n".join(render.claim_text(c) for c in claims))
-    return 0
+    return claims.run(args.ids, latex=args.latex)
 
 
 def _cmd_sweep(args) -> int:
-    from lrkd.cli import commands
+    from lrkd.cli import commands  # on use: torch and the validate engine
 
     return commands.sweep(
         args.config,
@@ -189,24 +195,21 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_teacher_outputs(args) -> int:
-    from lrkd.config import load
-    from lrkd.simulate.lrc import LRCConfig, store_teacher_outputs
+    from lrkd.cli import commands  # on use: torch and transformers
 
-    for path in store_teacher_outputs(load(LRCConfig, args.config, args.overrides)):
-        print(path)
-    return 0
+    return commands.teacher_outputs(args.config, args.overrides)
 
 
 def _cmd_experiments(args) -> int:
-    from lrkd.cli import commands
+    from lrkd.cli import commands  # on use: torch and the validate engine
 
-    return commands.list_experiments(args.name)
+    return commands.experiments(args.name)
 
 
 def _cmd_report(args) -> int:
-    from lrkd.cli import report as report_main
+    from lrkd.cli import report  # on use: torch, the validate engine and matplotlib
 
-    return report_main.run(
+    return report.run(
         size=args.size,
         out=args.out,
         device=args.device,
@@ -219,7 +222,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from lrkd.cli import verify
+    from lrkd.cli import verify  # on use: torch and the validate engine
 
     return verify.run(
         baseline=args.baseline,
@@ -233,9 +236,16 @@ def _cmd_verify(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from lrkd import progress
+    """Run one `lrkd` command line.
 
+    Args:
+        argv: the arguments after `lrkd` (default: sys.argv[1:]).
+
+    Returns:
+        The exit code: 0, 1 (a regression, or cells lost on dead workers), 2 (bad input, one line
+        on stderr), 130 (interrupted). argparse's own errors exit with 2 (SystemExit).
+    """
+    args = build_parser().parse_args(argv)
     if getattr(args, "quiet", False):  # else LRKD_QUIET (read by lrkd.progress) decides
         progress.set_quiet(True)
     try:

@@ -7,9 +7,9 @@ outside its tolerance, or a baseline entry no longer produced is a regression: t
 and the exit code is 1. New entries (e.g. a user's claim) are listed but do not fail; `--update`
 writes the current results as the new baseline.
 
-Tolerances: a seeded run gives the same numbers on the same machine; across BLAS builds exponents
-move in the last digits. An exponent may move by half its bootstrap interval's width (at least
-0.02) before it counts as a regression.
+The entries, their tolerances and the comparison live in validate/regression.py, shared with the
+`claim_regression` pytest fixture (lrkd.testing): an exponent may move by half its bootstrap
+interval's width (at least 0.02) before it counts as a regression.
 """
 
 from __future__ import annotations
@@ -19,80 +19,30 @@ import os
 import runpy
 import tempfile
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lrkd import progress
 from lrkd import reports as reports_package
 from lrkd.executors import executor_for
 from lrkd.errors import InputError
 from lrkd.store import ResultStore
-from lrkd.reports.document import fmt
 from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
-from lrkd.validate.engine.verdict import Verdict
+from lrkd.validate.regression import Difference, baseline_entry, compare
 
 #: The committed baseline ships inside lrkd.reports (package data), beside the report it regresses.
 BASELINE = Path(reports_package.__file__).with_name("baseline.json")
-MIN_TOLERANCE = 0.02
-EXPONENT_KEYS = ("exponent", "exponent_N", "exponent_r", "exponent_T")
-
-
-@dataclass(frozen=True)
-class Difference:
-    claim: str
-    experiment: str
-    what: str
-
-    def __str__(self) -> str:
-        return f"  {self.claim} @ {self.experiment}: {self.what}"
-
-
-def baseline_entry(verdict: Verdict) -> dict[str, Any]:
-    """What the baseline keeps of a verdict: its code and key exponents with tolerances."""
-    exponents = {}
-    for key in EXPONENT_KEYS:
-        value, ci = verdict.numbers.get(key), verdict.numbers.get(f"{key}_ci")
-        duplicate = key != "exponent" and value == verdict.numbers.get("exponent")
-        if isinstance(value, (int, float)) and ci and None not in ci and not duplicate:
-            exponents[key] = {
-                "value": round(float(value), 6),
-                "tolerance": round(max(MIN_TOLERANCE, (ci[1] - ci[0]) / 2), 6),
-            }
-    return {"claim": verdict.claim, "experiment": verdict.experiment, "verdict": verdict.code, "exponents": exponents}
-
-
-def compare(baseline: list[dict], current: list[dict]) -> tuple[list[Difference], list[dict]]:
-    """Regressions (baseline entries changed or missing) and new entries."""
-    now = {(e["claim"], e["experiment"]): e for e in current}
-    then = {(e["claim"], e["experiment"]): e for e in baseline}
-    diffs = []
-    for key, old in then.items():
-        new = now.get(key)
-        if new is None:
-            diffs.append(Difference(*key, "no longer produced (claim or experiment removed?)"))
-            continue
-        if new["verdict"] != old["verdict"]:
-            diffs.append(Difference(*key, f"verdict {old['verdict']} -> {new['verdict']}"))
-        for name, ref in old.get("exponents", {}).items():
-            value = new.get("exponents", {}).get(name, {}).get("value")
-            if value is None or abs(value - ref["value"]) > ref["tolerance"]:
-                diffs.append(
-                    Difference(
-                        *key,
-                        f"{name} {_missing_or(value)} outside baseline {ref['value']:.4g} +- {ref['tolerance']:.3g}",
-                    )
-                )
-    return diffs, [e for k, e in now.items() if k not in then]
-
-
-def _missing_or(value) -> str:
-    return "missing" if value is None else fmt(value, 4)
 
 
 def current_entries(*, store: Path | None, executor=None) -> list[dict]:
-    """Run the quick synthetic plan (cells on `executor`, default a local pool) and return baseline
-    entries for every verdict and planted claim."""
+    """Run the quick synthetic plan and return baseline entries for every verdict and planted claim.
+
+    Args:
+        store: a results store to reuse (None: a temporary one, deleted afterwards).
+        executor: where cells run (None: a local pool).
+
+    Returns:
+        One entry per verdict (validate.regression.baseline_entry), planted claims included.
+    """
     pool = executor if executor is not None else executor_for(None)
     with tempfile.TemporaryDirectory() as tmp, pool:
         results = ResultStore(store if store is not None else Path(tmp) / "verify.db")
@@ -102,6 +52,17 @@ def current_entries(*, store: Path | None, executor=None) -> list[dict]:
 
 
 def load_baseline(path: Path) -> list[dict]:
+    """Read a baseline file's entries.
+
+    Args:
+        path: the baseline JSON (`--baseline`).
+
+    Returns:
+        Its entries.
+
+    Raises:
+        InputError: naming --baseline, when the file is missing, not UTF-8 or not an lrkd baseline.
+    """
     if not path.is_file():
         raise InputError("--baseline", f"file not found: {path} (create it with `lrkd verify --update`)")
     try:
@@ -113,6 +74,12 @@ def load_baseline(path: Path) -> list[dict]:
 
 
 def write_baseline(path: Path, entries: list[dict]) -> None:
+    """Write entries as a baseline file, sorted by experiment and claim.
+
+    Args:
+        path: where to write (`--baseline`).
+        entries: baseline entries.
+    """
     doc = {
         "about": "Verdicts and key exponents of the quick synthetic experiments; regenerate with "
         "`lrkd verify --update` after an intended change, and say why in the commit.",
@@ -134,6 +101,13 @@ def run(
     """`lrkd verify`: the quick synthetic verdicts (and calibration) against the baseline, or
     written as the new baseline with `update`. Every input is checked before the runs start.
 
+    Args:
+        baseline: the baseline JSON (None: reports/baseline.json, shipped in lrkd.reports).
+        claims_file: a Python file registering claims and checks of the user's, run first.
+        store: a results store to reuse (None: a temporary one).
+        update: write the current entries as the baseline instead of comparing.
+        workers, executor, scheduler: where cells run (lrkd.executors.executor_for).
+
     Returns:
         0 when every verdict matches (or the baseline was written), 1 on a regression.
     """
@@ -151,10 +125,21 @@ def run(
         print(f"lrkd verify: wrote {len(entries)} entries to {path}")
         return 0
     diffs, new = compare(expected, entries)
-    return report(diffs, new, path, len(entries))
+    return print_comparison(diffs, new, path, len(entries))
 
 
-def report(diffs: list[Difference], new: list[dict], path: Path, total: int) -> int:
+def print_comparison(diffs: list[Difference], new: list[dict], path: Path, total: int) -> int:
+    """Print the comparison's result: new entries as notes, then every regression, or that all match.
+
+    Args:
+        diffs: the regressions (validate.regression.compare).
+        new: entries the baseline does not have.
+        path: the baseline compared against.
+        total: how many verdicts were compared.
+
+    Returns:
+        The exit code: 1 when there is a regression, else 0.
+    """
     for entry in new:
         progress.note(
             f"lrkd verify: new (not in the baseline): {entry['claim']} @ {entry['experiment']} -> {entry['verdict']}"
@@ -168,7 +153,15 @@ def report(diffs: list[Difference], new: list[dict], path: Path, total: int) -> 
 
 
 def load_claims_file(path: Path) -> None:
-    """Run a Python file that registers claims (theory.register_claim) and checks of its own."""
+    """Run a Python file that registers claims (theory.register_claim) and checks of its own.
+
+    Args:
+        path: the file (`--claims-file`).
+
+    Raises:
+        InputError: naming --claims-file and the line, when the file is missing, not UTF-8 Python,
+            or raises.
+    """
     if not path.is_file():
         raise InputError("--claims-file", f"file not found: {path}")
     try:

@@ -83,7 +83,7 @@ def _words(exclude=()):
     return st.text(alphabet=string.ascii_letters, min_size=1, max_size=8).filter(lambda w: w not in exclude)
 
 
-# Values each key of the c2_generalization config must reject (validate/experiments.py checks).
+# Values each key of the c2_generalization config must reject (simulate/experiments/c2.py checks them).
 BAD = {
     "m": st.one_of(st.integers(max_value=1), st.integers(min_value=4097), _words().map(lambda w: f'"{w}"')),
     "noise": st.floats(max_value=-1e-6, allow_infinity=False),

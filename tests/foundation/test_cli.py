@@ -48,6 +48,7 @@ def test_every_subcommand_has_help(command):
         (["sweep", "x.toml", "--bogus"], "unrecognized arguments: --bogus"),
         (["sweep", "missing.toml"], "file not found"),
         (["report", "--claims", "nope"], "unknown claim id 'nope'"),
+        (["report", "--claims", ","], "--claims: names no claim id"),
         (["report", "--workers", "0"], "--workers: must be an integer >= 1"),
         (["sweep", "x.toml", "--executor", "dask", "--scheduler", "nonsense"], "--scheduler: must be a Dask scheduler"),
         (["sweep", "x.toml", "--scheduler", "tcp://h:8786"], "--scheduler: only with --executor dask"),

@@ -420,7 +420,7 @@ def test_each_node_is_written_to_both_formats():
         '<div class="columns"><div class="main"><blockquote>quoted</blockquote></div><div class="aside">'
     ) in html_text
     assert 'src="data:image/png;base64,' in html_text and "<style>\np{}</style>" in html_text
-    assert doc.figures(page) == [figure]
+    assert doc.figure_refs(page) == [figure]
 
 
 def test_a_verdict_card_puts_its_figures_beside_its_text(report):

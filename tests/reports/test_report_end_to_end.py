@@ -3,8 +3,8 @@
 Runs the quick plan, real SmolLM2 run included, into a temporary folder, then checks the files,
 that verdicts.json carries a computed verdict for every claim x experiment with its numbers, that
 every paper claim is measured on the real model (no code there is a literal: each rests on measured
-numbers), that a rerun resumes from the store, and
-that the HTML renders in headless Chromium (scripts/check_report_html.py).
+numbers), that the provenance names the real runs' precision, that a rerun resumes from the store,
+and that the HTML renders in headless Chromium (scripts/check_report_html.py).
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ def test_report_files_and_verdicts(report):
     assert list((report / "data").glob("*.parquet")) and list((report / "figures").glob("*.png"))
     calibration = json.loads((report / "calibration.json").read_text())
     assert all(v["numbers"]["correct"] for v in calibration)
+    # The precision the real runs computed in, as their tables recorded it (float32 on a CPU).
+    precision = json.loads((report / "config.json").read_text())["provenance"]["lrc_precision"]
+    assert {"final", "clone_final", "sgd_runs"} <= set(precision) and "trajectory" not in precision
+    assert all(p in ("float32", "bfloat16-autocast", "float64") for found in precision.values() for p in found)
+    # Written beside the folder and swapped in: no staging folder is left.
+    assert not [p.name for p in report.parent.iterdir() if p.name.startswith(report.name + ".")]
 
 
 def test_rerun_reads_the_store_and_gives_the_same_verdicts(report):
