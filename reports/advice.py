@@ -103,6 +103,8 @@ def _rstar_panel(ax, advice: Advice) -> None:
     band = advice.band
     shown = advice.candidates or ((advice.growth.best,) if advice.growth is not None else ())
     for law in shown:
+        if law not in LAW_WORDS or "law" not in band:  # "pilot": no law was fitted, there is no band
+            continue
         rows = band[band["law"] == law]
         if not len(rows):
             continue

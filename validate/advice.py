@@ -6,7 +6,9 @@ evidence lrkd already measures into a recommendation and says how sure it is:
 1. Pilot. A sweep of widths x small budgets x seeds: held-out risk of every (width, N, seed).
    For a linear teacher (`parse_linear_spec`) that is closed-form reduced-rank regression through
    `simulate.rank_sweep` and the results store (`linear_pilot`, resumable); for a real teacher it
-   is distillation from stored teacher outputs (`real_pilot`, not wired here).
+   is the real experiment's rank sweep (`real_pilot`: simulate.experiments.real.run_rank_grid, LRC
+   from stored teacher outputs, held-out KL; the same cells as `lrc_real`, so a pilot and a report
+   pointed at one store share them), read as the C4 verdict reads it (validate.claims.real).
 2. r*(N) at each pilot budget with its seed-bootstrap band and its flat range (the ranks the
    seeds cannot tell from r*: validate.engine.rstar), and the growth law it follows (power law,
    logarithm or constant, by AICc: validate.engine.growth, whose criterion decides "identified").
@@ -18,7 +20,9 @@ evidence lrkd already measures into a recommendation and says how sure it is:
    extrapolations (the fit's uncertainty). With a law identified the interval is that law's; with
    none, it spans every candidate law (the choice of law): a law is a candidate unless its AICc
    is worse than the best's by IDENTIFY_DELTA and it wins fewer than 1 - IDENTIFY_WINS of the
-   resamples (the identification criterion of growth.py, read from the other side).
+   resamples (the identification criterion of growth.py, read from the other side). r* does not
+   fall as N grows, though a law fitted through noisy pilot r* may: the advice and its interval are
+   held at or above the lower end of r*'s seed band at the largest pilot budget.
 4. Flat risk. When the seeds cannot tell several ranks at the largest pilot budget from r*, every
    one of them is a good answer there; carried to N in proportion to the advised rank, that range
    joins the interval and the advice says so.
@@ -55,7 +59,12 @@ import pandas as pd
 
 from lrkd import theory
 import lrkd.theory.rank  # noqa: F401 (theory.rank.spiked_rstar below)
+from lrkd.config import to_dict
 from lrkd.errors import InputError, require, require_int_in
+from lrkd.simulate.experiments.real import LRC_QUICK, LRC_REAL, run_rank_grid
+from lrkd.simulate.experiments.real import teacher_label as real_teacher_label
+from lrkd.simulate.lrc.api import shared_teacher
+from lrkd.simulate.lrc.teacher import KNOWN_TEACHERS
 from lrkd.simulate.spectra import Exponential, LowRankPlusFloor, PowerLaw
 from lrkd.simulate.sweeps import rank_sweep
 from lrkd.simulate.teachers import LinearTeacher
@@ -71,6 +80,7 @@ from lrkd.validate.engine.growth import (
 )
 from lrkd.validate.engine.rstar import empirical_rstar, rstar_replicates
 from lrkd.validate.engine.spectrum import compare_with_null, fit_spectrum
+from lrkd.validate.claims.real import plateau_table, rank_evidence
 
 __all__ = [
     "Advice",
@@ -81,6 +91,7 @@ __all__ = [
     "calibration_teachers",
     "check_budget",
     "default_linear_plan",
+    "default_real_plan",
     "is_linear_spec",
     "linear_pilot",
     "linear_spectrum_prediction",
@@ -95,6 +106,13 @@ N_RESAMPLES = 1000
 MIN_LAW_SIZES = 4  # three laws with up to two parameters need four sizes (growth.py)
 BRANCH_SIZES = 4  # the largest pilot budgets the two risk envelopes are extrapolated from
 PILOT_EXPERIMENT = "advise.linear_pilot"
+# A real pilot is the lrc_real experiment's rank sweep at its quick settings: its cells cost minutes,
+# so it may have fewer budgets than a law needs (advise then spans a power law and no growth), but
+# no fewer than that experiment takes (RealConfig: at least 3 budgets).
+REAL_PRESET = "quick"
+REAL_MIN_BUDGETS = 3
+REAL_RISK = "heldout_kl"  # the C4 verdict's risk on the real run (validate.claims.real)
+REAL_OPTIONS = ("teacher_layers", "vocab", "text")
 LAW_WORDS = {"power_law": "power law", "logarithm": "logarithm", "constant": "constant"}
 
 
@@ -201,22 +219,32 @@ def teacher_label(teacher: LinearTeacher) -> str:
 
 @dataclass(frozen=True)
 class PilotPlan:
-    """The pilot grid: budgets N (at least MIN_LAW_SIZES, increasing), seeds and student widths."""
+    """The pilot grid: budgets N (at least `min_budgets`, increasing), seeds and student widths.
+    `min_budgets` is MIN_LAW_SIZES (what a growth law needs) unless the pilot is costly (a real one:
+    REAL_MIN_BUDGETS)."""
 
     budgets: tuple[int, ...]
     seeds: tuple[int, ...]
     widths: tuple[int, ...]
+    min_budgets: int = MIN_LAW_SIZES
 
     def __post_init__(self):
         budgets = tuple(int(b) for b in self.budgets)
+        least = self.min_budgets
         require(
-            len(budgets) >= MIN_LAW_SIZES and all(b > 0 for b in budgets) and len(set(budgets)) == len(budgets),
+            len(budgets) >= least and all(b > 0 for b in budgets) and len(set(budgets)) == len(budgets),
             "pilot budgets",
-            f"at least {MIN_LAW_SIZES} distinct positive integers (a growth law needs {MIN_LAW_SIZES})",
+            f"at least {least} distinct positive integers"
+            + (f" (a growth law needs {MIN_LAW_SIZES})" if least >= MIN_LAW_SIZES else ""),
             list(budgets),
         )
         require(len(self.seeds) >= 3, "seeds", "at least 3 (the bands bootstrap over seeds)", len(self.seeds))
-        require(len(self.widths) >= 2, "widths", "at least 2 student widths", list(self.widths))
+        require(
+            len(self.widths) >= 2 and len(set(self.widths)) == len(self.widths) and min(self.widths) >= 1,
+            "widths",
+            "at least 2 distinct student widths >= 1",
+            list(self.widths),
+        )
         object.__setattr__(self, "budgets", tuple(sorted(budgets)))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "widths", tuple(sorted(int(w) for w in self.widths)))
@@ -270,17 +298,76 @@ def linear_pilot(teacher: LinearTeacher, plan: PilotPlan, *, store=None, executo
     )
 
 
+def default_real_plan(
+    *, budgets: Sequence[int] | None = None, n_seeds: int | None = None, widths: Sequence[int] | None = None
+) -> PilotPlan:
+    """The default pilot of a real teacher: the `lrc_real` experiment's quick preset (its budgets,
+    seeds and widths), so that a pilot and a quick report pointed at one store share their cells.
+
+    Args:
+        budgets: pilot budgets in tokens (None: the preset's; at least REAL_MIN_BUDGETS).
+        n_seeds: seeds 0..n_seeds-1 (None: the preset's seeds; at least 3).
+        widths: student widths d_S (None: the preset's).
+    Returns:
+        PilotPlan (min_budgets = REAL_MIN_BUDGETS).
+    """
+    preset = LRC_REAL.config(REAL_PRESET)
+    seeds = preset.seeds if n_seeds is None else tuple(range(require_int_in(n_seeds, "seeds", 3, 64)))
+    return PilotPlan(
+        tuple(preset.budgets if budgets is None else budgets),
+        tuple(seeds),
+        tuple(preset.widths if widths is None else widths),
+        min_budgets=REAL_MIN_BUDGETS,
+    )
+
+
 def real_pilot(
     teacher: str, plan: PilotPlan, *, options: dict | None = None, store=None, progress=None
 ) -> pd.DataFrame:
-    """The pilot of a real teacher (a known name, model folder or .gguf file, reduced by `options`:
-    teacher_layers, vocab, text): students of each width trained from stored teacher outputs at each
-    budget and seed, scored by held-out KL. Not wired yet: the lead fills it in (issue 21, real half).
+    """The pilot of a real teacher: the `lrc_real` experiment's rank sweep
+    (simulate.experiments.real.run_rank_grid) at the plan's budgets, seeds and widths, with the
+    quick preset's LRC settings (LRC_QUICK: stored teacher outputs, its sequence length, batches,
+    learning rate and epochs) and the user's teacher. Each (budget, seed) is one stored cell whose
+    students of every width train `epochs` passes over one N-token set and are scored by held-out
+    KL to the teacher; a rerun reads finished cells back (resumable), and cells a quick report
+    stored in the same store are the same cells. The frame is validate.claims.real.rank_evidence's,
+    so advice and the C4 verdict read r* from one table.
 
-    Args: teacher, plan, options, store, progress.
-    Returns: a frame with columns rank (width), n_samples (tokens), seed and the risk column.
+    Args:
+        teacher: a known name (any case), a model folder or a .gguf file.
+        plan: the pilot grid (default_real_plan).
+        options: the teacher's reduction, keys of REAL_OPTIONS: teacher_layers (None: all layers),
+            vocab ("full" unless "corpus") and text ("kjv" or a local file or folder); a key not
+            given is the whole teacher (as in an LRC config), not the quick preset's reduction.
+        store: results store or its path; its folder also holds the runs' checkpoints.
+        progress: a progress bar over cells on stderr (None: when stderr is a terminal).
+    Returns:
+        The rank evidence (columns rank = d_S, n_samples = training-set tokens, seed, heldout_kl,
+        heldout_lm_loss, epochs, diverged, plateau_change, ...); attrs: teacher (the label, with its
+        reduction), d_T, max_rank (d_T - 1, the widest LRC student), lrc (the cells' base settings),
+        experiment (the cells' store name) and epochs.
     """
-    raise NotImplementedError("real teachers: real_pilot is not wired yet (issue 21, real half)")
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(REAL_OPTIONS))
+    require(not unknown, "options", f"keys among {', '.join(REAL_OPTIONS)}", unknown)
+    name = teacher.lower() if teacher.lower() in KNOWN_TEACHERS else teacher  # one name, one cell key
+    lrc = {**LRC_QUICK, "teacher": name, "teacher_layers": None, "vocab": "full", **options}
+    config = LRC_REAL.config(REAL_PRESET, lrc=lrc)
+    grid = run_rank_grid(
+        config, budgets=plan.budgets, seeds=plan.seeds, widths=plan.widths, store=store, progress=progress
+    )
+    evidence = rank_evidence(grid.final, plateau_table(grid.steps, grid.final))
+    loaded = shared_teacher(grid.lrc)  # in memory when the cells ran here; loaded when all were read back
+    d_t = int(loaded.arch.d_model)
+    evidence.attrs.update(
+        teacher=real_teacher_label(loaded),
+        d_T=d_t,
+        max_rank=d_t - 1,
+        lrc=to_dict(grid.lrc),
+        experiment=grid.experiment,
+        epochs=int(config.epochs),
+    )
+    return evidence
 
 
 def sampled_rrr_pilot(
@@ -605,7 +692,10 @@ def advise(
         int(np.clip(min(round(low), rank), low_w, max_rank)),
         int(np.clip(max(round(high), rank), low_w, max_rank)),
     ]
-    flat = _flat_range(rstar, rank, (low_w, max_rank))
+    rank, interval, floor_note = _monotone_floor(rstar, rank, interval)
+    notes.append(floor_note)
+    # the flat range, scaled to the advice, joins the interval above the same floor
+    flat = _flat_range(rstar, rank, (max(low_w, int(rstar["rstar_low"].iloc[-1])), max_rank))
     if flat["flat"]:
         interval = [min(interval[0], flat["at_budget"][0]), max(interval[1], flat["at_budget"][1])]
         notes.append(flat["sentence"])
@@ -638,6 +728,25 @@ def advise(
         confidence=confidence,
         notes=tuple(dict.fromkeys(n for n in notes if n)),
     )
+
+
+def _monotone_floor(rstar: pd.DataFrame, rank: int, interval: list[int]) -> tuple[int, list[int], str]:
+    """r* does not fall as N grows (more data never favours a narrower student: the estimation
+    error a rank pays for shrinks with N), but a law fitted through noisy pilot r* can extrapolate
+    downwards (a power law through r* = 32 then 16). The advice at N, above every pilot budget, is
+    kept at or above the lower end of r*'s seed band at the largest pilot budget; the note says so
+    when that moved it."""
+    last = rstar.iloc[-1]
+    floor = int(last["rstar_low"])
+    if rank >= floor and interval[0] >= floor:
+        return rank, interval, ""
+    moved = max(rank, floor), [max(interval[0], floor), max(interval[1], floor)]
+    note = (
+        f"The extrapolation fell below r* at the largest pilot budget (N = {int(last['n_samples']):,}: r* = "
+        f"{int(last['rstar'])}, band {int(last['rstar_low'])}..{int(last['rstar_high'])}); r* does not fall as N "
+        f"grows, so the advice is held at or above {floor} (it was {rank} [{interval[0]}, {interval[1]}])."
+    )
+    return moved[0], moved[1], note
 
 
 def _law_sizes(rstar: pd.DataFrame) -> np.ndarray:

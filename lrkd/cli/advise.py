@@ -3,10 +3,16 @@
 TEACHER is a synthetic linear teacher written as a spec (``linear:m=64,n=64,spectrum=power_law:1.0,
 noise=1.0``; the truth is known there, so the answer is checked against it) or a real teacher as
 LRC configs take it (a known name, a model folder or a .gguf file, reduced with --teacher-layers,
---vocab corpus and --text). The method is lrkd.validate.advice's: a pilot sweep of widths x small
-budgets x seeds (through the results store, so a rerun resumes), r*(N) with its bands, the growth
-law, an extrapolation to N with a prediction interval, and beside it the paper's rule and the
-spectrum's prediction.
+--vocab corpus and --text; without them the whole teacher). The method is lrkd.validate.advice's: a
+pilot sweep of widths x small budgets x seeds (through the results store, so a rerun resumes), r*(N)
+with its bands, the growth law, an extrapolation to N with a prediction interval, and beside it the
+paper's rule and (linear teachers) the spectrum's prediction.
+
+A real teacher's pilot is the `lrc_real` experiment's rank sweep at its quick settings (by default
+its budgets, widths and seeds; --pilot-budgets, --widths and --seeds change them): LRC students
+trained from stored teacher outputs, scored by held-out KL. Its cells are the report's own, so a
+pilot pointed at a quick report's store (`--store OUT/results.db`, with `--teacher-layers 2 --vocab
+corpus`, the quick report's reduced teacher) reads them back instead of training, and vice versa.
 
 Output: one line first (`rank 24 [16, 40] for N = 1,000,000 samples (power law, ...)`), then the
 comparisons; `--json FILE` (rank, rank_interval, budget, law, pilot, spectrum_prediction,
@@ -33,9 +39,10 @@ import numpy as np
 
 from lrkd import progress
 from lrkd.errors import InputError, require
+from lrkd.paths import require_writable_folder
 
 EXIT_INPUT = 2
-DEFAULT_SEEDS = 8
+DEFAULT_SEEDS = 8  # a linear teacher's pilot (a real teacher's default is the quick preset's seeds)
 DEFAULT_PILOT_BUDGETS = 6
 MAX_TRUTH_WIDTH = 128  # the Monte Carlo truth costs O(min(m, n)^3) per draw: skip it above this
 TRUTH_DRAWS = 1000
@@ -73,14 +80,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_path", type=Path, default=None, metavar="FILE", help="write the advice as JSON")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write the figure and the tables here")
     p.add_argument(
-        "--seeds", default=str(DEFAULT_SEEDS), metavar="K", help=f"pilot seeds (default {DEFAULT_SEEDS}, at least 3)"
+        "--seeds",
+        default=None,
+        metavar="K",
+        help=f"pilot seeds 0..K-1 (at least 3; default {DEFAULT_SEEDS} for a linear teacher, the quick "
+        "report's seeds for a real one)",
     )
     p.add_argument(
         "--pilot-budgets",
         default=None,
         metavar="N1,N2,...",
-        help=f"the pilot's budgets (at least 4; default for a linear teacher: {DEFAULT_PILOT_BUDGETS} doublings "
-        "from the power of two >= 4 n)",
+        help=f"the pilot's budgets (linear: at least 4, default {DEFAULT_PILOT_BUDGETS} doublings from the power of "
+        "two >= 4 n; real: tokens, at least 3, default the quick report's)",
+    )
+    p.add_argument(
+        "--widths",
+        default=None,
+        metavar="W1,W2,...",
+        help="real teacher: the pilot's student widths d_S (default the quick report's)",
     )
     p.add_argument(
         "--store",
@@ -88,11 +105,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=Path("runs/results.db"),
         help="SQLite results store (default: runs/results.db); finished pilot cells are read back",
     )
-    p.add_argument("--teacher-layers", default=None, metavar="K", help="real teacher: keep its first K layers")
     p.add_argument(
-        "--vocab", default=None, choices=("full", "corpus"), help="real teacher: cut the vocabulary to the text's"
+        "--teacher-layers", default=None, metavar="K", help="real teacher: keep its first K layers (default all)"
     )
-    p.add_argument("--text", default=None, metavar="TEXT", help="real teacher: 'kjv' or a local text file or folder")
+    p.add_argument(
+        "--vocab",
+        default=None,
+        choices=("full", "corpus"),
+        help="real teacher: 'corpus' cuts the vocabulary to the text's (default full)",
+    )
+    p.add_argument(
+        "--text", default=None, metavar="TEXT", help="real teacher: 'kjv' (default) or a local text file or folder"
+    )
     p.add_argument(
         "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or status messages"
     )
@@ -106,31 +130,27 @@ class _Request:
 
     teacher: Any  # a LinearTeacher, or the real teacher's name/path
     budget: int
-    plan: Any  # a validate.advice.PilotPlan; None for a real teacher
-    real_options: dict[str, Any]
+    plan: Any  # a validate.advice.PilotPlan
+    real_options: dict[str, Any]  # the real teacher's reduction ({} for a linear teacher)
+    real: bool
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `lrkd advise`: check every input, run (or resume) the pilot, advise, write the outputs.
 
     Args: args (the parsed subcommand: teacher, budget, json_path, out, seeds, pilot_budgets,
-        store, teacher_layers, vocab, text, quiet).
-    Returns: the exit code (0; 2 for bad input, printed as one line; 1 when the real path is not wired).
+        widths, store, teacher_layers, vocab, text, quiet).
+    Returns: the exit code (0; 2 for bad input, printed as one line).
     """
     was_quiet = progress.is_quiet()
     if getattr(args, "quiet", False):
         progress.set_quiet(True)
     try:
         request = check_request(args)
-        if request.plan is None:  # a real teacher: the lead's half of issue 21
-            _lib().real_pilot(request.teacher, None, options=request.real_options, store=args.store)
-        return _advise_linear(args, request)
+        return _advise_real(args, request) if request.real else _advise_linear(args, request)
     except InputError as exc:  # also caught by lrkd.cli.main; here so that run() alone keeps the contract
         print(f"lrkd advise: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except NotImplementedError as exc:
-        print(f"lrkd advise: error: {exc}", file=sys.stderr)
-        return 1
     finally:
         progress.set_quiet(was_quiet)  # called in-process (tests), --quiet must not outlive the command
 
@@ -144,15 +164,23 @@ def check_request(args: argparse.Namespace) -> _Request:
     Args: args (as for `run`). Returns: the checked request.
     """
     budget = parse_budget(args.budget)
-    seeds = _positive_int(args.seeds, "--seeds", 3, 64)
-    pilot_budgets = None if args.pilot_budgets is None else _budget_list(args.pilot_budgets)
-    real_flags = {"--teacher-layers": args.teacher_layers, "--vocab": args.vocab, "--text": args.text}
-    if _lib().is_linear_spec(args.teacher):
+    seeds = None if args.seeds is None else _positive_int(args.seeds, "--seeds", 3, 64)
+    linear = _lib().is_linear_spec(args.teacher)
+    least = _lib().MIN_LAW_SIZES if linear else _lib().REAL_MIN_BUDGETS
+    pilot_budgets = None if args.pilot_budgets is None else _budget_list(args.pilot_budgets, least)
+    real_flags = {
+        "--teacher-layers": args.teacher_layers,
+        "--vocab": args.vocab,
+        "--text": args.text,
+        "--widths": args.widths,
+    }
+    if linear:
         for flag, value in real_flags.items():
             require(
                 value is None, flag, "given only with a real teacher (a known name, model folder or .gguf file)", value
             )
         teacher = _lib().parse_linear_spec(args.teacher)
+        seeds = DEFAULT_SEEDS if seeds is None else seeds
         if pilot_budgets is None:
             plan = _lib().default_linear_plan(teacher, n_seeds=seeds, n_budgets=DEFAULT_PILOT_BUDGETS)
         else:
@@ -165,18 +193,20 @@ def check_request(args: argparse.Namespace) -> _Request:
         )
         _check_budget_above(budget, plan.budgets)
         _check_outputs(args)
-        return _Request(teacher, budget, plan, {})
-    options = _real_options(args)
+        return _Request(teacher, budget, plan, {}, real=False)
     _check_real_teacher(args.teacher)
-    if pilot_budgets is not None:
-        _check_budget_above(budget, sorted(pilot_budgets))
+    options = _real_options(args)
+    widths = None if args.widths is None else _width_list(args.widths)
+    plan = _lib().default_real_plan(budgets=pilot_budgets, n_seeds=seeds, widths=widths)
+    _check_budget_above(budget, plan.budgets)
     _check_outputs(args)
-    return _Request(args.teacher, budget, None, options)
+    return _Request(args.teacher, budget, plan, options, real=True)
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     _check_output(args.json_path, "--json", folder=False)
     _check_output(args.out, "--out", folder=True)
+    _check_output(args.store, "--store", folder=False)
 
 
 def parse_budget(text: Any) -> int:
@@ -217,11 +247,19 @@ def _positive_int(text: Any, field: str, low: int, high: int) -> int:
     return int(raw)
 
 
-def _budget_list(text: str) -> list[int]:
+def _budget_list(text: str, least: int) -> list[int]:
+    return _int_list(text, "--pilot-budgets", least)
+
+
+def _width_list(text: str) -> list[int]:
+    return _int_list(text, "--widths", 2)
+
+
+def _int_list(text: str, field: str, least: int) -> list[int]:
     parts = [p.strip() for p in str(text).split(",")]
-    ok = len(parts) >= _lib().MIN_LAW_SIZES and all(re.fullmatch(r"\d+", p) for p in parts)
-    ok = ok and all(int(p) >= 1 for p in parts) and len(set(parts)) == len(parts)
-    require(ok, "--pilot-budgets", f"at least {_lib().MIN_LAW_SIZES} distinct whole numbers, comma-separated", text)
+    ok = len(parts) >= least and all(re.fullmatch(r"\d+", p) for p in parts)
+    ok = ok and all(int(p) >= 1 for p in parts) and len({int(p) for p in parts if p.isdigit()}) == len(parts)
+    require(ok, field, f"at least {least} distinct whole numbers >= 1, comma-separated", text)
     return sorted(int(p) for p in parts)
 
 
@@ -235,21 +273,7 @@ def _check_output(path: Path | None, flag: str, *, folder: bool) -> None:
         require(not target.exists() or target.is_dir(), flag, "a folder (this is a file)", str(target))
     else:
         require(not target.is_dir(), flag, "a file path (this is a folder)", str(target))
-    _require_writable_folder(target if folder else target.parent, flag)
-
-
-def _require_writable_folder(folder: Path, flag: str) -> None:
-    """Create `folder` and prove a file can be written in it (as lrkd.cli.report's
-    require_writable_folder does; importing that module would cost the command seconds)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".lrkd-write-check"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(
-            flag, f"cannot write to {folder} ({exc.strerror or exc}); give a folder you can create and write"
-        ) from None
+    require_writable_folder(target if folder else target.parent, flag)
 
 
 def _real_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -268,30 +292,24 @@ def _real_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_real_teacher(spec: str) -> None:
-    """A real teacher must be a known name, a .gguf file or a model folder (config.json that is
-    JSON, or one .gguf file); nothing is loaded here."""
-    from lrkd.simulate.lrc.teacher import KNOWN_TEACHERS
+    """A real teacher must be a known name (its package installed), a readable .gguf file or a
+    readable model folder (config.json that is JSON, with weights beside it, or one .gguf file):
+    simulate.lrc.teacher.locate_teacher's rules, plus readability and weights; nothing is loaded."""
+    from lrkd.simulate.lrc.teacher import KNOWN_TEACHERS, locate_teacher
 
-    if spec.lower() in KNOWN_TEACHERS:
-        return
     path = Path(spec).expanduser()
-    known = ", ".join(KNOWN_TEACHERS)
-    allowed = f"a linear spec ({_lib().SPEC_FORM}), a known name ({known}), a model folder or a .gguf file"
-    if path.is_file():
-        require(path.suffix == ".gguf", "teacher", f"{allowed} (a file must be a .gguf model)", spec)
-        require(os.access(path, os.R_OK), "teacher", f"{allowed} (this file is not readable)", spec)
-        return
-    require(path.is_dir(), "teacher", allowed, spec)
-    require(os.access(path, os.R_OK | os.X_OK), "teacher", "a readable model folder", spec)
-    config = path / "config.json"
-    if config.is_file():
-        try:
-            json.loads(config.read_text())
-        except (OSError, UnicodeDecodeError, ValueError):
-            raise InputError("teacher", f"folder {spec!r}: config.json is not a readable JSON file") from None
-        return
-    ggufs = sorted(path.glob("*.gguf"))
-    require(len(ggufs) == 1, "teacher", "a model folder with config.json or exactly one .gguf file", spec)
+    if spec.lower() not in KNOWN_TEACHERS and not path.exists():  # say that a linear spec is allowed too
+        known = ", ".join(KNOWN_TEACHERS)
+        allowed = f"a linear spec ({_lib().SPEC_FORM}), a known name ({known}), a model folder or a .gguf file"
+        require(False, "teacher", allowed, spec)
+    if path.is_dir():
+        require(os.access(path, os.R_OK | os.X_OK), "teacher", "a readable model folder", spec)
+    folder, gguf_file, _ = locate_teacher(spec)
+    if gguf_file is not None:
+        require(os.access(folder / gguf_file, os.R_OK), "teacher", "a readable .gguf file", spec)
+    elif spec.lower() not in KNOWN_TEACHERS:
+        weights = [*folder.glob("*.safetensors"), *folder.glob("*.bin")]
+        require(bool(weights), "teacher", "a model folder with its weights (*.safetensors or *.bin)", spec)
 
 
 # ---------------------------------------------------------------- the linear teacher
@@ -354,7 +372,7 @@ def _comparisons(advice, truth: dict[str, Any] | None) -> list[str]:
     lines = [advice.paper_rule["sentence"], advice.spectrum_prediction.get("sentence", "")]
     if advice.flat.get("flat"):
         lines.append(advice.flat["sentence"])
-    if advice.widest.get("advised") or advice.interval[1] == advice.widest.get("width"):
+    if advice.widest.get("sentence") in advice.notes:  # the widest width moved the advice or its interval
         lines.append(advice.widest["sentence"])
     if truth is not None:
         lines.append(
@@ -365,6 +383,60 @@ def _comparisons(advice, truth: dict[str, Any] | None) -> list[str]:
             + "."
         )
     return [line for line in lines if line]
+
+
+# ---------------------------------------------------------------- a real teacher
+
+
+def _advise_real(args: argparse.Namespace, request: _Request) -> int:
+    plan, budget, options = request.plan, request.budget, request.real_options
+    reduction = ", ".join(f"{k} {v}" for k, v in options.items()) or "whole teacher"
+    progress.note(
+        f"lrkd advise: pilot of {request.teacher} ({reduction}): {len(plan.budgets)} budgets "
+        f"({plan.budgets[0]:,}..{plan.budgets[-1]:,} tokens) x {len(plan.seeds)} seeds x widths "
+        f"{', '.join(map(str, plan.widths))}, LRC from stored teacher outputs (store {args.store}; finished "
+        "cells are read back)"
+    )
+    sweep = _lib().real_pilot(request.teacher, plan, options=options, store=args.store, progress=None)
+    label, facts = sweep.attrs["teacher"], dict(sweep.attrs)
+    progress.note("lrkd advise: r*(N), growth laws and the extrapolation")
+    advice = _lib().advise(sweep, budget, risk=_lib().REAL_RISK, max_rank=facts["max_rank"])
+    tokens = (
+        f"N counts the tokens of each student's fixed training set ({facts['epochs']} epochs over it), not i.i.d. "
+        f"samples; the advice can reach d_T - 1 = {facts['max_rank']} (the widest LRC student)."
+    )
+    spectrum = {
+        "rank": None,
+        "method": "not available for a real teacher (the spectrum's r* is a linear teacher's)",
+    }
+    advice = dataclasses.replace(advice, spectrum_prediction=spectrum, notes=(*advice.notes, tokens))
+    record = {
+        "teacher": {"name": args.teacher, "label": label, "d_T": facts["d_T"], **options},
+        **advice.to_json(),
+        "pilot_cells": {
+            "experiment": facts["experiment"],
+            "budgets": list(plan.budgets),
+            "seeds": list(plan.seeds),
+            "widths": list(plan.widths),
+            "epochs": facts["epochs"],
+            "lrc": facts["lrc"],
+            "store": str(args.store),
+        },
+        "truth": None,
+    }
+    print(advice.line("tokens"))
+    for sentence in _comparisons(advice, None):
+        print(sentence)
+    if args.json_path is not None:
+        _write_json(args.json_path, record)
+        progress.note(f"lrkd advise: wrote {args.json_path}")
+    if args.out is not None:
+        _write_out(args.out, advice, record, label)
+        progress.note(f"lrkd advise: wrote the figure and tables to {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------- the outputs
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ without the clone loss over seeds; C1 plain SGD at several step counts. validate
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 from lrkd.simulate.experiments.common import positive_ints
 from lrkd.simulate.lrc import LRCConfig
 from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
+from lrkd.store import ResultStore
 from lrkd.sweep import SerialExecutor, run_grid, to_frame
 
 
@@ -110,11 +112,76 @@ class RealConfig:
             object.__setattr__(self, "lrc", replace(self.lrc, device=self.device))
 
 
+@dataclass(frozen=True, eq=False)
+class RankGrid:
+    """The rank sweep's tables (one row per student in `final` and `trajectory`, per step in `steps`),
+    the base LRCConfig its cells were made from (checkpoints beside the results store) and the name
+    its cells are stored under."""
+
+    final: pd.DataFrame
+    trajectory: pd.DataFrame
+    steps: pd.DataFrame
+    lrc: LRCConfig
+    experiment: str
+
+
+def _lrc_base(cfg: RealConfig, store) -> LRCConfig:
+    """The cells' base LRCConfig: cfg.lrc, with its checkpoints next to the results store (not in
+    the working directory) when there is one."""
+    if store is None:
+        return cfg.lrc
+    return replace(cfg.lrc, output_dir=str(store.path.parent / "lrc"))
+
+
+def run_rank_grid(
+    cfg: RealConfig,
+    *,
+    budgets: Sequence[int] | None = None,
+    seeds: Sequence[int] | None = None,
+    widths: Sequence[int] | None = None,
+    store=None,
+    progress=None,
+) -> RankGrid:
+    """The rank sweep of the real experiment (C4/C2), stored and resumable: one cell per (budget,
+    seed), all widths in a cell (they share its batches and stored teacher outputs), `cfg.epochs`
+    passes over each N-token training set, scored on one held-out set. `lrkd advise` runs the same
+    cells for its pilot, so a pilot and a report pointed at one store share the cells they have in
+    common (a cell's key is its settings, not who asked for it).
+
+    Args:
+        cfg: the real experiment's config (its `lrc` is the base LRCConfig, its `epochs` the passes).
+        budgets: training-set tokens N (None: cfg.budgets).
+        seeds: seeds (None: cfg.seeds).
+        widths: student widths d_S (None: cfg.widths).
+        store: results store or its path; its folder also holds the runs' checkpoints (None: nothing stored).
+        progress: show a progress bar (None: when stderr is a terminal).
+
+    Returns:
+        RankGrid: the tables final, trajectory and steps, the base LRCConfig of the cells and their
+        store name.
+    """
+    store = ResultStore(store) if isinstance(store, (str, Path)) else store
+    base = _lrc_base(cfg, store)
+    widths = list(cfg.widths if widths is None else widths)
+    cells = [
+        lrc.sweep_cell(
+            replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
+            widths,
+            alphas=[base.alpha],
+        )
+        for n in (cfg.budgets if budgets is None else budgets)
+        for s in (cfg.seeds if seeds is None else seeds)
+    ]
+    name = f"{LRC_REAL.name}_rank"
+    ranked = run_grid(name, cells, lrc.run_cell, store=store, executor=SerialExecutor(), progress=progress)
+    return RankGrid(to_frame(ranked, "final"), to_frame(ranked, "trajectory"), to_frame(ranked, "steps"), base, name)
+
+
 def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -> RealRuns:
-    """Every cell of the real experiment, stored and resumable: one cell per (budget, seed) of the
-    rank sweep (all widths share its batches and stored teacher outputs), one per C3 seed (both
-    arms), one per C1 seed (every T). Runs serially in this process (`executor` is not used): the
-    teacher is loaded once and shared by every cell.
+    """Every cell of the real experiment, stored and resumable: the rank sweep (run_rank_grid: one
+    cell per (budget, seed), all widths sharing its batches and stored teacher outputs), one cell per
+    C3 seed (both arms), one per C1 seed (every T). Runs serially in this process (`executor` is not
+    used): the teacher is loaded once and shared by every cell.
 
     Args:
         cfg: the real experiment's config (its `lrc` is the base LRCConfig).
@@ -127,18 +194,8 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
         (final, clone_final and sgd_runs name the resolved precision in `dtype`), plus the rank
         sweep's steps, the C3 hidden states and the teacher's facts.
     """
-    base = cfg.lrc
-    if store is not None:  # checkpoints next to the results store, not in the working directory
-        base = replace(base, output_dir=str(store.path.parent / "lrc"))
-    rank_cells = [
-        lrc.sweep_cell(
-            replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
-            list(cfg.widths),
-            alphas=[base.alpha],
-        )
-        for n in cfg.budgets
-        for s in cfg.seeds
-    ]
+    store = ResultStore(store) if isinstance(store, (str, Path)) else store
+    base = _lrc_base(cfg, store)
     c3_config = replace(
         base,
         d_S=cfg.c3_width,
@@ -161,14 +218,15 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
         }
         for s in cfg.c1_seeds
     ]
+    # every cell is built (and so checked) before the first one runs
+    ranked = run_rank_grid(cfg, store=store, progress=progress)
     common = {"store": store, "executor": SerialExecutor(), "progress": progress}
-    ranked = run_grid(f"{LRC_REAL.name}_rank", rank_cells, lrc.run_cell, **common)
     cloned = run_grid(f"{LRC_REAL.name}_clone", c3_cells, lrc.run_cell, **common)
     sgd = run_grid(f"{LRC_REAL.name}_sgd", c1_cells, run_sgd_cell, **common)
     teacher = shared_teacher(base)
     tables = {
-        "final": to_frame(ranked, "final"),
-        "trajectory": to_frame(ranked, "trajectory"),
+        "final": ranked.final,
+        "trajectory": ranked.trajectory,
         "clone_final": to_frame(cloned, "final"),
         "clone_trajectory": to_frame(cloned, "trajectory"),
         "sgd_runs": to_frame(sgd, "runs"),
@@ -179,7 +237,7 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
         LRC_REAL.name,
         teacher_label(teacher),
         tables,
-        steps=to_frame(ranked, "steps"),
+        steps=ranked.steps,
         hidden_index=to_frame(cloned, "hidden_index"),
         arrays=arrays,
         vocab=teacher.arch.vocab,

@@ -17,6 +17,7 @@ import copy
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -371,7 +372,7 @@ def load_teacher(
     Returns:
         The Teacher. Bad input raises InputError naming `teacher`.
     """
-    folder, gguf_file, name = _locate(str(path_or_name))
+    folder, gguf_file, name = locate_teacher(str(path_or_name))
     with _transformers_progress(load_progress_enabled(progress)):
         if gguf_file is not None:
             folder, gguf_file = _cached_gguf(folder, gguf_file, name, cache_root(cache_dir))
@@ -427,8 +428,20 @@ def _transformers_progress(enabled: bool):
             hf_logging.enable_progress_bar()
 
 
-def _locate(spec: str) -> tuple[Path, str | None, str]:
-    """(folder, gguf file name or None, short name) for a known name, a .gguf file or a folder."""
+def locate_teacher(spec: str) -> tuple[Path, str | None, str]:
+    """Where a teacher is, checked without loading it (load_teacher, and commands that must reject
+    a bad teacher before any work).
+
+    Args:
+        spec: a known name (KNOWN_TEACHERS, any case), a .gguf file, or a model folder: config.json
+            (JSON; the weights beside it are transformers' to find) or exactly one .gguf file.
+
+    Returns:
+        (folder, the .gguf file's name or None, the short name).
+
+    Raises:
+        InputError naming `teacher`: what was wrong and what is allowed.
+    """
     key = spec.lower()
     if key in KNOWN_TEACHERS:
         package, filename = KNOWN_TEACHERS[key]
@@ -447,6 +460,10 @@ def _locate(spec: str) -> tuple[Path, str | None, str]:
         return path.parent, path.name, path.stem
     if path.is_dir():
         if (path / "config.json").is_file():
+            try:
+                json.loads((path / "config.json").read_text())
+            except (OSError, UnicodeDecodeError, ValueError):
+                raise InputError("teacher", f"folder {spec!r}: config.json is not a readable JSON file") from None
             return path, None, path.name
         ggufs = sorted(p.name for p in path.glob("*.gguf"))
         if len(ggufs) == 1:

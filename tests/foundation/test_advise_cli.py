@@ -1,6 +1,6 @@
 """`lrkd advise` (issue 21): bad input is one line naming the field (exit 2, before any work); a
-synthetic run prints its one-line answer, writes --json with the issue's keys and the figure, and
-resumes from the store."""
+synthetic run and a real one (a tiny random Llama) print their one-line answer, write --json with
+the issue's keys and the figure, and resume from the store."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import json
 import time
 
 import pytest
+import torch
 
 from lrkd.cli import advise as advise_cli
 from lrkd.cli import build_parser
+from lrkd.simulate.lrc.tiny import make_tiny_workspace
 
 SPEC = "linear:m=24,n=24,spectrum=power_law:1.5,noise=0.3"
 
@@ -115,7 +117,102 @@ def test_synthetic_run_writes_json_figure_and_tables(capsys, tmp_path):
     assert code == 0 and again.splitlines()[0] == first
 
 
-def test_real_teacher_path_is_not_wired_yet(capsys, tmp_path):
-    """Until real_pilot is filled in, a real teacher is one line, exit 1, after its input checks."""
-    code, _, err = run_advise(capsys, "smollm2-135m-instruct", "--budget", "1e6", "--store", str(tmp_path / "s.db"))
-    assert code == 1 and len(err.strip().splitlines()) == 1 and "real_pilot" in err
+REAL = "smollm2-135m-instruct"
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        ((REAL, "--budget", "1000"), "--budget"),  # not above the quick pilot's largest budget (1,024)
+        ((REAL, "--budget", "1e6", "--pilot-budgets", "256,512"), "--pilot-budgets"),  # fewer than 3
+        ((REAL, "--budget", "1e6", "--widths", "8"), "--widths"),
+        ((REAL, "--budget", "1e6", "--widths", "8,8,16"), "--widths"),
+        ((REAL, "--budget", "1e6", "--seeds", "2"), "--seeds"),
+        ((REAL, "--budget", "1e6", "--teacher-layers", "0"), "--teacher-layers"),
+        ((REAL, "--budget", "1e6", "--text", "/no/such/text.txt"), "--text"),
+        ((SPEC, "--budget", "1e6", "--widths", "2,4"), "--widths"),  # a real teacher's option
+        (("SmolLM2-360M", "--budget", "1e6"), "teacher"),  # an unknown name
+    ],
+)
+def test_real_teacher_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, field):
+    store = tmp_path / "results.db"
+    code, out, err = run_advise(capsys, *argv, "--store", str(store))
+    assert_one_line_error(code, err, field)
+    assert out == "" and not store.exists()
+
+
+def test_real_teacher_that_is_not_a_model_is_one_line(capsys, tmp_path):
+    """A folder whose config.json has no weights beside it, or a file that is not a .gguf model."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "llama"}')
+    text = tmp_path / "model.txt"
+    text.write_text("not a model")
+    for teacher in (folder, text):
+        code, out, err = run_advise(capsys, str(teacher), "--budget", "1e6", "--store", str(tmp_path / "s.db"))
+        assert_one_line_error(code, err, "teacher")
+        assert "model" in err and out == ""
+
+
+def test_unwritable_store_is_one_line(capsys, tmp_path):
+    code, _, err = run_advise(capsys, SPEC, "--budget", "1e6", "--store", "/proc/lrkd-cannot-write/results.db")
+    assert_one_line_error(code, err, "--store")
+
+
+@pytest.fixture
+def one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_real_teacher_run_writes_json_figure_and_resumes(capsys, tmp_path, monkeypatch, one_thread):
+    """The real path end to end on a tiny random Llama (2 layers, d_T = 64), the quick preset's LRC
+    settings on its own text: one line, the JSON, the figure; a rerun reads every cell back."""
+    ws = make_tiny_workspace(tmp_path / "ws", gguf=False)
+    monkeypatch.setenv("LRKD_CACHE", str(tmp_path / "cache"))
+    store, out, record = tmp_path / "results.db", tmp_path / "out", tmp_path / "advice.json"
+    argv = (
+        str(ws["safetensors"]),
+        "--budget",
+        "4096",
+        "--teacher-layers",
+        "2",
+        "--vocab",
+        "corpus",
+        "--text",
+        str(ws["text"]),
+        "--widths",
+        "2,4,8",
+        "--pilot-budgets",
+        "128,256,384",
+        "--store",
+        str(store),
+    )
+    code, stdout, err = run_advise(capsys, *argv, "--json", str(record), "--out", str(out))
+    assert code == 0, err
+    first = stdout.splitlines()[0]
+    assert first.startswith("rank ") and "for N = 4,096 tokens" in first
+    data = json.loads(record.read_text())
+    for key in ("rank", "rank_interval", "budget", "law", "pilot", "paper_rule", "pilot_cells", "teacher"):
+        assert key in data
+    low, high = data["rank_interval"]
+    assert f"rank {data['rank']} [{low}, {high}]" in first and 2 <= low <= data["rank"] <= high <= 63
+    assert data["risk"] == "heldout_kl" and data["teacher"]["d_T"] == 64
+    assert data["pilot_cells"]["experiment"] == "lrc_real_rank" and data["pilot_cells"]["widths"] == [2, 4, 8]
+    assert data["pilot_cells"]["seeds"] == [0, 1, 2]  # the quick preset's seeds by default
+    assert [row["n_samples"] for row in data["pilot"]] == [128, 256, 384]
+    assert (out / "advice.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "pilot of" in err  # progress on stderr
+
+    import lrkd.simulate.lrc.api as api
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored cell was trained again")
+
+    monkeypatch.setattr(api, "train_sweep", no_training)
+    code, again, err = run_advise(capsys, *argv, "--quiet")
+    assert code == 0, err
+    assert again.splitlines()[0] == first and err == ""

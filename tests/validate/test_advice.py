@@ -1,5 +1,6 @@
 """Rank advice (validate.advice, issue 21): the spec parser, the exact-RRR sampler and truth, the
-advice on teachers whose answer is known, and the calibration of the advice itself."""
+advice on teachers whose answer is known, the calibration of the advice itself, and the real
+teacher's pilot (the lrc_real rank sweep) on a tiny random Llama."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from lrkd import simulate
+from lrkd import simulate, theory
 from lrkd.errors import InputError
 from lrkd.executors import SerialExecutor
+from lrkd.simulate.experiments.real import LRC_QUICK, LRC_REAL
+from lrkd.simulate.lrc.tiny import make_tiny_workspace
+from lrkd.store import ResultStore
+from lrkd.sweep import to_frame
 from lrkd.validate import advice as A
+from lrkd.validate.claims import real as real_claims
+from lrkd.validate.claims.real import rank_evidence
 
 
 def teacher_named(prefix: str) -> A.CalibrationTeacher:
@@ -187,6 +195,23 @@ def test_spectrum_prediction_reads_the_spikes():
     assert abs(got["rank"] - truth.best) <= max(2, truth.best // 4), (got, truth.best)
 
 
+def test_advice_never_falls_below_the_largest_pilot_budgets_rstar():
+    """r* does not fall as N grows: a law fitted through pilot r* that fall (6, 5, 4, 3) would carry the
+    advice below 3; it is held at the lower end of r*'s band at the largest budget, and says so."""
+    budgets, gen = (256, 512, 1024, 2048), np.random.default_rng(0)
+    rows = [
+        {"rank": r, "n_samples": n, "seed": s, "excess_risk": 1.0 + (r - best) ** 2 + 0.01 * gen.standard_normal()}
+        for n, best in zip(budgets, (6, 5, 4, 3))
+        for s in range(6)
+        for r in range(1, 11)
+    ]
+    advice = A.advise(pd.DataFrame(rows), 16 * budgets[-1], n_resamples=300)
+    floor = int(advice.pilot["rstar_low"].iloc[-1])
+    assert advice.pilot["rstar"].tolist() == [6, 5, 4, 3] and floor == 3
+    assert advice.rank >= floor and advice.interval[0] >= floor
+    assert any("does not fall as N grows" in note for note in advice.notes)
+
+
 def test_json_record_has_the_issue_keys():
     teacher = teacher_named("power law alpha=1.5")
     record = A.advise(pilot_of(teacher, 1), 4 * teacher.n0, n_resamples=200).to_json()
@@ -225,3 +250,125 @@ def test_calibration_meets_its_goals():
     table = A.calibrate_advice()
     print(table.to_string())
     assert_goals(table)
+
+
+# ---------------------------------------------------------------- a real teacher (a tiny random Llama)
+
+# The tiny teacher has 2 layers and d_T = 64: with teacher_layers = 2 and the corpus vocabulary its
+# pilot's LRC settings are the quick report's (LRC_QUICK plus this teacher and text), so the report
+# would store the very same rank cells.
+TINY_OPTIONS = {"teacher_layers": 2, "vocab": "corpus"}
+TINY_PLAN = A.PilotPlan((128, 256, 384), (0, 1, 2), (2, 4, 8, 16, 32), min_budgets=A.REAL_MIN_BUDGETS)
+
+
+@pytest.fixture
+def one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_real(tmp_path_factory):
+    """A real pilot of the tiny teacher: (its frame, the workspace, the store, the cache folder)."""
+    folder = tmp_path_factory.mktemp("real_pilot")
+    ws = make_tiny_workspace(folder / "ws", gguf=False)
+    store, cache = folder / "results.db", folder / "cache"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("LRKD_CACHE", str(cache))
+            sweep = A.real_pilot(
+                str(ws["safetensors"]), TINY_PLAN, options=real_options(ws), store=store, progress=False
+            )
+    finally:
+        torch.set_num_threads(threads)
+    return sweep, ws, store, cache
+
+
+def real_options(ws) -> dict:
+    return {**TINY_OPTIONS, "text": str(ws["text"])}
+
+
+def test_real_pilot_is_the_rank_evidence_of_the_real_experiment(tiny_real):
+    sweep, _, _, _ = tiny_real
+    assert {"rank", "n_samples", "seed", A.REAL_RISK, "plateau_change"} <= set(sweep.columns)
+    assert sorted(sweep["rank"].unique()) == list(TINY_PLAN.widths)
+    assert sorted(sweep["n_samples"].unique()) == list(TINY_PLAN.budgets)
+    assert sorted(sweep["seed"].unique()) == list(TINY_PLAN.seeds)
+    assert len(sweep) == len(TINY_PLAN.widths) * len(TINY_PLAN.budgets) * len(TINY_PLAN.seeds)
+    assert np.isfinite(sweep[A.REAL_RISK]).all() and (sweep[A.REAL_RISK] > 0).all()
+    assert (sweep["epochs"] == sweep.attrs["epochs"]).all()  # every student made the preset's passes
+    assert sweep.attrs["d_T"] == 64 and sweep.attrs["max_rank"] == 63
+    assert sweep.attrs["experiment"] == f"{LRC_REAL.name}_rank" and "reduced" in sweep.attrs["teacher"]
+    assert {k: sweep.attrs["lrc"][k] for k in LRC_QUICK} == {**LRC_QUICK, **TINY_OPTIONS}
+
+
+def test_real_pilot_resumes_and_its_cells_are_the_real_experiments(tiny_real, monkeypatch, one_thread):
+    """A rerun trains nothing, and lrc_real (a report) configured with the same settings reads the
+    pilot's rank cells back from the store instead of training them."""
+    sweep, ws, store, cache = tiny_real
+    monkeypatch.setenv("LRKD_CACHE", str(cache))
+    import lrkd.simulate.experiments.real as real_experiment
+    import lrkd.simulate.lrc.api as api
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored cell was trained again")
+
+    monkeypatch.setattr(api, "train_sweep", no_training)
+    again = A.real_pilot(str(ws["safetensors"]), TINY_PLAN, options=real_options(ws), store=store, progress=False)
+    pd.testing.assert_frame_equal(again, sweep)
+
+    # the report's way in: run_lrc_real with the quick preset's LRC settings for this teacher and text
+    config = LRC_REAL.config(
+        "quick",
+        lrc={**LRC_QUICK, "teacher": str(ws["safetensors"]), "text": str(ws["text"])},
+        widths=list(TINY_PLAN.widths),
+        budgets=list(TINY_PLAN.budgets),
+        seeds=list(TINY_PLAN.seeds),
+    )
+    original, seen = real_experiment.run_grid, {}
+
+    class RankGridDone(Exception):
+        pass
+
+    def rank_grid_only(experiment, cells, *args, **kwargs):
+        if experiment != f"{LRC_REAL.name}_rank":
+            raise RankGridDone  # the C3 and C1 cells are not the pilot's: stop before them
+        seen["cells"] = original(experiment, cells, *args, **kwargs)
+        return seen["cells"]
+
+    monkeypatch.setattr(real_experiment, "run_grid", rank_grid_only)
+    with pytest.raises(RankGridDone):
+        LRC_REAL.run(config, store=ResultStore(store), progress=False)
+    report_rank = rank_evidence(to_frame(seen["cells"], "final"))
+    pd.testing.assert_frame_equal(report_rank, sweep[report_rank.columns])
+
+
+def test_advice_on_a_real_pilot_reads_rstar_as_the_c4_verdict_does(tiny_real):
+    sweep, _, _, _ = tiny_real
+    advice = A.advise(sweep, 4096, risk=A.REAL_RISK, max_rank=sweep.attrs["max_rank"], n_resamples=300)
+    low, high = advice.interval
+    assert TINY_PLAN.widths[0] <= low <= advice.rank <= high <= sweep.attrs["max_rank"]
+    assert advice.risk == A.REAL_RISK and advice.line("tokens").startswith(f"rank {advice.rank} [{low}, {high}]")
+    assert "for N = 4,096 tokens" in advice.line("tokens")
+    claim = next(c for c in theory.all_claims() if c.id == "optimal_rank")
+    verdict = real_claims.lrc_rank_verdict(claim, sweep, experiment=LRC_REAL.name, teacher=sweep.attrs["teacher"])
+    assert advice.pilot["rstar"].tolist() == verdict.numbers["rstar"]
+    assert advice.pilot["n_samples"].tolist() == verdict.numbers["n_samples"]
+
+
+def test_real_pilot_input_is_checked_before_any_work(tmp_path):
+    with pytest.raises(InputError) as info:
+        A.PilotPlan((256, 512), (0, 1, 2), (4, 8), min_budgets=A.REAL_MIN_BUDGETS)
+    assert info.value.field == "pilot budgets"
+    with pytest.raises(InputError) as info:
+        A.real_pilot("smollm2-135m-instruct", TINY_PLAN, options={"d_S": 8}, store=tmp_path / "s.db")
+    assert info.value.field == "options" and not (tmp_path / "s.db").exists()
+    plan = A.default_real_plan()
+    quick = LRC_REAL.config("quick")
+    assert (plan.budgets, plan.seeds, plan.widths) == (quick.budgets, quick.seeds, quick.widths)
+    assert A.default_real_plan(n_seeds=4, budgets=(512, 256, 1024)).budgets == (256, 512, 1024)
