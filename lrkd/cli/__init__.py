@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from lrkd import progress
+from lrkd.cli import advise  # cheap: its science loads when the command runs
 from lrkd.errors import InputError
 from lrkd.executors import CellsLost
 
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify(sub)
     _add_teacher_outputs(sub)
     _add_experiments(sub)
+    advise.add_parser(sub)
     return parser
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lrkd import progress, theory
 from lrkd.device import device_label, resolve
+from lrkd.paths import require_writable_folder
 from lrkd.errors import InputError
 from lrkd.executors import executor_for
 from lrkd.provenance import environment
@@ -104,27 +105,6 @@ def run(
         written = write_report(stage, ctx)
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
-
-
-def require_writable_folder(folder: Path, field: str) -> None:
-    """Create `folder` and prove a file can be written in it, before any long work starts.
-
-    Args:
-        folder: the folder.
-        field: the option that named it, for the error.
-
-    Raises:
-        InputError: it cannot be created or written.
-    """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".lrkd-write-check"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(
-            field, f"cannot write to {folder} ({exc.strerror or exc}); give a folder you can create and write"
-        ) from None
 
 
 def claim_filter(claims: str | None) -> list[str] | None:
