@@ -142,3 +142,42 @@ def test_runs_as_a_script(verdicts, tmp_path):
         cwd=ROOT,
     )
     assert result.returncode == 1 and "findings_table.py" in result.stderr
+
+
+def test_the_real_block_is_generated_from_the_real_verdicts_only(tmp_path):
+    """--real PRESET renders the lrc_real verdicts of the paper's claims between their own markers,
+    leaves the findings table alone, and refuses a report without real verdicts."""
+    numbers = {
+        "rstar": [32, 16],
+        "rstar_low": [16, 16],
+        "rstar_high": [64, 32],
+        "n_samples": [256, 512],
+        "widths": [4, 8],
+        "seeds": 3,
+        "claimed_exponent": 0.5,
+        "growth_law": "unidentified",
+        "stability": 0.47,
+        "precision": "float32",
+    }
+    records = [
+        Verdict("optimal_rank", "lrc_real (SmolLM2; float32)", "inconclusive", "r* is flat.", numbers),
+        Verdict("optimal_rank", "c4_rank (power law, alpha=1)", "holds", "grows", {"exponent": 0.5}),
+    ]
+    path = tmp_path / "verdicts.json"
+    path.write_text(json.dumps([v.to_json() for v in records]))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- findings-table:start -->\nold table\n<!-- findings-table:end -->\n"
+        "<!-- real-quick:start -->\nold numbers\n<!-- real-quick:end -->\nafter\n"
+    )
+    assert run(path, "--readme", readme, "--real", "quick").returncode == 0
+    text = readme.read_text()
+    assert "old table" in text and "old numbers" not in text and "c4_rank" not in text
+    assert "C4 optimal rank: **inconclusive**. r* = 32 [16, 64], 16 [16, 32] at N = 256, 512 tokens" in text
+    assert "stability 0.47" in text and "precision float32" in text
+    assert run(path, "--readme", readme, "--real", "quick", "--check").returncode == 0
+    synthetic_only = tmp_path / "synthetic.json"
+    synthetic_only.write_text(json.dumps([records[1].to_json()]))
+    refused = run(synthetic_only, "--readme", readme, "--real", "quick")
+    assert refused.returncode == 2 and "no lrc_real verdict" in refused.stderr
+    assert run(path, "--readme", readme, "--real", "standard").returncode == 2  # no such block in this README
