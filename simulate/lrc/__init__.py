@@ -29,6 +29,11 @@ for the spectra) does not load the training loop and the students with it.
 
 import importlib
 
+# Bound now, not on first use: `merge` is also the name of a submodule, and importing the
+# submodule (anywhere) would set the package's attribute `merge` to that module, shadowing the
+# function that a lazy lookup would have returned.
+from lrkd.simulate.lrc.merge import merge  # noqa: F401 (exported: __all__ below)
+
 #: public name -> (module, name there)
 _EXPORTS = {
     "distill": ("lrkd.simulate.lrc.api", "distill"),
@@ -44,7 +49,6 @@ _EXPORTS = {
     "spectra_rows": ("lrkd.simulate.lrc.diagnostics", "spectra_rows"),
     "teacher_matrices": ("lrkd.simulate.lrc.diagnostics", "teacher_matrices"),
     "teacher_spectra": ("lrkd.simulate.lrc.diagnostics", "teacher_spectra"),
-    "merge": ("lrkd.simulate.lrc.merge", "merge"),
     "RunRecord": ("lrkd.simulate.lrc.record", "RunRecord"),
     "to_cell_result": ("lrkd.simulate.lrc.record", "to_cell_result"),
     "DenseStudent": ("lrkd.simulate.lrc.student", "DenseStudent"),
@@ -53,7 +57,7 @@ _EXPORTS = {
     "Teacher": ("lrkd.simulate.lrc.teacher", "Teacher"),
     "load_teacher": ("lrkd.simulate.lrc.teacher", "load_teacher"),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "merge"])
 
 
 def __getattr__(name: str):
