@@ -334,16 +334,7 @@ def _advise_linear(args: argparse.Namespace, request: _Request) -> int:
     truth = _truth(teacher, budget, advice)
     record = {"teacher": {"spec": args.teacher, "label": label, **teacher.to_dict()}, **advice.to_json()}
     record["truth"] = truth
-    print(advice.line("samples"))
-    for sentence in _comparisons(advice, truth):
-        print(sentence)
-    if args.json_path is not None:
-        _write_json(args.json_path, record)
-        progress.note(f"lrkd advise: wrote {args.json_path}")
-    if args.out is not None:
-        _write_out(args.out, advice, record, label)
-        progress.note(f"lrkd advise: wrote the figure and tables to {args.out}")
-    return 0
+    return _report(args, advice, record, label, unit="samples", truth=truth)
 
 
 def _truth(teacher, budget: int, advice) -> dict[str, Any] | None:
@@ -424,8 +415,25 @@ def _advise_real(args: argparse.Namespace, request: _Request) -> int:
         },
         "truth": None,
     }
-    print(advice.line("tokens"))
-    for sentence in _comparisons(advice, None):
+    return _report(args, advice, record, label, unit="tokens", truth=None)
+
+
+def _report(args: argparse.Namespace, advice, record: dict, label: str, *, unit: str, truth) -> int:
+    """Print the advice (first line, then its comparisons) and write --json and --out.
+
+    Args:
+        args: the parsed command line.
+        advice: the advice (validate.advice).
+        record: the JSON record of it.
+        label: the teacher's label, for the figure.
+        unit: what N counts ("samples" or "tokens").
+        truth: the known truth for a linear teacher, or None.
+
+    Returns:
+        The exit code, 0.
+    """
+    print(advice.line(unit))
+    for sentence in _comparisons(advice, truth):
         print(sentence)
     if args.json_path is not None:
         _write_json(args.json_path, record)
