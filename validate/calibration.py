@@ -19,13 +19,60 @@ from typing import Iterable
 import pandas as pd
 
 from lrkd import theory
-from lrkd.simulate.experiments import Runs
+from lrkd.simulate.experiments import Runs, get_experiment
+from lrkd.simulate.experiments.c1 import C1_QUADRATIC
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
+from lrkd.simulate.experiments.c3 import C3_INFORMATION
+from lrkd.simulate.experiments.c4 import C4_RANK
+from lrkd.sweep import SerialExecutor
 from lrkd.validate.engine.checks import fit_cache
 from lrkd.validate.engine.verdict import CODES, Verdict
 from lrkd.validate.planted import Planted
 from lrkd.validate.registry import PLANTED, PLANTED_SOURCES, load_families, with_evidence
 
 load_families()  # PLANTED and PLANTED_SOURCES are read directly: every family registers its planted claims first
+
+
+#: The runs calibration reads, at sizes where every planted claim is decided: (experiment, preset,
+#: size overrides, seeds per calibration seed). The tests (tests/validate/conftest.py) and the
+#: report's calibration section both run these, for calibration seeds 0..4.
+CALIBRATION_SIZES: tuple[tuple[str, str, dict, int], ...] = (
+    (C1_QUADRATIC.name, "quick", {"steps": [100, 200, 400, 800, 1600, 3200]}, 6),
+    (C2_GENERALIZATION.name, "quick", {"sample_sizes": [128, 256, 512, 1024, 2048]}, 24),
+    (C3_INFORMATION.name, "quick", {"steps": 300, "lrs": [1e-2, 3e-2], "mi_samples": 1000}, 4),
+    # r* needs room to grow before the full-rank fit wins: at m = n = 96 (power law) and 64
+    # (exponential) six sizes of N = 512..16384 lie inside the rank grid and the growth law is decided
+    # (at the quick report's m = n = 64 the power law often is not)
+    (C4_RANK.name, "quick", {"m": 96, "n": 96, "sample_sizes": [256 * 2**k for k in range(7)]}, 6),
+    (C4_RANK.name, "quick_exponential", {"m": 64, "n": 64, "sample_sizes": [256 * 2**k for k in range(7)]}, 6),
+)
+CALIBRATION_SEEDS = (0, 1, 2, 3, 4)
+
+
+def calibration_runs(*, seed: int, executor=None, store=None) -> tuple[Runs, ...]:
+    """The runs calibration reads (CALIBRATION_SIZES), with run seeds offset by the calibration seed
+    `seed` (each calibration seed draws fresh data).
+
+    Args:
+        seed: the calibration seed; run seeds are 100 + seed * k ... 100 + (seed + 1) * k - 1.
+        executor: how to run them (default: serially, in this process).
+        store: a lrkd.store.Store to resume from (default: none).
+
+    Returns:
+        A tuple of Runs with their evidence tables (pass it to `calibrate` or `sources`).
+    """
+    out = []
+    for name, preset, sizes, k in CALIBRATION_SIZES:
+        experiment = get_experiment(name)
+        fields = experiment.config_type.__dataclass_fields__
+        overrides = {key: value for key, value in sizes.items() if key in fields}
+        overrides["seeds"] = list(range(100 + seed * k, 100 + (seed + 1) * k))
+        if "device" in fields:
+            overrides["device"] = "cpu"
+        config = experiment.config(preset, **overrides)
+        runs = experiment.run(config, store=store, executor=executor or SerialExecutor(), progress=False)
+        out.append(with_evidence(runs))
+    return tuple(out)
 
 
 class Sources(dict):
@@ -153,6 +200,9 @@ def confusion_matrix(scored: list[Verdict]) -> pd.DataFrame:
 
 
 __all__ = [
+    "CALIBRATION_SIZES",
+    "CALIBRATION_SEEDS",
+    "calibration_runs",
     "Sources",
     "planted_claims",
     "sources",
