@@ -119,13 +119,18 @@ def all_verdicts(runs: list[Runs], claims: Iterable[str] | None = None) -> list[
     ]
 
 
-def calibration_verdicts(runs: list[Runs]) -> list[Verdict]:
-    """Planted claims on the runs they need (validate.calibration.calibrate picks them).
+def calibration_verdicts(
+    seeds=calibration.CALIBRATION_SEEDS, *, store=None, executor=None, progress=None
+) -> list[Verdict]:
+    """Planted claims on the calibration runs (validate.calibration.CALIBRATION_SIZES), at each
+    calibration seed, run through the report's store and pool.
 
     Args:
-        runs: the Runs of the plan.
+        seeds: the calibration seeds (default 0..4).
+        store, executor: the report's results store and pool (resumable like the plan's runs).
+        progress: called with a line per seed.
 
     Returns:
-        One scored verdict per planted claim whose evidence is among `runs`.
+        One scored verdict per planted claim and seed (numbers["calibration_seed"]).
     """
-    return calibration.calibrate(runs)
+    return calibration.calibrate_seeds(seeds, executor=executor, store=store, progress=progress)

@@ -196,7 +196,7 @@ def make_outline(ctx: ReportContext) -> ReportOutline:
         The ReportOutline that build_document and write_figures read.
     """
     sections = claim_sections(ctx.claims, ctx.verdicts)
-    owners = {id(v): v for v in [*(v for s in sections for v in s.verdicts), *ctx.calibration]}
+    owners = {id(v): v for v in [*(v for s in sections for v in s.verdicts), *figured_calibration(ctx.calibration)]}
     slugs: set[str] = set()
     drawn = {key: [draw_one(v, i, f, slugs) for i, f in enumerate(v.figures)] for key, v in owners.items()}
     taken = {s.anchor for s in sections}
@@ -498,20 +498,22 @@ def calibration_section(ctx: ReportContext, outline: ReportOutline) -> Section:
     if not ctx.calibration:
         return Section(title, [Paragraph("No planted claims were run.")], anchor="calibration")
     header, matrix = confusion_rows(ctx.calibration)
-    rows = [
-        Row(
-            [
-                Code(v.claim),
-                Code(v.experiment),
-                expected_text(v),
-                badge(v.code),
-                correct_badge(v),
-                Prose(v.explanation),
-            ],
-            {"data-expected": str(v.numbers.get("expected", ""))},
+    rows = []
+    for group in by_planted_claim(ctx.calibration):
+        v = group[0]
+        rows.append(
+            Row(
+                [
+                    Code(v.claim),
+                    Code(v.experiment),
+                    expected_text(v),
+                    badge(v.code),
+                    correct_badge(v) if len(group) == 1 else seeds_badge(group),
+                    Prose(v.explanation),
+                ],
+                {"data-expected": str(v.numbers.get("expected", ""))},
+            )
         )
-        for v in ctx.calibration
-    ]
     blocks = [
         Paragraph(
             [
@@ -536,9 +538,58 @@ def calibration_section(ctx: ReportContext, outline: ReportOutline) -> Section:
             rows,
             id="calibration-table",
         ),
-        *(f for v in ctx.calibration for f in outline.figures[id(v)]),
+        *(f for v in ctx.calibration if id(v) in outline.figures for f in outline.figures[id(v)]),
     ]
     return Section(title, blocks, anchor="calibration")
+
+
+def by_planted_claim(calibration: Sequence) -> list[list]:
+    """The scored planted verdicts grouped by planted claim (one group per claim, its calibration
+    seeds in order; a verdict without a seed is a group of its own).
+
+    Args:
+        calibration: scored planted verdicts (validate.calibration.calibrate_seeds or calibrate).
+
+    Returns:
+        The groups, in the order each claim first appears.
+    """
+    groups: dict = {}
+    for i, v in enumerate(calibration):
+        key = (v.claim, v.experiment) if "calibration_seed" in v.numbers else i
+        groups.setdefault(key, []).append(v)
+    return list(groups.values())
+
+
+def seeds_badge(group: Sequence) -> Badge:
+    """The "Correct" badge of a planted claim checked at several calibration seeds: ok when right at
+    every seed, else a miss naming the seeds it missed and what it got there.
+
+    Args:
+        group: one planted claim's scored verdicts, one per calibration seed.
+
+    Returns:
+        A Badge, e.g. "5 of 5 seeds" or "4 of 5 seeds (seed 3: inconclusive)".
+    """
+    missed = [v for v in group if not v.numbers.get("correct")]
+    text = f"{len(group) - len(missed)} of {len(group)} seeds"
+    if missed:
+        text += " (" + "; ".join(f"seed {v.numbers['calibration_seed']}: {v.code}" for v in missed) + ")"
+    return Badge("miss" if missed else "ok", text)
+
+
+def figured_calibration(calibration: Sequence) -> list:
+    """The planted verdicts whose figures the report draws: the first calibration seed's (the
+    other seeds repeat the same figures with fresh noise), or every one when none has a seed.
+
+    Args:
+        calibration: scored planted verdicts.
+
+    Returns:
+        The verdicts to draw.
+    """
+    seeds = [v.numbers["calibration_seed"] for v in calibration if "calibration_seed" in v.numbers]
+    first = min(seeds, default=None)
+    return [v for v in calibration if v.numbers.get("calibration_seed", first) == first]
 
 
 def correct_badge(v) -> Badge:
@@ -893,9 +944,14 @@ def hit_rate_text(calibration: Sequence) -> str:
         calibration: scored planted verdicts.
 
     Returns:
-        "<correct> of <total> planted claims classified correctly".
+        "<correct> of <total> planted claims classified correctly", or with several calibration
+        seeds "<correct> of <total> planted verdicts right (<k> planted claims x <s> calibration seeds)".
     """
     correct, total = hit_rate(calibration)
+    seeds = {v.numbers["calibration_seed"] for v in calibration if "calibration_seed" in v.numbers}
+    if len(seeds) > 1:
+        claims = len({(v.claim, v.experiment) for v in calibration})
+        return f"{correct} of {total} planted verdicts right ({claims} planted claims x {len(seeds)} calibration seeds)"
     return f"{correct} of {total} planted claims classified correctly"
 
 

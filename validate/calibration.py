@@ -153,6 +153,29 @@ def calibrate(runs, planted: Iterable[Planted] | None = None) -> list[Verdict]:
         return [score(p, p.check(p.claim, built[p.source])) for p in planted if p.source in built]
 
 
+def calibrate_seeds(
+    seeds: Iterable[int] = CALIBRATION_SEEDS, *, executor=None, store=None, progress=None
+) -> list[Verdict]:
+    """Every planted claim on the calibration runs of each calibration seed, scored: what the report's
+    confusion matrix counts (a planted claim must come out right at every seed, not at a lucky one).
+
+    Args:
+        seeds: the calibration seeds (default 0..4); each draws fresh runs (`calibration_runs`).
+        executor, store: passed to `calibration_runs` (the report's pool and results store).
+        progress: called with a short line before each seed (default: silent).
+
+    Returns:
+        The scored verdicts, seed by seed, each with numbers["calibration_seed"].
+    """
+    out = []
+    for seed in seeds:
+        if progress is not None:
+            progress(f"calibration seed {seed}")
+        scored = calibrate(calibration_runs(seed=seed, executor=executor, store=store))
+        out += [replace(v, numbers={**v.numbers, "calibration_seed": seed}) for v in scored]
+    return out
+
+
 def hit_rate(scored: list[Verdict]) -> tuple[int, int]:
     """How many planted claims came out right.
 
@@ -207,6 +230,7 @@ __all__ = [
     "planted_claims",
     "sources",
     "calibrate",
+    "calibrate_seeds",
     "score",
     "hit_rate",
     "misclassified",

@@ -79,8 +79,10 @@ def run(
         progress.note(f"lrkd report ({size}): {len(plan)} experiments on {device_label(dev)}, results in {store.path}")
         with pool:  # connects to the Dask scheduler (or starts a cluster) before the first cell
             runs = run_jobs(plan, store=store, executor=pool, device=device)
+            calibration = (
+                calibration_verdicts(store=store, executor=pool, progress=progress.note) if claim_ids is None else []
+            )
         verdicts = all_verdicts(runs, claim_ids)
-        calibration = calibration_verdicts(runs) if claim_ids is None else []
         data_files = export_tables(runs, stage / "data")
         ctx = ReportContext(
             title="lrkd validation report: low-rank knowledge distillation claims",

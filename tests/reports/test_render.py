@@ -450,3 +450,31 @@ def test_fmt_is_one_function_for_numbers_and_structures():
         "a = 1",
     ]
     assert doc.fmt(0.123456, digits=2) == "0.12" and doc.fmt(np.int64(7)) == "7"
+
+
+def _seeded(claim: str, code: str, expected: str, seed: int):
+    from lrkd.validate.engine.verdict import Verdict
+
+    numbers = {"expected": expected, "accepted": [expected], "correct": code == expected, "calibration_seed": seed}
+    return Verdict(claim, "c2_generalization", code, "planted", numbers)
+
+
+def test_planted_claims_over_calibration_seeds_are_one_row_each_naming_the_missed_seeds():
+    from lrkd.reports import render
+
+    scored = [
+        _seeded("p_a", "holds", "holds", 0),
+        _seeded("p_b", "vacuous", "vacuous", 0),
+        _seeded("p_a", "inconclusive", "holds", 1),
+        _seeded("p_b", "vacuous", "vacuous", 1),
+    ]
+    groups = render.by_planted_claim(scored)
+    assert [[v.numbers["calibration_seed"] for v in g] for g in groups] == [[0, 1], [0, 1]]
+    assert render.seeds_badge(groups[0]).label == "1 of 2 seeds (seed 1: inconclusive)"
+    assert render.seeds_badge(groups[1]).label == "2 of 2 seeds"
+    assert render.hit_rate_text(scored) == "3 of 4 planted verdicts right (2 planted claims x 2 calibration seeds)"
+    assert render.figured_calibration(scored) == [scored[0], scored[1]]  # figures of the first seed only
+    header, rows = render.confusion_rows(scored)
+    holds_row = next(r for r in rows if r[0] == render.LABELS["holds"])
+    assert holds_row[header.index(render.LABELS["holds"])] == "1"
+    assert holds_row[header.index(render.LABELS["inconclusive"])] == "1"
