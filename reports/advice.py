@@ -150,19 +150,48 @@ def _rstar_panel(ax, advice: Advice) -> None:
     ax.legend(loc="upper left")
 
 
-def calibration_markdown(table) -> str:
-    """The calibration table of validate.advice.calibrate_advice as Markdown (the report's section
-    "Rank advice, calibrated" and the README print it).
+CALIBRATION_HEADER = [
+    "teacher",
+    "true r* at N0 -> 4 N0 -> 16 N0",
+    "cases",
+    "advised rank within 5% of the best",
+    "interval holds a rank within 1% of the best",
+    "median interval width",
+]
 
-    Args: table (the DataFrame calibrate_advice returns). Returns: the Markdown table.
+
+def calibration_rows(table) -> list[list[str]]:
+    """The rows of validate.advice.calibrate_advice's table as text, in CALIBRATION_HEADER's order.
+
+    Args:
+        table: the DataFrame calibrate_advice returns.
+
+    Returns:
+        One list of cells per row.
     """
-    head = (
-        "| teacher | true r* at N0 -> 4 N0 -> 16 N0 | cases | advised rank within 5% of the best | "
-        "interval holds a rank within 1% of the best | median interval width |\n|---|---|---|---|---|---|"
-    )
-    rows = [
-        f"| {row.teacher} | {row.true_rstar} | {row.cases} | {row.advised_within_5pct:.0%} | "
-        f"{row.interval_within_1pct:.0%} | {row.median_interval_width:g} |"
+    return [
+        [
+            str(row.teacher),
+            str(row.true_rstar),
+            str(row.cases),
+            f"{row.advised_within_5pct:.0%}",
+            f"{row.interval_within_1pct:.0%}",
+            f"{row.median_interval_width:g}",
+        ]
         for row in table.itertuples()
     ]
-    return "\n".join([head, *rows])
+
+
+def calibration_markdown(table) -> str:
+    """The calibration table of validate.advice.calibrate_advice as Markdown (the README prints it;
+    the report's section "Rank advice, calibrated" renders the same rows).
+
+    Args:
+        table: the DataFrame calibrate_advice returns.
+
+    Returns:
+        The Markdown table.
+    """
+    lines = ["| " + " | ".join(CALIBRATION_HEADER) + " |", "|" + "---|" * len(CALIBRATION_HEADER)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in calibration_rows(table)]
+    return "\n".join(lines)

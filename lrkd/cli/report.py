@@ -31,6 +31,7 @@ from lrkd.reports.render import ReportContext, hit_rate_text, write_report
 from lrkd.simulate.experiments.real import LRC_REAL
 from lrkd.staging import staged
 from lrkd.store import ResultStore
+from lrkd.validate.advice import calibrate_advice
 from lrkd.validate.calibration import misclassified
 from lrkd.validate.engine.checks import MAX_EXPONENT_CI_WIDTH
 from lrkd.validate.engine.verdict import LABELS
@@ -82,6 +83,7 @@ def run(
             calibration = (
                 calibration_verdicts(store=store, executor=pool, progress=progress.note) if claim_ids is None else []
             )
+            advice = calibrate_advice(progress=progress.note) if claim_ids is None else None
         verdicts = all_verdicts(runs, claim_ids)
         data_files = export_tables(runs, stage / "data")
         ctx = ReportContext(
@@ -90,6 +92,7 @@ def run(
             verdicts=verdicts,
             claims=list(theory.all_claims()),
             calibration=calibration,
+            advice_calibration=advice,
             config={
                 "size": size,
                 "device": device,

@@ -478,3 +478,27 @@ def test_planted_claims_over_calibration_seeds_are_one_row_each_naming_the_misse
     holds_row = next(r for r in rows if r[0] == render.LABELS["holds"])
     assert holds_row[header.index(render.LABELS["holds"])] == "1"
     assert holds_row[header.index(render.LABELS["inconclusive"])] == "1"
+
+
+def test_the_advice_calibration_table_is_a_section_of_the_report(fx, tmp_path):
+    """calibrate_advice's table (here a hand-made one in its shape) goes into both formats, with the
+    overall shares and whether the goal was met in words."""
+    import dataclasses
+
+    import pandas as pd
+
+    table = pd.DataFrame.from_records(
+        [
+            {"teacher": "exact rank 5", "true_rstar": "5 -> 5 -> 5", "cases": 4, "advised_within_5pct": 1.0,
+             "interval_within_1pct": 1.0, "median_interval_width": 0.0, "max_truth_se": 0.001, "goal_met": True},
+            {"teacher": "all", "true_rstar": "", "cases": 4, "advised_within_5pct": 0.75,
+             "interval_within_1pct": 1.0, "median_interval_width": 0.0, "max_truth_se": 0.001, "goal_met": False},
+        ]
+    )  # fmt: skip
+    ctx = dataclasses.replace(context(fx), advice_calibration=table)
+    write_report(tmp_path / "out", ctx)
+    for name in ("report.md", "report.html"):
+        text = read(tmp_path / "out", name)
+        assert "Rank advice, calibrated" in text and "exact rank 5" in text
+        assert "within 5% of the best rank&#x27;s in 75%" in text or "within 5% of the best rank's in 75%" in text
+        assert "NOT met" in text
