@@ -50,7 +50,7 @@ from lrkd.simulate.experiments.c3 import C3_INFORMATION
 from lrkd.validate.engine import mi
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import DEFAULT_CONFIDENCE, mean_interval
-from lrkd.validate.registry import check, evidence
+from lrkd.validate.registry import check, evidence, judged_tables
 from lrkd.validate.engine.verdict import Figure, Verdict
 
 CLONE_ARM, CONTROLS = "kd_clone", ("noisy", "kd")
@@ -870,6 +870,10 @@ def shallow_evidence(sweep, rank: int, alphas, *, seeds, noise_std: float) -> pd
 
 
 # -- what validate reads from the C3 experiment (validate.registry) ----------------------------------
+# one row per (arm, lr, seed, evaluation step); "arms" and "scaled" summarize over seeds
+judged_tables(C3_INFORMATION, "evidence")
+
+
 @evidence(C3_INFORMATION, ("evidence", "arms", "scaled"))
 def information_tables(runs) -> dict[str, pd.DataFrame]:
     """MI per arm, seed and step (exact or estimated), the arms' summary and the scaled students.

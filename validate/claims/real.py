@@ -34,7 +34,7 @@ from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.claims.c1 import C1_SPEC
 from lrkd.validate.engine.checks import decide, exponent_outcome, mean_interval
 from lrkd.validate.engine.growth import fit_growth_laws
-from lrkd.validate.registry import check, evidence
+from lrkd.validate.registry import check, evidence, judged_tables
 from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
 from lrkd.validate.engine.stability import DEFAULT_RESAMPLES, require_stable, seed_bootstrap_stability
 from lrkd.validate.engine.verdict import Figure, Verdict
@@ -777,6 +777,10 @@ def _gain(evidence: pd.DataFrame) -> dict:
 
 
 # -- what validate reads from the real run (validate.registry) --------------------------------------
+# one row per student (and N, or snapshot step) or per SGD run; "mi_benchmark" scores estimators, not runs
+judged_tables(LRC_REAL, "rank", "generalization", "information", "convergence")
+
+
 @evidence(LRC_REAL, ("rank", "generalization", "information", "mi_benchmark", "convergence"))
 def lrc_tables(runs) -> dict[str, pd.DataFrame]:
     """Every claim's evidence from the stored cells: the rank sweep's (with its plateau check), the
