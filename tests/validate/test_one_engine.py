@@ -111,3 +111,19 @@ def test_an_rstar_claim_in_any_variable_name_never_raises_key_error(rank_sweep, 
     )
     reference = check_claim(named_n, rank_sweep)
     assert (verdict.code, verdict.numbers["exponent_variable"]) == (reference.code, "n_train")
+
+
+def test_every_checked_experiment_declares_its_judged_tables():
+    """A user claim on any experiment the suite checks is bound to a declared table with one row per
+    run and grid point, never to "the first table with the columns" (the fallback for experiments
+    that declare none)."""
+    from lrkd.validate import registry
+
+    registry.load_families()
+    checked = {experiment for experiment, _ in registry.CHECKS}
+    missing = sorted(e for e in checked if not registry.JUDGED_TABLES.get(e))
+    assert not missing, f"experiments without judged tables: {missing}"
+    for experiment, tables in registry.JUDGED_TABLES.items():
+        produced = set(registry.EVIDENCE.get(experiment, ((), None))[0])
+        raw = {"sweep", "evidence", "spectra"}  # the experiments' own tables (the rest are evidence)
+        assert tables and set(tables) <= produced | raw, (experiment, tables, produced)

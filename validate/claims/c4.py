@@ -2,13 +2,15 @@
 
 Runs: reduced-rank regression rank sweeps (every rank 1..min(m, n)) at several N, for teachers
 with planted spectra. validate.rstar locates r*(N) with its seed band; sizes where r* touches an
-edge of the rank grid only bound r* and are left out. validate.growth then fits a power law, a
-logarithm and a constant and identifies one by AICc (criterion stated there). A local slope
-cannot tell N^q from log N; the identified law can. The claim (r* = O(sqrt(N)), or any user
-exponent claim on r*) is judged against that law in the O(.) sense (`_judge`):
-  logarithm or constant identified      -> a positive power claim holds, not tight;
-  power law identified                  -> its exponent interval against the claimed exponent,
-                                           moved by theory's finite-size offset on the same grid;
+edge of the rank grid only bound r* and are left out. validate.engine.growth then fits a power
+law, a logarithm and a constant and identifies one (criterion stated there: constant or growing by
+the slope's interval, since the constant is nested in both growing laws; power law or logarithm by
+AICc and bootstrap wins). A local slope cannot tell N^q from log N; the identified law can. The claim (r* =
+O(sqrt(N)), or any user exponent claim on r*) is judged against that law in the O(.) sense (`_judge`):
+  logarithm identified                  -> a positive power claim holds, not tight;
+  power law or constant identified      -> a power claim by the exponent interval against the
+                                           claimed exponent, moved by theory's finite-size offset
+                                           on the same grid; a constant or log N claim by class;
   no law identified                     -> inconclusive, with the N the grid would need to reach.
 Theory's finite-size r* (`oracle_rstar`, the spiked-matrix account of truncated RRR,
 theory.rank.spiked_rstar) goes through the same fit on the same sizes: that is the prediction the
@@ -32,9 +34,11 @@ from lrkd.errors import InputError, require
 from lrkd.simulate.experiments.c4 import C4_RANK
 from lrkd.simulate.experiments.spectra import TEACHER_SPECTRA
 from lrkd.validate.engine.fits import ExponentFit, compare_exponent
+from lrkd.validate.engine import checks
+from lrkd.validate.engine import growth as growth_laws
 from lrkd.validate.engine.growth import GrowthFit, fit_growth_laws
 from lrkd.validate.engine.rstar import empirical_rstar, rstar_replicates
-from lrkd.validate.registry import check
+from lrkd.validate.registry import check, judged_tables
 from lrkd.validate.engine.spectrum import compare_with_null
 from lrkd.validate.engine.verdict import Figure, Verdict
 
@@ -102,10 +106,6 @@ def local_slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-# The grid must tell an exponent interval from the alternative reading of the variance term: at
-# alpha = 1 the fast rate gives r* ~ N^(1/2) and the paper's own rate N^(1/4). A power-law interval
-# wider than that gap cannot separate them, so it cannot make the claim hold.
-RESOLUTION = 0.25
 MIN_SIZES = 4  # three laws with up to two parameters need four usable sample sizes
 
 
@@ -116,7 +116,7 @@ def rank_verdict(
 
     r*(N) and its seed band come from validate.engine.rstar; sizes where r* or its band touches an
     edge of the rank grid only bound r* and are left out. validate.engine.growth fits a power law, a
-    logarithm and a constant and picks one by AICc (criterion in that module). The claim is judged
+    logarithm and a constant and identifies one (criterion in that module). The claim is judged
     against the law the data identify, in the O(.) sense (`_judge`); if no law is identified the
     verdict is inconclusive and says how far N must reach for the two best laws to part. Beside it,
     theory's finite-size r* (oracle_rstar, spiked model) on the same sizes goes through the same
@@ -172,6 +172,8 @@ def rank_verdict(
         "runner_up": growth.runner_up,
         "delta_aicc": growth.delta_aicc,
         "evidence": growth.strength,
+        "nested_test": growth.nested,
+        "growth_slope": {"law": growth.slope_law, "ci": list(growth.slope_ci)},
         "akaike_weights": growth.weights,
         "bootstrap_wins": growth.bootstrap_wins,
         "law_params": {law: fit.params for law, fit in growth.laws.items()},
@@ -214,20 +216,25 @@ class RankEvidence:
     predicted: GrowthFit | None
 
 
-_EVIDENCE: dict[int, tuple[pd.DataFrame, bytes, RankEvidence]] = {}  # id(sweep) -> (sweep, spectrum, evidence)
-
-
 def growth_evidence(sweep: pd.DataFrame, singular_values: np.ndarray) -> RankEvidence:
-    """The claim-independent C4 evidence of one sweep, computed once per sweep object (every claim
-    checked on the same runs, the built-in and the planted ones, reads the same fits).
+    """The claim-independent C4 evidence of one sweep. Inside a `checks.fit_cache()` block (as in
+    calibration, where many planted claims read one sweep) it is computed once per sweep object;
+    outside one it is recomputed, so a changed decision rule is never hidden behind a stale result.
 
     Args: sweep (a rank_sweep frame), singular_values (the planted W_T spectrum, for theory's r*).
     Returns: RankEvidence.
     """
-    key = np.asarray(singular_values, dtype=np.float64).tobytes()
-    hit = _EVIDENCE.get(id(sweep))
-    if hit is not None and hit[0] is sweep and hit[1] == key:
-        return hit[2]
+    memo = checks._FITS.get()  # fit_cache()'s memo (None outside a block); our keys cannot clash with its
+    key = ("c4.growth_evidence", id(sweep), np.asarray(singular_values, dtype=np.float64).tobytes())
+    if memo is not None and key in memo and memo[key][0] is sweep:
+        return memo[key][1]
+    evidence = _growth_evidence(sweep, singular_values)
+    if memo is not None:
+        memo[key] = (sweep, evidence)  # the sweep is kept alive with it, so its id cannot be reused
+    return evidence
+
+
+def _growth_evidence(sweep: pd.DataFrame, singular_values: np.ndarray) -> RankEvidence:
     rstar = empirical_rstar(sweep)
     m, n, noise = int(sweep["m"].iloc[0]), int(sweep["n"].iloc[0]), float(sweep["noise"].iloc[0])
     oracle = oracle_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=rstar["n_samples"].to_numpy(float))
@@ -240,11 +247,7 @@ def growth_evidence(sweep: pd.DataFrame, singular_values: np.ndarray) -> RankEvi
         variance = _rstar_variance(kept, replicates)
         growth = fit_growth_laws(sizes, kept["rstar"], variance, replicates)
         predicted = fit_growth_laws(sizes, oracle[inside], variance)
-    evidence = RankEvidence(rstar, m, n, noise, inside, oracle, growth, predicted)
-    if len(_EVIDENCE) >= 8:
-        _EVIDENCE.pop(next(iter(_EVIDENCE)))
-    _EVIDENCE[id(sweep)] = (sweep, key, evidence)
-    return evidence
+    return RankEvidence(rstar, m, n, noise, inside, oracle, growth, predicted)
 
 
 def _rstar_variance(kept: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
@@ -328,19 +331,25 @@ def _judge(
 ) -> tuple[str, str, str]:
     """Verdict code, its reading and what would change it, for an upper-bound (O(.)) growth claim.
 
-    Against an identified constant or logarithm, a claim of a faster class (a positive power of N,
-    or log N against a constant) holds but is not tight, the same class holds, a slower one is
-    violated. Against an identified power law the exponent interval decides (`_judge_power`), read
-    against the claimed exponent moved by `offset`: how far theory's finite-size r* on this grid
-    sits from its asymptotic exponent (integer ranks, the approach to the full-rank branch). A grid
-    local slope is not an asymptotic exponent; a process obeying the claim would show claimed +
-    offset here.
+    Against an identified logarithm, or a constant for a constant or log N claim, a claim of a
+    faster class (a positive power of N, or log N against a constant) holds but is not tight, the
+    same class holds, a slower one is violated. Against an identified power law, or a constant for
+    a power claim (the constant is the power law at q = 0), the exponent interval decides
+    (`_judge_power`), read against the claimed exponent moved by `offset`: how far theory's
+    finite-size r* on this grid sits from its asymptotic exponent (integer ranks, the approach to
+    the full-rank branch). A grid local slope is not an asymptotic exponent; a process obeying the
+    claim would show claimed + offset here. With no law identified but r* growing (the nested test),
+    a claim that r* stays bounded or decays is violated whichever growing law holds.
     """
     law, q = claimed
     claim_text = {"power_law": f"N^{q:g}", "logarithm": "log N", "constant": "a constant"}[law]
     if not growth.identified:
+        if growth.grows and (law == "constant" or (law == "power_law" and q < 0)):
+            return _grows_anyway(growth, claim_text)
         return _unidentified(growth, claim_text)
-    if growth.best == "power_law":
+    # a constant is the power law at q = 0 (and was found by its exponent interval): a power claim
+    # is read against that interval too, so O(N^q) with q inside it holds and above it is loose
+    if growth.best == "power_law" or (growth.best == "constant" and law == "power_law"):
         return _judge_power(growth.exponent_fit(), law, q, claim_text, offset, predicted)
     found = "log N" if growth.best == "logarithm" else "a constant"
     claimed_order = ORDER[law] if q >= 0 else -1  # a decaying power is slower than a constant
@@ -393,7 +402,7 @@ def _judge_power(
             "for this spectrum, so this grid cannot tell them apart.",
             "More decades of N, or larger m, n.",
         )
-    if law == "power_law" and high - low <= RESOLUTION:
+    if law == "power_law" and high - low <= growth_laws.RESOLUTION:
         return (
             "holds",
             f"{found}, which covers the claimed {claim_text}.",
@@ -402,12 +411,34 @@ def _judge_power(
     return (
         "inconclusive",
         f"{found}; it covers the claimed {claim_text} but is too wide to decide "
-        f"(resolution {RESOLUTION:g}, or the claim's class is not a power law).",
+        f"(resolution {growth_laws.RESOLUTION:g}, or the claim's class is not a power law).",
         "More seeds or more decades of N.",
     )
 
 
+def _grows_anyway(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
+    """r* grows (the nested test), but which growing law it follows is open: a claim that r* stays
+    bounded or decays is false under either law, so the open question does not matter to it."""
+    low, high = growth.slope_ci
+    slope = "power-law exponent" if growth.slope_law == "power_law" else "logarithm's slope"
+    return (
+        "violated",
+        f"r* grows: the {slope}'s interval [{low:.3g}, {high:.3g}] lies above 0. Whether as a power law or a "
+        f"logarithm is not decided (AICc gap {growth.delta_aicc:.3g}), but neither is O({claim_text}).",
+        "A grid on which r* stops growing.",
+    )
+
+
 def _unidentified(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
+    if growth.nested == "undecided":
+        low, high = growth.exponent_ci
+        return (
+            "inconclusive",
+            f"The data cannot tell whether r* grows: the power-law exponent's interval [{low:.3g}, {high:.3g}] "
+            f"contains 0 but reaches beyond the +-{growth_laws.RESOLUTION / 2:g} that calls r* constant, so "
+            f"r* = O({claim_text}) is not decided.",
+            "More sizes or more octaves of N (the interval narrows), or more seeds.",
+        )
     reach = growth.separation_size()
     far = (
         f"N of about {reach:.2g}, where the two best fits part by more than twice the band"
@@ -670,6 +701,9 @@ def null_figure(title: str, singular_values: dict[str, np.ndarray], nulls: dict,
 
 
 # -- what validate reads from the C4 experiments (validate.registry) ---------------------------------
+judged_tables(C4_RANK, "sweep")  # one row per (rank, N, seed)
+
+
 @check(C4_RANK, "optimal_rank", any_exponent_claim=True)
 def rank_check(claim, runs) -> Verdict:
     """Any r* growth claim on a synthetic rank sweep: the growth law r*(N) follows.
@@ -688,6 +722,9 @@ def rank_check(claim, runs) -> Verdict:
         spectrum=runs.spectrum.to_dict(),
         singular_values=runs.singular_values,
     )
+
+
+judged_tables(TEACHER_SPECTRA, "spectra")  # one row per weight matrix and singular value
 
 
 @check(TEACHER_SPECTRA, "optimal_rank")

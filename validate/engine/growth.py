@@ -15,12 +15,35 @@ criterion with Hurvich & Tsai's small-sample correction, 1989, Biometrika 76(2))
 
     AICc = chi^2 + 2 k + 2 k (k + 1) / (n - k - 1).
 
-Criterion (stated once, used everywhere): the law with the smallest AICc is the best; it is
-*identified* when the runner-up's AICc is larger by at least IDENTIFY_DELTA (evidence ratio
-exp(delta/2) >= 20: the runner-up keeps < 5% of the Akaike weight) and the best law also wins
-in at least IDENTIFY_WINS of the seed-bootstrap resamples (each resample recomputes r*(N) from
-resampled seeds and refits all three laws). Strength words follow Burnham & Anderson (2002, sec.
-2.6): delta >= 10 "decisive", >= 6 "strong", >= 2 "weak", below "none".
+Criterion (stated once, used everywhere): two questions, each asked of the pair of laws it is about.
+
+1. Does r* grow at all? The constant is the power law at q = 0 and the logarithm at b = 0: the
+   pairs are nested, so AICc is the wrong tool. Its penalty gap between 1 and 2 parameters tends to 2
+   as sizes are added while chi^2 of a flat curve stays 0 under both, so a perfectly flat r*
+   identified at 5 sizes (gap 6.7) would drift to "unidentified" at 7 (4.2) and 9 (3.4): more data,
+   a worse verdict. Instead the slope's interval decides. r* is *not constant* when 0 lies outside
+   the slope interval of the better-fitting growing law (the one with the smaller AICc: a power law
+   fitted to log-shaped data is misspecified, and its Birge-widened interval can reach 0 while the
+   logarithm's slope is clearly positive). Else r* is *constant* when the power-law exponent's
+   interval contains 0 and lies within RESOLUTION / 2 of it (an interval of the width that decides
+   an exponent, RESOLUTION, centred on 0: no growth the grid could resolve), and *undecided*
+   otherwise (a wide interval around 0). With the truth fixed, more sizes or seeds only narrow the
+   intervals around the true slope, so the answer can only move toward the truth: a constant's
+   interval covers 0 (at the stated confidence) and narrows inside +-RESOLUTION / 2; growth, whose
+   local exponent is > 0 for a power law and about 1/ln N for a logarithm, leaves 0 outside. (A
+   likelihood-ratio test of the pair could only fail to reject the constant, never confirm it; the
+   interval can do both.)
+2. If r* is not constant, which growing law? Power law and logarithm have two parameters each and
+   neither contains the other, so they are compared by AICc (equal penalties: the gap is the chi^2
+   gap, which grows with the data for the true law): the law with the smaller AICc is the best; it
+   is *identified* when the other's AICc is larger by at least IDENTIFY_DELTA (evidence ratio
+   exp(delta/2) >= 20: the runner-up keeps < 5% of the Akaike weight) and the best law also has the
+   smallest AICc of the three in at least IDENTIFY_WINS of the seed-bootstrap resamples (each
+   resample recomputes r*(N) from resampled seeds and refits every law).
+
+An undecided step 1, or a step 2 short of either threshold, leaves the law unidentified. Strength
+words follow Burnham & Anderson (2002, sec. 2.6) for the AICc gap: delta >= 10 "decisive", >= 6
+"strong", >= 2 "weak", below "none"; a constant found by step 1 reads "nested test" instead.
 
 The power law's exponent interval is the weighted fit's t-interval, its standard error from the
 Gauss-Newton covariance with the variances above, widened by sqrt(chi^2/dof) when the residuals
@@ -39,13 +62,18 @@ from scipy import stats
 from lrkd.errors import require, require_float_in
 from lrkd.validate.engine.fits import ExponentFit
 
-__all__ = ["LAWS", "LawFit", "GrowthFit", "fit_growth_laws", "ROUNDING_VARIANCE"]
+__all__ = ["LAWS", "LawFit", "GrowthFit", "fit_growth_laws", "nested_test", "ROUNDING_VARIANCE", "RESOLUTION"]
 
 LAWS = ("power_law", "logarithm", "constant")
 N_PARAMS = {"power_law": 2, "logarithm": 2, "constant": 1}
 ROUNDING_VARIANCE = 1.0 / 12.0  # variance of rounding a continuous optimum to an integer rank
 IDENTIFY_DELTA = 6.0  # AICc gap to the runner-up: evidence ratio e^3 ~ 20
 IDENTIFY_WINS = 0.8  # share of seed resamples the best law must also win
+# The widest exponent interval that decides an exponent: at alpha = 1 the fast rate gives
+# r* ~ N^(1/2) and the paper's own rate N^(1/4); an interval wider than that gap cannot separate
+# them. validate.claims.c4 caps a power-law interval that makes a claim hold at this width, and
+# step 1 of the criterion calls r* constant only inside +-RESOLUTION / 2 (the same width around 0).
+RESOLUTION = 0.25
 STRENGTH = ((10.0, "decisive"), (6.0, "strong"), (2.0, "weak"))
 GAUSS_NEWTON_STEPS = 30
 
@@ -72,7 +100,7 @@ class GrowthFit:
     laws: dict[str, LawFit]
     best: str
     runner_up: str
-    delta_aicc: float  # runner-up minus best
+    delta_aicc: float  # runner-up minus best (may be < 0 for a constant named by the nested test)
     weights: dict[str, float]  # Akaike weights
     bootstrap_wins: dict[str, float]  # share of seed resamples each law wins (empty without them)
     exponent: float  # power law's q
@@ -82,16 +110,30 @@ class GrowthFit:
     variance: np.ndarray = field(repr=False)
     confidence: float = 0.95
     notes: tuple[str, ...] = ()
+    nested: str = "undecided"  # step 1 of the criterion: "constant", "not_constant" or "undecided"
+    slope_law: str = "power_law"  # the growing law whose slope step 1 read (the better-fitting one)
+    slope_ci: tuple[float, float] = (float("nan"), float("nan"))  # its slope's interval (q, or b)
+
+    @property
+    def grows(self) -> bool:
+        """True when step 1 finds r* increasing: 0 lies below the slope interval it read."""
+        return self.nested == "not_constant" and self.slope_ci[0] > 0
 
     @property
     def identified(self) -> bool:
-        """True when the best law beats the runner-up by the stated criterion (module docstring)."""
+        """True when the criterion (module docstring) names a law: a constant by the nested test, a
+        growing law by its AICc gap to the other growing law and its share of bootstrap wins."""
+        if self.nested != "not_constant":
+            return self.nested == "constant"
         wins = self.bootstrap_wins.get(self.best, 1.0) if self.bootstrap_wins else 1.0
         return self.delta_aicc >= IDENTIFY_DELTA and wins >= IDENTIFY_WINS
 
     @property
     def strength(self) -> str:
-        """Burnham-Anderson word for the AICc gap to the runner-up."""
+        """Burnham-Anderson word for the AICc gap to the runner-up ("nested test" for a constant
+        found by the exponent interval, where the AICc gap is not the evidence)."""
+        if self.nested == "constant":
+            return "nested test"
         return next((word for limit, word in STRENGTH if self.delta_aicc >= limit), "none")
 
     def exponent_fit(self) -> ExponentFit:
@@ -121,6 +163,17 @@ class GrowthFit:
 
     def summary(self) -> str:
         """One sentence: the best law, its evidence and the runner-up."""
+        low, high = self.exponent_ci
+        if self.nested == "constant":
+            return (
+                f"{_law_text(self.laws['constant'])} (power-law exponent interval [{low:.3g}, {high:.3g}] "
+                f"contains 0 and lies within {RESOLUTION / 2:g} of it: no growth resolved)"
+            )
+        if self.nested == "undecided":
+            return (
+                f"whether r* grows is undecided (power-law exponent interval [{low:.3g}, {high:.3g}] contains 0 "
+                f"but reaches beyond {RESOLUTION / 2:g}); by AICc {_law_text(self.laws[self.best])} fits best"
+            )
         wins = self.bootstrap_wins.get(self.best)
         share = f", wins {wins:.0%} of seed resamples" if wins is not None else ""
         fit = self.laws[self.best]
@@ -151,17 +204,27 @@ def fit_growth_laws(
     w = 1.0 / var
     params = {law: _fit_law(law, x, y[:, None], w)[..., 0] for law in LAWS}
     fits = {law: _law_fit(law, params[law], x, y, w) for law in LAWS}
-    ranked = sorted(LAWS, key=lambda law: fits[law].aicc)
-    best, runner_up = ranked[0], ranked[1]
     aicc = np.array([fits[law].aicc for law in LAWS])
     raw = np.exp(-0.5 * (aicc - aicc.min()))
     weights = dict(zip(LAWS, (raw / raw.sum()).tolist()))
     wins, win_note = _bootstrap_wins(x, replicates, w, y.size)
     q, ci, ci_note = _exponent_interval(fits["power_law"], x, y, w, confidence)
+    grower = min(("power_law", "logarithm"), key=lambda law: fits[law].aicc)
+    _, slope_ci, _, _ = _slope_interval(fits[grower], x, w, y.size, confidence)
+    nested = nested_test(slope_ci, ci)
+    # step 1 names the constant; step 2 ranks only the growing laws; undecided: all three, for the record
+    if nested == "constant":
+        best, runner_up = "constant", min(("power_law", "logarithm"), key=lambda law: fits[law].aicc)
+    else:
+        ranked = sorted(LAWS if nested == "undecided" else ("power_law", "logarithm"), key=lambda law: fits[law].aicc)
+        best, runner_up = ranked[0], ranked[1]
     notes = (
         "Laws fitted by weighted least squares on r* with variance = seed-bootstrap variance + 1/12 "
         "(integer rounding); seeds are shared across N, so those variances ignore their correlation.",
         ci_note,
+        f"Constant or growing (nested laws): by the better-fitting growing law's slope interval "
+        f"({grower.replace('_', ' ')}: [{slope_ci[0]:.3g}, {slope_ci[1]:.3g}]), a constant only with the power-law "
+        f"exponent's interval within +-{RESOLUTION / 2:g} of 0; power law or logarithm: by AICc and bootstrap wins.",
         win_note,
     )
     return GrowthFit(
@@ -178,7 +241,31 @@ def fit_growth_laws(
         var,
         confidence,
         tuple(n for n in notes if n),
+        nested,
+        grower,
+        slope_ci,
     )
+
+
+def nested_test(slope_ci: tuple[float, float], exponent_ci: tuple[float, float]) -> str:
+    """Step 1 of the criterion (module docstring): is r* constant?
+
+    Args:
+        slope_ci: the slope interval of the better-fitting growing law (q of the power law or b of
+            the logarithm, whichever has the smaller AICc): the nested test of "no growth".
+        exponent_ci: the power-law exponent's interval, on the scale RESOLUTION is stated in.
+
+    Returns:
+        "not_constant" (0 lies outside slope_ci), "constant" (else, when exponent_ci contains 0 and
+        lies within RESOLUTION / 2 of it) or "undecided".
+    """
+    values = [float(v) for v in (*slope_ci, *exponent_ci)]
+    if np.isnan(values).any():
+        return "undecided"
+    (low, high), (q_low, q_high) = values[:2], values[2:]
+    if not low <= 0.0 <= high:
+        return "not_constant"
+    return "constant" if q_low <= 0.0 <= q_high and max(-q_low, q_high) <= RESOLUTION / 2 else "undecided"
 
 
 # ---------------------------------------------------------------- the three fits
@@ -311,20 +398,31 @@ def _bootstrap_wins(x, replicates, w, n_points: int) -> tuple[dict[str, float], 
 
 def _exponent_interval(power: LawFit, x, y, w, confidence: float):
     """t-interval of q from the Gauss-Newton covariance, Birge-widened when chi^2/dof > 1."""
-    f = power.predict(np.exp(x))
-    j = np.column_stack([f, f * x])
-    dof = y.size - 2
-    cov = np.linalg.pinv(j.T @ (w[:, None] * j))
-    birge = max(1.0, power.chi2 / dof) if dof > 0 else 1.0
-    se = float(np.sqrt(cov[1, 1] * birge))
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(dof, 1))) * se
-    q = power.params["q"]
+    q, ci, birge, dof = _slope_interval(power, x, w, y.size, confidence)
     note = (
         f"{confidence:.0%} interval of the power-law exponent: weighted-fit t-interval (dof {dof})"
         + (f", widened by the Birge ratio sqrt(chi2/dof) = {np.sqrt(birge):.3g}" if birge > 1 else "")
         + "."
     )
-    return float(q), (float(q - half), float(q + half)), note
+    return q, ci, note
+
+
+def _slope_interval(fit: LawFit, x, w, n_points: int, confidence: float):
+    """(slope, t-interval, Birge factor, dof) of a growing law's slope (q of the power law, b of the
+    logarithm): covariance (J^T W J)^-1 with J the fit's Jacobian in (log c, q) or (a, b), widened by
+    chi^2/dof when the residuals exceed the stated variances."""
+    if fit.law == "power_law":
+        f = fit.predict(np.exp(x))
+        j = np.column_stack([f, f * x])
+        slope = fit.params["q"]
+    else:
+        j = np.column_stack([np.ones_like(x), x])
+        slope = fit.params["b"]
+    dof = n_points - 2
+    cov = np.linalg.pinv(j.T @ (w[:, None] * j))
+    birge = max(1.0, fit.chi2 / dof) if dof > 0 else 1.0
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, max(dof, 1))) * float(np.sqrt(cov[1, 1] * birge))
+    return float(slope), (float(slope - half), float(slope + half)), birge, dof
 
 
 def _law_text(fit: LawFit) -> str:
