@@ -528,8 +528,8 @@ def calibration_section(ctx: ReportContext, outline: ReportOutline) -> Section:
             ]
         ),
         Paragraph(
-            "Confusion matrix (planted truth x verdict; a correct engine fills only the diagonal, and the "
-            "alternatives a planted claim accepts):"
+            "Confusion matrix (planted truth x verdict, every planted claim at every calibration seed; a "
+            "correct engine fills only the diagonal):"
         ),
         Table(
             header,
@@ -993,14 +993,14 @@ def expected_text(verdict) -> str:
     """What a planted claim should come out as, in words.
 
     Args:
-        verdict: a scored planted verdict (numbers "expected" and "accepted").
+        verdict: a scored planted verdict (numbers "expected").
 
     Returns:
-        The accepted codes' labels joined by "or", or the true/false wording of a non-code truth.
+        The expected code's label, or the true/false wording of a non-code truth.
     """
     expected = str(verdict.numbers.get("expected", "?"))
-    if expected in CODES:  # the planted truth is a verdict code, possibly with accepted alternatives
-        return " or ".join(LABELS[c] for c in verdict.numbers.get("accepted", [expected]) if c in LABELS)
+    if expected in CODES:  # the planted truth is a verdict code
+        return LABELS[expected]
     return {"true": "true (should hold)", "false": "false (should fail)"}.get(expected, expected)
 
 

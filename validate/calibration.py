@@ -124,13 +124,12 @@ def score(planted: Planted, verdict: Verdict) -> Verdict:
         verdict: the verdict the engine gave it.
 
     Returns:
-        The verdict, its numbers with `expected`, `accepted`, `correct` and `why` added.
+        The verdict, its numbers with `expected`, `correct` and `why` added.
     """
     numbers = {
         **verdict.numbers,
         "expected": planted.expected,
-        "accepted": list(planted.accepted),
-        "correct": verdict.code in planted.accepted,
+        "correct": verdict.code == planted.expected,
         "why": planted.why,
     }
     return replace(verdict, numbers=numbers)
@@ -200,18 +199,13 @@ def misclassified(scored: list[Verdict]) -> list[str]:
     Returns:
         'claim: expected X, got Y' for each wrong one, in order.
     """
-    return [
-        f"{v.claim}: expected {' or '.join(v.numbers['accepted'])}, got {v.code}"
-        for v in scored
-        if not v.numbers["correct"]
-    ]
+    return [f"{v.claim}: expected {v.numbers['expected']}, got {v.code}" for v in scored if not v.numbers["correct"]]
 
 
 def confusion_matrix(scored: list[Verdict]) -> pd.DataFrame:
     """Planted truth (the expected code, rows) x verdict (columns): counts over the six codes.
 
-    A correct engine puts every count on the diagonal, except where a planted claim accepts a
-    second code (its `also`) and the engine gave that one.
+    A correct engine puts every count on the diagonal.
 
     Args:
         scored: verdicts from `calibrate` (or `score`).

@@ -32,8 +32,8 @@ Check = Callable[[theory.Claim, Runs], Verdict]
 class Planted:
     """One planted claim: the claim, the evidence it reads, the verdict a correct engine gives.
 
-    expected: the code that is right; also: other codes that are right too (each justified in
-    `why`: e.g. a claim the grid may or may not be able to resolve). `source` names an entry of
+    expected: the one code that is right (a planted claim sits on a grid large enough to decide it;
+    where the data cannot, `inconclusive` is its code, justified in `why`). `source` names an entry of
     validate.calibration.sources() (an experiment's runs, a seed subset, or a run the planted
     claim makes itself).
     """
@@ -43,18 +43,11 @@ class Planted:
     expected: str
     why: str
     check: Check
-    also: tuple[str, ...] = ()
     paper_claim: str = ""  # the paper's claim it probes (set by validate.calibration.planted_claims)
 
     def __post_init__(self):
-        for code in (self.expected, *self.also):
-            if code not in CODES:
-                raise ValueError(f"planted {self.claim.id}: {code!r} is not a verdict code {CODES}")
-
-    @property
-    def accepted(self) -> tuple[str, ...]:
-        """Every code that is right for this claim: `expected`, then `also`."""
-        return (self.expected, *self.also)
+        if self.expected not in CODES:
+            raise ValueError(f"planted {self.claim.id}: {self.expected!r} is not a verdict code {CODES}")
 
 
 def planted_claim(

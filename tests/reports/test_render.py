@@ -455,7 +455,7 @@ def test_fmt_is_one_function_for_numbers_and_structures():
 def _seeded(claim: str, code: str, expected: str, seed: int):
     from lrkd.validate.engine.verdict import Verdict
 
-    numbers = {"expected": expected, "accepted": [expected], "correct": code == expected, "calibration_seed": seed}
+    numbers = {"expected": expected, "correct": code == expected, "calibration_seed": seed}
     return Verdict(claim, "c2_generalization", code, "planted", numbers)
 
 

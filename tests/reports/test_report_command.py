@@ -15,16 +15,16 @@ from lrkd.simulate.experiments.real import LRC_REAL
 from lrkd.validate.engine.verdict import Verdict
 
 
-def _planted(claim: str, code: str, accepted: list[str]) -> Verdict:
-    numbers = {"expected": accepted[0], "accepted": accepted, "correct": code in accepted}
+def _planted(claim: str, code: str, expected: str) -> Verdict:
+    numbers = {"expected": expected, "correct": code == expected}
     return Verdict(claim, "c1_quadratic", code, "planted", numbers)
 
 
 def test_the_summary_prints_hit_rate_and_every_miss(capsys):
     calibration = [
-        _planted("p_true", "holds", ["holds"]),
-        _planted("p_false", "holds", ["violated", "inconclusive"]),
-        _planted("p_vacuous", "vacuous", ["vacuous"]),
+        _planted("p_true", "holds", "holds"),
+        _planted("p_false", "holds", "violated"),
+        _planted("p_vacuous", "vacuous", "vacuous"),
     ]
     verdicts = [Verdict("convergence", "c1_quadratic", "holds", "x", {})]
     report_command.print_summary(verdicts, calibration, Path("r/report.html"), ["a", "b"])
@@ -32,7 +32,7 @@ def test_the_summary_prints_hit_rate_and_every_miss(capsys):
     assert lines[0].split() == ["convergence", "holds", "c1_quadratic"]
     assert lines[1:] == [
         "calibration: 2 of 3 planted claims classified correctly",
-        "  missed: p_false: expected violated or inconclusive, got holds",
+        "  missed: p_false: expected violated, got holds",
         "report: r/report.html (2 files)",
     ]
 

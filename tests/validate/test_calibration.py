@@ -2,8 +2,7 @@
 
 Each seed draws fresh data (seeds offset per test seed) through the same experiments and checks the
 report uses, at reduced sizes (the `small_runs` fixture of conftest.py, shared with test_mutation.py).
-A planted claim is right when its verdict is its expected code (or one of the few others it
-accepts, each justified in its `why`).
+A planted claim is right when its verdict is its one expected code.
 """
 
 from __future__ import annotations
@@ -28,19 +27,11 @@ def test_planted_claims_are_classified_correctly(seed, small_runs):
     ]
     assert not wrong, "\n".join(wrong)
     assert calibration.hit_rate(scored) == (len(scored), len(scored))
-    # at these sizes (m = n = 96 and 64) the r* claims are decided, not left inconclusive
-    by_id = {p.claim.id: p for p in calibration.planted_claims()}
-    undecided = [
-        v.claim
-        for v in scored
-        if by_id[v.claim].source.startswith("c4") and v.claim != "cal_c4_0.6" and v.code != by_id[v.claim].expected
-    ]
-    assert not undecided, undecided
 
 
 def test_planted_claims_cover_every_claim_and_every_code():
     planted = calibration.planted_claims()
-    assert len(planted) >= 20
+    assert len(planted) >= 60
     assert {p.paper_claim for p in planted} == {c.id for c in theory.all_claims(paper=True)}
     assert {p.expected for p in planted} == set(CODES)
     assert len({p.claim.id for p in planted}) == len(planted)
@@ -94,16 +85,12 @@ def test_sources_derive_two_seed_and_broken_assumption_runs(small_runs):
     assert src["c4_rank_exponential"].spectrum.kind == "exponential"
 
 
-def test_score_marks_a_wrong_call_and_accepts_the_stated_alternatives():
+def test_score_marks_a_wrong_call_against_the_one_expected_code():
     by_id = {p.claim.id: p for p in calibration.planted_claims()}
     false = by_id["cal_c1_rate_0.55"]
-    scored = calibration.score(false, Verdict(false.claim.id, "x", "holds", "planted"))
-    assert scored.numbers["correct"] is False and scored.numbers["expected"] == "violated"
-    either = by_id["cal_c4_exp_quarter"]
-    assert set(either.accepted) == {"not_tight", "inconclusive"}
     for code in CODES:
-        verdict = calibration.score(either, Verdict(either.claim.id, "x", code, "planted"))
-        assert verdict.numbers["correct"] is (code in either.accepted)
+        scored = calibration.score(false, Verdict(false.claim.id, "x", code, "planted"))
+        assert scored.numbers["correct"] is (code == "violated") and scored.numbers["expected"] == "violated"
 
 
 def test_confusion_matrix_counts_planted_truth_against_verdict():
@@ -157,7 +144,7 @@ def test_calibration_collects_every_registered_family(monkeypatch):
 @pytest.mark.slow
 def test_rank_claims_are_decided_at_the_full_size():
     """At m = n = 128 (the full preset's teacher) every r* planted claim comes out as its expected
-    code, not merely an accepted alternative (about 20 s per seed set)."""
+    code (about 20 s per seed set)."""
     from lrkd.simulate.experiments import get_experiment
     from lrkd.sweep import SerialExecutor
 

@@ -10,13 +10,16 @@ from lrkd import theory
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import (
     FiniteSizeOffset,
+    NoPrediction,
     Prediction,
     best_fit_constant,
     compare_to_bound,
+    conjunction_level,
     decide,
     exponent_outcome,
     finite_size_offsets,
     fit_mean_power_law,
+    slope_drift,
     summarize,
 )
 from lrkd.validate.engine.fits import ExponentFit
@@ -149,3 +152,60 @@ def test_bound_verdict_on_a_known_true_and_a_known_false_bound():
     assert bound_verdict(true_claim, table, spec, experiment="unit").code == "holds"
     verdict = bound_verdict(false_claim, table, spec, experiment="unit")
     assert verdict.code == "violated" and verdict.worst_point["T"] == 1000
+
+
+# -- no prediction: the interval widened by the local slope's drift (issue 19, c1_lowrank) ------------------
+DRIFT_T = (100, 200, 400, 800, 1600, 3200, 6400)
+
+
+def _drifting(rng, seeds: int) -> pd.DataFrame:
+    """A mean T^-1/2 (1 - T^-1/2) (local slope -0.48 on this grid, -1/2 in the limit), each seed's curve
+    scaled and tilted at random (a seed's runs share their data), with a little noise per point."""
+    rows = []
+    for s in range(seeds):
+        scale, tilt = 0.1 * rng.standard_normal(), 0.04 * rng.standard_normal()
+        for t in DRIFT_T:
+            noise = scale + tilt * np.log(t / 800) + 0.03 * rng.standard_normal()
+            rows.append({"T": t, "seed": s, "y": t**-0.5 * (1 - t**-0.5) * np.exp(noise)})
+    return pd.DataFrame(rows)
+
+
+def test_without_prediction_disjoint_seed_sets_agree():
+    """O(T^-0.45) against a local slope of -0.48: compared as it is, five disjoint sets of 6 seeds split
+    between holds and not tight (the claim sits at the intervals' edge); widened by the drift, all agree."""
+    rng = np.random.default_rng(0)
+    no_prediction = NoPrediction("y", "unit")
+    raw, widened = set(), set()
+    for _ in range(5):
+        table = _drifting(rng, 6)
+        fit = fit_mean_power_law(table, ["T"], "y")["T"]
+        offset = finite_size_offsets(no_prediction, table, ["T"])["T"]
+        raw.add(exponent_outcome(fit, variable="T", claimed=-0.45, trend="decay").meaning)
+        widened.add(exponent_outcome(fit, variable="T", claimed=-0.45, trend="decay", offset=offset).meaning)
+        assert not offset.predicted and offset.offset == 0.0 and offset.uncertainty == offset.error > 0
+    assert raw == {"ok", "loose"} and widened == {"ok"}
+
+
+def test_drift_bound_covers_the_offset_and_shrinks_with_seeds():
+    """The true offset on this grid (the mean's local slope minus -1/2) is under the bound, which narrows as
+    seeds grow; a claim 0.1 too fast is excluded at 400 seeds, as with a prediction."""
+    mean = np.array([t**-0.5 * (1 - t**-0.5) for t in DRIFT_T])
+    true_offset = np.polyfit(np.log(DRIFT_T), np.log(mean), 1)[0] + 0.5
+    rng = np.random.default_rng(1)
+    few, many = _drifting(rng, 6), _drifting(rng, 400)
+    bound_few = slope_drift(few, ["T"], "T", "y")
+    bound_many = slope_drift(many, ["T"], "T", "y")
+    assert true_offset < bound_many < bound_few
+    fit = fit_mean_power_law(many, ["T"], "y")["T"]
+    offset = finite_size_offsets(NoPrediction("y", "unit"), many, ["T"])["T"]
+    assert exponent_outcome(fit, variable="T", claimed=-0.6, trend="decay", offset=offset).meaning == "wrong"
+    assert exponent_outcome(fit, variable="T", claimed=-0.5, trend="decay", offset=offset).meaning == "ok"
+    assert slope_drift(few[few["T"] <= 200], ["T"], "T", "y") == np.inf  # two values: no drift to read
+
+
+def test_conjunction_level_keeps_a_claims_false_rejection_at_the_verdict_level():
+    assert conjunction_level(1) == 0.95 and conjunction_level(2) == pytest.approx(0.975)
+    wide = _fit(1.0, 0.74, 1.26)  # 0.52 wide at the conjunction's level, 0.45 at the base level
+    base = _fit(1.0, 0.775, 1.225)
+    assert exponent_outcome(wide, variable="r", claimed=1.0, trend="growth").meaning == "undecided"
+    assert exponent_outcome(wide, variable="r", claimed=1.0, trend="growth", precision=base).meaning == "ok"

@@ -131,7 +131,7 @@ def undecided_confirms(monkeypatch):
 
 def offsets_off(monkeypatch):
     """Theory's finite-size offsets ignored: local slopes compared with asymptotic exponents as they are."""
-    patch_everywhere(monkeypatch, checks.finite_size_offsets, lambda prediction, table, variables: {})
+    patch_everywhere(monkeypatch, checks.finite_size_offsets, lambda prediction, table, variables, grid=(): {})
 
 
 def pointwise_off(monkeypatch):

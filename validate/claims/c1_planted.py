@@ -7,6 +7,13 @@ Bounds at 0.45x / 0.3x Ghadimi-Lan and 1.2x / 0.85x the exact expectation sit ju
 below the truth; rates 0.05 and 0.1 off -1/2 on both sides must be told apart. Two seeds cannot
 bound an exponent (inconclusive); an Adam run and a run stepping at 1.5/L break the premises.
 
+Lower bounds with rates are read in their own sense: 0.3x Ghadimi-Lan at rate T^-0.55 lies under
+the data and decays faster (loose), 0.2x at T^-0.45 decays slower and is broken; read as upper
+bounds the two would swap. User claims (theory.Claim.from_formula bound to the evidence table,
+checked by validate.check_claim) get the premises and the offset the built-in check gets; the step
+size the C1 rule sets, sqrt(2 Delta/(L sigma^2 T)), bounds the recorded step from both sides up to
+roundoff (one ulp), which is what RTOL is for.
+
 The check is the production one (validate/claims/c1.py's, through validate.registry), which reads
 the broken premises from the evidence itself. The anchors are derived for QuadraticConfig's default
 quadratic: `quadratic_sources` refuses a c1_quadratic run of another one.
@@ -34,6 +41,9 @@ BIG_STEP = f"{C1_QUADRATIC.name}_big_step"
 
 # The production C1 check reads the broken premises (Adam, eta > 1/L) from the evidence itself.
 CHECK = production_check(C1_QUADRATIC, "convergence")
+# a user's binding of the C1 symbols to the c1_quadratic evidence table (what the README shows)
+USER_COLUMNS = {"T": "T", "L": "L", "sigma": "sigma", "Delta": "Delta"}
+STEP_RULE = "sqrt(2*Delta/(L*sigma**2*T))"  # theory.optimal_step_size below 1/L, as every budget here ran
 
 GHADIMI_LAN = "4*L*Delta/(T) + 2*sigma*sqrt(2*L*Delta/(T))"  # claims.md C1, with eta = min(1/L, eta*)
 
@@ -124,6 +134,47 @@ def ghadimi_lan(id: str, title: str, *, factor: str = "1", t: str = "T") -> theo
         The planted theory.Claim.
     """
     return planted_claim(id, f"({factor})*({GHADIMI_LAN.replace('(T)', f'({t})')})", rates=("T",), title=title)
+
+
+def user_claim(id: str, formula: str, *, measured: str = "avg_grad_norm_sq", **fields) -> theory.Claim:
+    """A user's claim on the c1_quadratic evidence table, as the README writes one: from its formula,
+    with the experiment, the table, the symbols' columns and the measured column.
+
+    Args:
+        id: the claim's id.
+        formula: the bound.
+        measured: the measured column.
+        fields: more Claim fields (kind, rate_variables, free_constant, defaults).
+
+    Returns:
+        The theory.Claim.
+    """
+    return theory.Claim.from_formula(
+        id,
+        formula,
+        experiment=C1_QUADRATIC.name,
+        table="evidence",
+        columns={k: v for k, v in USER_COLUMNS.items() if k in formula},
+        measured_column=measured,
+        paper=False,
+        **fields,
+    )
+
+
+def user_check(claim, runs):
+    """A user claim's verdict through the public API, lrkd.validate.check_claim.
+
+    Args:
+        claim: a claim from `user_claim`.
+        runs: c1_quadratic Runs.
+
+    Returns:
+        The Verdict.
+    """
+    # imported here: validate.judge imports every claim family when it is imported, this one included
+    from lrkd.validate.judge import check_claim
+
+    return check_claim(claim, runs)
 
 
 # -- the planted claims ---------------------------------------------------------------------------------
@@ -248,7 +299,91 @@ def convergence_planted() -> list[Planted]:
             "eta < 2/L, so only the premise is broken).",
             CHECK,
         ),
+        Planted(
+            lower_ghadimi_lan("cal_c1_lower_0.55", "0.3", "T**(11/10)"),
+            source,
+            "not_tight",
+            "A lower bound at 0.3x Ghadimi-Lan with T -> T^1.1: under the data at every T (the expectation is at "
+            "least 0.35x Ghadimi-Lan) and decaying as T^(-0.55), faster than the data's T^(-1/2): true, loose. "
+            "Read as an upper bound, data decaying slower than it would break it.",
+            CHECK,
+        ),
+        Planted(
+            lower_ghadimi_lan("cal_c1_lower_0.45", "0.2", "T**(9/10)"),
+            source,
+            "violated",
+            "A lower bound at 0.2x Ghadimi-Lan with T -> T^0.9: under the data on this grid (at most 0.3x "
+            "Ghadimi-Lan at T = 3200) but decaying as T^(-0.45), slower than the data: the data fall below it as "
+            "T grows. Read as an upper bound it would pass as loose.",
+            CHECK,
+        ),
+        Planted(
+            user_claim(
+                "cal_user_c1_gl",
+                GHADIMI_LAN,
+                kind="upper_bound",
+                rate_variables=("T",),
+            ),
+            source,
+            "holds",
+            "cal_c1_gl written by a user (Claim.from_formula on the evidence table, checked by "
+            "validate.check_claim): the same verdict, with the quadratic's exact offset.",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_adam", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            ADAM,
+            "assumptions_not_met",
+            "cal_c1_gl_adam as a user claim: the experiment's premises (plain SGD) apply to it too (issue 19: it "
+            "came out holds).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_big_step", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            BIG_STEP,
+            "assumptions_not_met",
+            "cal_c1_gl_big_step as a user claim: eta <= 1/L is the experiment's premise for every claim (issue 19: "
+            "it came out violated).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c1_step_upper", STEP_RULE, kind="upper_bound", measured="lr"),
+            source,
+            "holds",
+            "The recorded step is theory's sqrt(2 Delta/(L sigma^2 T)) (the C1 rule below 1/L) up to roundoff: an "
+            "identity, the same at every seed (a zero-width interval).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c1_step_lower", STEP_RULE, kind="lower_bound", measured="lr"),
+            source,
+            "holds",
+            "The same identity read as a lower bound. Simulate and theory compute the step in different orders, "
+            "one ulp apart (2.6e-16 relative, the recorded step below): only RTOL keeps roundoff from counting as "
+            "a point beyond the bound.",
+            user_check,
+        ),
     ]
+
+
+def lower_ghadimi_lan(id: str, factor: str, t: str) -> theory.Claim:
+    """`factor` x Ghadimi-Lan with T replaced by `t`, as a LOWER bound on the averaged squared gradient.
+
+    Args:
+        id: the planted claim's id.
+        factor: the multiple (a sympy expression).
+        t: what replaces T (its power sets the claimed rate).
+
+    Returns:
+        The planted theory.Claim.
+    """
+    return planted_claim(
+        id,
+        f"({factor})*({GHADIMI_LAN.replace('(T)', f'({t})')})",
+        kind="lower_bound",
+        rates=("T",),
+        title=f"{factor} x Ghadimi-Lan at T -> {t}, as a lower bound",
+    )
 
 
 # -- the evidence they read -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from lrkd.validate.engine.checks import (
     best_fit_constant,
     bound_at,
     compare_to_bound,
+    conjunction_level,
     decide,
     exponent_outcome,
     finite_size_offsets,
@@ -176,9 +177,12 @@ def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Predict
         return []
     variables = list(spec.rates)
     columns = [spec.rates[v] for v in variables]
-    fits = fit_mean_power_law(runs, columns, spec.measured)
+    # every variable's interval can reject the claim alone: each at the conjunction's level; whether
+    # one is narrow enough to confirm is read at the base level (validate.engine.checks, rule 4)
+    fits = fit_mean_power_law(runs, columns, spec.measured, confidence=conjunction_level(len(columns)))
+    base = fit_mean_power_law(runs, columns, spec.measured) if len(columns) > 1 else fits
     predicts_this = prediction is not None and prediction.measured == spec.measured
-    offsets = finite_size_offsets(prediction, runs, columns) if predicts_this else {}
+    offsets = finite_size_offsets(prediction, runs, columns, spec.grid) if predicts_this else {}
     claimed = claim.claimed_exponents
     outcomes = [
         exponent_outcome(
@@ -188,6 +192,7 @@ def _exponents(claim, runs, spec: BoundSpec, direction: str, prediction: Predict
             trend=spec.trends.get(v, "decay"),
             sense=direction,
             offset=offsets.get(spec.rates[v]),
+            precision=base[spec.rates[v]],
         )
         for v in variables
     ]

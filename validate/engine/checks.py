@@ -3,10 +3,18 @@
 1. `summarize` averages a measured column over seeds at each grid point, with a t-interval
    (diverged runs are excluded and counted, never averaged in).
 2. `compare_to_bound` sets those means against a claim's bound evaluated by `theory` at the same
-   parameters (`bound_at`): ratio per point, the worst point, and how many points lie beyond the
-   bound by more than their interval. Only bounds with explicit constants are compared pointwise:
-   an O(.) claim (`Claim.free_constant`) is judged by its exponents alone, with its best-fit
-   constant reported (`best_fit_constant`), so its verdict does not depend on the data's units.
+   parameters (`bound_at`): ratio per point, the worst point, and each point's side. Only bounds
+   with explicit constants are compared pointwise: an O(.) claim (`Claim.free_constant`) is judged
+   by its exponents alone, with its best-fit constant reported (`best_fit_constant`), so its
+   verdict does not depend on the data's units.
+
+   The pointwise rule is symmetric: a point's interval (the t-interval of its seed-mean) decides
+   its side, never the mean alone. Interval entirely on the claim's side: the point is within the
+   bound; entirely on the wrong side: beyond it (the claim is violated); the bound inside the
+   interval: the point straddles it, whichever side its mean is on, and the claim is inconclusive
+   there (more seeds would decide it). A mean just under a bound that its interval crosses is no
+   more evidence for the bound than a mean just over it is against it. Within RTOL of the bound
+   counts as on it (roundoff).
 3. `fit_mean_power_law` fits the exponents of the seed-mean in one or more variables (bootstrap
    over seeds), and `exponent_outcome` places the claimed exponent relative to that interval,
    read in the claim's sense (a bound that decays slower than the data is loose; data that decay
@@ -17,10 +25,17 @@
    expected SGD trajectory on the noisy quadratic, the reduced-rank risk), the predicted quantity's
    local slope on the same grid, minus its asymptotic exponent, is the finite-size offset
    (`finite_size_offsets`); the measured interval minus that offset estimates the asymptotic
-   exponent, and the claimed exponent is compared with it as it is. An approximate prediction
-   (`Prediction.exact=False`: the least-squares gap away from full rank) is trusted in sign and
-   size only, so the corrected interval is widened by the offset's own size. Without a
-   prediction the local slope is compared directly, and the verdict says so.
+   exponent, and the claimed exponent is compared with it as it is. A Monte Carlo prediction
+   (`Prediction.monte_carlo`: the reduced-rank gap, by many draws from the population) is the
+   expectation up to its sampling error: the corrected interval is widened by MC_ERROR_Z standard
+   errors of the predicted slope (delta method on the draws), an honest bound on what is left. An
+   approximate prediction (`Prediction.exact=False`) is trusted in sign and size only, so the
+   corrected interval is widened by the offset's own size. Without a prediction the local slope is
+   compared directly, and the verdict says so. An experiment that declares it has none
+   (`NoPrediction`, c1_lowrank) has its interval widened by a bound on the unknown offset read from
+   the data: how far the local slope still moves across the grid (`slope_drift`), so a claimed
+   exponent closer than that to the measured one is neither confirmed nor excluded by chance of
+   the seeds.
 
    Resolution: the interval's half-width is the smallest exponent difference the run can tell
    apart (a claim farther than that from the estimate is excluded). A claimed exponent inside an
@@ -30,7 +45,14 @@
 4. `decide` turns these into one code of validate.verdict.CODES, in the precedence of claims.md:
    assumptions not met > violated > vacuous > inconclusive > holds, not tight > holds.
    Variables are combined as a conjunction, and every variable's outcome is reported (numbers
-   `outcome_<v>`, `exponent_<v>`, `resolution_<v>`; the explanation leads with the decided ones):
+   `outcome_<v>`, `exponent_<v>`, `resolution_<v>`; the explanation leads with the decided ones).
+   A claim in k rate variables is violated when any one interval excludes it, so each interval
+   that decides it is taken at level 1 - (1 - DEFAULT_CONFIDENCE)/k (`conjunction_level`,
+   Bonferroni): a true claim is then wrongly rejected at most 5% of the time however many
+   variables it has (at 95% each, a two-variable claim would be rejected up to 10% of the time,
+   at any number of seeds). Whether an interval is narrow enough to confirm a claim
+   (MAX_EXPONENT_CI_WIDTH) is a statement about the data's precision, read at DEFAULT_CONFIDENCE
+   whatever the number of variables:
      - one variable decisively in the wrong direction (or one point beyond an explicit bound)
        makes the claim violated, whatever the other variables say;
      - otherwise an undecided variable makes the verdict inconclusive, even when another
@@ -73,6 +95,25 @@ DEFAULT_CONFIDENCE = 0.95
 # T^-1, N^-1/2 vs N^-1, r vs sqrt(r), r* ~ N^1/2 vs N^1/4); an interval 1/2 wide centred on the
 # claim reaches 1/4 to either side, so anything wider cannot exclude the nearest rival.
 MAX_EXPONENT_CI_WIDTH = 0.5
+
+
+def conjunction_level(k: int, confidence: float = DEFAULT_CONFIDENCE) -> float:
+    """The level of each of k exponent intervals that decide a claim together (module rule 4).
+
+    Args:
+        k: the claim's rate variables.
+        confidence: the level of the claim's verdict as a whole.
+
+    Returns:
+        1 - (1 - confidence)/k (Bonferroni); `confidence` itself for k <= 1.
+    """
+    return 1.0 - (1.0 - confidence) / max(int(k), 1)
+
+
+# A Monte Carlo prediction's slope is trusted to within this many of its standard errors: a normal
+# deviate beyond 4 has probability 6e-5, so the widening bounds the remaining sampling error with
+# room to spare, and it stays small (a few thousand draws put one standard error near 0.001).
+MC_ERROR_Z = 4.0
 
 
 # -- 1. summaries over seeds ----------------------------------------------------------------------
@@ -166,11 +207,11 @@ def bound_at(
 class BoundComparison:
     """Measured means set against a bound at every grid point."""
 
-    points: pd.DataFrame  # summary rows + bound, ratio, beyond (bool), straddles (bool)
+    points: pd.DataFrame  # summary rows + bound, ratio, beyond, straddles, exceeds (bools)
     direction: Direction
     n_points: int
-    n_beyond: int  # outside the bound by more than the point's interval
-    n_straddling: int  # mean on the wrong side, interval reaching the bound
+    n_beyond: int  # the whole interval on the wrong side of the bound
+    n_straddling: int  # the bound inside the point's interval (mean on either side)
     worst: dict[str, Any]  # the point with the largest measured/bound (upper) or bound/measured
     worst_ratio: float
 
@@ -181,6 +222,11 @@ class BoundComparison:
 
 def compare_to_bound(points: pd.DataFrame, bound: np.ndarray, direction: Direction) -> BoundComparison:
     """Set summary points against a bound: bound, ratio and side per point, and the worst point.
+
+    The side is read from each point's interval, the same way on both sides of the bound (the
+    module's rule 2): `beyond` when the whole interval is on the wrong side, `straddles` when the
+    bound lies inside the interval (the mean may be on either side), within otherwise. `exceeds`
+    marks a mean on the wrong side (the figure's marker).
 
     Args:
         points: `summarize` rows.
@@ -196,12 +242,14 @@ def compare_to_bound(points: pd.DataFrame, bound: np.ndarray, direction: Directi
     if direction == "upper":
         pts["ratio"] = pts["measured"] / pts["bound"]
         pts["beyond"] = pts["measured_low"] > pts["bound"] + slack
+        reaches_wrong_side = pts["measured_high"] > pts["bound"] + slack
         wrong_side = pts["measured"] > pts["bound"] + slack
     else:
         pts["ratio"] = pts["bound"] / pts["measured"]
         pts["beyond"] = pts["measured_high"] < pts["bound"] - slack
+        reaches_wrong_side = pts["measured_low"] < pts["bound"] - slack
         wrong_side = pts["measured"] < pts["bound"] - slack
-    pts["straddles"] = wrong_side & ~pts["beyond"]
+    pts["straddles"] = reaches_wrong_side & ~pts["beyond"]
     pts["exceeds"] = wrong_side
     worst_index = pts["ratio"].idxmax() if pts["ratio"].notna().any() else pts.index[0]
     worst = {k: _plain(v) for k, v in pts.loc[worst_index].items()}
@@ -373,12 +421,16 @@ class Prediction:
     """Theory's value of a measured column's seed-mean at each grid point.
 
     predict: grid-point rows (one per combination of the rate columns, with every other column of
-             the first run there, e.g. the step size used at that T) -> expected mean per row.
+             the first run there, e.g. the step size used at that T) -> expected mean per row; for
+             a Monte Carlo prediction, the draws: an array (draws, rows) whose column means
+             estimate the expectation.
     asymptotic: {rate column: the predicted quantity's asymptotic exponent in it}.
-    exact: True when theory gives the expectation itself (the SGD trajectory on the quadratic);
-           False for an approximation (the least-squares gap away from full rank), whose offset
-           is trusted in sign and size only: the comparison then allows any correction between
-           none and twice the predicted one (the offset's own size is its uncertainty).
+    exact: True when theory gives the expectation itself (the SGD trajectory on the quadratic, or
+           a Monte Carlo estimate of it); False for an approximation, whose offset is trusted in
+           sign and size only: the comparison then allows any correction between none and twice
+           the predicted one (the offset's own size is its uncertainty).
+    monte_carlo: True when `predict` returns draws: the offset is computed from their means and
+           carries their sampling error (MC_ERROR_Z standard errors of the predicted slope).
     """
 
     measured: str
@@ -386,52 +438,156 @@ class Prediction:
     predict: Callable[[pd.DataFrame], np.ndarray]
     source: str
     exact: bool = True
+    monte_carlo: bool = False
+
+
+@dataclass(frozen=True)
+class NoPrediction:
+    """An experiment's declaration that theory predicts no value of `measured` on its grid (the
+    c1_lowrank student: minibatch SGD on a finite sample, whose expected trajectory has no closed
+    form). Its local slopes are compared with a claim as they are, the interval widened by
+    `slope_drift`, a bound on the unknown finite-size offset read from the data; `source` says why
+    there is no prediction."""
+
+    measured: str
+    source: str
 
 
 @dataclass(frozen=True)
 class FiniteSizeOffset:
-    """How far the predicted quantity's local slope on the grid sits from its asymptotic exponent."""
+    """How far the predicted quantity's local slope on the grid sits from its asymptotic exponent
+    (predicted=False: no prediction, the offset is unknown and `error` bounds it)."""
 
     variable: str
     predicted_slope: float
     asymptotic: float
     source: str
     exact: bool = True
+    # a bound on the offset's error: MC_ERROR_Z standard errors of a Monte Carlo prediction's slope,
+    # or, without a prediction, the whole unknown offset (`slope_drift`)
+    error: float = 0.0
+    predicted: bool = True
 
     @property
     def uncertainty(self) -> float:
-        """0 for an exact prediction; the offset's size for an approximate one."""
-        return 0.0 if self.exact else abs(self.offset)
+        """How far the true offset may lie from this one: 0 for an exact prediction, the offset's
+        size for an approximate one, plus `error` (a Monte Carlo bound, or the unknown offset)."""
+        return (0.0 if self.exact else abs(self.offset)) + self.error
 
     @property
     def offset(self) -> float:
+        if not self.predicted:
+            return 0.0
         delta = self.predicted_slope - self.asymptotic
         return 0.0 if abs(delta) < 1e-12 else delta  # an exact power law's slope, up to roundoff
 
 
+def slope_drift(
+    df: pd.DataFrame, variables: Sequence[str], variable: str, measured: str, *, confidence: float = DEFAULT_CONFIDENCE
+) -> float:
+    """A bound on how far the local slope in `variable` may sit from its limit: the largest change
+    between its lower and upper half of the grid that their intervals allow.
+
+    The grid's values of `variable` are split into a lower and an upper half (sharing the middle
+    value(s)), the seed-mean exponents refitted on each (`fit_mean_power_law`, the other variables
+    kept), and the bound is max(|high_upper - low_lower|, |low_upper - high_lower|): the drift's
+    largest size inside both intervals. If the local slope approaches its limit monotonically with
+    corrections falling like variable^(-1/2) or faster (SGD on a quadratic with eta ~ T^(-1/2): the
+    modes' transients fall as 1/(eta h T)), the full grid's slope is within about one such drift of
+    the limit. More seeds narrow both intervals, so the bound shrinks toward the true drift.
+
+    Args:
+        df: one row per run.
+        variables: the rate columns of the fit.
+        variable: the one whose drift is bounded.
+        measured: the measured column.
+        confidence: the halves' interval level.
+
+    Returns:
+        The bound (inf with fewer than 3 grid values or 3 seeds: no drift can be read).
+    """
+    values = np.sort(df[variable].unique())
+    k = len(values)
+    if k < 3:
+        return float("inf")
+    lower, upper = values[: k // 2 + 1], values[(k - 1) // 2 :]
+    halves = [
+        fit_mean_power_law(df[df[variable].isin(part)], variables, measured, confidence=confidence)[variable].ci
+        for part in (lower, upper)
+    ]
+    (low_l, high_l), (low_u, high_u) = halves
+    drift = max(abs(high_u - low_l), abs(low_u - high_l))
+    return float(drift) if np.isfinite(drift) else float("inf")
+
+
 def finite_size_offsets(
-    prediction: Prediction | None, table: pd.DataFrame, variables: Sequence[str]
+    prediction: Prediction | NoPrediction | None,
+    table: pd.DataFrame,
+    variables: Sequence[str],
+    grid: Sequence[str] = (),
 ) -> dict[str, FiniteSizeOffset]:
     """The predicted local slopes in `variables`, fitted with the design `fit_mean_power_law` uses
     (least squares of log prediction on the log rate columns at the same grid points).
 
+    The prediction is averaged as the measured fit averages the data: `fit_mean_power_law` takes at
+    each value of `variables` the mean over every run there, i.e. over the other `grid` columns too
+    (an N-exponent read on a rank x N grid is the exponent of the rank-averaged gap). So theory is
+    evaluated at every grid point (`variables` and `grid` together) and averaged over the points
+    that share the values of `variables`, before its slope is fitted.
+
+    A Monte Carlo prediction is fitted through the means of its draws; the slope's standard error
+    follows by the delta method from the draws' covariance (points sharing draws, e.g. every rank of
+    one reduced-rank fit, are correlated and it counts that), and MC_ERROR_Z of them is the
+    offset's `error`.
+
+    With a `NoPrediction` the offset is unknown: 0, with `slope_drift` as its error bound.
+
     Args:
-        prediction: theory's prediction for the measured column, or None (then {}).
+        prediction: theory's prediction for the measured column, a NoPrediction, or None (then {}).
         table: the runs (one row per run) the measured fit uses.
         variables: rate columns, in the fit's order.
+        grid: the columns that define a grid point besides `variables` (the others the runs
+            vary over; seeds excluded).
 
     Returns:
-        {column: FiniteSizeOffset} for the columns the prediction covers.
+        {column: FiniteSizeOffset} for the columns the prediction covers; {} when the prediction
+        is not finite and positive at every grid point (a slope fitted through fewer points than
+        the measured one is not its offset).
     """
+    if isinstance(prediction, NoPrediction):
+        drift = {v: slope_drift(table, variables, v, prediction.measured) for v in variables}
+        return {v: FiniteSizeOffset(v, 0.0, 0.0, prediction.source, error=drift[v], predicted=False) for v in variables}
     if prediction is None or not set(variables) <= set(prediction.asymptotic):
         return {}
-    grid = table.groupby(list(variables), sort=True).first().reset_index()
-    predicted = np.asarray(prediction.predict(grid), dtype=np.float64)
-    keep = np.isfinite(predicted) & (predicted > 0)
-    design = _design(pd.MultiIndex.from_frame(grid[list(variables)]), variables)[keep]
-    coef = np.linalg.lstsq(design, np.log(predicted[keep]), rcond=None)[0]
+    variables = list(variables)
+    cells = table.groupby(list(dict.fromkeys([*variables, *grid])), sort=True).first().reset_index()
+    groups = cells.groupby(variables, sort=True)
+    # averaging matrix (groups x cells): each value of `variables` is the mean over its grid points
+    average = np.zeros((groups.ngroups, len(cells)))
+    average[groups.ngroup().to_numpy(), np.arange(len(cells))] = 1.0
+    average /= average.sum(axis=1, keepdims=True)
+    values = np.asarray(prediction.predict(cells), dtype=np.float64)
+    draws = values @ average.T if prediction.monte_carlo else None
+    predicted = draws.mean(axis=0) if draws is not None else average @ values
+    if not np.all(np.isfinite(predicted) & (predicted > 0)):
+        return {}
+    design = _design(pd.MultiIndex.from_frame(groups.first().reset_index()[variables]), variables)
+    solve = np.linalg.pinv(design)  # coefficients = solve @ log(prediction): least squares
+    coef = solve @ np.log(predicted)
+    errors = np.zeros(len(coef))
+    if draws is not None:
+        # delta method: cov(log mean) = cov(draws) / (n_draws mean_i mean_j); then through `solve`
+        cov_log = np.atleast_2d(np.cov(draws, rowvar=False)) / (len(draws) * np.outer(predicted, predicted))
+        errors = MC_ERROR_Z * np.sqrt(np.clip(np.einsum("ki,ij,kj->k", solve, cov_log, solve), 0.0, None))
     return {
-        v: FiniteSizeOffset(v, float(coef[k]), float(prediction.asymptotic[v]), prediction.source, prediction.exact)
+        v: FiniteSizeOffset(
+            v,
+            float(coef[k]),
+            float(prediction.asymptotic[v]),
+            prediction.source,
+            prediction.exact,
+            error=float(errors[k]),
+        )
         for k, v in enumerate(variables, start=1)
     }
 
@@ -447,6 +603,13 @@ class ExponentOutcome:
     meaning: str  # ok | loose | wrong | undecided
     max_ci_width: float = MAX_EXPONENT_CI_WIDTH
     offset: FiniteSizeOffset | None = None
+    precision_width: float | None = None  # the width set against max_ci_width, when not the fit's own
+
+    @property
+    def confirm_width(self) -> float:
+        """The interval width that decides whether the data can confirm the claim: the fit's at
+        DEFAULT_CONFIDENCE (a conjunction's fit is wider), plus the drift bound without a prediction."""
+        return self.fit.ci_width if self.precision_width is None else self.precision_width
 
     @property
     def shift(self) -> float:
@@ -459,7 +622,8 @@ class ExponentOutcome:
     @property
     def corrected(self) -> tuple[float, tuple[float, float]]:
         """The asymptotic exponent the measured local slope implies: (estimate, interval), the
-        interval widened by the offset's uncertainty when the prediction is approximate."""
+        interval widened by the offset's uncertainty (an approximate prediction's size, a Monte
+        Carlo one's error bound)."""
         low, high = self.fit.ci
         u = self.uncertainty
         return self.fit.exponent - self.shift, (low - self.shift - u, high - self.shift + u)
@@ -481,7 +645,10 @@ class ExponentOutcome:
             f"outcome_{v}": self.meaning,
             f"resolution_{v}": self.resolution,
         }
-        if self.offset is not None:
+        if self.offset is not None and not self.offset.predicted:
+            out[f"offset_bound_{v}"] = self.uncertainty  # no prediction: the unknown offset's bound
+            out[f"widened_exponent_{v}_ci"] = list(self.corrected[1])
+        elif self.offset is not None:
             estimate, ci = self.corrected
             out.update(
                 {
@@ -522,6 +689,7 @@ def exponent_outcome(
     sense: Sense = "upper",
     max_ci_width: float = MAX_EXPONENT_CI_WIDTH,
     offset: FiniteSizeOffset | None = None,
+    precision: ExponentFit | None = None,
 ) -> ExponentOutcome:
     """Read a claimed exponent against a fitted one (validate.fits or fit_mean_power_law).
 
@@ -540,6 +708,8 @@ def exponent_outcome(
         sense: "upper", "lower" or "equal".
         max_ci_width: the widest interval that can confirm a claim.
         offset: theory's finite-size offset for this variable on this grid, if known.
+        precision: the same fit at DEFAULT_CONFIDENCE when `fit` is at a conjunction's level (its
+            width decides whether the data can confirm; default: `fit` itself).
 
     Returns:
         An ExponentOutcome with its relation and meaning (ok | loose | wrong | undecided).
@@ -549,12 +719,14 @@ def exponent_outcome(
     low, high = fit.ci
     relation = compare_exponent(replace(fit, ci=(low - shift - u, high - shift + u)), claimed, trend)
     # "undecided" is about the data's precision (more seeds would help); the band of an approximate
-    # prediction widens what counts as consistent, but no number of seeds narrows it
-    if relation == "consistent" and not (np.isfinite(fit.ci_width) and fit.ci_width <= max_ci_width):
+    # prediction widens what counts as consistent, but no number of seeds narrows it. Without a
+    # prediction the drift bound is the data's own precision too (more seeds narrow it): it counts.
+    width = (precision or fit).ci_width + (2 * u if offset is not None and not offset.predicted else 0.0)
+    if relation == "consistent" and not (np.isfinite(width) and width <= max_ci_width):
         meaning = "undecided"
     else:
         meaning = _meaning(relation, trend, sense)
-    return ExponentOutcome(variable, fit, float(claimed), relation, meaning, max_ci_width, offset)
+    return ExponentOutcome(variable, fit, float(claimed), relation, meaning, max_ci_width, offset, float(width))
 
 
 def _meaning(relation: str, trend: str, sense: Sense) -> str:
@@ -688,9 +860,9 @@ def seeds_to_decide(e: ExponentOutcome, *, n_seeds: int | None) -> int | None:
     Returns:
         The number of seeds (at least one more), or None when it cannot be said.
     """
-    if not n_seeds or not np.isfinite(e.fit.ci_width):
+    if not n_seeds or not np.isfinite(e.confirm_width):
         return None
-    return max(math.ceil(n_seeds * (e.fit.ci_width / e.max_ci_width) ** 2), n_seeds + 1)
+    return max(math.ceil(n_seeds * (e.confirm_width / e.max_ci_width) ** 2), n_seeds + 1)
 
 
 def decades_to_decide(e: ExponentOutcome, decades: float | None) -> float | None:
@@ -704,9 +876,9 @@ def decades_to_decide(e: ExponentOutcome, decades: float | None) -> float | None
     Returns:
         The decades needed, or None when it cannot be said.
     """
-    if not decades or not np.isfinite(e.fit.ci_width):
+    if not decades or not np.isfinite(e.confirm_width):
         return None
-    return decades * (e.fit.ci_width / e.max_ci_width) ** (2 / 3)
+    return decades * (e.confirm_width / e.max_ci_width) ** (2 / 3)
 
 
 def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
@@ -714,10 +886,10 @@ def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
     if decided:
         parts.append("Decided: " + " ".join(_outcome_sentence(e) for e in decided))
     if bound is not None and bound.n_straddling:
-        parts.append(f"{bound.n_straddling} point(s) lie on the wrong side of the bound within their interval.")
+        parts.append(f"{bound.n_straddling} point(s) have the bound inside their interval (on either side of it).")
     for e in undecided:
         width = (
-            f"{e.fit.ci_width:.2g} wide" if np.isfinite(e.fit.ci_width) else "unbounded (too few seeds to bootstrap)"
+            f"{e.confirm_width:.2g} wide" if np.isfinite(e.confirm_width) else "unbounded (too few seeds to bootstrap)"
         )
         parts.append(
             f"Undecided in {e.variable}: {_fit_text(e)} is consistent with the claimed {e.claimed:g} but "
@@ -734,7 +906,7 @@ def _inconclusive(bound, decided, undecided, n_seeds, grid_decades) -> Decision:
                 )
                 + f" would decide {e.variable}"
             )
-        elif not np.isfinite(e.fit.ci_width):
+        elif not np.isfinite(e.confirm_width):
             more.append(f"at least 3 seeds (now {n_seeds or 'fewer'}) are needed for any interval in {e.variable}")
     decide_by = (_first_upper("; ".join(more)) + ".") if more else ""
     return Decision("inconclusive", _join(" ".join(parts), decide_by), decide_by or "More seeds or a wider grid.")
@@ -798,9 +970,18 @@ def _fit_text(e: ExponentOutcome) -> str:
     text = f"{e.fit.exponent:.3g} [{lo:.3g}, {hi:.3g}]"
     if np.isfinite(e.resolution):
         text += f" (resolution {e.resolution:.2g})"
-    if e.offset is not None:
+    if e.offset is not None and not e.offset.predicted:
+        _, (clo, chi) = e.corrected
+        text += (
+            f" (local slope; no prediction on this grid, so widened by {e.uncertainty:.2g}, how far the local "
+            f"slope still moves across it: [{clo:.3g}, {chi:.3g}])"
+        )
+    elif e.offset is not None:
         estimate, (clo, chi) = e.corrected
-        approx = f", +-{e.uncertainty:.2g} as the prediction is approximate" if e.uncertainty else ""
+        approx = ""
+        if e.uncertainty:
+            why = "the prediction is approximate" if not e.offset.exact else "the prediction's Monte Carlo error bound"
+            approx = f", +-{e.uncertainty:.2g} as {why}"
         text += (
             f" (local slope; minus the finite-size offset {e.shift:+.3g} that theory predicts on this grid"
             f"{approx}: {estimate:.3g} [{clo:.3g}, {chi:.3g}])"
