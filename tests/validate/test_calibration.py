@@ -155,4 +155,7 @@ def test_rank_claims_are_decided_at_the_full_size():
     runs = experiment.run(config, executor=SerialExecutor(), progress=False)
     planted = [p for p in calibration.planted_claims() if p.source == "c4_rank"]
     got = {p.claim.id: p.check(p.claim, runs).code for p in planted}
-    assert got == {p.claim.id: p.expected for p in planted}
+    # r* = O(N^0.6) is true and loose; the calibration grid cannot tell it from the truth
+    # (inconclusive, its planted code), the larger grid decides it: more data moves it to the truth
+    truth = {"cal_c4_0.6": "not_tight"}
+    assert got == {p.claim.id: truth.get(p.claim.id, p.expected) for p in planted}
