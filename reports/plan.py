@@ -120,7 +120,7 @@ def all_verdicts(runs: list[Runs], claims: Iterable[str] | None = None) -> list[
 
 
 def calibration_verdicts(
-    seeds=calibration.CALIBRATION_SEEDS, *, store=None, executor=None, progress=None
+    *, seeds=calibration.CALIBRATION_SEEDS, store=None, executor=None, progress=None
 ) -> list[Verdict]:
     """Planted claims on the calibration runs (validate.calibration.CALIBRATION_SIZES), at each
     calibration seed, run through the report's store and pool.
@@ -133,4 +133,4 @@ def calibration_verdicts(
     Returns:
         One scored verdict per planted claim and seed (numbers["calibration_seed"]).
     """
-    return calibration.calibrate_seeds(seeds, executor=executor, store=store, progress=progress)
+    return calibration.calibrate_seeds(seeds=seeds, executor=executor, store=store, progress=progress)

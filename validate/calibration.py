@@ -156,7 +156,7 @@ def calibrate(runs, planted: Iterable[Planted] | None = None) -> list[Verdict]:
 
 
 def calibrate_seeds(
-    seeds: Iterable[int] = CALIBRATION_SEEDS, *, executor=None, store=None, progress=None
+    *, seeds: Iterable[int] = CALIBRATION_SEEDS, executor=None, store=None, progress=None
 ) -> list[Verdict]:
     """Every planted claim on the calibration runs of each calibration seed, scored: what the report's
     confusion matrix counts (a planted claim must come out right at every seed, not at a lucky one).

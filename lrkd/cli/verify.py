@@ -48,7 +48,7 @@ def current_entries(*, store: Path | None, executor=None) -> list[dict]:
         results = ResultStore(store if store is not None else Path(tmp) / "verify.db")
         runs = run_jobs(jobs("quick", real=False), store=results, executor=pool)
         # calibration seed 0 only: the report scores seeds 0..4; a regression check needs one draw
-        verdicts = all_verdicts(runs) + calibration_verdicts((0,), store=results, executor=pool)
+        verdicts = all_verdicts(runs) + calibration_verdicts(seeds=(0,), store=results, executor=pool)
     return [baseline_entry(v) for v in verdicts]
 
 

@@ -110,7 +110,7 @@ def exact_rank():
     """The exact rank-5 teacher (validate.claims.c4_planted.EXACT_RANK_SPECTRUM, 32 x 32) swept at
     9 sizes, 4 seeds; the 5- and 7-size grids are its subsets (every (N, seed) cell draws its own
     data, so a subset is what a sweep of fewer sizes gives)."""
-    return exact_rank_run(sizes_over(9), range(4))
+    return exact_rank_run(sizes_over(9), seeds=range(4))
 
 
 def on_sizes(runs, sizes):

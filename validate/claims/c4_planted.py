@@ -318,7 +318,7 @@ def rank_sources(runs) -> dict:
     if power is not None:
         sizes = sorted(int(n) for n in power["sweep"]["n_samples"].unique())
         seeds = sorted(int(s) for s in power["sweep"]["seed"].unique())
-        exact = exact_rank_run(sizes, seeds)
+        exact = exact_rank_run(sizes, seeds=seeds)
         found.update(
             {
                 POWER_SHORT: restricted(power, "N = 512..4096", sizes=[n for n in sizes if 512 <= n <= 4096]),
@@ -352,7 +352,7 @@ def restricted(runs: RankRuns, label: str, *, sizes: Sequence[int] | None = None
     return runs.replace(label=f"{runs.label}, {label}", tables={"sweep": sweep[keep].reset_index(drop=True)})
 
 
-def exact_rank_run(sizes: Sequence[int], seeds: Sequence[int]) -> RankRuns:
+def exact_rank_run(sizes: Sequence[int], *, seeds: Sequence[int]) -> RankRuns:
     """A closed-form rank sweep of the exact rank-5 teacher (EXACT_RANK_SPECTRUM on m = n = 32, noise
     1): r* = 5 at every N, the flat growth law. About a second on a CPU.
 
