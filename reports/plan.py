@@ -1,7 +1,8 @@
 """Which experiments a report runs, and running them: shared by `lrkd report` and `lrkd verify`.
 
 A job is (experiment, preset). The quick plan is sized for a 2-core CPU (synthetic part about
-2 minutes, the real LRC run a few more); the full plan is the publication size (see README).
+2 minutes, the real LRC run a few more); the standard plan is the quick one with lrc_real's
+standard preset (a real r*(N) law); the full plan is the publication size (see README).
 `run_jobs` runs each job through the results store, so a killed report resumes where it stopped.
 """
 
@@ -52,10 +53,13 @@ SYNTHETIC_JOBS = {
         Job("c4_rank", "full_exponential"),
     ],
 }
+# The standard report sizes the real run only (lrc_real's standard preset); its synthetic part is the quick one.
+SYNTHETIC_JOBS["standard"] = SYNTHETIC_JOBS["quick"]
 #: The real-model jobs of each report size (SmolLM2 distillation and the teacher's spectra).
 REAL_JOBS = {
     "quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
     "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)],
+    "standard": [Job("lrc_real", "standard", real=True), Job("teacher_spectra", "quick", real=True)],
 }
 
 
@@ -63,7 +67,7 @@ def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[
     """The plan of a report size, optionally without the real-model jobs, restricted to `claims`.
 
     Args:
-        size: "quick" or "full".
+        size: "quick", "standard" or "full".
         real: keep the real-model jobs (REAL_JOBS).
         claims: claim ids; None keeps every job, else only the jobs whose experiment checks one of them
             (validate.registry.claims_of).

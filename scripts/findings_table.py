@@ -138,9 +138,13 @@ def _real_numbers(claim: str, numbers: dict) -> list[str]:
             text = f"growth law {law}"
             if law == "unidentified" and numbers.get("best_law"):
                 text += f" (best {numbers['best_law']}, AICc gap {_num(numbers.get('delta_aicc'))})"
-            if numbers.get("growth_exponent") is not None and law == "power":
-                text += f", exponent {_interval(numbers, 'growth_exponent')}"
+            # the power-law exponent: the law's exponent, or why none is named (whether r* grows at
+            # all is read from its interval: validate.engine.growth)
+            if numbers.get("growth_exponent") is not None and law in ("power_law", "unidentified"):
+                text += f", power-law exponent {_interval(numbers, 'growth_exponent')}"
             parts.append(text)
+        if "plateau_change_max" in numbers:
+            parts.append(f"training loss changed by at most {_num(numbers['plateau_change_max'])} over the last epoch")
         return parts
     if claim == "mutual_information" and "mi_gain_clone" in numbers:
         return [

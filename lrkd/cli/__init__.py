@@ -103,6 +103,13 @@ def _add_report(sub) -> None:
         help="small sizes, under 10 minutes on a 2-core CPU (default)",
     )
     size.add_argument(
+        "--standard",
+        dest="size",
+        action="store_const",
+        const="standard",
+        help="the quick synthetic part and a real run that identifies r*(N) (about 40 minutes on a 2-core CPU)",
+    )
+    size.add_argument(
         "--full", dest="size", action="store_const", const="full", help="publication sizes (hours on a CPU; see README)"
     )
     p.set_defaults(size="quick")

@@ -49,14 +49,21 @@ class RealRuns(Runs):
 @dataclass(frozen=True)
 class RealConfig:
     """Real LRC (simulate.lrc.LRCConfig in `lrc`): C4/C2 a rank sweep widths x budgets (training-set
-    tokens N) x seeds, `epochs` passes over each set; C3 students with and without cloning
-    (`alphas`) over `c3_seeds`; C1 plain SGD at the step counts `c1_steps` over `c1_seeds`."""
+    tokens N) x seeds; C3 students with and without cloning (`alphas`) over `c3_seeds`; C1 plain SGD
+    at the step counts `c1_steps` over `c1_seeds`.
+
+    Each rank-sweep student trains for max(`epochs` passes over its N-token set, `min_steps`
+    optimizer steps) (`rank_token_budget`): with min_steps = 0 that is `epochs` passes; a floor on
+    the steps keeps the small training sets from being under-trained (8 passes over 64 tokens
+    are 4 steps), so every student of the grid gets the same optimization and a small N is
+    passed over more often instead."""
 
     lrc: Any = None  # an LRCConfig; a table of its keys in TOML
     widths: tuple[int, ...] = (4, 8, 16, 32, 64)
     budgets: tuple[int, ...] = (256, 512, 1024)
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 8
+    min_steps: int = 0  # the least optimizer steps of a rank-sweep student (0: `epochs` passes decide)
     alphas: tuple[float, ...] = (0.0, 0.2)
     c3_width: int = 16
     c3_tokens: int = 2048
@@ -97,6 +104,7 @@ class RealConfig:
             require_float_in(a, "alphas", 0.0)
         for name, low in (
             ("epochs", 1),
+            ("min_steps", 0),
             ("c3_width", 1),
             ("c3_tokens", 1),
             ("c3_steps", 1),
@@ -133,6 +141,20 @@ def _lrc_base(cfg: RealConfig, store) -> LRCConfig:
     return replace(cfg.lrc, output_dir=str(store.path.parent / "lrc"))
 
 
+def rank_token_budget(cfg: RealConfig, n_tokens: int) -> int:
+    """Tokens a rank-sweep student on an N-token training set trains on: `epochs` passes, at least
+    `min_steps` optimizer steps (batch_size x seq_len tokens each).
+
+    Args:
+        cfg: the real experiment's config (epochs, min_steps, lrc batch_size and seq_len).
+        n_tokens: the training-set size N.
+
+    Returns:
+        max(epochs x N, min_steps x batch_size x seq_len).
+    """
+    return max(cfg.epochs * n_tokens, cfg.min_steps * cfg.lrc.tokens_per_step)
+
+
 def run_rank_grid(
     cfg: RealConfig,
     *,
@@ -143,10 +165,10 @@ def run_rank_grid(
     progress=None,
 ) -> RankGrid:
     """The rank sweep of the real experiment (C4/C2), stored and resumable: one cell per (budget,
-    seed), all widths in a cell (they share its batches and stored teacher outputs), `cfg.epochs`
-    passes over each N-token training set, scored on one held-out set. `lrkd advise` runs the same
-    cells for its pilot, so a pilot and a report pointed at one store share the cells they have in
-    common (a cell's key is its settings, not who asked for it).
+    seed), all widths in a cell (they share its batches and stored teacher outputs), each student
+    trained for `rank_token_budget` tokens on its N-token training set, scored on one held-out set.
+    `lrkd advise` runs the same cells for its pilot, so a pilot and a report pointed at one store
+    share the cells they have in common (a cell's key is its settings, not who asked for it).
 
     Args:
         cfg: the real experiment's config (its `lrc` is the base LRCConfig, its `epochs` the passes).
@@ -165,7 +187,7 @@ def run_rank_grid(
     widths = list(cfg.widths if widths is None else widths)
     cells = [
         lrc.sweep_cell(
-            replace(base, seed=s, train_tokens=n, token_budget=cfg.epochs * n, hidden_snapshots=1),
+            replace(base, seed=s, train_tokens=n, token_budget=rank_token_budget(cfg, n), hidden_snapshots=1),
             widths,
             alphas=[base.alpha],
         )
@@ -276,6 +298,16 @@ LRC_QUICK = {
     "checkpoint_every": 50,
     "alpha": 0.2,
 }
+# The quick preset's seeds: at least MIN_STABILITY_SEEDS (4) everywhere, so that every verdict's
+# seed-bootstrap stability is measured (validate.engine.stability), and enough that the quick codes
+# are the same in float32 and bf16 and at 1 and 2 threads. The C3 and C1 cells are cheap (about 5
+# and 20 CPU-s a seed at one thread), so they get 8 seeds; the rank sweep, 3 budgets x 5 seeds.
+QUICK = {
+    "lrc": LRC_QUICK,
+    "seeds": [0, 1, 2, 3, 4],
+    "c3_seeds": [0, 1, 2, 3, 4, 5, 6, 7],
+    "c1_seeds": [0, 1, 2, 3, 4, 5, 6, 7],
+}
 # Full: the whole teacher and vocabulary; teacher outputs live (30 layers of clone targets are ~0.3 MB
 # per token in bf16: a store for 2^16-token sets would not fit on disk), shared by all widths.
 LRC_FULL = {
@@ -304,6 +336,27 @@ FULL = {
     "c1_seeds": [0, 1, 2],
     "c1_batches": 8,
 }
+# Standard: the quick preset's reduced teacher and stored teacher outputs, sized to identify the
+# real r*(N) law in at most 40 minutes on a 2-core CPU (issue 20). 6 budgets N = 64 .. 2048 tokens
+# (1.5 decades), widths 2 .. 128, 5 seeds. Convergence criterion: every rank-sweep student takes
+# min_steps = 128 AdamW steps (linear decay to 0), which is at least `epochs` = 8 passes over its
+# training set (8 at N = 2048, 256 at N = 64), so a small N is not under-trained: with the quick
+# preset's 8 passes alone, N = 64 would get 4 steps. A pilot (seed 0, N = 64 and 512) at 256 steps
+# gave the same r* as at 128, by held-out KL (128, 64) and by held-out LM loss (2, 8).
+# Cost, measured here with one thread on the shared 2-core machine (so upper bounds): one rank cell
+# (7 widths x 128 steps) 57-64 CPU-s (0.45 s per step of all 7 students; width 128 costs 2x width 2),
+# so the sweep is 6 x 5 cells x ~60 s = ~1,800 s; C3 8 seeds x ~10 s and C1 6 seeds x ~30-50 s add
+# ~400 s: about 2,200 CPU-s, 37 minutes on one core (a second thread does not help cells this small).
+STANDARD = {
+    "lrc": LRC_QUICK,
+    "widths": [2, 4, 8, 16, 32, 64, 128],
+    "budgets": [64, 128, 256, 512, 1024, 2048],
+    "seeds": [0, 1, 2, 3, 4],
+    "epochs": 8,
+    "min_steps": 128,
+    "c3_seeds": [0, 1, 2, 3, 4, 5, 6, 7],
+    "c1_seeds": [0, 1, 2, 3, 4, 5],
+}
 LRC_REAL = register_experiment(
     Experiment(
         "lrc_real",
@@ -311,7 +364,7 @@ LRC_REAL = register_experiment(
         run_lrc_real,
         "real LRC of SmolLM2-135M-Instruct on KJV text (quick: first 2 layers, KJV vocabulary): rank sweep, "
         "plain SGD, cloning arms",
-        {"quick": {"lrc": LRC_QUICK}, "full": FULL},
+        {"quick": QUICK, "standard": STANDARD, "full": FULL},
     ),
     replace=True,
 )

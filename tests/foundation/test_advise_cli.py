@@ -13,6 +13,7 @@ import torch
 
 from lrkd.cli import advise as advise_cli
 from lrkd.cli import build_parser
+from lrkd.simulate.experiments.real import LRC_REAL
 from lrkd.simulate.lrc.tiny import make_tiny_workspace
 
 SPEC = "linear:m=24,n=24,spectrum=power_law:1.5,noise=0.3"
@@ -202,7 +203,8 @@ def test_real_teacher_run_writes_json_figure_and_resumes(capsys, tmp_path, monke
     assert f"rank {data['rank']} [{low}, {high}]" in first and 2 <= low <= data["rank"] <= high <= 63
     assert data["risk"] == "heldout_kl" and data["teacher"]["d_T"] == 64
     assert data["pilot_cells"]["experiment"] == "lrc_real_rank" and data["pilot_cells"]["widths"] == [2, 4, 8]
-    assert data["pilot_cells"]["seeds"] == [0, 1, 2]  # the quick preset's seeds by default
+    # the quick preset's seeds by default
+    assert data["pilot_cells"]["seeds"] == list(LRC_REAL.config("quick").seeds)
     assert [row["n_samples"] for row in data["pilot"]] == [128, 256, 384]
     assert (out / "advice.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "pilot of" in err  # progress on stderr

@@ -92,3 +92,52 @@ def test_seeds_for_stability_grows_as_the_share_falls():
     near, far = st.seeds_for_stability(0.85, n_seeds=4), st.seeds_for_stability(0.6, n_seeds=4)
     assert 4 < near < far
     assert st.seeds_for_stability(0.5, n_seeds=4) is None
+
+
+def test_a_resample_counts_only_with_three_distinct_seeds():
+    """A draw that holds one or two distinct seeds hands the code copies it takes for independent
+    seeds (a zero-width interval from one seed); such draws are not counted, and more are drawn."""
+    seen = []
+
+    def distinct(tables):  # each seed has its own effect value: distinct values = distinct seeds drawn
+        seen.append(tables["evidence"]["effect"].nunique())
+        return "holds"
+
+    found = st.seed_bootstrap_stability(distinct, {"evidence": _effects(1.0, 1.0, seeds=4)}, n_resamples=300)
+    assert seen[1:] and min(seen[1:]) >= st.MIN_DISTINCT_SEEDS and len(seen) == 301
+    # 4 seeds: 168 of the 256 equally likely draws hold at least 3 distinct seeds
+    assert found.n_resamples == 300 and 300 / found.n_drawn == pytest.approx(168 / 256, abs=0.06)
+    # without the rule (min_distinct=1) the degenerate draws are counted too
+    seen.clear()
+    st.seed_bootstrap_stability(distinct, {"evidence": _effects(1.0, 1.0, seeds=4)}, n_resamples=300, min_distinct=1)
+    assert min(seen[1:]) <= 2
+
+
+def test_no_counted_resample_is_decided_by_a_zero_width_interval():
+    """A draw of one seed n times gives a t-interval of zero width: its code is the sign of one
+    seed, whatever the noise between seeds. With the rule no counted draw has it; without, 4 seeds
+    give such a draw 4 times in 256."""
+    widths = []
+
+    def width(tables):
+        low, high = mean_interval(tables["evidence"].groupby("seed")["effect"].mean().to_numpy())
+        widths.append(high - low)
+        return "holds"
+
+    tables = {"evidence": _effects(1.0, 1.0, seeds=4)}
+    st.seed_bootstrap_stability(width, tables, n_resamples=400)
+    assert min(widths[1:]) > 0.1
+    widths.clear()
+    st.seed_bootstrap_stability(width, tables, n_resamples=400, min_distinct=1)
+    assert min(widths[1:]) == 0.0
+
+
+def test_three_seeds_are_too_few_to_measure_the_stability():
+    """With 3 seeds the only draws that count are the 6 orders of the data (a share of 1 by
+    construction): not measured, and a decisive code is inconclusive, asking for 4 seeds."""
+    found = st.seed_bootstrap_stability(_sign_code, {"evidence": _effects(5.0, 0.1, seeds=3)})
+    assert found.code == "holds" and np.isnan(found.share) and found.n_seeds == 3 and found.tally == {}
+    ruled = st.require_stable(found.code, found)
+    assert ruled.code == "inconclusive" and f"{st.MIN_STABILITY_SEEDS} seeds" in ruled.would_change
+    four = st.seed_bootstrap_stability(_sign_code, {"evidence": _effects(5.0, 0.1, seeds=4)})
+    assert four.share == 1.0 and st.require_stable(four.code, four).code == "holds"

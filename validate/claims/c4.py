@@ -37,7 +37,7 @@ from lrkd.validate.engine.fits import ExponentFit, compare_exponent
 from lrkd.validate.engine import checks
 from lrkd.validate.engine import growth as growth_laws
 from lrkd.validate.engine.growth import GrowthFit, fit_growth_laws
-from lrkd.validate.engine.rstar import empirical_rstar, rstar_replicates
+from lrkd.validate.engine.rstar import empirical_rstar, rstar_replicates, rstar_variance
 from lrkd.validate.registry import check, judged_tables
 from lrkd.validate.engine.spectrum import compare_with_null
 from lrkd.validate.engine.verdict import Figure, Verdict
@@ -244,18 +244,10 @@ def _growth_evidence(sweep: pd.DataFrame, singular_values: np.ndarray) -> RankEv
         kept = rstar[inside]
         sizes = kept["n_samples"].to_numpy(dtype=float)
         replicates = rstar_replicates(sweep, sizes)
-        variance = _rstar_variance(kept, replicates)
+        variance = rstar_variance(kept, replicates)
         growth = fit_growth_laws(sizes, kept["rstar"], variance, replicates)
         predicted = fit_growth_laws(sizes, oracle[inside], variance)
     return RankEvidence(rstar, m, n, noise, inside, oracle, growth, predicted)
-
-
-def _rstar_variance(kept: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
-    """Seed variance of r* at each size: the larger of the bootstrap argmins' variance and that of
-    a uniform choice among the ranks within one standard error of the minimum (flat_low..flat_high);
-    a few seeds give few distinct resamples, so the bootstrap alone understates a flat minimum."""
-    width = (kept["flat_high"] - kept["flat_low"] + 1).to_numpy(dtype=float)
-    return np.maximum(np.nanvar(replicates, axis=1), (width**2 - 1) / 12.0)
 
 
 # Isolated-spike theory holds where truncation clearly beats the full-rank fit. Where OLS's risk comes

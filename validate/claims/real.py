@@ -35,7 +35,7 @@ from lrkd.validate.claims.c1 import C1_SPEC
 from lrkd.validate.engine.checks import decide, exponent_outcome, mean_interval
 from lrkd.validate.engine.growth import fit_growth_laws
 from lrkd.validate.registry import check, evidence, judged_tables
-from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent, rstar_replicates, rstar_variance
 from lrkd.validate.engine.stability import DEFAULT_RESAMPLES, require_stable, seed_bootstrap_stability
 from lrkd.validate.engine.verdict import Figure, Verdict
 
@@ -176,6 +176,7 @@ def rank_evidence(final: pd.DataFrame, plateau: pd.DataFrame | None = None) -> p
             "heldout_kl": final["heldout_kl"],
             "heldout_lm_loss": final["heldout_lm_loss"],
             "epochs": final["epochs"],
+            "steps": final["steps"] if "steps" in final else math.nan,
             "n_trainable": final["n_trainable"],
             "diverged": final["diverged"],
         }
@@ -241,7 +242,7 @@ def _rank_verdict(
         f"N = {n:g}: r* = {r} [{lo}, {hi}]"
         for n, r, lo, hi in rstar[["n_samples", "rstar", "rstar_low", "rstar_high"]].itertuples(index=False)
     )
-    head = f"Measured r*(N) ({teacher}; risk: held-out {risk}): {located} over d_S in {widths}."
+    head = f"Measured r*(N) ({teacher}; risk: {risk}): {located} over d_S in {widths}."
     fit = None
     if (rstar["at_edge"] == "upper").all():
         code, why = (
@@ -274,7 +275,7 @@ def _rank_verdict(
         decision = decide(exponents=[outcome], n_seeds=n_seeds, subject="the rank claim")
         code, why, would = decision.code, " " + decision.explanation, decision.would_change
         numbers.update({"exponent": fit.exponent, "exponent_ci": list(fit.ci)})
-    growth_text, growth_numbers = _growth(rstar, inside)
+    growth_text, growth_numbers = _growth(rstar, inside, evidence, risk, inner)
     numbers.update(growth_numbers)
     if code == "holds" and growth_numbers.get("growth_law") == "unidentified":
         # As for the synthetic C4: an interval that merely reaches the claimed exponent, on budgets
@@ -295,6 +296,7 @@ def _rank_verdict(
         *(fit.notes if fit is not None else ()),
         "N counts the tokens of each student's fixed training set (sequences of seq_len tokens), "
         "not i.i.d. samples; each student trains on it for several epochs.",
+        *_training_note(evidence),
     ]
     if "plateau_change" in evidence and evidence["plateau_change"].notna().any():
         worst = float(evidence["plateau_change"].max())
@@ -308,17 +310,38 @@ def _rank_verdict(
     )
 
 
-def _growth(rstar: pd.DataFrame, inside: np.ndarray) -> tuple[str, dict]:
-    """The growth law of r*(N) (validate.growth) when >= 4 budgets have r* inside the grid."""
+def _training_note(evidence: pd.DataFrame) -> list[str]:
+    """How long the students trained (steps and passes over their training set, least and most),
+    read from the evidence; [] when it does not record them."""
+    if not {"steps", "epochs"} <= set(evidence) or evidence["steps"].isna().all():
+        return []
+    steps, epochs = evidence["steps"], evidence["epochs"]
+    return [
+        f"Training: every student took {int(steps.min())} to {int(steps.max())} optimizer steps, "
+        f"{epochs.min():.3g} to {epochs.max():.3g} passes over its training set (the convergence criterion "
+        "of simulate.experiments.real.rank_token_budget: at least the preset's min_steps steps and its "
+        "epochs passes)."
+    ]
+
+
+def _growth(
+    rstar: pd.DataFrame, inside: np.ndarray, evidence: pd.DataFrame, risk: str, inner: dict
+) -> tuple[str, dict]:
+    """The growth law of r*(N) (validate.growth) when >= 4 budgets have r* inside the grid (inner:
+    the seed bootstraps' n_resamples, if set)."""
     if inside.sum() < MIN_GROWTH_SIZES:
         return (
             f" Growth law not identified: {int(inside.sum())} budget(s) have r* inside the grid, "
             f"{MIN_GROWTH_SIZES} are needed to tell a power law from a logarithm.",
             {"growth_law": "unidentified"},
         )
+    # As the synthetic C4 fits it (validate.claims.c4): the seed resamples' r*(N) curves give each
+    # law's bootstrap wins, and the variance of r* is the larger of theirs and a uniform choice over
+    # the flat range (the widths the seeds cannot tell from r*).
     kept = rstar[inside]
-    half = (kept["rstar_high"] - kept["rstar_low"]).to_numpy(float) / (2 * 1.96)
-    growth = fit_growth_laws(kept["n_samples"], kept["rstar"], half**2)
+    sizes = kept["n_samples"].to_numpy(dtype=float)
+    replicates = rstar_replicates(evidence, sizes, risk=risk, **inner)
+    growth = fit_growth_laws(sizes, kept["rstar"], rstar_variance(kept, replicates), replicates)
     return (
         f" Growth law: {growth.summary()}.",
         {

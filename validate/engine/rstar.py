@@ -31,7 +31,7 @@ from lrkd.validate.engine.fits import (
     slope_from_sums,
 )
 
-__all__ = ["empirical_rstar", "fit_rstar_exponent", "rstar_replicates"]
+__all__ = ["empirical_rstar", "fit_rstar_exponent", "rstar_replicates", "rstar_variance"]
 
 REQUIRED_COLUMNS = ("rank", "n_samples", "seed")
 
@@ -107,6 +107,23 @@ def rstar_replicates(
     )
     order = np.searchsorted(cube.n_values, wanted)
     return boot[order]
+
+
+def rstar_variance(kept: pd.DataFrame, replicates: np.ndarray) -> np.ndarray:
+    """Seed variance of r* at each size: the larger of the bootstrap argmins' variance and that of
+    a uniform choice among the ranks within one standard error of the minimum (flat_low..flat_high);
+    a few seeds give few distinct resamples, so the bootstrap alone understates a flat minimum. The
+    variance the growth laws are fitted with (validate.engine.growth), for the synthetic and the real C4.
+
+    Args:
+        kept: empirical_rstar's rows at the sizes fitted (flat_low, flat_high).
+        replicates: rstar_replicates at those sizes (sizes x resamples).
+
+    Returns:
+        The variance of r* at each size.
+    """
+    width = (kept["flat_high"] - kept["flat_low"] + 1).to_numpy(dtype=float)
+    return np.maximum(np.nanvar(replicates, axis=1), (width**2 - 1) / 12.0)
 
 
 def fit_rstar_exponent(

@@ -6,6 +6,24 @@ that noise directly: resample the seeds with replacement, recompute the code on 
 and report the share that reaches the full-data code. A decisive code reached by fewer than
 `MIN_STABILITY` of the resamples was not decided by the evidence: `require_stable` turns it into
 "inconclusive" and says about how many seeds would decide.
+
+Few seeds. The codes are decided by intervals over seeds (t-intervals, seed bootstraps), and a
+resample that draws one seed several times hands the rule copies that it takes for independent
+seeds: one seed drawn n times gives a zero-width interval, so that resample's code is the sign of
+one seed's effect, whatever the noise between seeds. With 3 seeds that is most resamples (of the
+27 equally likely draws, 3 hold one distinct seed and 18 hold two), so a code could look unstable
+for a reason that is not the noise. Hence two rules:
+- a resample counts only when it holds at least `MIN_DISTINCT_SEEDS` (3) distinct seeds, the
+  least from which an interval's spread says anything (two values are one difference); the draws
+  continue until `n_resamples` resamples count;
+- the stability is measurable only with at least `MIN_STABILITY_SEEDS` (4) seeds: with 3, the
+  only resamples that count are the 6 orders of the data itself, each reproducing the full-data
+  code, a share of 1 by construction. With fewer seeds the share is NaN, and a decisive code is
+  inconclusive ("at least 4 seeds").
+Not a jackknife (leave one seed out): every subset has one seed fewer, so its intervals are wider
+for a reason that is not the noise either (a `holds` on the edge of its interval would read as
+unstable because the subsets lose power), and with n seeds its share moves in steps of 1/n, so
+the 0.9 threshold would need 10 seeds to tolerate a single subset that disagrees.
 """
 
 from __future__ import annotations
@@ -29,6 +47,10 @@ MIN_STABILITY = 0.9
 DECISIVE = ("holds", "not_tight", "violated", "vacuous")
 #: Resamples for a verdict whose code is cheap to recompute.
 DEFAULT_RESAMPLES = 200
+#: The fewest distinct seeds a resample must hold to count (see the module docstring).
+MIN_DISTINCT_SEEDS = 3
+#: The fewest seeds with which the stability is measured (see the module docstring).
+MIN_STABILITY_SEEDS = 4
 
 
 @dataclass(frozen=True)
@@ -36,10 +58,11 @@ class Stability:
     """The seed-bootstrap stability of one verdict code."""
 
     code: str  # the full-data code
-    share: float  # share of resamples reaching `code` (NaN: fewer than 2 seeds, not measurable)
+    share: float  # share of resamples reaching `code` (NaN: fewer than MIN_STABILITY_SEEDS seeds)
     tally: Mapping[str, int] = field(default_factory=dict)  # code -> resamples reaching it
-    n_resamples: int = 0
+    n_resamples: int = 0  # resamples counted (each with >= MIN_DISTINCT_SEEDS distinct seeds)
     n_seeds: int = 0
+    n_drawn: int = 0  # resamples drawn, counted or not
 
 
 @dataclass(frozen=True)
@@ -60,34 +83,46 @@ def seed_bootstrap_stability(
     seed: int = 0,
     seed_column: str = "seed",
     code: str | None = None,
+    min_distinct: int = MIN_DISTINCT_SEEDS,
+    min_seeds: int = MIN_STABILITY_SEEDS,
 ) -> Stability:
     """Share of seed-bootstrap resamples whose recomputed code equals the full-data code.
 
     Each resample draws the seeds (the union over the tables that have `seed_column`) with
     replacement, the same draw for every table, and relabels the k-th drawn seed as k so a seed
-    drawn twice stays two distinct groups. Tables without `seed_column` pass unchanged.
+    drawn twice stays two distinct groups. Tables without `seed_column` pass unchanged. A draw
+    with fewer than `min_distinct` distinct seeds is not counted (module docstring); draws go on
+    until `n_resamples` are counted.
 
     Args:
         decide: tables -> verdict code.
         tables: the evidence tables, by name.
-        n_resamples: B, the number of resamples.
+        n_resamples: B, the number of resamples counted.
         seed: the draws' seed (the result is deterministic).
         seed_column: the column naming each row's seed.
         code: the full-data code if already known (None: decide(tables)).
+        min_distinct: the fewest distinct seeds a counted resample holds.
+        min_seeds: the fewest seeds with which the share is measured.
 
     Returns:
-        The Stability (share NaN and an empty tally with fewer than 2 seeds).
+        The Stability (share NaN and an empty tally with fewer than `min_seeds` seeds).
     """
     tables = dict(tables)
     full = decide(tables) if code is None else code
     seeded = {name: t for name, t in tables.items() if seed_column in t}
     seeds = np.unique(np.concatenate([t[seed_column].to_numpy() for t in seeded.values()])) if seeded else []
     n = len(seeds)
-    if n < 2:
+    if n < max(min_seeds, min_distinct, 2):
         return Stability(full, math.nan, {}, 0, n)
     # Row positions of each seed in each table, found once; a resample concatenates them.
     groups = {name: [np.flatnonzero(t[seed_column].to_numpy() == s) for s in seeds] for name, t in seeded.items()}
-    draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    rng = np.random.default_rng(seed)
+    draws, n_drawn = [], 0
+    while len(draws) < n_resamples:  # n >= min_distinct, so a draw counts with positive probability
+        draw = rng.integers(0, n, size=n)  # (n = 4: 168 of the 256 draws count; n = 5: 2,820 of 3,125)
+        n_drawn += 1
+        if len(np.unique(draw)) >= min_distinct:
+            draws.append(draw)
     tally: Counter[str] = Counter()
     for draw in draws:
         resample = dict(tables)
@@ -97,7 +132,7 @@ def seed_bootstrap_stability(
             rows[seed_column] = np.repeat(np.arange(n), [len(p) for p in parts])
             resample[name] = rows.reset_index(drop=True)
         tally[decide(resample)] += 1
-    return Stability(full, tally[full] / n_resamples, dict(sorted(tally.items())), n_resamples, n)
+    return Stability(full, tally[full] / n_resamples, dict(sorted(tally.items())), n_resamples, n, n_drawn)
 
 
 def seeds_for_stability(share: float, *, n_seeds: int, threshold: float = MIN_STABILITY) -> int | None:
@@ -140,8 +175,9 @@ def require_stable(code: str, stability: Stability, threshold: float = MIN_STABI
         return StableCode(
             "inconclusive",
             True,
-            f" The evidence would say {code}, but with {n} seed(s) its stability cannot be measured.",
-            "At least 2 seeds, so that a seed bootstrap can show the code is stable.",
+            f" The evidence would say {code}, but with {n} seed(s) its stability cannot be measured "
+            f"(at least {MIN_STABILITY_SEEDS} are needed).",
+            f"At least {MIN_STABILITY_SEEDS} seeds, so that a seed bootstrap can show the code is stable.",
         )
     if share >= threshold:
         return StableCode(code, False, "", "")
