@@ -129,6 +129,8 @@ class ReportContext:
     claims: list = field(default_factory=list)
     calibration: list = field(default_factory=list)
     advice_calibration: Any = None  # validate.advice.calibrate_advice's table (a DataFrame), or None
+    # (experiment name, validate.advice.HeldOutBudget): advice from a real run's smaller budgets for its largest
+    real_advice: list = field(default_factory=list)
     config: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     data_files: list[str] = field(default_factory=list)
@@ -351,6 +353,7 @@ def build_document(ctx: ReportContext, outline: ReportOutline) -> Document:
         ("Verdicts", "summary"),
         ("Calibration", "calibration"),
         *((("Rank advice, calibrated", "advice-calibration"),) if ctx.advice_calibration is not None else ()),
+        *((("Rank advice on the real teacher", "real-advice"),) if ctx.real_advice else ()),
         *((claim_title(s), s.anchor) for s in outline.sections),
         ("Data and rerunning", "data"),
     ]
@@ -360,6 +363,7 @@ def build_document(ctx: ReportContext, outline: ReportOutline) -> Document:
         Contents(contents),
         calibration_section(ctx, outline),
         *((advice_calibration_section(ctx.advice_calibration),) if ctx.advice_calibration is not None else ()),
+        *((real_advice_section(ctx.real_advice),) if ctx.real_advice else ()),
         *(claim_section(s, outline) for s in outline.sections),
         data_section(ctx, outline),
     ]
@@ -575,6 +579,61 @@ def advice_calibration_section(table) -> Section:
         ],
         anchor="advice-calibration",
     )
+
+
+def real_advice_section(checks: Sequence) -> Section:
+    """`lrkd advise` checked on the real teacher: advice from a real run's budgets below its largest,
+    for the largest, against the r* the run measured there (validate.advice.advise_largest_budget).
+
+    Args:
+        checks: (experiment name, HeldOutBudget) pairs.
+
+    Returns:
+        The "Rank advice on the real teacher" section: one sentence and one table per real run.
+    """
+    blocks: list = [
+        Paragraph(
+            [
+                "The advice a user would get from the smaller budgets alone (the pilot), checked at the run's "
+                "largest budget, which the advice did not see. Covered: the r* measured there lies in the "
+                "advice's interval."
+            ]
+        )
+    ]
+    taken: set[str] = set()
+    for name, check in checks:
+        advice, pilot = check.advice, check.advice.pilot
+        rows = [
+            Row(
+                [
+                    f"{int(r.n_samples):,}",
+                    f"{int(r.rstar)} [{int(r.rstar_low)}, {int(r.rstar_high)}]",
+                    "pilot" + (", in the law fit" if bool(getattr(r, "used", False)) else ""),
+                ]
+            )
+            for r in pilot.itertuples()
+        ]
+        m = check.measured
+        rows.append(
+            Row(
+                [
+                    f"{advice.budget:,}",
+                    f"{int(m['rstar'])} [{int(m['rstar_low'])}, {int(m['rstar_high'])}]",
+                    f"target: advice {advice.rank} [{advice.interval[0]}, {advice.interval[1]}], "
+                    + ("covered" if check.covered else "NOT covered"),
+                ]
+            )
+        )
+        blocks += [
+            Paragraph([Strong(name), ": ", check.sentence()]),
+            Table(
+                ["N (tokens)", "measured r* [band]", "role"],
+                rows,
+                id=unique_slug(f"real-advice-{name}", taken),
+                numeric=(0,),
+            ),
+        ]
+    return Section("Rank advice on the real teacher", blocks, anchor="real-advice")
 
 
 def by_planted_claim(calibration: Sequence) -> list[list]:

@@ -86,7 +86,10 @@ __all__ = [
     "Advice",
     "PilotPlan",
     "TrueRisk",
+    "HeldOutBudget",
     "advise",
+    "advise_largest_budget",
+    "real_run_advice",
     "calibrate_advice",
     "calibration_teachers",
     "check_budget",
@@ -1073,6 +1076,106 @@ def calibration_teachers() -> tuple[CalibrationTeacher, ...]:
 ADVISED_TOLERANCE = 0.05  # the advised rank's excess risk within 5% of the best rank's
 INTERVAL_TOLERANCE = 0.01  # the interval holds a rank within 1% of the best
 CALIBRATION_GOAL = 0.9
+
+
+# -- advice checked on a run: the pilot is the run's smaller budgets, the truth its largest -------------
+RISK_WORDS = {"heldout_kl": "held-out KL", "heldout_lm_loss": "held-out LM loss", "excess_risk": "excess risk"}
+
+
+@dataclass(frozen=True)
+class HeldOutBudget:
+    """Advice from a rank sweep's smaller budgets for its largest one, against the r* measured there.
+
+    advice: the Advice from the budgets below the largest (its pilot), for the largest budget.
+    measured: empirical_rstar's row at the largest budget, from every seed (rstar, rstar_low,
+        rstar_high, flat_low, flat_high).
+    covered: the measured r* lies inside the advice's interval.
+    excess: the advised width's seed-mean risk at the largest budget over the best width's, minus 1
+        (interpolated on log width when the advised rank falls between two widths of the sweep).
+    """
+
+    advice: Advice
+    measured: dict[str, float]
+    covered: bool
+    excess: float
+
+    def sentence(self, unit: str = "tokens") -> str:
+        """The comparison in one plain sentence (the report prints it).
+
+        Args: unit of N. Returns: str.
+        """
+        a, m = self.advice, self.measured
+        pilot = ", ".join(f"{int(n):,}" for n in a.pilot["n_samples"])
+        low, high = a.interval
+        return (
+            f"From pilot budgets {pilot} {unit}, the advice for N = {a.budget:,} {unit} is rank {a.rank} "
+            f"[{low}, {high}] ({a.law_text()}); the run measured r* = {int(m['rstar'])} "
+            f"[{int(m['rstar_low'])}, {int(m['rstar_high'])}] there (widths within the noise of the best: "
+            f"{int(m['flat_low'])} to {int(m['flat_high'])}): "
+            + ("covered" if self.covered else "NOT covered")
+            + f". The advised width's {RISK_WORDS.get(a.risk, a.risk)} is {self.excess:.1%} above the best width's."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON record: the advice's, with measured, covered and excess. Returns: dict."""
+        return {
+            **self.advice.to_json(),
+            "measured": {k: _plain(v) for k, v in self.measured.items()},
+            "covered": bool(self.covered),
+            "excess": float(self.excess),
+        }
+
+
+def advise_largest_budget(
+    sweep: pd.DataFrame, *, risk: str = "heldout_kl", min_pilot: int = REAL_MIN_BUDGETS, seed: int = 0
+) -> HeldOutBudget | None:
+    """Advise from a rank sweep's budgets below its largest, for the largest, and compare with the r*
+    the sweep measured there (issue 21's check on the real teacher: a standard run's budgets up to
+    1,024 tokens as the pilot, its 2,048 as the target). The pilot sees none of the target's rows.
+
+    Args:
+        sweep: one row per (rank, n_samples, seed) with the `risk` column (validate.claims.real's
+            rank evidence).
+        risk: the held-out risk r* minimizes.
+        min_pilot: the fewest pilot budgets (budgets below the largest) to advise from.
+        seed: the bootstraps' seed.
+
+    Returns:
+        The HeldOutBudget, or None when the sweep has fewer than `min_pilot` budgets below its largest.
+    """
+    sizes = np.sort(sweep["n_samples"].unique())
+    if len(sizes) < min_pilot + 1:
+        return None
+    target = int(sizes[-1])
+    advice = advise(sweep[sweep["n_samples"] < target], target, risk=risk, seed=seed)
+    row = empirical_rstar(sweep, risk, seed=seed).set_index("n_samples").loc[target]
+    measured = {k: float(row[k]) for k in ("rstar", "rstar_low", "rstar_high", "flat_low", "flat_high")}
+    at_target = sweep[sweep["n_samples"] == target].groupby("rank")[risk].mean()
+    # an advised rank between two pilot widths: the risk interpolated on log width (widths are doublings)
+    advised_risk = np.interp(np.log(advice.rank), np.log(at_target.index.to_numpy(float)), at_target.to_numpy(float))
+    excess = float(advised_risk / at_target.min() - 1.0)
+    low, high = advice.interval
+    return HeldOutBudget(advice, measured, bool(low <= measured["rstar"] <= high), excess)
+
+
+def real_run_advice(runs: Sequence) -> list[tuple[str, HeldOutBudget]]:
+    """advise_largest_budget on every real run (lrc_real) among `runs` that has enough budgets.
+
+    Args:
+        runs: simulate Runs of any experiments (a report's).
+
+    Returns:
+        (the run's name, HeldOutBudget) for each lrc_real run with at least REAL_MIN_BUDGETS budgets
+        below its largest (the standard preset; the quick one has two).
+    """
+    checks = []
+    for r in runs:
+        if getattr(r, "experiment", None) != LRC_REAL.name:
+            continue
+        check = advise_largest_budget(rank_evidence(r["final"], plateau_table(r.steps, r["final"])))
+        if check is not None:
+            checks.append((r.name, check))
+    return checks
 
 
 def calibrate_advice(

@@ -2,9 +2,10 @@
 
 Steps: check every option (bad input is one line and exit code 2 before any work); run the plan
 (reports/plan.py) through the results store OUT/results.db; check every claim on every experiment
-(validate/); score the planted claims (validate.calibration); export every table as CSV and
-Parquet under data/; write report.md, report.html, figures, verdicts.json, calibration.json and
-config.json (reports/render.py); print the verdict table.
+(validate/); score the planted claims (validate.calibration, in a second process while the plan
+runs: `_beside`); export every table as CSV and Parquet under data/; write report.md,
+report.html, figures, verdicts.json, calibration.json and config.json (reports/render.py); print
+the verdict table.
 
 The report is written into a staging folder beside OUT and swapped into place when complete
 (lrkd/staging.py), so a failed or killed run leaves the previous report whole. The results store
@@ -15,23 +16,28 @@ store. The swap carries the store and checkpoints into the new folder by hard li
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from lrkd import progress, theory
 from lrkd.device import device_label, resolve
 from lrkd.paths import require_writable_folder
 from lrkd.errors import InputError
-from lrkd.executors import executor_for
+from lrkd.executors import SerialExecutor, executor_for
 from lrkd.provenance import environment
 from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from lrkd.reports.render import ReportContext, hit_rate_text, write_report
 from lrkd.simulate.experiments.real import LRC_REAL
 from lrkd.staging import staged
 from lrkd.store import ResultStore
-from lrkd.validate.advice import calibrate_advice
+from lrkd.validate.advice import calibrate_advice, real_run_advice
 from lrkd.validate.calibration import misclassified
 from lrkd.validate.engine.checks import MAX_EXPONENT_CI_WIDTH
 from lrkd.validate.engine.verdict import LABELS
@@ -55,7 +61,7 @@ def run(
     """`lrkd report`: run (or resume) the plan, decide every verdict and write the report to `out`.
 
     Args:
-        size: "quick" or "full" (reports/plan.py).
+        size: "quick", "standard" or "full" (reports/plan.py).
         out: the report folder; replaced whole when the report is complete.
         device: "auto", "cpu" or "cuda".
         claims: `--claims`: comma-separated claim ids (None: every claim).
@@ -78,13 +84,12 @@ def run(
         require_writable_folder(out, "--out")
         store = ResultStore(out / "results.db")
         progress.note(f"lrkd report ({size}): {len(plan)} experiments on {device_label(dev)}, results in {store.path}")
-        with pool:  # connects to the Dask scheduler (or starts a cluster) before the first cell
-            runs = run_jobs(plan, store=store, executor=pool, device=device)
-            calibration = (
-                calibration_verdicts(store=store, executor=pool, progress=progress.note) if claim_ids is None else []
-            )
-            advice = calibrate_advice(progress=progress.note) if claim_ids is None else None
+        with pool, _beside(claim_ids is None, store.path) as calibrating:
+            # connects to the Dask scheduler (or starts a cluster) before the first cell
+            runs = _run_overlapped(plan, store=store, executor=pool, device=device)
+            calibration, advice = calibrating.result() if calibrating is not None else ([], None)
         verdicts = all_verdicts(runs, claim_ids)
+        real_advice = real_run_advice(runs) if claim_ids is None or "optimal_rank" in claim_ids else []
         data_files = export_tables(runs, stage / "data")
         ctx = ReportContext(
             title="lrkd validation report: low-rank knowledge distillation claims",
@@ -93,6 +98,7 @@ def run(
             claims=list(theory.all_claims()),
             calibration=calibration,
             advice_calibration=advice,
+            real_advice=real_advice,
             config={
                 "size": size,
                 "device": device,
@@ -110,6 +116,100 @@ def run(
         written = write_report(stage, ctx)
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
+
+
+def _run_overlapped(plan: list, *, store, executor, device: str) -> list:
+    """run_jobs, with the synthetic jobs (their cells in the pool) in a thread while the real ones run
+    here, on one torch thread: the real run is serial cells (simulate.experiments.real) too small for
+    a second thread to pay, and two threads sharing the CPU with the pool and the calibration beside
+    it wait on each other. One thread also gives its numbers on any number of cores.
+
+    Args:
+        plan: the jobs (reports.plan.jobs).
+        store, executor, device: as run_jobs takes them.
+
+    Returns:
+        The Runs in plan order.
+    """
+    import torch
+
+    synthetic = [j for j in plan if not j.real]
+    real = [j for j in plan if j.real]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as background:
+            pending = background.submit(run_jobs, synthetic, store=store, executor=executor, device=device)
+            real_runs = run_jobs(real, store=store, executor=executor, device=device)
+            done = dict(zip(synthetic, pending.result())) | dict(zip(real, real_runs))
+    finally:
+        torch.set_num_threads(threads)
+    return [done[j] for j in plan]
+
+
+@contextlib.contextmanager
+def _beside(wanted: bool, store_path: Path):
+    """The calibration (planted claims at every calibration seed, and the rank advice's) in a second
+    process while the plan runs: the real run is one process at about one core, so the calibration
+    fills the other one instead of running after it (the quick report's wall time). The calibration
+    cells go to the same results store (WAL: several processes may write) and resume like the plan's.
+    If the plan fails or is interrupted, the process is terminated with it.
+
+    Args:
+        wanted: False (a --claims selection): no calibration, yields None.
+        store_path: the report's results store.
+
+    Yields:
+        An object whose result() waits for (scored planted verdicts, calibrate_advice's table), or None.
+    """
+    if not wanted:
+        yield None
+        return
+    context = multiprocessing.get_context("forkserver")  # as lrkd.executors' local pool: no forked torch threads
+    results = context.Queue()
+    process = context.Process(target=_calibrate, args=(str(store_path), progress.is_quiet(), results), daemon=True)
+    process.start()
+    try:
+        yield _Side(process, results)
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+@dataclass
+class _Side:
+    process: Any
+    results: Any
+
+    def result(self) -> tuple[list, Any]:
+        """Wait for the calibration process's answer; its error is raised here."""
+        ok, value = self.results.get()  # before join: a large answer would block the child's exit
+        if not ok:
+            raise RuntimeError(f"the report's calibration failed: {value}")
+        return value
+
+
+def _calibrate(store_path: str, quiet: bool, results) -> None:
+    """The report's calibration, run by _beside's process: serial there (the pool's workers belong to
+    the plan), one torch thread.
+
+    Args:
+        store_path: the results store.
+        quiet: --quiet (no progress lines).
+        results: the queue that receives (True, (calibration_verdicts, calibrate_advice's table)), or
+            (False, the error's text).
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    progress.set_quiet(quiet)
+    try:
+        store = ResultStore(store_path)
+        calibration = calibration_verdicts(store=store, executor=SerialExecutor(), progress=progress.note)
+        results.put((True, (calibration, calibrate_advice(progress=progress.note))))
+    except Exception as exc:  # the parent raises it (with its one-line message) where it waits
+        results.put((False, f"{type(exc).__name__}: {exc}"))
 
 
 def claim_filter(claims: str | None) -> list[str] | None:

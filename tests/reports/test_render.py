@@ -502,3 +502,36 @@ def test_the_advice_calibration_table_is_a_section_of_the_report(fx, tmp_path):
         assert "Rank advice, calibrated" in text and "exact rank 5" in text
         assert "within 5% of the best rank&#x27;s in 75%" in text or "within 5% of the best rank's in 75%" in text
         assert "NOT met" in text
+
+
+def test_the_real_advice_check_is_a_section_of_the_report(fx, tmp_path):
+    """advise_largest_budget's comparison (on a planted sweep whose r* jumps at the target) goes into
+    both formats, saying plainly that the measured r* was not covered."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+
+    from lrkd.validate.advice import advise_largest_budget
+
+    rstar = {64: 16, 128: 16, 256: 16, 512: 16, 1024: 16, 2048: 128}
+    sweep = pd.DataFrame(
+        [
+            {
+                "rank": w,
+                "n_samples": n,
+                "seed": s,
+                "heldout_kl": (np.log(w / best)) ** 2 + 1 + 0.01 * s,
+                "diverged": False,
+            }
+            for n, best in rstar.items()
+            for w in (4, 8, 16, 32, 64, 128)
+            for s in range(4)
+        ]
+    )
+    ctx = dataclasses.replace(context(fx), real_advice=[("lrc_real (reduced)", advise_largest_budget(sweep))])
+    write_report(tmp_path / "out", ctx)
+    for name in ("report.md", "report.html"):
+        text = read(tmp_path / "out", name)
+        assert "Rank advice on the real teacher" in text and "NOT covered" in text
+        assert "2,048" in text and "real (reduced)" in text

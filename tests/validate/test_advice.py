@@ -372,3 +372,38 @@ def test_real_pilot_input_is_checked_before_any_work(tmp_path):
     quick = LRC_REAL.config("quick")
     assert (plan.budgets, plan.seeds, plan.widths) == (quick.budgets, quick.seeds, quick.widths)
     assert A.default_real_plan(n_seeds=4, budgets=(512, 256, 1024)).budgets == (256, 512, 1024)
+
+
+# -- advice checked on a run's largest budget (the report's "Rank advice on the real teacher") -------
+def _planted_sweep(rstar_of_n: dict[int, int], widths=(2, 4, 8, 16, 32, 64, 128), seeds=range(5), noise=0.02):
+    """Held-out risk with its minimum at the planted width per N (a parabola in log width)."""
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "rank": w,
+            "n_samples": n,
+            "seed": s,
+            "heldout_kl": (np.log(w) - np.log(best)) ** 2 + 1 + noise * rng.standard_normal(),
+            "diverged": False,
+        }
+        for n, best in rstar_of_n.items()
+        for w in widths
+        for s in seeds
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_advice_from_the_smaller_budgets_is_checked_at_the_largest():
+    from lrkd.validate.advice import advise_largest_budget
+
+    budgets = (64, 128, 256, 512, 1024, 2048)
+    flat = advise_largest_budget(_planted_sweep(dict.fromkeys(budgets, 16)))
+    assert flat.advice.budget == 2048 and list(flat.advice.pilot["n_samples"]) == [64, 128, 256, 512, 1024]
+    assert flat.measured["rstar"] == 16 and flat.covered and flat.excess < 0.01, flat.sentence()
+    assert "covered" in flat.sentence() and "NOT" not in flat.sentence()
+    # the target's r* jumps where the pilot could not see it: reported as not covered, with the cost
+    jump = advise_largest_budget(_planted_sweep({**dict.fromkeys(budgets[:-1], 16), 2048: 128}))
+    assert jump.measured["rstar"] == 128 and not jump.covered and jump.excess > 1.0, jump.sentence()
+    assert "NOT covered" in jump.sentence()
+    # too few budgets below the largest to advise from
+    assert advise_largest_budget(_planted_sweep(dict.fromkeys((256, 512, 1024), 16))) is None
