@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= lrkd-report
 
-.PHONY: setup report test lint format test-slow test-thorough verify bench clean
+.PHONY: setup report test lint format test-slow test-thorough mutate verify bench clean
 
 $(VENV)/.lrkd-installed: pyproject.toml scripts/setup.sh
 	LRKD_VENV=$(VENV) bash scripts/setup.sh
@@ -29,6 +29,9 @@ test-slow: setup             ## slow group: real SmolLM2 distillation, headless-
 
 test-thorough: setup         ## default tests with many more hypothesis examples
 	LRKD_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest
+
+mutate: setup                ## mutation score of validate/'s decision code against calibration, seeds 0..4 (about 2 hours; MUTATE_ARGS="--sample 250 --seed 1")
+	$(PY) scripts/mutate.py $(MUTATE_ARGS)
 
 verify: setup                ## rerun the quick claim checks against reports/baseline.json
 	$(VENV)/bin/lrkd verify
