@@ -1126,6 +1126,10 @@ def seed_evidence(
     runs = raw_runs(seed, log=log) if runs is None else runs
     files = {str(Path(importlib.import_module(m).__file__)) for m in MODULES}
     containers = _module_containers()
+    # an lru_cache filled before (by an earlier test of the session, or an earlier seed) would not
+    # grow during this calibration, so it would not be found as a cache, never be emptied, and
+    # hide the mutants of the function behind it: empty every one first (they are caches only)
+    clear_caches([c for c in containers if hasattr(c, "cache_clear")])
     before = [(c, _snapshot(c)) for c in containers]
     parts, evidence_lines, evidence_names = {}, {}, {}
     for experiment in sorted({r.experiment for r in runs}):
