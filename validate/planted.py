@@ -9,7 +9,8 @@ registered there too (validate.registry.planted_sources). validate.calibration c
 them.
 
 Here: the `Planted` record, `planted_claim` (a planted claim from its formula, never a copy of a
-production claim), `production_check` (the check the report uses, looked up when called) and
+production claim), `production_check` (the check the report uses, looked up when called), `user_check` (a user
+claim's path, the public API) and
 `seed_subset` (a source derived from a run).
 """
 
@@ -106,6 +107,23 @@ def production_check(experiment: Experiment | str, claim_id: str) -> Check:
         return check_for(experiment, claim_id)(claim, runs)
 
     return check
+
+
+def user_check(claim: theory.Claim, runs: Runs) -> Verdict:
+    """A user claim's verdict through the public API, lrkd.validate.check_claim: the path a user's
+    own claim takes, so calibration scores it (planted user claims of every family use it).
+
+    Args:
+        claim: a claim written with theory.Claim.from_formula.
+        runs: the Runs of an experiment that checks its kind.
+
+    Returns:
+        The Verdict.
+    """
+    # imported here: validate.judge imports every claim family, and those import this module
+    from lrkd.validate.judge import check_claim
+
+    return check_claim(claim, runs)
 
 
 def first(runs: Iterable[Runs], keep: Callable[[Runs], bool] = lambda r: True) -> Runs | None:

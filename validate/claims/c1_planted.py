@@ -31,7 +31,7 @@ from lrkd import theory
 from lrkd.simulate.experiments.c1 import C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
 from lrkd.sweep import SerialExecutor
 from lrkd.validate.claims import c1
-from lrkd.validate.planted import Planted, first, planted_claim, production_check, seed_subset
+from lrkd.validate.planted import Planted, first, planted_claim, production_check, seed_subset, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c1_quadratic run besides the run itself (validate.calibration.sources).
@@ -159,22 +159,6 @@ def user_claim(id: str, formula: str, *, measured: str = "avg_grad_norm_sq", **f
         paper=False,
         **fields,
     )
-
-
-def user_check(claim, runs):
-    """A user claim's verdict through the public API, lrkd.validate.check_claim.
-
-    Args:
-        claim: a claim from `user_claim`.
-        runs: c1_quadratic Runs.
-
-    Returns:
-        The Verdict.
-    """
-    # imported here: validate.judge imports every claim family when it is imported, this one included
-    from lrkd.validate.judge import check_claim
-
-    return check_claim(claim, runs)
 
 
 # -- the planted claims ---------------------------------------------------------------------------------

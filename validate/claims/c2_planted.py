@@ -31,7 +31,7 @@ from lrkd import theory
 from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
 from lrkd.validate.claims import c2
 from lrkd.validate.engine.verdict import Verdict
-from lrkd.validate.planted import Planted, first, planted_claim
+from lrkd.validate.planted import Planted, first, planted_claim, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c2_generalization run besides the run itself (validate.calibration.sources).
@@ -89,22 +89,6 @@ def user_claim(id: str, formula: str, *, kind: str = "upper_bound", rates: tuple
         paper=False,
         **fields,
     )
-
-
-def user_check(claim, runs) -> Verdict:
-    """A user claim's verdict through the public API, lrkd.validate.check_claim.
-
-    Args:
-        claim: a claim from `user_claim`.
-        runs: c2_generalization Runs.
-
-    Returns:
-        The Verdict.
-    """
-    # imported here: validate.judge imports every claim family when it is imported, this one included
-    from lrkd.validate.judge import check_claim
-
-    return check_claim(claim, runs)
 
 
 @planted_cases("generalization")
