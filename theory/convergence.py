@@ -255,6 +255,10 @@ def convergence_bound(T, L, sigma, Delta):
 
 
 # -- the exact expected trajectory on a noisy quadratic -----------------------------------------
+# a T below which the sums of expected_average_grad_norm_sq come from their series (see there)
+SERIES_AT = 1e-4
+
+
 def expected_average_grad_norm_sq(eigenvalues, x0, sigma, eta, T):
     """E[(1/T) sum_{t<T} ||grad f(x_t)||^2] for SGD on f(x) = x^T H x / 2, exactly.
 
@@ -282,15 +286,21 @@ def expected_average_grad_norm_sq(eigenvalues, x0, sigma, eta, T):
     eta, T = np.broadcast_arrays(np.asarray(eta, dtype=np.float64), np.asarray(T, dtype=np.float64))
     e, t = eta[..., None], T[..., None]
     one_minus_q = e * h * (2.0 - e * h)  # 1 - (1 - eta h)^2 without cancellation
-    # Where (1 - q) T is tiny, S = sum_{t<T} q^t and (T - S)/(1 - q) = sum_{t<T} (1 - q^t)/(1 - q)
-    # are taken from their series, S = T and T (T - 1)/2, to first order (no 0/0, no cancellation).
-    small = np.abs(one_minus_q) * t < 1e-8
-    safe = np.where(small, 1.0, one_minus_q)
+    # S = sum_{t<T} q^t = (1 - q^T)/a and (T - S)/a = sum_{t<T} (1 - q^t)/a, with a = 1 - q computed
+    # without cancellation and log q = log1p(-a) from it (log((1 - eta h)^2) loses the digits of a
+    # small a: at eta h = 1e-9 it put (T - S)/a 15% off). T - S still cancels, by a relative
+    # eps / (a T); where a T < SERIES_AT both are taken from their series in a instead,
+    #   S = T - a C(T,2) + a^2 C(T,3),   (T - S)/a = C(T,2) - a C(T,3) + a^2 C(T,4),
+    # off by O((a T)^3) relatively: both errors stay near 1e-12 at the switch. (eta h = 1: a = 1,
+    # log q = -inf, q^T = 0: the coordinate is solved in one step.)
+    a = one_minus_q
+    small = np.abs(a) * t < SERIES_AT
+    safe = np.where(small, 1.0, a)
+    c2, c3, c4 = t * (t - 1) / 2, t * (t - 1) * (t - 2) / 6, t * (t - 1) * (t - 2) * (t - 3) / 24
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # log q; eta h = 1 gives q = 0 (log -inf, q^T = 0): the coordinate is solved in one step
-        log_q = np.log(np.square(1.0 - e * h))
-        s = np.where(small, t, -np.expm1(t * log_q) / safe)
+        log_q = np.log1p(-a)
+        s = np.where(small, t - a * c2 + a**2 * c3, -np.expm1(t * log_q) / safe)
         noise = e**2 * sigma**2 / h.size
-        stationary_part = np.where(small, noise * t * (t - 1) / 2, noise * (t - s) / safe)
+        stationary_part = noise * np.where(small, c2 - a * c3 + a**2 * c4, (t - s) / safe)
     total = np.sum(h**2 * (v0 * s + stationary_part), axis=-1)
     return total / T
