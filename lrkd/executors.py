@@ -90,7 +90,7 @@ class ProcessExecutor(_NoResources):
         if not items:
             return
         workers = min(self.max_workers, len(items))
-        context = multiprocessing.get_context("forkserver")
+        context = worker_context()
         with ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(self.threads_per_worker,)
         ) as pool:
@@ -334,6 +334,40 @@ def _main_not_reimported():
 
 
 def _init_worker(threads: int) -> None:
-    import torch  # in the pool workers only: infrastructure loads no torch at import
+    limit_threads(threads)
+
+
+#: Imported once by the forkserver before it forks any worker, so a worker starts with them loaded:
+#: importing them costs about 2.5 s of CPU per worker otherwise, and a quick report starts some 20
+#: workers (a pool per grid) on 2 cores. Only modules whose import starts no thread (a fork copies
+#: one thread); a name that fails to import is skipped by the forkserver.
+FORKSERVER_PRELOAD = ["numpy", "scipy.stats", "pandas", "torch", "lrkd.sweep", "lrkd.simulate.experiments"]
+
+
+def worker_context():
+    """The multiprocessing context of every worker process of the suite: forkserver (a fork of a
+    process that never ran torch, so no forked thread pools), with FORKSERVER_PRELOAD loaded.
+
+    Returns:
+        The context (its forkserver starts with the first process; the preload applies from then).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(FORKSERVER_PRELOAD)
+    return context
+
+
+def limit_threads(threads: int) -> None:
+    """Give this process `threads` compute threads: torch's and the BLAS's under numpy and scipy.
+
+    OpenBLAS starts a thread per core and its idle threads spin: on 2 cores a process that sets
+    only torch's threads still burns about twice the CPU of its numpy work (the advice calibration:
+    93 s of CPU single-threaded 47 s, in the same wall time), CPU a second process needs.
+
+    Args:
+        threads: at least 1.
+    """
+    import torch  # in the worker processes only: infrastructure loads no torch at import
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")
