@@ -55,5 +55,6 @@ class _NullBar:
 
 def note(message: str) -> None:
     """A one-line status message on stderr, unless quiet."""
-    if not _QUIET:
-        print(message, file=sys.stderr, flush=True)
+    if not _QUIET:  # one write: lines from two threads (the report's lanes) never interleave
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()

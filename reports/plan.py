@@ -55,11 +55,13 @@ SYNTHETIC_JOBS = {
 }
 # The standard report sizes the real run only (lrc_real's standard preset); its synthetic part is the quick one.
 SYNTHETIC_JOBS["standard"] = SYNTHETIC_JOBS["quick"]
-#: The real-model jobs of each report size (SmolLM2 distillation and the teacher's spectra).
+#: The real-model jobs of each report size (the teacher's spectra and SmolLM2 distillation). The
+#: spectra come first: computed in the report's own process (12 s of SVDs), they are done while
+#: other cells fill the cores, not alone at the end after the distillation's cells.
 REAL_JOBS = {
-    "quick": [Job("lrc_real", "quick", real=True), Job("teacher_spectra", "quick", real=True)],
-    "full": [Job("lrc_real", "full", real=True), Job("teacher_spectra", "full", real=True)],
-    "standard": [Job("lrc_real", "standard", real=True), Job("teacher_spectra", "quick", real=True)],
+    "quick": [Job("teacher_spectra", "quick", real=True), Job("lrc_real", "quick", real=True)],
+    "full": [Job("teacher_spectra", "full", real=True), Job("lrc_real", "full", real=True)],
+    "standard": [Job("teacher_spectra", "quick", real=True), Job("lrc_real", "standard", real=True)],
 }
 
 
@@ -82,7 +84,9 @@ def jobs(size: str, *, real: bool, claims: Iterable[str] | None = None) -> list[
     return [j for j in plan if wanted & set(registry.claims_of(get_experiment(j.experiment)))]
 
 
-def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, device: str = "auto") -> list[Runs]:
+def run_jobs(
+    plan: list[Job], *, store: ResultStore | None, executor=None, device: str = "auto", then=None
+) -> list[Runs]:
     """Run (or resume) every job through the results store, one progress line per job.
 
     Args:
@@ -90,9 +94,11 @@ def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, devic
         store: the results store; finished cells are read back, not rerun (None: nothing stored).
         executor: where the cells run (lrkd.executors; None: lrkd.sweep.run_grid's default, a local pool).
         device: "auto", "cpu" or "cuda", passed to experiments whose config has a `device` key.
+        then: None, or called with each job's Runs as soon as they are in, before the next job
+            starts (the report decides a job's verdicts there).
 
     Returns:
-        Their Runs, in plan order.
+        Their Runs, in plan order (with `then`: what it returned for each).
     """
     results = []
     for i, job in enumerate(plan, start=1):
@@ -100,7 +106,8 @@ def run_jobs(plan: list[Job], *, store: ResultStore | None, executor=None, devic
         overrides = {"device": device} if "device" in experiment.config_type.__dataclass_fields__ else {}
         config = experiment.config(job.preset, **overrides)
         progress.note(f"[{i}/{len(plan)}] {job.experiment} ({job.preset})")
-        results.append(experiment.run(config, store=store, executor=executor, progress=None))
+        runs = experiment.run(config, store=store, executor=executor, progress=None)
+        results.append(runs if then is None else then(runs))
     return results
 
 

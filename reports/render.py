@@ -163,19 +163,20 @@ class ReportOutline:
     anchors: dict[int, str] = field(default_factory=dict)  # id(verdict) -> its card's anchor
 
 
-def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
+def write_report(out_dir: Path, ctx: ReportContext, executor=None) -> dict[str, Path]:
     """Write every report file into out_dir.
 
     Args:
         out_dir: the report folder (created with figures/ inside).
         ctx: what the report shows.
+        executor: where the figures are drawn (make_outline; None: here).
 
     Returns:
         {name relative to out_dir: path} of every file written.
     """
     out_dir = Path(out_dir)
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    outline = make_outline(ctx)
+    outline = make_outline(ctx, executor)
     written = write_figures(out_dir, outline)
     doc = build_document(ctx, outline)
     texts = {
@@ -191,19 +192,26 @@ def write_report(out_dir: Path, ctx: ReportContext) -> dict[str, Path]:
     return written
 
 
-def make_outline(ctx: ReportContext) -> ReportOutline:
+def make_outline(ctx: ReportContext, executor=None) -> ReportOutline:
     """Lay the report out: claim sections, every verdict's figures drawn once, every card's anchor.
 
     Args:
         ctx: what the report shows.
+        executor: where the figures are drawn, an lrkd.executors executor (a quick report's hundred
+            figures take about 35 s of CPU, the last thing a report computes: a pool draws them on
+            every core); None: here, one after another.
 
     Returns:
         The ReportOutline that build_document and write_figures read.
     """
     sections = claim_sections(ctx.claims, ctx.verdicts)
     owners = {id(v): v for v in [*(v for s in sections for v in s.verdicts), *figured_calibration(ctx.calibration)]}
+    todo = [(key, i, f) for key, v in owners.items() for i, f in enumerate(v.figures)]
+    pngs = draw_pngs([f for _, _, f in todo], executor)
     slugs: set[str] = set()
-    drawn = {key: [draw_one(v, i, f, slugs) for i, f in enumerate(v.figures)] for key, v in owners.items()}
+    drawn: dict[int, list[FigureRef]] = {key: [] for key in owners}
+    for (key, i, f), png in zip(todo, pngs):
+        drawn[key].append(figure_ref(owners[key], i, f, png, slugs))
     taken = {s.anchor for s in sections}
     anchors = {id(v): unique_slug(f"verdict-{s.claim_id}-{v.experiment}", taken) for s in sections for v in s.verdicts}
     return ReportOutline(sections, drawn, owners, anchors)
@@ -252,13 +260,47 @@ def section_rank(claim_id: str) -> int:
     return order.index(claim_id) if claim_id in order else len(order)
 
 
-def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:
-    """Draw a figure to PNG bytes; a figure that cannot be drawn is reported, not hidden.
+def draw_pngs(figures: Sequence, executor=None) -> list[bytes | str]:
+    """Every figure drawn to PNG bytes, in order; a figure that cannot be drawn gives its error's text.
+
+    Args:
+        figures: validate Figure records.
+        executor: an lrkd.executors executor (None: here, one after another).
+
+    Returns:
+        Per figure, the PNG bytes or the error (str).
+    """
+    if executor is None:
+        return [png_or_error((0, f))[1] for f in figures]
+    found = dict(executor.map_unordered(png_or_error, list(enumerate(figures))))
+    return [found[i] for i in range(len(figures))]
+
+
+def png_or_error(item: tuple[int, Any]) -> tuple[int, bytes | str]:
+    """Draw one (position, figure) to (position, PNG bytes), or (position, the error's text) when the
+    figure's data cannot be drawn (picklable: pool workers draw it).
+
+    Args:
+        item: (the figure's position, a validate Figure record).
+
+    Returns:
+        (position, PNG bytes or the error's text).
+    """
+    index, figure = item
+    try:
+        return index, figs.png_bytes(figs.draw(figure))
+    except (ValueError, KeyError, TypeError) as exc:
+        return index, str(exc)
+
+
+def figure_ref(verdict, index: int, figure, png: bytes | str, slugs: set[str]) -> FigureRef:
+    """A drawn figure's reference; a figure that could not be drawn is reported, not hidden.
 
     Args:
         verdict: the verdict the figure belongs to (names the slug).
         index: the figure's position among the verdict's figures.
         figure: a validate Figure record.
+        png: its PNG bytes, or the error that stopped its drawing (draw_pngs).
         slugs: slugs taken so far (the new one is added).
 
     Returns:
@@ -266,11 +308,9 @@ def draw_one(verdict, index: int, figure, slugs: set[str]) -> FigureRef:
     """
     slug = unique_slug(f"{verdict.claim}-{verdict.experiment}-{index + 1}-{figure.kind}", slugs)
     caption = str(figure.meta.get("caption") or CAPTIONS.get(figure.kind, ""))
-    try:
-        png = figs.png_bytes(figs.draw(figure))
-    except (ValueError, KeyError, TypeError) as exc:
-        warnings.warn(f"report figure {slug} not drawn: {exc}", stacklevel=2)
-        return FigureRef(slug, figure.title, caption, None, error=str(exc))
+    if isinstance(png, str):
+        warnings.warn(f"report figure {slug} not drawn: {png}", stacklevel=2)
+        return FigureRef(slug, figure.title, caption, None, error=png)
     return FigureRef(slug, figure.title, caption, png)
 
 

@@ -1,11 +1,17 @@
 """`lrkd report`: run (or resume) every claim's experiments, decide, and write the report.
 
 Steps: check every option (bad input is one line and exit code 2 before any work); run the plan
-(reports/plan.py) through the results store OUT/results.db; check every claim on every experiment
-(validate/); score the planted claims (validate.calibration, in a second process while the plan
-runs: `_beside`); export every table as CSV and Parquet under data/; write report.md,
-report.html, figures, verdicts.json, calibration.json and config.json (reports/render.py); print
-the verdict table.
+(reports/plan.py) through the results store OUT/results.db, and check every claim on every
+experiment (validate/) as soon as its runs are in (`_run_overlapped`: the synthetic and the real
+jobs in two lanes, their cells in the pool); score the planted claims and the rank advice
+(validate.calibration, validate.advice, in two processes of their own while the plan runs:
+`_beside`); export every table as CSV and Parquet under data/; write report.md, report.html,
+figures (drawn in the pool), verdicts.json, calibration.json and config.json (reports/render.py);
+print the verdict table.
+
+Where the time goes (quick report, 2 cores): about 600 s of CPU, two thirds of it the real run's
+cells, spread over both cores from the start; what runs on one core alone at the end (the last
+real verdicts, then the figures on both) takes about half a minute.
 
 The report is written into a staging folder beside OUT and swapped into place when complete
 (lrkd/staging.py), so a failed or killed run leaves the previous report whole. The results store
@@ -17,7 +23,6 @@ store. The swap carries the store and checkpoints into the new folder by hard li
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +35,7 @@ from lrkd import progress, theory
 from lrkd.device import device_label, resolve
 from lrkd.paths import require_writable_folder
 from lrkd.errors import InputError
-from lrkd.executors import SerialExecutor, executor_for
+from lrkd.executors import ProcessExecutor, SerialExecutor, executor_for, limit_threads, worker_context
 from lrkd.provenance import environment
 from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from lrkd.reports.render import ReportContext, hit_rate_text, write_report
@@ -86,9 +91,8 @@ def run(
         progress.note(f"lrkd report ({size}): {len(plan)} experiments on {device_label(dev)}, results in {store.path}")
         with pool, _beside(claim_ids is None, store.path) as calibrating:
             # connects to the Dask scheduler (or starts a cluster) before the first cell
-            runs = _run_overlapped(plan, store=store, executor=pool, device=device)
+            runs, verdicts = _run_overlapped(plan, claim_ids, store=store, executor=pool, device=device)
             calibration, advice = calibrating.result() if calibrating is not None else ([], None)
-        verdicts = all_verdicts(runs, claim_ids)
         real_advice = real_run_advice(runs) if claim_ids is None or "optimal_rank" in claim_ids else []
         data_files = export_tables(runs, stage / "data")
         ctx = ReportContext(
@@ -113,47 +117,59 @@ def run(
             created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             sample_size_meaning=SAMPLE_SIZE_MEANING,
         )
-        written = write_report(stage, ctx)
+        written = write_report(stage, ctx, executor=ProcessExecutor(workers))  # the figures on every core
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
 
 
-def _run_overlapped(plan: list, *, store, executor, device: str) -> list:
-    """run_jobs, with the synthetic jobs (their cells in the pool) in a thread while the real ones run
-    here, on one torch thread: the real run is serial cells (simulate.experiments.real) too small for
-    a second thread to pay, and two threads sharing the CPU with the pool and the calibration beside
-    it wait on each other. One thread also gives its numbers on any number of cores.
+def _run_overlapped(plan: list, claims: list[str] | None, *, store, executor, device: str) -> tuple[list, list]:
+    """run_jobs and all_verdicts in two lanes: the synthetic jobs and their verdicts in a thread,
+    the real ones here; each lane's cells run in the pool (the real ones too, on a CPU:
+    simulate.experiments.real.cells_executor). A lane's verdicts are decided as soon as its runs are
+    in, while the other lane's cells still fill the cores, so that little is left to run on one
+    core at the end. This process computes on one torch and one BLAS thread meanwhile (the pool's
+    workers and the calibration beside it use the cores).
 
     Args:
         plan: the jobs (reports.plan.jobs).
+        claims: claim ids to decide (None: every claim), as all_verdicts takes them.
         store, executor, device: as run_jobs takes them.
 
     Returns:
-        The Runs in plan order.
+        (the Runs in plan order, their verdicts in plan order).
     """
     import torch
+    from threadpoolctl import threadpool_limits
+
+    def lane(jobs: list) -> list[tuple]:
+        return run_jobs(
+            jobs, store=store, executor=executor, device=device, then=lambda r: (r, all_verdicts([r], claims))
+        )
 
     synthetic = [j for j in plan if not j.real]
     real = [j for j in plan if j.real]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(max_workers=1) as background:
-            pending = background.submit(run_jobs, synthetic, store=store, executor=executor, device=device)
-            real_runs = run_jobs(real, store=store, executor=executor, device=device)
-            done = dict(zip(synthetic, pending.result())) | dict(zip(real, real_runs))
+        with ThreadPoolExecutor(max_workers=1) as background, threadpool_limits(1, user_api="blas"):
+            pending = background.submit(lane, synthetic)
+            done = dict(zip(real, lane(real)))
+            done |= dict(zip(synthetic, pending.result()))
     finally:
         torch.set_num_threads(threads)
-    return [done[j] for j in plan]
+    ordered = [done[j] for j in plan]
+    return [r for r, _ in ordered], [v for _, vs in ordered for v in vs]
 
 
 @contextlib.contextmanager
 def _beside(wanted: bool, store_path: Path):
-    """The calibration (planted claims at every calibration seed, and the rank advice's) in a second
-    process while the plan runs: the real run is one process at about one core, so the calibration
-    fills the other one instead of running after it (the quick report's wall time). The calibration
-    cells go to the same results store (WAL: several processes may write) and resume like the plan's.
-    If the plan fails or is interrupted, the process is terminated with it.
+    """The calibrations, each in a process of its own while the plan runs: the planted claims at
+    every calibration seed (about 60 s of CPU in a quick report) and the rank advice's (about 50 s).
+    Started first and run beside the plan's cells, they fill the cores instead of running after
+    them; as two processes they end with the plan's cells, where one process holding both was the
+    last to end (20 s after the real run, on one core). The planted claims' cells go to the same
+    results store (WAL: several processes may write) and resume like the plan's. If the plan fails
+    or is interrupted, the processes are terminated with it.
 
     Args:
         wanted: False (a --claims selection): no calibration, yields None.
@@ -165,16 +181,22 @@ def _beside(wanted: bool, store_path: Path):
     if not wanted:
         yield None
         return
-    context = multiprocessing.get_context("forkserver")  # as lrkd.executors' local pool: no forked torch threads
-    results = context.Queue()
-    process = context.Process(target=_calibrate, args=(str(store_path), progress.is_quiet(), results), daemon=True)
-    process.start()
+    context = worker_context()  # as lrkd.executors' local pool: no forked torch threads
+    sides = []
     try:
-        yield _Side(process, results)
+        for task in (_planted_claims, _advice_calibration):
+            results = context.Queue()
+            process = context.Process(
+                target=_side_task, args=(task, str(store_path), progress.is_quiet(), results), daemon=True
+            )
+            process.start()
+            sides.append(_Side(process, results))
+        yield _Calibrations(*sides)
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join()
+        for side in sides:
+            if side.process.is_alive():
+                side.process.terminate()
+            side.process.join()
 
 
 @dataclass
@@ -182,34 +204,50 @@ class _Side:
     process: Any
     results: Any
 
-    def result(self) -> tuple[list, Any]:
-        """Wait for the calibration process's answer; its error is raised here."""
+    def result(self) -> Any:
+        """Wait for the process's answer; its error is raised here."""
         ok, value = self.results.get()  # before join: a large answer would block the child's exit
         if not ok:
             raise RuntimeError(f"the report's calibration failed: {value}")
         return value
 
 
-def _calibrate(store_path: str, quiet: bool, results) -> None:
-    """The report's calibration, run by _beside's process: serial there (the pool's workers belong to
-    the plan), one torch thread.
+@dataclass
+class _Calibrations:
+    planted: _Side
+    advice: _Side
+
+    def result(self) -> tuple[list, Any]:
+        """(scored planted verdicts, calibrate_advice's table), waiting for both processes."""
+        return self.planted.result(), self.advice.result()
+
+
+def _side_task(task, store_path: str, quiet: bool, results) -> None:
+    """Run one of the report's calibrations in _beside's process: serial there (the pool's workers
+    belong to the plan), one torch and one BLAS thread.
 
     Args:
+        task: _planted_claims or _advice_calibration (store -> result).
         store_path: the results store.
         quiet: --quiet (no progress lines).
-        results: the queue that receives (True, (calibration_verdicts, calibrate_advice's table)), or
-            (False, the error's text).
+        results: the queue that receives (True, the task's result) or (False, the error's text).
     """
-    import torch
-
-    torch.set_num_threads(1)
+    limit_threads(1)
     progress.set_quiet(quiet)
     try:
-        store = ResultStore(store_path)
-        calibration = calibration_verdicts(store=store, executor=SerialExecutor(), progress=progress.note)
-        results.put((True, (calibration, calibrate_advice(progress=progress.note))))
+        results.put((True, task(ResultStore(store_path))))
     except Exception as exc:  # the parent raises it (with its one-line message) where it waits
         results.put((False, f"{type(exc).__name__}: {exc}"))
+
+
+def _planted_claims(store: ResultStore) -> list:
+    """The planted claims scored at every calibration seed (their cells through the store)."""
+    return calibration_verdicts(store=store, executor=SerialExecutor(), progress=progress.note)
+
+
+def _advice_calibration(store: ResultStore) -> Any:
+    """calibrate_advice's table (closed-form RRR: nothing to store)."""
+    return calibrate_advice(progress=progress.note)
 
 
 def claim_filter(claims: str | None) -> list[str] | None:

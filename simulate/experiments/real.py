@@ -18,6 +18,7 @@ from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 from lrkd.simulate.experiments.common import positive_ints
 from lrkd.simulate.lrc import LRCConfig
 from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
+from lrkd.simulate.lrc.train import resolve_precision
 from lrkd.store import ResultStore
 from lrkd.sweep import SerialExecutor, run_grid, to_frame
 
@@ -155,6 +156,25 @@ def rank_token_budget(cfg: RealConfig, n_tokens: int) -> int:
     return max(cfg.epochs * n_tokens, cfg.min_steps * cfg.lrc.tokens_per_step)
 
 
+def cells_executor(executor, base: LRCConfig):
+    """Where the real cells run: in `executor`'s workers when it is given and the run is on the CPU
+    (each worker loads the reduced teacher once per grid, about 2.5 s, and the cells of a grid run
+    side by side on the cores); otherwise here, one after another, the teacher loaded once (on a
+    GPU one process holds the device). A cell's numbers do not depend on where it runs: the pool's
+    workers get cores // workers torch threads, as this process does in a report (one thread).
+
+    Args:
+        executor: the caller's executor (lrkd.executors), or None.
+        base: the cells' base LRCConfig (its device and dtype).
+
+    Returns:
+        The executor for the cells' run_grid.
+    """
+    if executor is None or resolve_precision(base.device, base.dtype).device.type != "cpu":
+        return SerialExecutor()
+    return executor
+
+
 def run_rank_grid(
     cfg: RealConfig,
     *,
@@ -162,6 +182,7 @@ def run_rank_grid(
     seeds: Sequence[int] | None = None,
     widths: Sequence[int] | None = None,
     store=None,
+    executor=None,
     progress=None,
 ) -> RankGrid:
     """The rank sweep of the real experiment (C4/C2), stored and resumable: one cell per (budget,
@@ -176,6 +197,7 @@ def run_rank_grid(
         seeds: seeds (None: cfg.seeds).
         widths: student widths d_S (None: cfg.widths).
         store: results store or its path; its folder also holds the runs' checkpoints (None: nothing stored).
+        executor: where the cells run (`cells_executor`; None: here, one after another).
         progress: show a progress bar (None: when stderr is a terminal).
 
     Returns:
@@ -195,20 +217,22 @@ def run_rank_grid(
         for s in (cfg.seeds if seeds is None else seeds)
     ]
     name = f"{LRC_REAL.name}_rank"
-    ranked = run_grid(name, cells, lrc.run_cell, store=store, executor=SerialExecutor(), progress=progress)
+    ranked = run_grid(
+        name, cells, lrc.run_cell, store=store, executor=cells_executor(executor, base), progress=progress
+    )
     return RankGrid(to_frame(ranked, "final"), to_frame(ranked, "trajectory"), to_frame(ranked, "steps"), base, name)
 
 
 def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -> RealRuns:
     """Every cell of the real experiment, stored and resumable: the rank sweep (run_rank_grid: one
     cell per (budget, seed), all widths sharing its batches and stored teacher outputs), one cell per
-    C3 seed (both arms), one per C1 seed (every T). Runs serially in this process (`executor` is not
-    used): the teacher is loaded once and shared by every cell.
+    C3 seed (both arms), one per C1 seed (every T). The cells run in `executor`'s workers on a CPU,
+    else here, the teacher loaded once and shared by every cell (`cells_executor`).
 
     Args:
         cfg: the real experiment's config (its `lrc` is the base LRCConfig).
         store: results store; its folder also holds the runs' checkpoints (None: nothing stored).
-        executor: unused (serial in this process).
+        executor: where the cells run (`cells_executor`; None: here, one after another).
         progress: show a progress bar (None: when stderr is a terminal).
 
     Returns:
@@ -241,8 +265,8 @@ def run_lrc_real(cfg: RealConfig, *, store=None, executor=None, progress=None) -
         for s in cfg.c1_seeds
     ]
     # every cell is built (and so checked) before the first one runs
-    ranked = run_rank_grid(cfg, store=store, progress=progress)
-    common = {"store": store, "executor": SerialExecutor(), "progress": progress}
+    ranked = run_rank_grid(cfg, store=store, executor=executor, progress=progress)
+    common = {"store": store, "executor": cells_executor(executor, base), "progress": progress}
     cloned = run_grid(f"{LRC_REAL.name}_clone", c3_cells, lrc.run_cell, **common)
     sgd = run_grid(f"{LRC_REAL.name}_sgd", c1_cells, run_sgd_cell, **common)
     teacher = shared_teacher(base)
