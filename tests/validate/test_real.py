@@ -9,6 +9,7 @@ verdict computed from the data; an interrupted sweep resumes to identical rows.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -141,6 +142,30 @@ def test_a_step_floor_trains_small_sets_longer_and_the_verdict_says_how_long(set
     assert grid.final["steps"].tolist() == [12] and grid.final["epochs"].tolist() == [6.0]
     note = next(n for n in verdicts.check_claim("optimal_rank", runs).notes if n.startswith("Training:"))
     assert "4 to 16 optimizer steps, 2 to 2 passes" in note, note
+
+
+def test_a_real_cell_gives_the_same_numbers_in_a_pool_worker_as_here(setup):
+    """`lrkd report` runs the real cells in its pool's workers (simulate.experiments.real.cells_executor);
+    a worker on one torch thread must give the numbers this process gives on one thread, to the last
+    digit: where a cell ran cannot move a verdict."""
+    import torch
+
+    from lrkd.executors import ProcessExecutor
+    from lrkd.simulate.experiments.real import run_rank_grid
+
+    _, config, _, ws, folder = setup
+    grid = {"budgets": [128], "seeds": [5, 6], "widths": [2, 8], "store": None, "progress": False}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = run_rank_grid(config, executor=None, **grid)
+    finally:
+        torch.set_num_threads(threads)
+    pooled = run_rank_grid(config, executor=ProcessExecutor(os.cpu_count()), **grid)  # one thread a worker
+    for name in ("final", "trajectory", "steps"):
+        a, b = getattr(here, name), getattr(pooled, name)
+        timing = [c for c in a.columns if "second" in c or c.startswith("cell") or c.endswith("_s")]
+        pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing), check_exact=True)
 
 
 # -- planted evidence: every path of the real verdicts ------------------------------------------------
