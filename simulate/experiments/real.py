@@ -20,7 +20,7 @@ from lrkd.simulate.lrc import LRCConfig
 from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
 from lrkd.simulate.lrc.train import resolve_precision
 from lrkd.store import ResultStore
-from lrkd.sweep import SerialExecutor, run_grid, to_frame
+from lrkd.sweep import DaskExecutor, ProcessExecutor, SerialExecutor, run_grid, to_frame
 
 
 class RealRuns(Runs):
@@ -157,11 +157,13 @@ def rank_token_budget(cfg: RealConfig, n_tokens: int) -> int:
 
 
 def cells_executor(executor, base: LRCConfig):
-    """Where the real cells run: in `executor`'s workers when it is given and the run is on the CPU
-    (each worker loads the reduced teacher once per grid, about 2.5 s, and the cells of a grid run
-    side by side on the cores); otherwise here, one after another, the teacher loaded once (on a
-    GPU one process holds the device). A cell's numbers do not depend on where it runs: the pool's
-    workers get cores // workers torch threads, as this process does in a report (one thread).
+    """Where the real cells run: in `executor`'s workers when it runs them on this machine (the local
+    pool, or a local Dask cluster) and the run is on the CPU: each worker loads the reduced teacher
+    once per grid (about 2.5 s) and the cells of a grid run side by side on the cores. Otherwise
+    here, one after another, the teacher loaded once: on a GPU one process holds the device, and a
+    remote cluster shares no disk with the checkpoints and teacher outputs the cells write beside
+    the store. A cell's numbers do not depend on where it runs: the pool's workers get
+    cores // workers torch threads, as this process does in a report (one thread).
 
     Args:
         executor: the caller's executor (lrkd.executors), or None.
@@ -170,7 +172,8 @@ def cells_executor(executor, base: LRCConfig):
     Returns:
         The executor for the cells' run_grid.
     """
-    if executor is None or resolve_precision(base.device, base.dtype).device.type != "cpu":
+    local = isinstance(executor, ProcessExecutor) or (isinstance(executor, DaskExecutor) and executor.scheduler is None)
+    if not local or resolve_precision(base.device, base.dtype).device.type != "cpu":
         return SerialExecutor()
     return executor
 

@@ -168,6 +168,19 @@ def test_a_real_cell_gives_the_same_numbers_in_a_pool_worker_as_here(setup):
         pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing), check_exact=True)
 
 
+def test_real_cells_go_to_a_local_pool_and_stay_here_otherwise(setup):
+    """cells_executor: the local pool or a local Dask cluster runs the real cells; no executor, the
+    serial one, or a remote cluster (no shared disk for checkpoints and teacher outputs) keeps them here."""
+    from lrkd.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+    from lrkd.simulate.experiments.real import _lrc_base, cells_executor
+
+    base = _lrc_base(setup[1], None)
+    pool, local = ProcessExecutor(2), DaskExecutor(workers=2)
+    assert cells_executor(pool, base) is pool and cells_executor(local, base) is local
+    for other in (None, SerialExecutor(), DaskExecutor("tcp://127.0.0.1:8786")):
+        assert isinstance(cells_executor(other, base), SerialExecutor)
+
+
 # -- planted evidence: every path of the real verdicts ------------------------------------------------
 def _sweep(rstar_of_n: dict[int, int], widths=(4, 8, 16, 32, 64), seeds=(0, 1, 2, 3), noise=0.0):
     """Risk with its minimum at the planted width per N (a parabola in log width)."""
