@@ -373,7 +373,9 @@ FULL = {
 # Cost, measured here with one thread on the shared 2-core machine (so upper bounds): one rank cell
 # (7 widths x 128 steps) 57-64 CPU-s (0.45 s per step of all 7 students; width 128 costs 2x width 2),
 # so the sweep is 6 x 5 cells x ~60 s = ~1,800 s; C3 8 seeds x ~10 s and C1 6 seeds x ~30-50 s add
-# ~400 s: about 2,200 CPU-s, 37 minutes on one core (a second thread does not help cells this small).
+# ~400 s: about 2,200 CPU-s, 37 minutes on one core (a second thread does not help cells this small);
+# `lrkd report --standard` runs the cells in its pool, one per core: 18 min 35 s wall for the whole
+# report on 2 cores (synthetic part and calibrations included).
 STANDARD = {
     "lrc": LRC_QUICK,
     "widths": [2, 4, 8, 16, 32, 64, 128],
