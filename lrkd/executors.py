@@ -25,6 +25,8 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Protocol, Sequence
@@ -92,7 +94,7 @@ class ProcessExecutor(_NoResources):
         workers = min(self.max_workers, len(items))
         context = worker_context()
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(self.threads_per_worker,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(self.threads_per_worker, os.getpid())
         ) as pool:
             with _main_not_reimported():
                 pending = {pool.submit(fn, item) for item in items}
@@ -333,8 +335,49 @@ def _main_not_reimported():
         main.__dict__.update(saved)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, owner: int) -> None:
     limit_threads(threads)
+    exit_with(owner)
+
+
+#: Seconds between a worker's checks that the process it works for is alive.
+OWNER_CHECK_S = 1.0
+
+
+def exit_with(owner: int, interval: float = OWNER_CHECK_S) -> None:
+    """End this process soon after `owner` ends (a watcher thread; os._exit, status 1).
+
+    Why: a forkserver's children hold the write end of its "alive" pipe, so when the process that
+    started them is killed (SIGKILL, out of memory) neither the forkserver nor its idle pool workers
+    ever see the end: they stayed, 0.3-0.6 GB each, long after a killed report. What a killed
+    worker loses is its cell in flight, which the store never had (a rerun computes it).
+
+    Args:
+        owner: the pid of the process this one works for.
+        interval: seconds between checks.
+    """
+
+    def watch() -> None:
+        while _alive(owner):
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lrkd-exit-with-owner", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process under that pid: ours is gone
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): kill() said it exists
+        return True
 
 
 #: Imported once by the forkserver before it forks any worker, so a worker starts with them loaded:

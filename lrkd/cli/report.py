@@ -23,6 +23,7 @@ store. The swap carries the store and checkpoints into the new folder by hard li
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from lrkd import progress, theory
 from lrkd.device import device_label, resolve
 from lrkd.paths import require_writable_folder
 from lrkd.errors import InputError
-from lrkd.executors import ProcessExecutor, SerialExecutor, executor_for, limit_threads, worker_context
+from lrkd.executors import ProcessExecutor, SerialExecutor, executor_for, exit_with, limit_threads, worker_context
 from lrkd.provenance import environment
 from lrkd.reports.plan import all_verdicts, calibration_verdicts, jobs, run_jobs
 from lrkd.reports.render import ReportContext, hit_rate_text, write_report
@@ -187,7 +188,7 @@ def _beside(wanted: bool, store_path: Path):
         for task in (_planted_claims, _advice_calibration):
             results = context.Queue()
             process = context.Process(
-                target=_side_task, args=(task, str(store_path), progress.is_quiet(), results), daemon=True
+                target=_side_task, args=(task, str(store_path), progress.is_quiet(), results, os.getpid()), daemon=True
             )
             process.start()
             sides.append(_Side(process, results))
@@ -222,7 +223,7 @@ class _Calibrations:
         return self.planted.result(), self.advice.result()
 
 
-def _side_task(task, store_path: str, quiet: bool, results) -> None:
+def _side_task(task, store_path: str, quiet: bool, results, owner: int) -> None:
     """Run one of the report's calibrations in _beside's process: serial there (the pool's workers
     belong to the plan), one torch and one BLAS thread.
 
@@ -231,7 +232,9 @@ def _side_task(task, store_path: str, quiet: bool, results) -> None:
         store_path: the results store.
         quiet: --quiet (no progress lines).
         results: the queue that receives (True, the task's result) or (False, the error's text).
+        owner: the report's process (this one ends soon after it: lrkd.executors.exit_with).
     """
+    exit_with(owner)
     limit_threads(1)
     progress.set_quiet(quiet)
     try:
