@@ -118,7 +118,9 @@ def run(
             created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             sample_size_meaning=SAMPLE_SIZE_MEANING,
         )
-        written = write_report(stage, ctx, executor=ProcessExecutor(workers))  # the figures on every core
+        # the figures on every core; --executor serial keeps everything in this process (debugging)
+        figures = SerialExecutor() if executor == "serial" else ProcessExecutor(workers)
+        written = write_report(stage, ctx, executor=figures)
     print_summary(verdicts, calibration, out / "report.html", written)
     return 0
 

@@ -535,3 +535,17 @@ def test_the_real_advice_check_is_a_section_of_the_report(fx, tmp_path):
         text = read(tmp_path / "out", name)
         assert "Rank advice on the real teacher" in text and "NOT covered" in text
         assert "2,048" in text and "real (reduced)" in text
+
+
+def test_figures_drawn_in_a_pool_are_the_figures_drawn_here(report, tmp_path):
+    """`lrkd report` draws its figures in the pool (render.draw_pngs): the same files, byte for byte,
+    in the same places (and so the same self-contained report.html), as drawn one after another here."""
+    from lrkd.executors import ProcessExecutor
+
+    ctx, written, out = report
+    pooled = write_report(tmp_path / "pooled", ctx, executor=ProcessExecutor(2))
+    figures = sorted(name for name in written if name.startswith("figures/"))
+    assert figures and figures == sorted(name for name in pooled if name.startswith("figures/"))
+    for name in figures:
+        assert (out / name).read_bytes() == (tmp_path / "pooled" / name).read_bytes(), name
+    assert (out / "report.html").read_bytes() == (tmp_path / "pooled" / "report.html").read_bytes()
