@@ -304,6 +304,17 @@ def generalization_planted() -> list[Planted]:
             "600 seeds with the approximate offsets).",
             user_check,
         ),
+        Planted(
+            user_claim(
+                "cal_user_c2_O_sqrt", "C*r*(m+n)/sqrt(N)", rates=("N", "r"), free_constant="C", defaults={"C": 1.0}
+            ),
+            source,
+            "not_tight",
+            "The paper's O(r(m+n)/sqrt(N)) as a user claim, C = 1: above every point, but the gap falls as 1/N, "
+            "twice the claimed rate in N. Only the user path's rate check can say so: a user bound judged on "
+            "its points alone (its rates dropped, or the trends read the wrong way) comes out holds.",
+            user_check,
+        ),
     ]
 
 
