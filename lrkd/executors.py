@@ -340,6 +340,19 @@ def _init_worker(threads: int, owner: int) -> None:
     exit_with(owner)
 
 
+def on_this_machine(executor) -> bool:
+    """Whether `executor` runs its cells on this machine in processes of their own: the local pool,
+    or a local Dask cluster (not a remote one, whose machines share no disk with this one).
+
+    Args:
+        executor: an executor, or None.
+
+    Returns:
+        True for a ProcessExecutor or a DaskExecutor without a scheduler address.
+    """
+    return isinstance(executor, ProcessExecutor) or (isinstance(executor, DaskExecutor) and executor.scheduler is None)
+
+
 #: Seconds between a worker's checks that the process it works for is alive.
 OWNER_CHECK_S = 1.0
 
@@ -404,7 +417,8 @@ def limit_threads(threads: int) -> None:
 
     OpenBLAS starts a thread per core and its idle threads spin: on 2 cores a process that sets
     only torch's threads still burns about twice the CPU of its numpy work (the advice calibration:
-    93 s of CPU single-threaded 47 s, in the same wall time), CPU a second process needs.
+    93 s of CPU with the default BLAS threads, 47 s with one, in the same wall time): CPU that a
+    second process needs.
 
     Args:
         threads: at least 1.

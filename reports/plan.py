@@ -56,8 +56,8 @@ SYNTHETIC_JOBS = {
 # The standard report sizes the real run only (lrc_real's standard preset); its synthetic part is the quick one.
 SYNTHETIC_JOBS["standard"] = SYNTHETIC_JOBS["quick"]
 #: The real-model jobs of each report size (the teacher's spectra and SmolLM2 distillation). The
-#: spectra come first: computed in the report's own process (12 s of SVDs), they are done while
-#: other cells fill the cores, not alone at the end after the distillation's cells.
+#: spectra come first: one cell (the whole teacher loaded, 12 s of SVDs) that is done while other
+#: cells fill the cores, not alone at the end after the distillation's cells.
 REAL_JOBS = {
     "quick": [Job("teacher_spectra", "quick", real=True), Job("lrc_real", "quick", real=True)],
     "full": [Job("teacher_spectra", "full", real=True), Job("lrc_real", "full", real=True)],

@@ -20,7 +20,8 @@ from lrkd.simulate.lrc import LRCConfig
 from lrkd.simulate.lrc.api import run_sgd_cell, shared_teacher
 from lrkd.simulate.lrc.train import resolve_precision
 from lrkd.store import ResultStore
-from lrkd.sweep import DaskExecutor, ProcessExecutor, SerialExecutor, run_grid, to_frame
+from lrkd.executors import on_this_machine
+from lrkd.sweep import SerialExecutor, run_grid, to_frame
 
 
 class RealRuns(Runs):
@@ -172,8 +173,7 @@ def cells_executor(executor, base: LRCConfig):
     Returns:
         The executor for the cells' run_grid.
     """
-    local = isinstance(executor, ProcessExecutor) or (isinstance(executor, DaskExecutor) and executor.scheduler is None)
-    if not local or resolve_precision(base.device, base.dtype).device.type != "cpu":
+    if not on_this_machine(executor) or resolve_precision(base.device, base.dtype).device.type != "cpu":
         return SerialExecutor()
     return executor
 

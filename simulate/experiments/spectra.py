@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lrkd.config import from_dict, to_dict
+from lrkd.executors import on_this_machine
 from lrkd.simulate import lrc
 from lrkd.simulate.experiments.base import Experiment, Runs, register_experiment
 from lrkd.sweep import CellResult, SerialExecutor, run_grid
@@ -24,14 +25,15 @@ class SpectraConfig:
 
 def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progress=None) -> Runs:
     """Singular values and shapes of every weight matrix ("spectra": one row per (matrix, k)), one
-    SVD at a time (seconds). Computed in one of `executor`'s workers when one is given: loading the
+    SVD at a time (seconds). Computed in a worker of `executor` when it is a pool on this machine: loading the
     whole teacher peaks at about 1.8 GB, held then by a process that ends with the job, not by the
     caller (a report's own process stays under 2 GB); else here.
 
     Args:
         cfg: the teacher, its cache and whether the embedding is included.
         store: unused (nothing here is stored: the SVDs take seconds).
-        executor: where the one cell runs (lrkd.executors; None: here).
+        executor: where the one cell runs: a pool on this machine (lrkd.executors.on_this_machine),
+            else here.
         progress: transformers' progress bars while the teacher loads (None: when stderr is a terminal).
 
     Returns:
@@ -40,7 +42,10 @@ def run_teacher_spectra(cfg: SpectraConfig, *, store=None, executor=None, progre
     from lrkd.simulate.lrc.teacher import load_progress_enabled  # transformers' switch: loaded with a teacher
 
     cell = {**to_dict(cfg), "progress": load_progress_enabled(progress)}
-    [done] = run_grid(TEACHER_SPECTRA.name, [cell], spectra_cell, executor=executor or SerialExecutor(), progress=False)
+    here = not on_this_machine(executor)  # a remote worker may not have the teacher
+    [done] = run_grid(
+        TEACHER_SPECTRA.name, [cell], spectra_cell, executor=SerialExecutor() if here else executor, progress=False
+    )
     spectra = pd.DataFrame(done.tables["spectra"])
     return Runs(
         TEACHER_SPECTRA.name, f"{cfg.teacher}, {spectra['matrix'].nunique()} weight matrices", {"spectra": spectra}
