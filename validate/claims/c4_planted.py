@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from lrkd import simulate
+from lrkd import simulate, theory
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
 from lrkd.sweep import SerialExecutor
-from lrkd.validate.planted import Planted, first, planted_claim, production_check
+from lrkd.validate.planted import Planted, first, planted_claim, production_check, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources (names of validate.calibration.sources() entries). The power law's is the experiment's name.
@@ -74,6 +74,7 @@ def rank_planted() -> list[Planted]:
         *_exponential_claims(),
         *_exact_rank_claims(),
         *_knob_claims(),
+        *_user_claims(),
     ]
 
 
@@ -280,6 +281,50 @@ def _knob_claims() -> list[Planted]:
             "power law is named and the claim comes out violated. The grid-edge filter too: without it N = 256, "
             "where r* = 1 sits on the grid's lower edge, joins the fit.)",
             CHECK,
+        ),
+    ]
+
+
+def _user_rank(id, formula, variable="n_train", **fields):
+    """An r* claim as a user writes it (README): Claim.from_formula on c4_rank, its own name for N."""
+    return theory.Claim.from_formula(
+        id,
+        formula,
+        kind="exponent",
+        rate_variables=(variable,),
+        defaults={"C": 1.0},
+        experiment=C4_RANK.name,
+        paper=False,
+        **fields,
+    )
+
+
+def _user_claims() -> list[Planted]:
+    """r* claims through the public API (validate.check_claim, no registered check for their ids):
+    they get the growth-law check because they are exponent claims on an experiment with one, in
+    whatever variable they name N, and their verdicts must equal the built-in path's twins above."""
+    return [
+        Planted(
+            _user_rank("cal_user_c4_sqrt", "C*n_train**(1/2)"),
+            POWER,
+            "holds",
+            "cal_c4_sqrt written by a user, N called n_train: the growth-law check reads r* against the "
+            "sweep's sample sizes whatever the claim calls them.",
+            user_check,
+        ),
+        Planted(
+            _user_rank("cal_user_c4_quarter", "C*n_train**(1/4)", columns={"n_train": "n_samples"}),
+            POWER,
+            "violated",
+            "cal_c4_quarter written by a user, n_train bound to the sweep's n_samples column explicitly.",
+            user_check,
+        ),
+        Planted(
+            _user_rank("cal_user_c4_exp_log", "C*log(n_train)"),
+            EXPONENTIAL,
+            "holds",
+            "cal_c4_exp_log written by a user: a logarithm in the claim's own variable names the logarithm.",
+            user_check,
         ),
     ]
 
