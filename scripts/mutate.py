@@ -81,8 +81,8 @@ PREFIX = "lrkd.validate."
 #: Code in MODULES that only writes words, figures or reported numbers: it decides no code, so its
 #: mutants are not generated (a change there can alter a sentence, which calibration does not read,
 #: and counting it would make the score measure prose). `module:qualname` (functions nested in one
-#: count with it) and why, one line each; tests/validate/test_generated_mutants.py checks each still
-#: exists.
+#: count with it) or `module:NAME` (a module-level constant only such code reads) and why, one line
+#: each; tests/validate/test_generated_mutants.py checks each still exists.
 NOT_DECISIONS: dict[str, str] = {
     "engine.checks:_fit_text": "the fitted exponent and its correction as text",
     "engine.checks:_join": "joins sentences",
@@ -105,6 +105,25 @@ NOT_DECISIONS: dict[str, str] = {
     "engine.growth:_law_text": "a law's formula as text",
     "engine.rstar:_sweep_notes": "the r* table's notes",
     "engine.rstar:_edge_notes": "the notes on r* at the grid's edge",
+    "engine.checks:BoundComparison.all_within": "read only by _bound_sentence (the explanation)",
+    # C3's description of clone MSE as a proxy for MI (the scaled students, their non-monotonicity,
+    # the noise-width sensitivity, the Spearman correlation): numbers, sentences and figures for the
+    # report that no verdict code reads (validate/claims/c3.py's module docstring)
+    "claims.c3:SCALES": "the scales of the scaled students (read only by scaled_students)",
+    "claims.c3:ESTIMATED_SCALES": "the scaled students' scales for an estimated MI (read only by scaled_students)",
+    "claims.c3:NOISE_STDS": "the noise widths of the sensitivity table (read only by noise_sensitivity)",
+    "claims.c3:scaled_students": "the scaled students' MI and clone MSE (numbers and a figure only)",
+    "claims.c3:non_monotonicity": "how far MI is from decreasing in clone MSE (numbers only)",
+    "claims.c3:noise_sensitivity": "the MI's sensitivity to the noise width (a table and a sentence)",
+    "claims.c3:training_spearman": "a descriptive rank correlation in the verdict's numbers",
+    "claims.c3:_sensitivity_sentence": "the sensitivity table's sentence",
+    "claims.c3:_numbers": "the verdict's numbers record",
+    "claims.c3:_figures": "the verdict's figures",
+    "claims.c3:_edge_note": "the explanation's note on step sizes at an end of the grid",
+    "claims.c4:_growth_figure": "the verdict's figure",
+    "claims.c4:_edge_sentence": "the note on sizes left out of the fits",
+    "claims.c4:_unidentified": "the explanation of an inconclusive code (both branches return inconclusive)",
+    "claims.c4:_grows_anyway": "the explanation of a violated code (the code is fixed there)",
 }
 PROJECT_FOLDERS = ("theory", "simulate", "validate", "lrkd")  # the code whose reads of names count
 EQUIVALENTS = ROOT / "tests" / "mutation" / "equivalent.txt"
@@ -431,6 +450,8 @@ def not_decision(mutant: Mutant) -> str | None:
     Returns:
         The reason, or None when its function (or an enclosing one) is not listed.
     """
+    if mutant.names and all(f"{_short(mutant.module)}:{n}" in NOT_DECISIONS for n in mutant.names):
+        return NOT_DECISIONS[f"{_short(mutant.module)}:{mutant.names[0]}"]  # a constant only such code reads
     parts = mutant.qualname.split(".")
     for k in range(len(parts), 0, -1):
         why = NOT_DECISIONS.get(f"{_short(mutant.module)}:{'.'.join(parts[:k])}")
