@@ -36,6 +36,7 @@ from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c1_quadratic run besides the run itself (validate.calibration.sources).
 TWO_SEEDS = f"{C1_QUADRATIC.name}_2seeds"
+THREE_SEEDS = f"{C1_QUADRATIC.name}_3seeds"
 ADAM = f"{C1_QUADRATIC.name}_adam"
 BIG_STEP = f"{C1_QUADRATIC.name}_big_step"
 
@@ -269,6 +270,16 @@ def convergence_planted() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            planted_claim(
+                "cal_c1_O_T2_3seeds", "C*sigma*sqrt(L*Delta)/T**2", rates=("T",), free="C", title="O(T^-2) on 3 seeds"
+            ),
+            THREE_SEEDS,
+            "violated",
+            "Far too fast for noisy SGD, and 3 seeds, the fewest a bootstrap over seeds takes, already bound the "
+            "exponent well away from -2. (Rule: 3 seeds give an interval; read from 4, the claim is not decided.)",
+            CHECK,
+        ),
+        Planted(
             ghadimi_lan("cal_c1_gl_adam", "Ghadimi-Lan on an Adam run"),
             ADAM,
             "assumptions_not_met",
@@ -373,7 +384,7 @@ def lower_ghadimi_lan(id: str, factor: str, t: str) -> theory.Claim:
 # -- the evidence they read -----------------------------------------------------------------------------
 @planted_sources(C1_QUADRATIC)
 def quadratic_sources(runs) -> dict:
-    """The first c1_quadratic run, its first 2 seeds, and an Adam and a step-1.5/L run of its problem.
+    """The first c1_quadratic run, its first 2 and 3 seeds, and an Adam and a step-1.5/L run of its problem.
 
     Args:
         runs: the c1_quadratic Runs at hand (evidence added).
@@ -391,6 +402,7 @@ def quadratic_sources(runs) -> dict:
     return {
         C1_QUADRATIC.name: base,
         TWO_SEEDS: seed_subset(base, 2),
+        THREE_SEEDS: seed_subset(base, 3),
         ADAM: quadratic_run(base, "Adam", optimizer="adam"),
         BIG_STEP: quadratic_run(base, "step 1.5/L", step_rule="constant", lr=1.5 / default_quadratic().L),
     }

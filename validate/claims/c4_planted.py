@@ -251,6 +251,15 @@ def _knob_claims() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            _power("cal_c4_short_decay", "-1/4", "r* = O(N^(-1/4)), s_k = 1/k, N = 512..4096"),
+            POWER_SHORT,
+            "violated",
+            "The same 3 octaves: no growth law is named, but r* grows under either, and a decaying r* is "
+            "false under both. (Rule: the decaying power claims join the bounded one in that reading; "
+            "read only for q < -1, O(N^(-1/4)) would come out inconclusive.)",
+            CHECK,
+        ),
+        Planted(
             _rank("cal_c4_low_ranks_log", "C*log(N)", "r* = O(log N), s_k = 1/k, ranks 1..8 only"),
             POWER_LOW_RANKS,
             "inconclusive",
