@@ -103,12 +103,15 @@ NOT_DECISIONS: dict[str, str] = {
     "engine.growth:GrowthFit.strength": "the Burnham-Anderson word for the AICc gap",
     "engine.growth:GrowthFit.separation_size": "the N an inconclusive verdict's would_change names",
     "engine.growth:_law_text": "a law's formula as text",
+    "engine.growth:STRENGTH": "the Burnham-Anderson words (read only by GrowthFit.strength)",
     "engine.rstar:_sweep_notes": "the r* table's notes",
     "engine.rstar:_edge_notes": "the notes on r* at the grid's edge",
     "engine.checks:BoundComparison.all_within": "read only by _bound_sentence (the explanation)",
     # C3's description of clone MSE as a proxy for MI (the scaled students, their non-monotonicity,
     # the noise-width sensitivity, the Spearman correlation): numbers, sentences and figures for the
     # report that no verdict code reads (validate/claims/c3.py's module docstring)
+    "claims.c2:rank_exponent_by_n": "the gap's r-exponent at each fixed N (a sentence and a numbers record)",
+    "claims.c2:RANK_READINGS": "the readings rank_exponent_by_n sets the r-exponent against (read only there)",
     "claims.c3:SCALES": "the scales of the scaled students (read only by scaled_students)",
     "claims.c3:ESTIMATED_SCALES": "the scaled students' scales for an estimated MI (read only by scaled_students)",
     "claims.c3:NOISE_STDS": "the noise widths of the sensitivity table (read only by noise_sensitivity)",
