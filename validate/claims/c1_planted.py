@@ -35,6 +35,7 @@ from lrkd.validate.planted import Planted, first, planted_claim, production_chec
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c1_quadratic run besides the run itself (validate.calibration.sources).
+ONE_SEED = f"{C1_QUADRATIC.name}_1seed"
 TWO_SEEDS = f"{C1_QUADRATIC.name}_2seeds"
 THREE_SEEDS = f"{C1_QUADRATIC.name}_3seeds"
 ADAM = f"{C1_QUADRATIC.name}_adam"
@@ -358,6 +359,16 @@ def convergence_planted() -> list[Planted]:
             "a point beyond the bound.",
             user_check,
         ),
+        Planted(
+            user_claim("cal_user_c1_step_short_1seed", f"999*{STEP_RULE}/1000", kind="upper_bound", measured="lr"),
+            ONE_SEED,
+            "violated",
+            "The recorded step is the rule itself, 0.1% above this bound at every T, and on one seed it is one exact "
+            "value: a single value is its own zero-width interval (a deterministic quantity needs no second seed). "
+            "(Rule: read without an interval, or as a t-interval of no degrees of freedom, the points would not be "
+            "beyond the bound and the claim would hold.)",
+            user_check,
+        ),
     ]
 
 
@@ -384,7 +395,7 @@ def lower_ghadimi_lan(id: str, factor: str, t: str) -> theory.Claim:
 # -- the evidence they read -----------------------------------------------------------------------------
 @planted_sources(C1_QUADRATIC)
 def quadratic_sources(runs) -> dict:
-    """The first c1_quadratic run, its first 2 and 3 seeds, and an Adam and a step-1.5/L run of its problem.
+    """The first c1_quadratic run, its first 1, 2 and 3 seeds, and an Adam and a step-1.5/L run of its problem.
 
     Args:
         runs: the c1_quadratic Runs at hand (evidence added).
@@ -401,6 +412,7 @@ def quadratic_sources(runs) -> dict:
     require_default_quadratic(base)
     return {
         C1_QUADRATIC.name: base,
+        ONE_SEED: seed_subset(base, 1),
         TWO_SEEDS: seed_subset(base, 2),
         THREE_SEEDS: seed_subset(base, 3),
         ADAM: quadratic_run(base, "Adam", optimizer="adam"),
