@@ -62,7 +62,9 @@ def gap_check_with_sigma(claim, runs) -> Verdict:
     return c2.gap_verdict(claim, runs["sweep"], experiment=runs.name, columns={"sigma": "noise"})
 
 
-def user_claim(id: str, formula: str, *, kind: str = "upper_bound", rates: tuple[str, ...] = (), **fields):
+def user_claim(
+    id: str, formula: str, *, kind: str = "upper_bound", rates: tuple[str, ...] = (), measured: str = "gen_gap", **fields
+):
     """A user's claim on the c2 sweep, written as the README shows: theory.Claim.from_formula with
     the experiment, the symbols' columns and the measured column (gen_gap), not marked planted by
     any field the engine reads.
@@ -72,6 +74,7 @@ def user_claim(id: str, formula: str, *, kind: str = "upper_bound", rates: tuple
         formula: the bound.
         kind: upper_bound or lower_bound.
         rates: its rate variables.
+        measured: the measured column (default the gap).
         fields: more Claim fields (free_constant, defaults, claimed).
 
     Returns:
@@ -85,7 +88,7 @@ def user_claim(id: str, formula: str, *, kind: str = "upper_bound", rates: tuple
         rate_variables=rates,
         experiment=C2_GENERALIZATION.name,
         columns=columns,
-        measured_column="gen_gap",
+        measured_column=measured,
         paper=False,
         **fields,
     )
@@ -313,6 +316,23 @@ def generalization_planted() -> list[Planted]:
             "The paper's O(r(m+n)/sqrt(N)) as a user claim, C = 1: above every point, but the gap falls as 1/N, "
             "twice the claimed rate in N. Only the user path's rate check can say so: a user bound judged on "
             "its points alone (its rates dropped, or the trends read the wrong way) comes out holds.",
+            user_check,
+        ),
+        Planted(
+            user_claim(
+                "cal_user_c2_test_risk_O",
+                "C*r*(m+n)/N",
+                rates=("N",),
+                measured="test_risk",
+                free_constant="C",
+                defaults={"C": 1.0},
+            ),
+            source,
+            "violated",
+            "The gap's rate read as the test risk's: the excess risk falls like r(m+n)/N, but the test risk tends "
+            "to the Bayes risk m sigma^2, not to 0, so its slope in N stays far above -1. No prediction covers "
+            "test_risk, so the interval is the measured one alone (rule: no offset, no widening; widened by a "
+            "phantom offset of 1, the interval would reach -1 and the claim would hold).",
             user_check,
         ),
     ]
