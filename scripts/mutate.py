@@ -95,6 +95,13 @@ NOT_DECISIONS: dict[str, str] = {
     "engine.checks:seeds_to_decide": "the seeds an inconclusive verdict's would_change names",
     "engine.checks:decades_to_decide": "the grid an inconclusive verdict's would_change names",
     "engine.checks:ExponentOutcome.numbers": "the exponent's record in the verdict's numbers",
+    # exponent_outcome decides from the fit and the offset directly; these properties restate the
+    # result for the numbers record and the inconclusive text (the functions above) only
+    "engine.checks:ExponentOutcome.shift": "the offset as reported (numbers and text only)",
+    "engine.checks:ExponentOutcome.uncertainty": "the offset's uncertainty as reported (numbers and text only)",
+    "engine.checks:ExponentOutcome.corrected": "the corrected exponent as reported (numbers and text only)",
+    "engine.checks:ExponentOutcome.resolution": "the interval's half-width as reported (numbers and text only)",
+    "engine.checks:ExponentOutcome.confirm_width": "the width the inconclusive text's seeds and decades read",
     "engine.bounds:_figure": "the verdict's figure",
     "engine.bounds:_numbers": "the verdict's numbers record",
     "engine.bounds:_vacuity_notes": "the vacuity notes",
