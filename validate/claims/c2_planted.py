@@ -63,7 +63,13 @@ def gap_check_with_sigma(claim, runs) -> Verdict:
 
 
 def user_claim(
-    id: str, formula: str, *, kind: str = "upper_bound", rates: tuple[str, ...] = (), measured: str = "gen_gap", **fields
+    id: str,
+    formula: str,
+    *,
+    kind: str = "upper_bound",
+    rates: tuple[str, ...] = (),
+    measured: str = "gen_gap",
+    **fields,
 ):
     """A user's claim on the c2 sweep, written as the README shows: theory.Claim.from_formula with
     the experiment, the symbols' columns and the measured column (gen_gap), not marked planted by
