@@ -164,6 +164,15 @@ def _exponential_claims() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            _power("cal_c4_exp_decay", "-1/4", "r* = O(N^(-1/4)), exponential spectrum"),
+            EXPONENTIAL,
+            "violated",
+            "r* grows like log N: a decaying power is slower than the identified logarithm, so the claim is "
+            "false. (Rule: against a named logarithm a power claim is placed by its class, a negative power "
+            "below the constant; read as a positive power it would come out not_tight.)",
+            CHECK,
+        ),
+        Planted(
             _rank("cal_c4_exp_constant", "C*N**0", "r* = O(1), exponential spectrum"),
             EXPONENTIAL,
             "violated",
