@@ -131,6 +131,8 @@ NOT_DECISIONS: dict[str, str] = {
     "claims.c3:_figures": "the verdict's figures",
     "claims.c3:_edge_note": "the explanation's note on step sizes at an end of the grid",
     "claims.c4:_growth_figure": "the verdict's figure",
+    "claims.c4:local_slope": "the risk model's r* slope (read only by _risk_model_slope, a reported number)",
+    "claims.c4:_risk_model_slope": "a reported number (risk_model_local_exponent)",
     "claims.c4:_edge_sentence": "the note on sizes left out of the fits",
     "claims.c4:_unidentified": "the explanation of an inconclusive code (both branches return inconclusive)",
     "claims.c4:_grows_anyway": "the explanation of a violated code (the code is fixed there)",
