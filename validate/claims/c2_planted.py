@@ -28,7 +28,7 @@ The check is the production one, validate/claims/c2.py's `gap_verdict` (or `chec
 from __future__ import annotations
 
 from lrkd import theory
-from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationConfig
 from lrkd.validate.claims import c2
 from lrkd.validate.engine.verdict import Verdict
 from lrkd.validate.planted import Planted, first, planted_claim, user_check
@@ -84,9 +84,10 @@ def user_claim(
         fields: more Claim fields (free_constant, defaults, claimed).
 
     Returns:
-        The theory.Claim.
+        The theory.Claim (every symbol with a USER_COLUMNS column bound to it, but those with a default).
     """
-    columns = {k: v for k, v in USER_COLUMNS.items() if k in formula}
+    defaults = fields.get("defaults", {})
+    columns = {k: v for k, v in USER_COLUMNS.items() if k in formula and k not in defaults}
     return theory.Claim.from_formula(
         id,
         formula,
@@ -322,6 +323,16 @@ def generalization_planted() -> list[Planted]:
             "The paper's O(r(m+n)/sqrt(N)) as a user claim, C = 1: above every point, but the gap falls as 1/N, "
             "twice the claimed rate in N. Only the user path's rate check can say so: a user bound judged on "
             "its points alone (its rates dropped, or the trends read the wrong way) comes out holds.",
+            user_check,
+        ),
+        Planted(
+            user_claim(
+                "cal_user_c2_noise_1.5_sigma_given", "3*m*sigma**2/2", defaults={"sigma": GeneralizationConfig.noise}
+            ),
+            source,
+            "vacuous",
+            "cal_user_c2_noise_1.5 with sigma given as a number (the run's noise, the config's default 1.0) instead "
+            "of bound to the noise column: a symbol with a default needs no column.",
             user_check,
         ),
         Planted(
