@@ -127,3 +127,19 @@ def test_every_checked_experiment_declares_its_judged_tables():
         produced = set(registry.EVIDENCE.get(experiment, ((), None))[0])
         raw = {"sweep", "evidence", "spectra"}  # the experiments' own tables (the rest are evidence)
         assert tables and set(tables) <= produced | raw, (experiment, tables, produced)
+
+
+def test_an_o_claim_needs_no_value_for_its_constant(rank_sweep):
+    """An O(.) claim is judged by its exponents: its free constant needs no default (the shape is the
+    expression at C = 1, the constant is fitted), and the verdict is the one with C = 1 given."""
+    fields = dict(
+        kind="upper_bound",
+        rate_variables=("N", "r"),
+        free_constant="C",
+        experiment="c2_generalization",
+        columns={k: v for k, v in C2_COLUMNS.items() if k != "sigma"},
+        measured_column="gen_gap",
+    )
+    bare = check_claim(theory.Claim.from_formula("mine_o", "C*r*(m+n)/N", **fields), rank_sweep)
+    given = check_claim(theory.Claim.from_formula("mine_o1", "C*r*(m+n)/N", defaults={"C": 1.0}, **fields), rank_sweep)
+    assert (bare.code, bare.numbers["best_fit_constant"]) == (given.code, given.numbers["best_fit_constant"])

@@ -85,7 +85,7 @@ def bound_verdict(
         The Verdict, with per-variable exponents, outcomes and resolutions in its numbers.
     """
     runs, n_diverged = usable(table)
-    runs = runs.assign(bound=bound_at(claim, runs, spec.columns, spec.constants))
+    runs = runs.assign(bound=bound_at(claim, runs, spec.columns, _constants(claim, spec)))
     points = _points(runs, spec)
     direction = "upper" if claim.kind == "upper_bound" else "lower"
     scale_free = is_scale_free(claim, spec)
@@ -144,6 +144,15 @@ def bound_verdict(
         tuple(all_notes),
         (figure,),
     )
+
+
+def _constants(claim, spec: BoundSpec) -> dict[str, float]:
+    """The values the bound is evaluated with besides the columns: the spec's constants, and for an
+    O(.) claim without a value for its constant, C = 1 (its shape: the constant is fitted, not given)."""
+    constants = dict(spec.constants)
+    if is_scale_free(claim, spec) and claim.free_constant not in claim.defaults:
+        constants[claim.free_constant] = 1.0
+    return constants
 
 
 def _points(runs: pd.DataFrame, spec: BoundSpec) -> pd.DataFrame:
