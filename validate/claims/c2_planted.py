@@ -315,6 +315,14 @@ def generalization_planted() -> list[Planted]:
             user_check,
         ),
         Planted(
+            user_claim("cal_user_c2_O_fast_bare", "C*r*(m+n)/N", rates=("N", "r"), free_constant="C"),
+            source,
+            "holds",
+            "cal_user_c2_O_fast without a value for C: an O(.) claim's constant is fitted, so it needs none "
+            "(before, the bound could not be evaluated: a bare ValueError).",
+            user_check,
+        ),
+        Planted(
             user_claim(
                 "cal_user_c2_O_sqrt", "C*r*(m+n)/sqrt(N)", rates=("N", "r"), free_constant="C", defaults={"C": 1.0}
             ),
