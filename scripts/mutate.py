@@ -94,6 +94,7 @@ NOT_DECISIONS: dict[str, str] = {
     "engine.checks:_inconclusive": "the explanation of an inconclusive code (the code is fixed there)",
     "engine.checks:seeds_to_decide": "the seeds an inconclusive verdict's would_change names",
     "engine.checks:decades_to_decide": "the grid an inconclusive verdict's would_change names",
+    "engine.checks:best_fit_constant": "an O(.) claim's fitted and covering constants (numbers and the figure's bound)",
     "engine.checks:ExponentOutcome.numbers": "the exponent's record in the verdict's numbers",
     # exponent_outcome decides from the fit and the offset directly; these properties restate the
     # result for the numbers record and the inconclusive text (the functions above) only
