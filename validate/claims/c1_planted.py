@@ -262,6 +262,16 @@ def convergence_planted() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            ghadimi_lan("cal_c1_gl_x0.1_2seeds", "0.1 x Ghadimi-Lan on 2 seeds", factor="1/10"),
+            TWO_SEEDS,
+            "violated",
+            "A tenth of Ghadimi-Lan lies far below the measured means: even 2 seeds' t-intervals (one degree of "
+            "freedom, t = 12.7) stay above it at 3 or more of the 6 points. (Rule: a point's interval is Student's "
+            "t on n - 1 degrees of freedom with the n - 1 standard deviation; with n - 2 of either, 2 seeds give "
+            "no interval, no point is beyond the bound, and the claim would come out inconclusive.)",
+            CHECK,
+        ),
+        Planted(
             planted_claim(
                 "cal_c1_O_sqrt_2seeds", "C*sigma*sqrt(L*Delta/T)", rates=("T",), free="C", title="O(T^-1/2) on 2 seeds"
             ),
