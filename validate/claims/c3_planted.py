@@ -76,6 +76,54 @@ def comparison_check(claim, runs) -> Verdict:
     )
 
 
+# -- the same comparison with the arms swapped: clean-output KD against KD + clone ---------------------
+SWAPPED = {"cal_c3_kd_beats_clone": "greater", "cal_c3_kd_not_above_clone": "not_greater"}
+
+
+def swapped_claim(claim_id: str) -> theory.Claim:
+    """A planted C3 comparison with the arms swapped (an id of SWAPPED): MI(kd) > MI(kd_clone), or
+    its opposite. Their truth mirrors `comparison_claim`'s, and the difference now lies below zero:
+    the comparison's "below" outcome is read in both senses.
+
+    Args:
+        claim_id: a key of SWAPPED.
+
+    Returns:
+        The paper's mutual_information claim, renamed and marked planted.
+    """
+    sense = SWAPPED[claim_id]
+    words = "beats" if sense == "greater" else "does not beat"
+    return replace(
+        theory.get_claim("mutual_information"),
+        id=claim_id,
+        paper=False,
+        wording="",
+        title=f"planted: clean-output KD {words} cloning in teacher-student MI",
+        reading=f"MI(kd) {'>' if sense == 'greater' else '<='} MI(kd_clone), last step, paired by seed",
+    )
+
+
+def swapped_check(claim, runs) -> Verdict:
+    """Clean-output KD (in the compared arm's place) against KD + clone, in the claim's sense (SWAPPED).
+
+    Args:
+        claim: a `swapped_claim`.
+        runs: c3_information Runs.
+
+    Returns:
+        The Verdict of validate/claims/c3.py's comparison_verdict, with the production margin.
+    """
+    return c3.comparison_verdict(
+        claim,
+        runs,
+        experiment=runs.name,
+        margin=c3.comparison_margin(runs),
+        clone_arm="kd",
+        controls=(c3.CLONE_ARM,),
+        claim_sense=SWAPPED[claim.id],
+    )
+
+
 def opposite_check(claim, runs) -> Verdict:
     """The C3 comparison read in the opposite sense: MI(clone) <= MI(control) for every control.
 
@@ -175,6 +223,22 @@ def information_planted() -> list[Planted]:
             "The opposite: cloning does not beat clean-output KD (the label-denoising reading of the "
             "one-layer C3); false on the two-layer teacher for the reason above.",
             comparison_check,
+        ),
+        Planted(
+            swapped_claim("cal_c3_kd_beats_clone"),
+            source,
+            "violated",
+            "The arms swapped: clean-output KD against KD + clone, its MI about 1.0 nats lower with a seed "
+            "interval about 0.1 wide, entirely below zero. (Rule: an interval below -margin is `below`, which "
+            "breaks a claim that the compared arm is greater.)",
+            swapped_check,
+        ),
+        Planted(
+            swapped_claim("cal_c3_kd_not_above_clone"),
+            source,
+            "holds",
+            "Its opposite: clean-output KD does not beat cloning; the interval lies below zero, as that claim needs.",
+            swapped_check,
         ),
     ]
 
