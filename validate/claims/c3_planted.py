@@ -28,36 +28,45 @@ LOGDET_FORM = "h_x - logdet_cov_e/2 - d*(1 + log(2*pi))/2"  # h(X) - (1/2) log((
 TRACE_FORM = "h_x - d*log(2*pi*exp(1)*D/d)/2"  # h(X) - (d/2) log(2 pi e D/d)
 ANY_SIGN = ("h_x", "logdet_cov_e")  # differential entropy, log-determinant: any sign
 
-# -- cloning against clean-output KD, read in both senses --------------------------------------------
-SENSES = {"cal_c3_clone_beats_kd": "greater", "cal_c3_clone_not_above_kd": "not_greater"}
+# -- cloning against clean-output KD, read in both senses and with the arms swapped -----------------
+# claim id -> (compared arm, control, sense): the swapped pair puts the difference below zero, so the
+# comparison's "below" outcome is read in both senses too
+COMPARISONS = {
+    "cal_c3_clone_beats_kd": (c3.CLONE_ARM, "kd", "greater"),
+    "cal_c3_clone_not_above_kd": (c3.CLONE_ARM, "kd", "not_greater"),
+    "cal_c3_kd_beats_clone": ("kd", c3.CLONE_ARM, "greater"),
+    "cal_c3_kd_not_above_clone": ("kd", c3.CLONE_ARM, "not_greater"),
+}
+ARM_NAMES = {c3.CLONE_ARM: "cloning", "kd": "clean-output KD"}
 
 
 def comparison_claim(claim_id: str) -> theory.Claim:
-    """A planted C3 comparison claim (an id of SENSES), read by `comparison_check`:
+    """A planted C3 comparison claim (an id of COMPARISONS), read by `comparison_check`, e.g.
       cal_c3_clone_beats_kd      MI(kd + clone) > MI(clean-output KD) at equal steps
       cal_c3_clone_not_above_kd  MI(kd + clone) <= MI(clean-output KD) (its opposite)
-    Their truth is what the data say; exactly one of them can hold on a decisive run.
+    and the same two with the arms swapped. Their truth is what the data say; of each pair exactly
+    one can hold on a decisive run.
 
     Args:
-        claim_id: a key of SENSES.
+        claim_id: a key of COMPARISONS.
 
     Returns:
         The paper's mutual_information claim, renamed and marked planted.
     """
-    sense = SENSES[claim_id]
+    arm, control, sense = COMPARISONS[claim_id]
     words = "beats" if sense == "greater" else "does not beat"
     return replace(
         theory.get_claim("mutual_information"),
         id=claim_id,
         paper=False,
         wording="",
-        title=f"planted: cloning {words} clean-output KD in teacher-student MI",
-        reading=f"MI(kd_clone) {'>' if sense == 'greater' else '<='} MI(kd), last step, paired by seed",
+        title=f"planted: {ARM_NAMES[arm]} {words} {ARM_NAMES[control]} in teacher-student MI",
+        reading=f"MI({arm}) {'>' if sense == 'greater' else '<='} MI({control}), last step, paired by seed",
     )
 
 
 def comparison_check(claim, runs) -> Verdict:
-    """Cloning (KD + clone) against clean-output KD alone, in the claim's sense (SENSES).
+    """The claim's arm against its control, in its sense (COMPARISONS).
 
     Args:
         claim: a `comparison_claim`.
@@ -66,61 +75,15 @@ def comparison_check(claim, runs) -> Verdict:
     Returns:
         The Verdict of validate/claims/c3.py's comparison_verdict, with the production margin.
     """
+    arm, control, sense = COMPARISONS[claim.id]
     return c3.comparison_verdict(
         claim,
         runs,
         experiment=runs.name,
         margin=c3.comparison_margin(runs),
-        controls=("kd",),
-        claim_sense=SENSES[claim.id],
-    )
-
-
-# -- the same comparison with the arms swapped: clean-output KD against KD + clone ---------------------
-SWAPPED = {"cal_c3_kd_beats_clone": "greater", "cal_c3_kd_not_above_clone": "not_greater"}
-
-
-def swapped_claim(claim_id: str) -> theory.Claim:
-    """A planted C3 comparison with the arms swapped (an id of SWAPPED): MI(kd) > MI(kd_clone), or
-    its opposite. Their truth mirrors `comparison_claim`'s, and the difference now lies below zero:
-    the comparison's "below" outcome is read in both senses.
-
-    Args:
-        claim_id: a key of SWAPPED.
-
-    Returns:
-        The paper's mutual_information claim, renamed and marked planted.
-    """
-    sense = SWAPPED[claim_id]
-    words = "beats" if sense == "greater" else "does not beat"
-    return replace(
-        theory.get_claim("mutual_information"),
-        id=claim_id,
-        paper=False,
-        wording="",
-        title=f"planted: clean-output KD {words} cloning in teacher-student MI",
-        reading=f"MI(kd) {'>' if sense == 'greater' else '<='} MI(kd_clone), last step, paired by seed",
-    )
-
-
-def swapped_check(claim, runs) -> Verdict:
-    """Clean-output KD (in the compared arm's place) against KD + clone, in the claim's sense (SWAPPED).
-
-    Args:
-        claim: a `swapped_claim`.
-        runs: c3_information Runs.
-
-    Returns:
-        The Verdict of validate/claims/c3.py's comparison_verdict, with the production margin.
-    """
-    return c3.comparison_verdict(
-        claim,
-        runs,
-        experiment=runs.name,
-        margin=c3.comparison_margin(runs),
-        clone_arm="kd",
-        controls=(c3.CLONE_ARM,),
-        claim_sense=SWAPPED[claim.id],
+        clone_arm=arm,
+        controls=(control,),
+        claim_sense=sense,
     )
 
 
@@ -225,20 +188,20 @@ def information_planted() -> list[Planted]:
             comparison_check,
         ),
         Planted(
-            swapped_claim("cal_c3_kd_beats_clone"),
+            comparison_claim("cal_c3_kd_beats_clone"),
             source,
             "violated",
             "The arms swapped: clean-output KD against KD + clone, its MI about 1.0 nats lower with a seed "
             "interval about 0.1 wide, entirely below zero. (Rule: an interval below -margin is `below`, which "
             "breaks a claim that the compared arm is greater.)",
-            swapped_check,
+            comparison_check,
         ),
         Planted(
-            swapped_claim("cal_c3_kd_not_above_clone"),
+            comparison_claim("cal_c3_kd_not_above_clone"),
             source,
             "holds",
             "Its opposite: clean-output KD does not beat cloning; the interval lies below zero, as that claim needs.",
-            swapped_check,
+            comparison_check,
         ),
     ]
 
