@@ -30,7 +30,7 @@ import sympy as sp
 
 from lrkd import theory
 import lrkd.theory.rank  # noqa: F401 (theory.rank.spiked_* below)
-from lrkd.errors import InputError, require
+from lrkd.errors import InputError
 from lrkd.simulate.experiments.c4 import C4_RANK
 from lrkd.simulate.experiments.spectra import TEACHER_SPECTRA
 from lrkd.validate.engine.fits import ExponentFit, compare_exponent
@@ -61,32 +61,42 @@ def derived_exponent(spectrum: dict, variance: str = "fast") -> float:
     return float(expr.subs(values))
 
 
-def oracle_rstar(
-    singular_values: np.ndarray, *, m: int, n: int, noise: float, sample_sizes: np.ndarray, model: str = "spiked"
-) -> np.ndarray:
-    """Theory's finite-size r*(N) for a planted spectrum, integer per N.
-
-    model="spiked" (default): the spiked-matrix account of truncated reduced-rank regression
-    (theory.rank.spiked_rstar: the number of singular values above the Gavish-Donoho keep
-    threshold, or full rank where OLS's exact risk is lower). It is what the empirical r* of a
-    closed-form rank sweep tracks: r* is decided near the noise threshold, where kept directions
-    are themselves noisy. model="risk": the argmin over integer r of the parameter-counting risk
-    sigma^2 r (m+n-r)/N + sum_{k>r} s_k^2 (theory.rrr_excess_risk), valid for strong spikes only; it
-    overstates r* near the threshold (1.5^(1/(2 alpha)) for a square power law).
+def oracle_rstar(singular_values: np.ndarray, *, m: int, n: int, noise: float, sample_sizes: np.ndarray) -> np.ndarray:
+    """Theory's finite-size r*(N) for a planted spectrum, integer per N: the spiked-matrix account of
+    truncated reduced-rank regression (theory.rank.spiked_rstar: the number of singular values above
+    the Gavish-Donoho keep threshold, or full rank where OLS's exact risk is lower). It is what the
+    empirical r* of a closed-form rank sweep tracks: r* is decided near the noise threshold, where
+    kept directions are themselves noisy.
 
     Args:
         singular_values: the planted spectrum.
         m, n: the teacher's shape.
         noise: sigma of the label noise.
         sample_sizes: the N grid.
-        model: "spiked" or "risk".
 
     Returns:
         r*(N), one integer per N.
     """
-    if model == "spiked":
-        return theory.rank.spiked_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sample_sizes)
-    require(model == "risk", "model", "'spiked' or 'risk'", model)
+    return theory.rank.spiked_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sample_sizes)
+
+
+def risk_model_rstar(
+    singular_values: np.ndarray, *, m: int, n: int, noise: float, sample_sizes: np.ndarray
+) -> np.ndarray:
+    """The previous finite-size reference, reported beside the verdict: the argmin over integer r of
+    the parameter-counting risk sigma^2 r (m+n-r)/N + sum_{k>r} s_k^2 (theory.rrr_excess_risk). Valid
+    for strong spikes only, it overstates r* near the threshold (1.5^(1/(2 alpha)) for a square power
+    law), which is why `oracle_rstar` decides instead.
+
+    Args:
+        singular_values: the planted spectrum.
+        m, n: the teacher's shape.
+        noise: sigma of the label noise.
+        sample_sizes: the N grid.
+
+    Returns:
+        r*(N), one integer per N.
+    """
     s2 = np.asarray(singular_values, dtype=np.float64) ** 2
     ranks = np.arange(1, min(m, n) + 1)
     tails = np.array([s2[r:].sum() for r in ranks])
@@ -448,7 +458,7 @@ def _unidentified(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
 
 def _risk_model_slope(singular_values, m, n, noise, sizes) -> float:
     """Local slope of the parameter-counting risk's r* (the previous finite-size reference)."""
-    return local_slope(sizes, oracle_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sizes, model="risk"))
+    return local_slope(sizes, risk_model_rstar(singular_values, m=m, n=n, noise=noise, sample_sizes=sizes))
 
 
 def _edge_sentence(rstar: pd.DataFrame, inside: np.ndarray) -> list[str]:

@@ -183,7 +183,7 @@ def bootstrap_replicates(
         The replicates, resamples on the last axis.
     """
 
-    def vectorized(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+    def vectorized(idx: np.ndarray, axis: int) -> np.ndarray:  # scipy passes the axis
         return statistic(np.moveaxis(idx, axis, -1))
 
     with warnings.catch_warnings():

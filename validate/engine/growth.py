@@ -125,8 +125,10 @@ class GrowthFit:
         growing law by its AICc gap to the other growing law and its share of bootstrap wins."""
         if self.nested != "not_constant":
             return self.nested == "constant"
-        wins = self.bootstrap_wins.get(self.best, 1.0) if self.bootstrap_wins else 1.0
-        return self.delta_aicc >= IDENTIFY_DELTA and wins >= IDENTIFY_WINS
+        if self.delta_aicc < IDENTIFY_DELTA:
+            return False
+        # without seed resamples (none given, or none with an r* at every N) wins cannot block it
+        return not self.bootstrap_wins or self.bootstrap_wins[self.best] >= IDENTIFY_WINS
 
     @property
     def strength(self) -> str:
@@ -204,9 +206,7 @@ def fit_growth_laws(
     w = 1.0 / var
     params = {law: _fit_law(law, x, y[:, None], w)[..., 0] for law in LAWS}
     fits = {law: _law_fit(law, params[law], x, y, w) for law in LAWS}
-    aicc = np.array([fits[law].aicc for law in LAWS])
-    raw = np.exp(-0.5 * (aicc - aicc.min()))
-    weights = dict(zip(LAWS, (raw / raw.sum()).tolist()))
+    weights = akaike_weights(fits)
     wins, win_note = _bootstrap_wins(x, replicates, w, y.size)
     q, ci, ci_note = _exponent_interval(fits["power_law"], x, y, w, confidence)
     grower = min(("power_law", "logarithm"), key=lambda law: fits[law].aicc)
@@ -245,6 +245,21 @@ def fit_growth_laws(
         grower,
         slope_ci,
     )
+
+
+def akaike_weights(fits: dict[str, LawFit]) -> dict[str, float]:
+    """Akaike weights exp(-AICc/2), normalized over the laws: reported beside the verdict (the
+    summary, the numbers record); no decision reads them.
+
+    Args:
+        fits: {law: LawFit}.
+
+    Returns:
+        {law: weight}, summing to 1.
+    """
+    aicc = np.array([fit.aicc for fit in fits.values()])
+    raw = np.exp(-0.5 * (aicc - aicc.min()))
+    return dict(zip(fits, (raw / raw.sum()).tolist()))
 
 
 def nested_test(slope_ci: tuple[float, float], exponent_ci: tuple[float, float]) -> str:
@@ -363,7 +378,8 @@ def _law_fit(law: str, theta: np.ndarray, x, y, w) -> LawFit:
 
 
 def _aicc(chi2, k: int, n: int):
-    return chi2 + 2 * k + 2 * k * (k + 1) / max(n - k - 1, 1)
+    # n >= 4 sizes (`_as_curve`) and k <= 2 parameters: the correction's denominator is >= 1
+    return chi2 + 2 * k + 2 * k * (k + 1) / (n - k - 1)
 
 
 def _chi2(law: str, theta: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:

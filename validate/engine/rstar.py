@@ -197,7 +197,8 @@ def _risk_cube(clean: pd.DataFrame, risk: str) -> _RiskCube:
     ranks = np.sort(clean["rank"].unique())
     full = pd.MultiIndex.from_product([n_values, ranks], names=["n_samples", "rank"])
     values = table.reindex(full).to_numpy(dtype=np.float64)
-    return _RiskCube(n_values, ranks, table.columns.to_numpy(), values.reshape(n_values.size, ranks.size, -1))
+    seeds = table.columns.to_numpy()
+    return _RiskCube(n_values, ranks, seeds, values.reshape(n_values.size, ranks.size, seeds.size))
 
 
 def _argmin_ranks(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
