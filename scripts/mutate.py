@@ -18,7 +18,8 @@ Warnings are ignored for the intact engine and the mutants alike (a warning is n
 What is mutated, and what is not (noise, judged so):
   - numbers: ints -> +1 and -1, floats -> x2 and /2 (0.0 -> 1.0); not bools, not 0/1/-1 used as an
     index or slice bound (`x[0]`, `.iloc[-1]`, `a[1:]`: picking the first or last row of a constant
-    column), not the `axis=` of a numpy call (a crash, not a decision), nothing inside an f-string
+    column), not the `axis=` of a numpy call (a crash, not a decision), not the -1 of a `.reshape(...)`
+    (numpy reads any negative size as "the rest"), nothing inside an f-string
     (text only), in a decorator, an annotation or a module-level call statement (registrations).
   - an `if`/`while`/`x if c else y`/comprehension condition is negated only when it is not a single
     comparison or a `not`: those negations are the comparison's negation or the `not` removal already.
@@ -134,6 +135,8 @@ NOT_DECISIONS: dict[str, str] = {
     "claims.c4:_growth_figure": "the verdict's figure",
     "claims.c4:local_slope": "the risk model's r* slope (read only by _risk_model_slope, a reported number)",
     "claims.c4:_risk_model_slope": "a reported number (risk_model_local_exponent)",
+    "claims.c4:risk_model_rstar": "the risk model's r* (read only by _risk_model_slope, a reported number)",
+    "engine.growth:akaike_weights": "the Akaike weights (the summary and the numbers record only)",
     "claims.c4:_edge_sentence": "the note on sizes left out of the fits",
     "claims.c4:_unidentified": "the explanation of an inconclusive code (both branches return inconclusive)",
     "claims.c4:_grows_anyway": "the explanation of a violated code (the code is fixed there)",
@@ -230,6 +233,7 @@ class _Where:
     body: tuple[int, ...] = ()
     index: bool = False  # directly inside a subscript's index or slice
     axis: bool = False  # the value of an `axis=` keyword
+    shape: bool = False  # an argument of `.reshape(...)`, where every negative size means "the rest"
 
 
 class _Walker:
@@ -292,13 +296,24 @@ class _Walker:
             self.expr(node.body, node, inner)
             return
         self.mutations(node, parent, where)
-        plain = replace(where, index=False, axis=False)
+        plain = replace(where, index=False, axis=False, shape=False)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
+            self.expr(node.func, node, plain)
+            for arg in node.args:
+                self.expr(arg, node, replace(plain, shape=True))
+            for keyword in node.keywords:
+                self.expr(keyword, node, plain)
+            return
         if isinstance(node, ast.Subscript):
             self.expr(node.value, node, plain)
             self.expr(node.slice, node, replace(plain, index=True))
-        elif isinstance(node, (ast.Tuple, ast.Slice)) and where.index:
+        elif isinstance(node, (ast.Tuple, ast.Slice)) and where.index or isinstance(node, ast.Tuple) and where.shape:
             self.children(node, where)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and (where.index or where.axis):
+        elif (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and (where.index or where.axis or where.shape)
+        ):
             self.expr(node.operand, node, where)
         elif isinstance(node, ast.keyword):
             self.expr(node.value, node, replace(plain, axis=node.arg == "axis"))
@@ -347,6 +362,8 @@ class _Walker:
             value = node.value
             if (where.index or where.axis) and value in (0, 1):
                 return  # an index (first/last row, a slice bound) or a numpy axis: noise
+            if where.shape and value == 1 and isinstance(parent, ast.UnaryOp):
+                return  # reshape's -1: numpy reads any negative size as "the rest" (-2 is the same)
             if isinstance(value, int):
                 variants = ((f"{value}+1", value + 1), (f"{value}-1", value - 1))
             elif value == 0.0:

@@ -77,6 +77,10 @@ def twice(x):
 def masks(a, b, flag):
     kept = [x for x in a if x or not flag]
     return (a & ~b) if flag else kept
+
+
+def rows(a):
+    return a.reshape(-1, 3)
 """
 
 TOY_USER = """
@@ -210,6 +214,13 @@ def test_every_operator_is_generated(toy):
     assert expected <= operators, sorted(expected - operators)
     # a single comparison's negation is the comparison mutant already: no duplicate `if` negation
     assert not any(m.operator == "if-negated" and m.qualname == "Box.fits" for m in mutate.generate("toy_mutants"))
+
+
+def test_reshape_minus_one_is_not_mutated(toy):
+    """numpy reads any negative size in reshape as "the rest": -1 -> -2 or 0 would be noise, not a
+    mutant; the other sizes are mutated."""
+    operators = {m.operator for m in mutate.generate("toy_mutants") if m.qualname == "rows"}
+    assert operators == {"3+1", "3-1"}
 
 
 def test_every_decision_module_has_mutants():
