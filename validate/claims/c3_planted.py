@@ -162,6 +162,22 @@ def information_planted() -> list[Planted]:
         ),
         Planted(
             planted_claim(
+                "cal_c3_trace_fifth",
+                f"({TRACE_FORM})/5",
+                kind="lower_bound",
+                real=ANY_SIGN,
+                title="I >= (h(X) - (d/2) log(2 pi e D/d))/5",
+            ),
+            source,
+            "holds",
+            "A fifth of the trace-form bound: true (a fifth of a positive lower bound is below it, and where the "
+            "bound is negative its fifth is still below the MI, which is >= 0) and informative where positive "
+            "(up to 0.70 nats, at 24-31 of 128 points). Probes the vacuity line of a lower bound on an MI from "
+            "above: read at 1 nat instead of 0, every point would be vacuous.",
+            TRACE_CHECK,
+        ),
+        Planted(
+            planted_claim(
                 "cal_c3_no_gain", LOGDET_FORM, kind="lower_bound", real=ANY_SIGN, title="cloning does not raise the MI"
             ),
             source,
