@@ -230,9 +230,15 @@ def bound_table(claim: theory.Claim, runs: Runs) -> tuple[str, pd.DataFrame]:
         (table name, table).
 
     Raises:
-        InputError: the named table is not a judged table of the experiment, it lacks a column, no
-            table or several fit, or a symbol is bound to no column and has no default.
+        InputError: the claim binds no column, the named table is not a judged table of the experiment,
+            it lacks a column, no table or several fit, or a symbol is bound to no column and has no default.
     """
+    if not claim.columns:
+        raise InputError(
+            "columns",
+            f"claim {claim.id!r}: binds no symbol to a column of {runs.experiment}; a bound is read at grid points, "
+            "so bind at least one (e.g. the rate variable)",
+        )
     unbound = [
         s for s in claim.symbol_names if s not in claim.columns and s not in claim.defaults and s != claim.free_constant
     ]

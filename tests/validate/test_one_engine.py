@@ -91,6 +91,21 @@ def test_an_unbound_symbol_or_unknown_table_is_an_input_error_naming_it(rank_swe
         )
 
 
+def test_a_bound_binding_no_column_is_an_input_error_not_a_crash():
+    # a constant bound (every symbol given a value) has no grid points to be read at: before, pandas'
+    # "No group keys passed!" escaped from the grouping
+    claim = theory.Claim.from_formula(
+        "mine_const",
+        "2*L*Delta",
+        kind="upper_bound",
+        experiment="c1_quadratic",
+        measured_column="min_grad_norm_sq",
+        defaults={"L": 1.0, "Delta": 0.275},
+    )
+    with pytest.raises(InputError, match="binds no symbol to a column"):
+        check_claim(claim, quadratic())
+
+
 @pytest.mark.parametrize("rates", [("n_train",), ()], ids=["any_name", "none"])
 def test_an_rstar_claim_in_any_variable_name_never_raises_key_error(rank_sweep, rates):
     claim = theory.Claim.from_formula(
