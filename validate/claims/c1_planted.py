@@ -392,6 +392,25 @@ def convergence_planted() -> list[Planted]:
             user_check,
         ),
         Planted(
+            theory.Claim.from_formula(
+                "cal_user_c1_min_grad_step",
+                "2*Delta/eta",
+                kind="upper_bound",
+                experiment=C1_QUADRATIC.name,
+                columns={"eta": "lr"},
+                measured_column="min_grad_norm_sq",
+                defaults={"Delta": 0.275},
+                paper=False,
+            ),
+            source,
+            "holds",
+            "min_{s<t} ||grad f||^2 <= ||grad f(theta_0)||^2 <= 2 L Delta <= 2 Delta/eta (an L-smooth convex f, "
+            "Delta = f(theta_0) - f* = 0.275 given as a number, every step eta <= 1/L): true at every point. No "
+            "table is named and both its columns (lr, min_grad_norm_sq) are in the trajectory too (a row per step): "
+            "the engine picks the one table with a row per run and grid point, the evidence.",
+            user_check,
+        ),
+        Planted(
             user_claim("cal_user_c1_step_short_1seed", f"999*{STEP_RULE}/1000", kind="upper_bound", measured="lr"),
             ONE_SEED,
             "violated",

@@ -343,6 +343,15 @@ def generalization_planted() -> list[Planted]:
             user_check,
         ),
         Planted(
+            user_claim("cal_user_c2_gap_5x_N1024", "5*sigma**2*r*(m+n)/N", rates=("N",)),
+            N_1024,
+            "holds",
+            "cal_c2_gap_5x as a user claim on the grid's last octave, N = 1024 and 2048: a grid column with two "
+            "values is still a grid column (each (rank, N) its own point), and the bound, 2.4x the gap there, "
+            "holds at every point with the true rate.",
+            user_check,
+        ),
+        Planted(
             user_claim("cal_user_c2_O_fast_no_teacher", "C*r*(m+n)/N", rates=("N",), free_constant="C"),
             NO_TEACHER,
             "holds",

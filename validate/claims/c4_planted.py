@@ -27,6 +27,7 @@ from typing import Sequence
 from lrkd import simulate, theory
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
 from lrkd.sweep import SerialExecutor
+from lrkd.validate.engine.verdict import Verdict
 from lrkd.validate.planted import Planted, first, planted_claim, production_check, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
@@ -360,6 +361,14 @@ def _user_claims() -> list[Planted]:
             user_check,
         ),
         Planted(
+            _user_rank("cal_user_c4_sqrt_frame", "C*n_train**(1/2)"),
+            POWER,
+            "holds",
+            "cal_user_c4_sqrt checked on the bare sweep frame (no Runs): an exponent claim of c4_rank makes "
+            "check_claim read the frame as a rank sweep for r*, not as the C2 gap sweep the same columns make.",
+            user_frame_check,
+        ),
+        Planted(
             _user_rank("cal_user_c4_quarter", "C*n_train**(1/4)", columns={"n_train": "n_samples"}),
             POWER,
             "violated",
@@ -374,6 +383,23 @@ def _user_claims() -> list[Planted]:
             user_check,
         ),
     ]
+
+
+def user_frame_check(claim: theory.Claim, runs) -> Verdict:
+    """A user claim checked on the bare rank-sweep frame, as simulate.rank_sweep returns it (what a user
+    holds without an experiment's Runs): validate.check_claim wraps it as the runs of the claim's
+    experiment.
+
+    Args:
+        claim: a user r* claim (experiment c4_rank).
+        runs: c4_rank Runs; only their sweep frame is passed on.
+
+    Returns:
+        The Verdict.
+    """
+    from lrkd.validate.judge import check_claim  # judge imports every family, and those this module
+
+    return check_claim(claim, runs["sweep"])
 
 
 @planted_sources(C4_RANK)
