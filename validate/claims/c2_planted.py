@@ -284,6 +284,16 @@ def generalization_planted() -> list[Planted]:
             gap_check_with_sigma,
         ),
         Planted(
+            planted_claim("cal_c2_gap_noise_plus_1.5", "m*sigma**2 + 3/2", title="gap <= m sigma^2 + 1.5"),
+            source,
+            "holds",
+            "True (the gap is at most 17, the bound 33.5) and just below the zero predictor's risk, ||W_T||_F^2 + "
+            "m sigma^2 = 1.61 + 32 = 33.61 (0.997x): informative by a hair, so the vacuity line is probed at its "
+            "exact value, the teacher's squared norm included (with sum s_k^3 = 1.20 for it, the bound would be "
+            "vacuous).",
+            gap_check_with_sigma,
+        ),
+        Planted(
             planted_claim("cal_c2_rank2_lead_1.25", f"(5/4)*{LEADING}", title="rank-2 gap <= 1.25 x leading order"),
             RANK2_N_1024,
             "inconclusive",
