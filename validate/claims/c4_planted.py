@@ -37,6 +37,7 @@ EXPONENTIAL = f"{C4_RANK.name}_exponential"  # s_k = exp(-0.3 k), m = n = 64
 EXACT_RANK = f"{C4_RANK.name}_exact_rank"  # rank-5 teacher, m = n = 32: r* = 5 at every N
 EXACT_RANK_SHORT = f"{EXACT_RANK}_3_octaves"  # its first 4 sizes (N = 256..2048)
 EXACT_RANK_SPARSE = f"{EXACT_RANK}_4_sizes"  # every other size (N = 256, 1024, 4096, 16384)
+EXACT_RANK_5_SIZES = f"{EXACT_RANK}_4_octaves"  # its first 5 sizes (N = 256..4096)
 POWER_SHORT = f"{C4_RANK.name}_3_octaves"  # POWER at N = 512..4096 only
 POWER_LOW_RANKS = f"{C4_RANK.name}_ranks_1_8"  # POWER swept over ranks 1..8 only
 POWER_3_SIZES = f"{C4_RANK.name}_3_sizes"  # POWER at N = 512, 2048, 8192 only
@@ -271,6 +272,16 @@ def _knob_claims() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            _rank("cal_c4_flat_4_octaves", "C*N**0", "r* = O(1), exact rank-5 teacher, N = 256..4096"),
+            EXACT_RANK_5_SIZES,
+            "holds",
+            "r* = 5 at 5 sizes over 4 octaves: the exponent interval is +-0.084 (the same at every seed: r* has no "
+            "seed spread here), inside +-RESOLUTION / 2 = 0.125, so the constant is named. It sits just outside "
+            "+-RESOLUTION / 3 = 0.083: the nested test's half-width is probed between cal_c4_flat_short (+-0.16) "
+            "and cal_c4_flat_sparse (+-0.08).",
+            CHECK,
+        ),
+        Planted(
             _power("cal_c4_short_tenth", "1/10", "r* = O(N^(1/10)), s_k = 1/k, N = 512..4096"),
             POWER_SHORT,
             "inconclusive",
@@ -446,6 +457,7 @@ def rank_sources(runs) -> dict:
                 EXACT_RANK: exact,
                 EXACT_RANK_SHORT: restricted(exact, "N = 256..2048", sizes=[n for n in sizes if n <= 2048]),
                 EXACT_RANK_SPARSE: restricted(exact, "every other N", sizes=sizes[::2]),
+                EXACT_RANK_5_SIZES: restricted(exact, "N = 256..4096", sizes=[n for n in sizes if n <= 4096]),
             }
         )
     return {name: r for name, r in found.items() if r is not None}
