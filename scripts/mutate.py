@@ -1515,6 +1515,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{e.seconds:.1f} s, traced in {time.perf_counter() - t:.0f} s"
         )
     reach = {m.id: reached(m, evidence) for m in mutants}
+    listed = sum(reach[m.id] and m.id in equivalents for m in mutants)
+    log(
+        f"{sum(reach.values())} of {len(mutants)} mutants on lines calibration runs; {listed} of them listed "
+        f"equivalent: {sum(reach.values()) - listed} counted"
+    )
     if args.list:
         for m in mutants:
             state = "reached" if reach[m.id] else "not reached"
