@@ -359,6 +359,16 @@ def generalization_planted() -> list[Planted]:
             user_check,
         ),
         Planted(
+            user_claim("cal_user_c2_omega_1.5", "sigma**2*r*(m+n)/N**(3/2)", kind="lower_bound", rates=("N",)),
+            source,
+            "not_tight",
+            "An explicit lower bound sigma^2 r(m+n)/N^1.5 as a user claim: at most 0.05 r where the gap is r or more "
+            "r (N = 128), and decaying as N^(-1.5) under a gap that decays as N^(-1): true and loose. The zero "
+            "predictor's risk is an upper bound's trivial value only: read against a lower bound, every point "
+            "(all below it) would be vacuous.",
+            user_check,
+        ),
+        Planted(
             user_claim("cal_user_c2_gap_5x_N1024", "5*sigma**2*r*(m+n)/N", rates=("N",)),
             N_1024,
             "holds",
