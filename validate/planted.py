@@ -21,8 +21,9 @@ from typing import Callable, Iterable, Mapping
 
 import sympy as sp
 
-from lrkd import theory
+from lrkd import simulate, theory
 from lrkd.simulate.experiments import Experiment, Runs
+from lrkd.sweep import SerialExecutor
 from lrkd.validate.engine.verdict import CODES, Verdict
 from lrkd.validate.registry import check_for
 
@@ -124,6 +125,30 @@ def user_check(claim: theory.Claim, runs: Runs) -> Verdict:
     from lrkd.validate.judge import check_claim
 
     return check_claim(claim, runs)
+
+
+def small_rank_sweep(teacher, ranks, sizes, seeds, experiment: str):
+    """A closed-form rank sweep small enough for a planted source to run itself: serial, in this
+    process, on the CPU, without a progress bar (a worker pool would cost more than the runs).
+
+    Args:
+        teacher: the simulate teacher.
+        ranks, sizes, seeds: the grid.
+        experiment: the experiment whose table it is.
+
+    Returns:
+        The simulate.rank_sweep frame.
+    """
+    return simulate.rank_sweep(
+        teacher,
+        list(ranks),
+        list(sizes),
+        seeds=list(seeds),
+        device="cpu",
+        executor=SerialExecutor(),
+        progress=False,
+        experiment=experiment,
+    )
 
 
 def first(runs: Iterable[Runs], keep: Callable[[Runs], bool] = lambda r: True) -> Runs | None:

@@ -32,10 +32,9 @@ from functools import lru_cache
 from lrkd import simulate, theory
 from lrkd.simulate.experiments.base import Runs
 from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationConfig, GeneralizationRuns
-from lrkd.sweep import SerialExecutor
 from lrkd.validate.claims import c2
 from lrkd.validate.engine.verdict import Verdict
-from lrkd.validate.planted import Planted, first, planted_claim, user_check
+from lrkd.validate.planted import Planted, first, planted_claim, small_rank_sweep, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c2_generalization run besides the run itself (validate.calibration.sources).
@@ -505,17 +504,7 @@ def correlated_run(runs):
 def _correlated_run(m, n, spectrum, noise, ranks, sizes, seeds):
     cov = tuple(tuple(CORRELATION ** abs(i - j) for j in range(n)) for i in range(n))
     teacher = simulate.LinearTeacher(m, n, spectrum, noise=noise, seed=0, input_cov=cov)
-    # a few small closed-form cells: serial, in this process
-    sweep = simulate.rank_sweep(
-        teacher,
-        list(ranks),
-        list(sizes),
-        seeds=list(seeds),
-        device="cpu",
-        executor=SerialExecutor(),
-        progress=False,
-        experiment=C2_GENERALIZATION.name,
-    )
+    sweep = small_rank_sweep(teacher, ranks, sizes, seeds, C2_GENERALIZATION.name)
     return GeneralizationRuns(C2_GENERALIZATION.name, "correlated inputs", {"sweep": sweep}, teacher=teacher)
 
 

@@ -86,16 +86,7 @@ def risk_model_rstar(
     """The previous finite-size reference, reported beside the verdict: the argmin over integer r of
     the parameter-counting risk sigma^2 r (m+n-r)/N + sum_{k>r} s_k^2 (theory.rrr_excess_risk). Valid
     for strong spikes only, it overstates r* near the threshold (1.5^(1/(2 alpha)) for a square power
-    law), which is why `oracle_rstar` decides instead.
-
-    Args:
-        singular_values: the planted spectrum.
-        m, n: the teacher's shape.
-        noise: sigma of the label noise.
-        sample_sizes: the N grid.
-
-    Returns:
-        r*(N), one integer per N.
+    law), which is why `oracle_rstar` decides instead. Args and Returns: as `oracle_rstar`'s.
     """
     s2 = np.asarray(singular_values, dtype=np.float64) ** 2
     ranks = np.arange(1, min(m, n) + 1)

@@ -26,9 +26,15 @@ from typing import Sequence
 
 from lrkd import simulate, theory
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
-from lrkd.sweep import SerialExecutor
 from lrkd.validate.engine.verdict import Verdict
-from lrkd.validate.planted import Planted, first, planted_claim, production_check, user_check
+from lrkd.validate.planted import (
+    Planted,
+    first,
+    planted_claim,
+    production_check,
+    small_rank_sweep,
+    user_check,
+)
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources (names of validate.calibration.sources() entries). The power law's is the experiment's name.
@@ -516,17 +522,7 @@ def exact_rank_run(sizes: Sequence[int], *, seeds: Sequence[int]) -> RankRuns:
     teacher = simulate.LinearTeacher(
         EXACT_RANK_SHAPE, EXACT_RANK_SHAPE, EXACT_RANK_SPECTRUM, noise=EXACT_RANK_NOISE, seed=0
     )
-    # a few small cells: serial, in this process (a worker pool would cost more than the runs)
-    sweep = simulate.rank_sweep(
-        teacher,
-        list(range(1, EXACT_RANK_SHAPE + 1)),
-        list(sizes),
-        seeds=list(seeds),
-        device="cpu",
-        executor=SerialExecutor(),
-        progress=False,
-        experiment=C4_RANK.name,
-    )
+    sweep = small_rank_sweep(teacher, range(1, EXACT_RANK_SHAPE + 1), sizes, seeds, C4_RANK.name)
     return RankRuns(
         C4_RANK.name,
         "exact rank 5",
