@@ -127,7 +127,7 @@ def user_check(claim: theory.Claim, runs: Runs) -> Verdict:
     return check_claim(claim, runs)
 
 
-def small_rank_sweep(teacher, ranks, sizes, seeds, experiment: str):
+def small_rank_sweep(teacher, ranks, sizes, *, seeds, experiment: str):
     """A closed-form rank sweep small enough for a planted source to run itself: serial, in this
     process, on the CPU, without a progress bar (a worker pool would cost more than the runs).
 

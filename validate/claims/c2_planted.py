@@ -504,7 +504,7 @@ def correlated_run(runs):
 def _correlated_run(m, n, spectrum, noise, ranks, sizes, seeds):
     cov = tuple(tuple(CORRELATION ** abs(i - j) for j in range(n)) for i in range(n))
     teacher = simulate.LinearTeacher(m, n, spectrum, noise=noise, seed=0, input_cov=cov)
-    sweep = small_rank_sweep(teacher, ranks, sizes, seeds, C2_GENERALIZATION.name)
+    sweep = small_rank_sweep(teacher, ranks, sizes, seeds=seeds, experiment=C2_GENERALIZATION.name)
     return GeneralizationRuns(C2_GENERALIZATION.name, "correlated inputs", {"sweep": sweep}, teacher=teacher)
 
 

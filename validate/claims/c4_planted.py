@@ -522,7 +522,7 @@ def exact_rank_run(sizes: Sequence[int], *, seeds: Sequence[int]) -> RankRuns:
     teacher = simulate.LinearTeacher(
         EXACT_RANK_SHAPE, EXACT_RANK_SHAPE, EXACT_RANK_SPECTRUM, noise=EXACT_RANK_NOISE, seed=0
     )
-    sweep = small_rank_sweep(teacher, range(1, EXACT_RANK_SHAPE + 1), sizes, seeds, C4_RANK.name)
+    sweep = small_rank_sweep(teacher, range(1, EXACT_RANK_SHAPE + 1), sizes, seeds=seeds, experiment=C4_RANK.name)
     return RankRuns(
         C4_RANK.name,
         "exact rank 5",
