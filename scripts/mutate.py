@@ -137,6 +137,8 @@ NOT_DECISIONS: dict[str, str] = {
     "claims.c4:_risk_model_slope": "a reported number (risk_model_local_exponent)",
     "claims.c4:risk_model_rstar": "the risk model's r* (read only by _risk_model_slope, a reported number)",
     "engine.growth:akaike_weights": "the Akaike weights (the summary and the numbers record only)",
+    # validate.advice's candidate laws read the share too: advice is checked by its own coverage
+    "engine.growth:_bootstrap_wins": "the share of seed resamples each law wins (summary, numbers only)",
     "claims.c4:_edge_sentence": "the note on sizes left out of the fits",
     "claims.c4:_unidentified": "the explanation of an inconclusive code (both branches return inconclusive)",
     "claims.c4:_grows_anyway": "the explanation of a violated code (the code is fixed there)",

@@ -19,8 +19,8 @@ evidence lrkd already measures into a recommendation and says how sure it is:
    to it and carried to N. The prediction interval is the central percentile interval of those
    extrapolations (the fit's uncertainty). With a law identified the interval is that law's; with
    none, it spans every candidate law (the choice of law): a law is a candidate unless its AICc
-   is worse than the best's by IDENTIFY_DELTA and it wins fewer than 1 - IDENTIFY_WINS of the
-   resamples (the identification criterion of growth.py, read from the other side). r* does not
+   is worse than the best's by IDENTIFY_DELTA and it wins fewer than CANDIDATE_WINS of the
+   resamples (growth.py's identification gap, read from the other side, and the resamples' say). r* does not
    fall as N grows, though a law fitted through noisy pilot r* may: the advice and its interval are
    held at or above the lower end of r*'s seed band at the largest pilot budget.
 4. Flat risk. When the seeds cannot tell several ranks at the largest pilot budget from r*, every
@@ -71,7 +71,6 @@ from lrkd.simulate.teachers import LinearTeacher
 from lrkd.validate.engine.fits import bootstrap_replicates, empty_slices_expected, expanded_level
 from lrkd.validate.engine.growth import (
     IDENTIFY_DELTA,
-    IDENTIFY_WINS,
     LAWS,
     ROUNDING_VARIANCE,
     GrowthFit,
@@ -107,6 +106,7 @@ __all__ = [
 CONFIDENCE = 0.95
 N_RESAMPLES = 1000
 MIN_LAW_SIZES = 4  # three laws with up to two parameters need four sizes (growth.py)
+CANDIDATE_WINS = 0.2  # a law that wins this share of the pilot's seed resamples stays a candidate
 BRANCH_SIZES = 4  # the largest pilot budgets the two risk envelopes are extrapolated from
 PILOT_EXPERIMENT = "advise.linear_pilot"
 # A real pilot is the lrc_real experiment's rank sweep at its quick settings: its cells cost minutes,
@@ -761,13 +761,13 @@ def _law_sizes(rstar: pd.DataFrame) -> np.ndarray:
 
 
 def _candidates(growth: GrowthFit) -> tuple[str, ...]:
-    """Laws the data do not rule out: within IDENTIFY_DELTA of the best AICc, or winning at least
-    1 - IDENTIFY_WINS of the seed resamples (growth.py's identification criterion, from the other side)."""
+    """Laws the data do not rule out: within IDENTIFY_DELTA of the best AICc (growth.py's
+    identification gap, from the other side), or winning at least CANDIDATE_WINS of the seed resamples."""
     best = growth.laws[growth.best].aicc
     keep = [
         law
         for law in LAWS
-        if growth.laws[law].aicc - best < IDENTIFY_DELTA or growth.bootstrap_wins.get(law, 0.0) >= 1.0 - IDENTIFY_WINS
+        if growth.laws[law].aicc - best < IDENTIFY_DELTA or growth.bootstrap_wins.get(law, 0.0) >= CANDIDATE_WINS
     ]
     return tuple(keep)
 

@@ -188,9 +188,6 @@ KNOBS = {  # knob -> how to move it (validate/claims/c4_planted.py names the pla
     "MIN_SIZES 4 -> 5": lambda mp: mp.setattr(c4, "MIN_SIZES", 5),
     "growing r* against O(1) waits for a growth law": lambda mp: mp.setattr(c4, "_grows_anyway", c4._unidentified),
 }
-# IDENTIFY_WINS is not among them: on every C4 calibration source an AICc gap >= 6 comes with >= 99%
-# bootstrap wins (>= 94% in 1400 seed-subset fits of the calibration runs), because the fits' per-point
-# variances already hold the seed-bootstrap spread of r*; between 0.5 and 0.95 the threshold never binds.
 
 
 @pytest.fixture(scope="module")

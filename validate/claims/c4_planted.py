@@ -12,10 +12,9 @@ at the argmin) has a planted claim near its threshold, on a source derived from 
 runs (fewer sizes, a shorter rank grid) or on the m = n = 64 run near the full-rank branch: moving
 the knob flips it (tests/validate/test_growth.py moves each one). Each claim has one expected code,
 right at calibration seeds 0..4; where that code is `inconclusive` the why says what the grid cannot
-decide. IDENTIFY_WINS has no such claim: on these sources an AICc gap of 6 or more comes with at
-least 99% of the bootstrap wins (at least 94% in 1400 seed-subset fits of the same runs), since the
-fits' variances already hold the seed spread of r*; no threshold between 0.5 and 0.95 changes a
-verdict.
+decide. The share of bootstrap wins decides nothing (validate.engine.growth says why): on these sources
+an AICc gap of 6 or more came with at least 99% of the wins, and where a seed's whole curve leans to
+the other law (cal_c4_sqrt_odd_seed) a threshold on the share withheld the law the seeds follow.
 
 The check is the production one (validate/claims/c4.py's growth-law check, through validate.registry).
 """
@@ -23,6 +22,8 @@ The check is the production one (validate/claims/c4.py's growth-law check, throu
 from __future__ import annotations
 
 from typing import Sequence
+
+import numpy as np
 
 from lrkd import simulate, theory
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
@@ -49,6 +50,7 @@ POWER_LOW_RANKS = f"{C4_RANK.name}_ranks_1_8"  # POWER swept over ranks 1..8 onl
 POWER_3_SIZES = f"{C4_RANK.name}_3_sizes"  # POWER at N = 512, 2048, 8192 only
 POWER_64 = f"{C4_RANK.name}_64"  # s_k = 1/k, m = n = 64: meets the full-rank branch near N = 8192
 POWER_DIVERGED = f"{C4_RANK.name}_diverged"  # POWER with the top-rank run of one seed marked diverged at every N
+ODD_SEED = f"{EXACT_RANK}_odd_seed"  # risks built around r* = 2 (N/256)^(1/2); one seed leans to a logarithm
 
 # The exact-rank teacher: 5 equal singular values far above the noise at every N of the grid
 # (theory's spiked-model keep threshold at N = 256 is 0.66 sigma; they are 2), the rest exactly 0.
@@ -288,6 +290,17 @@ def _knob_claims() -> list[Planted]:
             CHECK,
         ),
         Planted(
+            _power("cal_c4_sqrt_odd_seed", "1/2", "r* = O(N^(1/2)), five seeds on N^(1/2), one leaning to a log"),
+            ODD_SEED,
+            "holds",
+            "Seed optima 2 (N/256)^(1/2) at five of six seeds; the sixth's whole curve leans toward 2 + 2 log(N/256) "
+            "(a seed effect shared across N, zero in the seed population), so the seed population's r* grows as "
+            "N^(1/2). The power law beats the logarithm by AICc 8.6 and its exponent interval [0.39, 0.55] covers "
+            "1/2 at width 0.15; it wins only 72% of the seed resamples (the odd seed drawn twice or more): a rule "
+            "that read that share as 'unidentified' (IDENTIFY_WINS = 0.8, removed) answered inconclusive.",
+            CHECK,
+        ),
+        Planted(
             _power("cal_c4_short_tenth", "1/10", "r* = O(N^(1/10)), s_k = 1/k, N = 512..4096"),
             POWER_SHORT,
             "inconclusive",
@@ -464,6 +477,7 @@ def rank_sources(runs) -> dict:
                 EXACT_RANK_SHORT: restricted(exact, "N = 256..2048", sizes=[n for n in sizes if n <= 2048]),
                 EXACT_RANK_SPARSE: restricted(exact, "every other N", sizes=sizes[::2]),
                 EXACT_RANK_5_SIZES: restricted(exact, "N = 256..4096", sizes=[n for n in sizes if n <= 4096]),
+                ODD_SEED: odd_seed_run(exact),
             }
         )
     return {name: r for name, r in found.items() if r is not None}
@@ -506,6 +520,29 @@ def with_diverged_runs(runs: RankRuns):
     sweep["diverged"] = sweep["diverged"].astype(bool) | bad
     sweep.loc[bad, ["train_risk", "test_risk", "excess_risk", "gen_gap"]] = 0.0
     return runs.replace(label=f"{runs.label}, one diverged run per N", tables={"sweep": sweep})
+
+
+def odd_seed_run(runs: RankRuns) -> RankRuns:
+    """The rank sweep's grid (ranks, sizes, seeds, teacher columns) with its test risks replaced by
+    curves whose optimum is known: risk = 1 + 0.001 (rank - r0)^2, so the seed-mean risk is least at
+    the rank nearest the seeds' mean r0. At five seeds r0 = 2 (N/N_0)^(1/2); at the first, r0 moves
+    from there to twice the way to the logarithm 2 + 2 log(N/N_0) (N_0 the smallest N): one seed whose
+    whole r*(N) curve leans toward the other growth law, the case a share of bootstrap wins reads.
+
+    Args:
+        runs: c4_rank RankRuns (the exact rank-5 run: its spectrum has no asymptotic exponent, so no
+            theory prediction competes with the claim).
+
+    Returns:
+        RankRuns labelled "one seed leaning to a logarithm".
+    """
+    sweep = runs["sweep"].copy()
+    x = np.log(sweep["n_samples"] / sweep["n_samples"].min())
+    power, logarithm = 2.0 * np.exp(0.5 * x), 2.0 + 2.0 * x
+    odd = sweep["seed"] == sweep["seed"].min()
+    optimum = power + np.where(odd, 2.0 * (logarithm - power), 0.0)
+    sweep["test_risk"] = 1.0 + 0.001 * (sweep["rank"] - optimum) ** 2
+    return runs.replace(label=f"{runs.label}, risks built: one seed leaning to a logarithm", tables={"sweep": sweep})
 
 
 def exact_rank_run(sizes: Sequence[int], *, seeds: Sequence[int]) -> RankRuns:

@@ -37,11 +37,16 @@ Criterion (stated once, used everywhere): two questions, each asked of the pair 
    neither contains the other, so they are compared by AICc (equal penalties: the gap is the chi^2
    gap, which grows with the data for the true law): the law with the smaller AICc is the best; it
    is *identified* when the other's AICc is larger by at least IDENTIFY_DELTA (evidence ratio
-   exp(delta/2) >= 20: the runner-up keeps < 5% of the Akaike weight) and the best law also has the
-   smallest AICc of the three in at least IDENTIFY_WINS of the seed-bootstrap resamples (each
-   resample recomputes r*(N) from resampled seeds and refits every law).
+   exp(delta/2) >= 20: the runner-up keeps < 5% of the Akaike weight). The share of seed-bootstrap
+   resamples each law wins (each resample recomputes r*(N) from resampled seeds and refits every
+   law) is reported beside it and decides nothing. The fits' variances already hold the seed spread
+   of r*: with errors independent across N a resample's gap is about normal with mean delta and sd
+   2 sqrt(delta), so the best law wins about Phi(sqrt(delta)/2) >= 0.89 of them at delta = 6. A lower
+   share needs a seed whose whole curve leans toward the other law (seed effects shared across N),
+   and there a share threshold withheld the law the seed population follows (the planted
+   cal_c4_sqrt_odd_seed: gap 8.6, share 0.72); an earlier IDENTIFY_WINS = 0.8 is gone (issue 19).
 
-An undecided step 1, or a step 2 short of either threshold, leaves the law unidentified. Strength
+An undecided step 1, or a step 2 short of IDENTIFY_DELTA, leaves the law unidentified. Strength
 words follow Burnham & Anderson (2002, sec. 2.6) for the AICc gap: delta >= 10 "decisive", >= 6
 "strong", >= 2 "weak", below "none"; a constant found by step 1 reads "nested test" instead.
 
@@ -68,7 +73,6 @@ LAWS = ("power_law", "logarithm", "constant")
 N_PARAMS = {"power_law": 2, "logarithm": 2, "constant": 1}
 ROUNDING_VARIANCE = 1.0 / 12.0  # variance of rounding a continuous optimum to an integer rank
 IDENTIFY_DELTA = 6.0  # AICc gap to the runner-up: evidence ratio e^3 ~ 20
-IDENTIFY_WINS = 0.8  # share of seed resamples the best law must also win
 # The widest exponent interval that decides an exponent: at alpha = 1 the fast rate gives
 # r* ~ N^(1/2) and the paper's own rate N^(1/4); an interval wider than that gap cannot separate
 # them. validate.claims.c4 caps a power-law interval that makes a claim hold at this width, and
@@ -122,13 +126,10 @@ class GrowthFit:
     @property
     def identified(self) -> bool:
         """True when the criterion (module docstring) names a law: a constant by the nested test, a
-        growing law by its AICc gap to the other growing law and its share of bootstrap wins."""
+        growing law by its AICc gap to the other growing law."""
         if self.nested != "not_constant":
             return self.nested == "constant"
-        if self.delta_aicc < IDENTIFY_DELTA:
-            return False
-        # without seed resamples (none given, or none with an r* at every N) wins cannot block it
-        return not self.bootstrap_wins or self.bootstrap_wins[self.best] >= IDENTIFY_WINS
+        return self.delta_aicc >= IDENTIFY_DELTA
 
     @property
     def strength(self) -> str:
@@ -224,7 +225,8 @@ def fit_growth_laws(
         ci_note,
         f"Constant or growing (nested laws): by the better-fitting growing law's slope interval "
         f"({grower.replace('_', ' ')}: [{slope_ci[0]:.3g}, {slope_ci[1]:.3g}]), a constant only with the power-law "
-        f"exponent's interval within +-{RESOLUTION / 2:g} of 0; power law or logarithm: by AICc and bootstrap wins.",
+        f"exponent's interval within +-{RESOLUTION / 2:g} of 0; power law or logarithm: by AICc (the share of "
+        "bootstrap wins is reported, not read).",
         win_note,
     )
     return GrowthFit(
