@@ -132,6 +132,8 @@ NOT_DECISIONS: dict[str, str] = {
     "claims.c3:_numbers": "the verdict's numbers record",
     "claims.c3:_figures": "the verdict's figures",
     "claims.c3:_edge_note": "the explanation's note on step sizes at an end of the grid",
+    "claims.c3:_with_arm_names": "the bound figure's series names (arm ids back to arm names)",
+    "claims.c3:arm_summary": "the arms' summary table (figures, numbers, notes; comparisons read the evidence)",
     "claims.c4:_growth_figure": "the verdict's figure",
     "claims.c4:local_slope": "the risk model's r* slope (read only by _risk_model_slope, a reported number)",
     "claims.c4:_risk_model_slope": "a reported number (risk_model_local_exponent)",

@@ -269,7 +269,7 @@ def deep_evidence(sweep: DeepSweep, noise_std: float, *, mi_samples: int = 4000)
         if teacher.activation != "linear":
             runs = runs[runs["step"] == last]
         for run in runs.itertuples():
-            m = sweep.projection(seed=run.seed, arm=arm, lr=lr, step=run.step)
+            m = sweep.projection(seed=run.seed, arm=run.arm, lr=run.lr, step=run.step)  # the row's own run
             if not np.all(np.isfinite(m)):
                 continue
             terms = _mi_terms(teacher, m, noise_std, mi_samples, (int(run.seed), int(run.step)))
@@ -402,7 +402,11 @@ def noise_sensitivity(
     return pd.DataFrame(rows)
 
 
-def _sensitivity_sentence(table: pd.DataFrame) -> str:
+def _sensitivity_sentence(runs) -> str:
+    """The gain over clean KD at the other noise widths, when the run measured them (else "")."""
+    if "noise_sensitivity" not in runs:
+        return ""
+    table = runs["noise_sensitivity"]
     parts = [
         f"s = {r.noise_std:g}: {r.gain:+.2f} [{r.gain_low:+.2f}, {r.gain_high:+.2f}]"
         for r in table[table["control"] == "kd"].itertuples()
@@ -724,8 +728,7 @@ def comparison_verdict(
     if base:  # the bound is a theorem checked alongside; its own sentence goes to the notes
         sentence += f" Clone-error bound check: {base.label}."
         notes = (f"Bound check: {base.explanation}",) + notes
-    if "noise_sensitivity" in runs:
-        sentence += " " + _sensitivity_sentence(runs["noise_sensitivity"])
+    sentence = " ".join(filter(None, (sentence, _sensitivity_sentence(runs))))
     return Verdict(
         claim.id, experiment, code, sentence, numbers, base.worst_point if base else None, would, notes, figures
     )

@@ -177,6 +177,15 @@ def information_planted() -> list[Planted]:
             TRACE_CHECK,
         ),
         Planted(
+            planted_claim("cal_c3_floor_d_8", "d/8", kind="lower_bound", title="I >= d/8 nats at every training step"),
+            source,
+            "violated",
+            "A floor of d/8 = 2 nats on the MI through training: the trained students clear it (4.5 to 6.5 nats at "
+            "the last step), the students at initialization do not (0.4 to 1.2 nats at step 0, every arm and "
+            "seed). A bound on the MI during training is read at every recorded step, not at the last alone.",
+            TRACE_CHECK,
+        ),
+        Planted(
             planted_claim(
                 "cal_c3_no_gain", LOGDET_FORM, kind="lower_bound", real=ANY_SIGN, title="cloning does not raise the MI"
             ),

@@ -192,13 +192,15 @@ def bound_at(
     Args:
         claim: a theory.Claim.
         frame: the grid points.
-        columns: {symbol: column of `frame`}.
+        columns: {symbol: column of `frame`} (symbols the claim does not use are skipped).
         constants: {symbol: value} for symbols no column gives.
 
     Returns:
         The bound, one value per row.
     """
-    params = {symbol: frame[column].to_numpy(dtype=np.float64) for symbol, column in columns.items()}
+    # a check's columns are its experiment's vocabulary; a claim may read only some of them
+    used = set(claim.free_parameters)
+    params = {s: frame[column].to_numpy(dtype=np.float64) for s, column in columns.items() if s in used}
     params.update(constants or {})
     return np.broadcast_to(claim.bound(**params), (len(frame),)).astype(np.float64)
 
