@@ -24,6 +24,7 @@ import sympy as sp
 from lrkd import simulate, theory
 from lrkd.simulate.experiments import Experiment, Runs
 from lrkd.sweep import SerialExecutor
+from lrkd.validate.engine.checks import outside_fit_cache
 from lrkd.validate.engine.verdict import CODES, Verdict
 from lrkd.validate.registry import check_for
 
@@ -124,7 +125,26 @@ def user_check(claim: theory.Claim, runs: Runs) -> Verdict:
     # imported here: validate.judge imports every claim family, and those import this module
     from lrkd.validate.judge import check_claim
 
-    return check_claim(claim, runs)
+    with outside_fit_cache():  # a user's call runs outside calibration's fit_cache block
+        return check_claim(claim, runs)
+
+
+def user_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
+    """A user claim checked on the bare sweep frame, as simulate's sweeps return it (what a user holds
+    without an experiment's Runs): lrkd.validate.check_claim wraps it as the runs of the experiment
+    the frame's columns and the claim name.
+
+    Args:
+        claim: a user claim.
+        runs: Runs with a "sweep" table; only that frame is passed on.
+
+    Returns:
+        The Verdict.
+    """
+    from lrkd.validate.judge import check_claim  # see user_check
+
+    with outside_fit_cache():
+        return check_claim(claim, runs["sweep"])
 
 
 def small_rank_sweep(teacher, ranks, sizes, *, seeds, experiment: str):

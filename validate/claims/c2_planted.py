@@ -34,7 +34,7 @@ from lrkd.simulate.experiments.base import Runs
 from lrkd.simulate.experiments.c2 import C2_GENERALIZATION, GeneralizationConfig, GeneralizationRuns
 from lrkd.validate.claims import c2
 from lrkd.validate.engine.verdict import Verdict
-from lrkd.validate.planted import Planted, first, planted_claim, small_rank_sweep, user_check
+from lrkd.validate.planted import Planted, first, planted_claim, small_rank_sweep, user_check, user_frame_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c2_generalization run besides the run itself (validate.calibration.sources).
@@ -356,6 +356,14 @@ def generalization_planted() -> list[Planted]:
             "cal_user_c2_O_fast without a value for C: an O(.) claim's constant is fitted, so it needs none "
             "(before, the bound could not be evaluated: a bare ValueError).",
             user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_O_fast_frame", "C*r*(m+n)/N", rates=("N", "r"), free_constant="C"),
+            source,
+            "holds",
+            "cal_user_c2_O_fast_bare checked on the bare sweep frame (no Runs): a claim of c2_generalization makes "
+            "check_claim read the frame as the generalization sweep, not as the rank sweep the same columns make.",
+            user_frame_check,
         ),
         Planted(
             user_claim("cal_user_c2_omega_1.5", "sigma**2*r*(m+n)/N**(3/2)", kind="lower_bound", rates=("N",)),

@@ -27,7 +27,6 @@ import numpy as np
 
 from lrkd import simulate, theory
 from lrkd.simulate.experiments.c4 import C4_RANK, RankRuns
-from lrkd.validate.engine.verdict import Verdict
 from lrkd.validate.planted import (
     Planted,
     first,
@@ -35,6 +34,7 @@ from lrkd.validate.planted import (
     production_check,
     small_rank_sweep,
     user_check,
+    user_frame_check,
 )
 from lrkd.validate.registry import planted_cases, planted_sources
 
@@ -413,23 +413,6 @@ def _user_claims() -> list[Planted]:
             user_check,
         ),
     ]
-
-
-def user_frame_check(claim: theory.Claim, runs) -> Verdict:
-    """A user claim checked on the bare rank-sweep frame, as simulate.rank_sweep returns it (what a user
-    holds without an experiment's Runs): validate.check_claim wraps it as the runs of the claim's
-    experiment.
-
-    Args:
-        claim: a user r* claim (experiment c4_rank).
-        runs: c4_rank Runs; only their sweep frame is passed on.
-
-    Returns:
-        The Verdict.
-    """
-    from lrkd.validate.judge import check_claim  # judge imports every family, and those this module
-
-    return check_claim(claim, runs["sweep"])
 
 
 @planted_sources(C4_RANK)

@@ -356,6 +356,17 @@ def fit_cache() -> Iterator[None]:
         _FITS.reset(token)
 
 
+@contextmanager
+def outside_fit_cache() -> Iterator[None]:
+    """Within the block no `fit_cache` memo is seen, as in a user's own call of a check: every fit
+    is computed afresh (calibration checks its planted user claims this way, on the user's path)."""
+    token = _FITS.set(None)
+    try:
+        yield
+    finally:
+        _FITS.reset(token)
+
+
 def _fit_mean_power_law(
     df: pd.DataFrame, variables: Sequence[str], measured: str, *, group, confidence, n_resamples, seed
 ) -> dict[str, ExponentFit]:
