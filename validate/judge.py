@@ -282,6 +282,9 @@ def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdi
             variable=v,
             claimed=float(claim.claimed_exponents[v]),
             trend="decay" if float(claim.claimed_exponents[v]) < 0 else "growth",
+            # an exponent claim says the measured quantity grows like its expression (theory: "~"), so a
+            # miss on either side breaks it, as for the built-in reduced-rank reference (validate.claims.c2)
+            sense="equal",
             offset=offsets.get(col),
         )
         for v, col in rates.items()

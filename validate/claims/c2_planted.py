@@ -366,6 +366,30 @@ def generalization_planted() -> list[Planted]:
             user_frame_check,
         ),
         Planted(
+            user_claim("cal_user_c2_gap_grows_as_fast", "r*(m+n)/N", kind="exponent", rates=("N", "r")),
+            source,
+            "holds",
+            "The gap's growth exponents as a user's exponent claim (gen_gap ~ r(m+n)/N: -1 in N, 1 in r), read by "
+            "the generic path: with the experiment's Monte Carlo offsets both intervals cover the claimed exponents.",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_gap_grows_as_sqrt", "r*(m+n)/sqrt(N)", kind="exponent", rates=("N", "r")),
+            source,
+            "violated",
+            "gen_gap ~ r(m+n)/sqrt(N) as an exponent claim: the gap decays as 1/N, and an exponent claim is broken by "
+            "a miss on either side (here faster decay), not only by slower decay as an upper bound would be.",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_gap_grows_rank4_N1024", "r*(m+n)/N", kind="exponent", rates=("N",)),
+            RANK4_N_1024,
+            "inconclusive",
+            f"The true exponent claim on rank 4 alone over N = 1024, 2048 with {RANK4_SEEDS} seeds (the grid of "
+            "cal_c2_O_fast_rank4_N1024): the interval is too wide to confirm an exponent, on the generic path too.",
+            user_check,
+        ),
+        Planted(
             user_claim("cal_user_c2_omega_1.5", "sigma**2*r*(m+n)/N**(3/2)", kind="lower_bound", rates=("N",)),
             source,
             "not_tight",
