@@ -67,3 +67,21 @@ def test_a_user_rstar_exponent_claim_is_checked_and_can_fail(sweep):
     linear = check_claim(theory.Claim.from_formula("mine_linear", "C*N", **fields), sweep)
     assert linear.code in ("not_tight", "inconclusive")
     assert quarter.numbers["growth_law"] == linear.numbers["growth_law"]  # same evidence, another claim
+
+
+def test_a_user_exponent_claim_is_broken_by_a_miss_on_either_side(sweep):
+    """An exponent claim says the measured quantity grows like its expression (theory renders it "~"):
+    the gap decays as 1/N, so a claimed 1/sqrt(N) is broken although it decays slower, where an upper
+    bound would only be loose (issue 19: the generic path read exponent claims as upper bounds)."""
+    fields = dict(
+        rate_variables=("N",),
+        experiment="c2_generalization",
+        columns={k: COLUMNS[k] for k in ("r", "m", "n", "N")},
+        measured_column="gen_gap",
+    )
+    as_sqrt = check_claim(user("mine_gap_sqrt", "r*(m+n)/sqrt(N)", "exponent", **fields), sweep)
+    assert as_sqrt.code == "violated", as_sqrt.explanation
+    as_upper = check_claim(
+        user("mine_gap_sqrt_O", "C*r*(m+n)/sqrt(N)", "upper_bound", free_constant="C", **fields), sweep
+    )
+    assert as_upper.code == "not_tight", as_upper.explanation
