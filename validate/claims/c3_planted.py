@@ -161,6 +161,14 @@ def information_planted() -> list[Planted]:
             TRACE_CHECK,
         ),
         Planted(
+            planted_claim("cal_c3_zero", "0", kind="lower_bound", title="I >= 0"),
+            source,
+            "vacuous",
+            "An MI is never negative: I >= 0 is true and is the trivial lower bound itself, so it says nothing at "
+            "any point (a bound equal to the trivial value is vacuous, not only one beyond it).",
+            TRACE_CHECK,
+        ),
+        Planted(
             planted_claim(
                 "cal_c3_trace_fifth",
                 f"({TRACE_FORM})/5",
