@@ -132,6 +132,21 @@ def generalization_planted() -> list[Planted]:
         ),
         Planted(
             planted_claim(
+                "cal_c2_gap_5x_r2",
+                "5*sigma**2*r**2*(m+n)/N",
+                rates=("N", "r"),
+                claimed={"N": -1.0, "r": 2.0},
+                title="gap <= 5 sigma^2 r^2 (m+n)/N",
+            ),
+            source,
+            "not_tight",
+            "cal_c2_gap_5x times r: above every gap that bound is above (r >= 1), so it holds at every point, and "
+            "its r-exponent 2 is loose against the gap's 1. r is capped here (r <= min(m, n)), which makes a "
+            "steeper measured exponent in r not decisive (`wrong_capped`), never a loose one.",
+            gap_check_with_sigma,
+        ),
+        Planted(
+            planted_claim(
                 "cal_c2_gap_2x", "2*sigma**2*r*(m+n)/N", rates=("N",), claimed=rN, title="gap <= 2 sigma^2 r (m+n)/N"
             ),
             source,
