@@ -20,7 +20,7 @@ evidence lrkd already measures into a recommendation and says how sure it is:
    extrapolations (the fit's uncertainty). With a law identified the interval is that law's; with
    none, it spans every candidate law (the choice of law): a law is a candidate unless its AICc
    is worse than the best's by IDENTIFY_DELTA and it wins fewer than CANDIDATE_WINS of the
-   resamples (growth.py's identification gap, read from the other side, and the resamples' say). r* does not
+   resamples (growth.py's identification gap read from the other side, or a law the resamples keep). r* does not
    fall as N grows, though a law fitted through noisy pilot r* may: the advice and its interval are
    held at or above the lower end of r*'s seed band at the largest pilot budget.
 4. Flat risk. When the seeds cannot tell several ranks at the largest pilot budget from r*, every
