@@ -180,13 +180,20 @@ def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
         The Verdict (validate.engine.bounds for bounds, an exponent fit for exponent claims).
 
     Raises:
-        InputError: the claim's table is unknown, no single table fits it, or a symbol of its
-            expression is bound to no column and has no default.
+        InputError: the claim's table is unknown, no single table fits it, a symbol of its
+            expression is bound to no column and has no default, or an exponent claim binds none of
+            its rate variables.
     """
     name, table = bound_table(claim, runs)
     rates = {v: claim.columns[v] for v in claim.rate_variables if v in claim.columns}
     prediction = predictions(runs).get(claim.measured_column)
     if claim.kind == "exponent":
+        if not rates:  # an exponent is fitted in the rate variables: with none bound there is no evidence
+            raise InputError(
+                "rate_variables",
+                f"claim {claim.id!r}: an exponent claim is read in its rate variables "
+                f"{list(claim.rate_variables)}; bind at least one to a column of {runs.experiment}",
+            )
         return _generic_exponent(claim, table, rates, runs.name, prediction)
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
@@ -289,7 +296,7 @@ def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdi
         )
         for v, col in rates.items()
     ]
-    decision = decide(exponents=outcomes, n_seeds=outcomes[0].fit.n_groups if outcomes else None)
+    decision = decide(exponents=outcomes, n_seeds=outcomes[0].fit.n_groups)  # rates: >= 1 (generic_verdict)
     numbers = {k: v for o in outcomes for k, v in o.numbers.items()}
     return Verdict(
         claim.id,
@@ -299,5 +306,5 @@ def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdi
         numbers,
         None,
         decision.would_change,
-        tuple(outcomes[0].fit.notes) if outcomes else (),
+        tuple(outcomes[0].fit.notes),
     )

@@ -9,6 +9,7 @@ import pytest
 
 from lrkd import simulate
 from lrkd import theory
+from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import check_claim
 from lrkd.validate.engine.verdict import CODES
@@ -85,3 +86,17 @@ def test_a_user_exponent_claim_is_broken_by_a_miss_on_either_side(sweep):
         user("mine_gap_sqrt_O", "C*r*(m+n)/sqrt(N)", "upper_bound", free_constant="C", **fields), sweep
     )
     assert as_upper.code == "not_tight", as_upper.explanation
+
+
+def test_an_exponent_claim_whose_rate_is_bound_to_no_column_is_an_input_error(sweep):
+    """With N given a default value instead of a column, no exponent in N can be fitted: before,
+    the claim came out `holds` on no evidence at all; now it is a one-line error naming the field."""
+    fields = dict(
+        rate_variables=("N",),
+        experiment="c2_generalization",
+        columns={k: COLUMNS[k] for k in ("r", "m", "n")},
+        defaults={"N": 1000.0},
+        measured_column="gen_gap",
+    )
+    with pytest.raises(InputError, match="rate_variables"):
+        check_claim(user("mine_gap_unbound", "r*(m+n)/N", "exponent", **fields), sweep)
