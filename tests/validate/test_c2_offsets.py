@@ -60,6 +60,12 @@ def test_full_rank_gap_matches_the_least_squares_formula():
 def test_no_draw_where_the_gap_is_infinite_or_the_inputs_correlated():
     with pytest.raises(ValueError, match="infinite"):
         c2.gap_draws(TEACHER, TEACHER.n + 1)
+    # the expected least-squares gap is finite from N = n + 2 on (sigma^2 m n / (N - n - 1) at full rank):
+    # the first size with a draw, and the first the prediction covers
+    assert np.isfinite(c2.gap_draws(TEACHER, TEACHER.n + 2, draws=64)).all()
+    grid = pd.DataFrame({"rank": [1, 1, 1], "n_samples": [TEACHER.n + 1, TEACHER.n + 2, TEACHER.n + 3]})
+    draws = c2.gap_prediction(TEACHER).predict(grid)
+    assert np.isnan(draws[:, 0]).all() and np.isfinite(draws[:, 1:]).all()
     correlated = LinearTeacher(3, 2, PowerLaw(1.0), noise=1.0, input_cov=((1.0, 0.5), (0.5, 1.0)))
     assert not c2.population_drawable(correlated) and not c2.gap_prediction(correlated).exact
 

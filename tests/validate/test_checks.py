@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from lrkd import theory
+from lrkd.validate.engine import bounds as bounds_module
 from lrkd.validate.engine.bounds import BoundSpec, bound_verdict
 from lrkd.validate.engine.checks import (
     FiniteSizeOffset,
@@ -209,3 +210,86 @@ def test_conjunction_level_keeps_a_claims_false_rejection_at_the_verdict_level()
     base = _fit(1.0, 0.775, 1.225)
     assert exponent_outcome(wide, variable="r", claimed=1.0, trend="growth").meaning == "undecided"
     assert exponent_outcome(wide, variable="r", claimed=1.0, trend="growth", precision=base).meaning == "ok"
+
+
+# -- small rules against hand computations ----------------------------------------------------------
+def test_the_drift_bound_widens_the_width_that_decides_whether_data_confirm():
+    # no prediction: the unknown offset (its bound u) widens the interval on both sides, and the width
+    # that must fit under max_ci_width is the interval's own plus 2u (more seeds narrow both)
+    fit = _fit(-0.50, -0.55, -0.45)  # width 0.10
+    drift = FiniteSizeOffset("T", 0.0, 0.0, "no prediction", error=0.1, predicted=False)
+    outcome = exponent_outcome(fit, variable="T", claimed=-0.5, trend="decay", offset=drift, max_ci_width=0.25)
+    assert outcome.precision_width == pytest.approx(0.30) and outcome.meaning == "undecided"
+    narrow = exponent_outcome(fit, variable="T", claimed=-0.5, trend="decay", offset=drift, max_ci_width=0.35)
+    assert narrow.precision_width == pytest.approx(0.30) and narrow.meaning == "ok"
+    # a prediction's own error widens the interval but not the width that decides (no seeds narrow it)
+    predicted = FiniteSizeOffset("T", -0.5, -0.5, "unit", error=0.1)
+    assert exponent_outcome(
+        fit, variable="T", claimed=-0.5, trend="decay", offset=predicted
+    ).precision_width == pytest.approx(0.1)
+
+
+def test_offsets_need_a_positive_prediction_for_every_rate_variable():
+    table = pd.DataFrame(
+        [{"T": t, "r": r, "seed": s, "y": 1.0} for t in (10, 100, 1000) for r in (1, 2) for s in range(3)]
+    )
+    only_t = Prediction("y", {"T": -0.5}, lambda grid: grid["T"].to_numpy(float) ** -0.5, "unit")
+    assert finite_size_offsets(only_t, table, ["T", "r"]) == {}  # r has no asymptotic exponent
+    assert set(finite_size_offsets(only_t, table, ["T"])) == {"T"}
+    crossing = Prediction("y", {"T": -0.5}, lambda grid: grid["T"].to_numpy(float) ** -0.5 - 0.2, "unit")
+    assert finite_size_offsets(crossing, table, ["T"]) == {}  # not positive at T = 100, 1000: no log slope
+
+
+def test_a_grid_point_with_a_nonpositive_mean_is_left_out_of_the_fit():
+    rows = [{"T": t, "seed": s, "y": t**-0.5 * (1 + 0.01 * s)} for t in (10, 100, 1000, 10000) for s in range(4)]
+    clean = fit_mean_power_law(pd.DataFrame(rows), ["T"], "y")["T"]
+    for value in (0.0, -0.5):  # a zero mean and a negative one, each at T = 10
+        bad = pd.DataFrame([{**row, "y": value} if row["T"] == 10 else row for row in rows])
+        fit = fit_mean_power_law(bad, ["T"], "y")["T"]
+        assert fit.exponent == pytest.approx(clean.exponent, abs=1e-12)
+        assert fit.n_points == 3 and fit.excluded == {"nonpositive_mean": 1}
+
+
+def test_one_seed_gives_an_infinite_interval_quietly():
+    rows = [{"T": t, "seed": 0, "y": t**-0.5} for t in (10, 100, 1000)]
+    fit = fit_mean_power_law(pd.DataFrame(rows), ["T"], "y")["T"]  # warnings are errors here
+    assert fit.exponent == pytest.approx(-0.5) and fit.ci == (-np.inf, np.inf)
+
+
+def test_the_mean_interval_is_students_t():
+    from scipy import stats
+
+    from lrkd.validate.engine.checks import mean_interval
+
+    values = np.array([1.0, 2.5, 2.0, 4.0, 3.1])
+    expected = stats.t.interval(0.9, values.size - 1, loc=values.mean(), scale=stats.sem(values))
+    assert mean_interval(values, 0.9) == pytest.approx(expected, rel=1e-12)
+    assert mean_interval(np.array([2.0]), 0.9) == (2.0, 2.0)
+
+
+def test_a_two_rate_claim_confirms_at_the_base_level_and_rejects_at_the_conjunctions():
+    # rule 4: each of k exponent intervals rejects at conjunction_level(k); whether one is narrow enough
+    # to confirm is read on the fit at the base level (narrower)
+    rng = np.random.default_rng(0)
+    rows = [
+        {"T": t, "r": r, "seed": s, "y": t**-0.5 * r * np.exp(0.1 * rng.standard_normal())}
+        for t in (10, 100, 1000)
+        for r in (1, 2, 4)
+        for s in range(6)
+    ]
+    table = pd.DataFrame(rows)
+    spec = BoundSpec(
+        columns={"T": "T", "r": "r"}, measured="y", grid=("T", "r"), rates={"T": "T", "r": "r"},
+        trends={"T": "decay", "r": "growth"},
+    )  # fmt: skip
+    claim = theory.Claim.from_formula(
+        "t_r", "C*r/sqrt(T)", kind="upper_bound", rate_variables=("T", "r"), free_constant="C", defaults={"C": 1.0}
+    )
+    verdict = bound_verdict(claim, table, spec, experiment="unit")
+    wide = fit_mean_power_law(table, ["T", "r"], "y", confidence=conjunction_level(2))
+    base = fit_mean_power_law(table, ["T", "r"], "y")
+    for v in ("T", "r"):
+        assert verdict.numbers[f"exponent_{v}_ci"] == pytest.approx(list(wide[v].ci))
+        assert base[v].ci_width < wide[v].ci_width
+    outcomes = bounds_module._exponents(claim, table, spec, "upper")
+    assert [o.precision_width for o in outcomes] == pytest.approx([base["T"].ci_width, base["r"].ci_width])

@@ -1,9 +1,6 @@
-"""Growth laws of r*(N): the selection on planted curves, then on real closed-form rank sweeps.
+"""Growth laws of r*(N) on real closed-form rank sweeps (the laws on planted curves, with exact
+answers: test_growth_laws.py; the nested test: test_nested_laws.py).
 
-Part 1 plants integer staircases of known laws (what an empirical r* looks like) and checks that
-the criterion of validate.engine.growth (constant or growing by the slope's interval, power law or
-logarithm by AICc) names the law, and refuses to when the range is too short (more on the nested
-test in test_nested_laws.py).
 Part 2 runs simulate.rank_sweep (one SVD per (N, seed), seeds 0..4) on 64 x 64 teachers (96 x 96 for
 alpha = 0.75) with planted spectra, on grids where r* stays inside the rank grid and the truncation
 regime (N/sigma^2 sets where r* starts; see validate.experiments C4_PRESETS), and checks the
@@ -18,59 +15,10 @@ import pytest
 
 from lrkd import simulate
 from lrkd import theory
-from lrkd.errors import InputError
 from lrkd.sweep import SerialExecutor
 from lrkd.validate import calibration, check_claim
 from lrkd.validate.claims import c4
 from lrkd.validate.engine import growth, rstar
-from lrkd.validate.engine.growth import IDENTIFY_DELTA, fit_growth_laws
-
-SIZES = np.geomspace(256, 262144, 11)
-
-
-def staircase(values):
-    return np.floor(values).astype(float)
-
-
-# -- part 1: planted curves --------------------------------------------------------------------
-@pytest.mark.parametrize("q", [0.25, 0.5, 2 / 3])
-def test_a_power_law_staircase_is_identified_with_its_exponent(q):
-    r = staircase(2 * (SIZES / SIZES[0]) ** q)
-    fit = fit_growth_laws(SIZES, r, np.zeros_like(r))
-    assert fit.best == "power_law" and fit.identified
-    assert fit.exponent_ci[0] <= q + 0.05 and fit.exponent_ci[1] >= q - 0.05  # floor() bends small r*
-    assert fit.laws["power_law"].chi2 < fit.laws["logarithm"].chi2
-
-
-def test_a_logarithmic_staircase_is_identified():
-    r = staircase(1 + np.log(SIZES / SIZES[0]) / (2 * 0.3))
-    fit = fit_growth_laws(SIZES, r, np.zeros_like(r))
-    assert fit.best == "logarithm" and fit.identified and fit.strength == "decisive"
-    assert fit.laws["logarithm"].params["b"] == pytest.approx(1 / 0.6, rel=0.1)
-
-
-def test_a_flat_curve_is_a_constant_and_a_short_range_is_not_identified():
-    flat = fit_growth_laws(SIZES, np.full(SIZES.size, 5.0), np.full(SIZES.size, 0.3))
-    assert flat.best == "constant" and flat.nested == "constant" and flat.identified
-    short = np.geomspace(1000, 2000, 5)  # one octave: N^0.5 and log N are the same line here
-    fit = fit_growth_laws(short, staircase(0.2 * short**0.5), np.full(5, 0.25))
-    assert fit.grows and not fit.identified and fit.delta_aicc < IDENTIFY_DELTA
-    assert np.isfinite(fit.separation_size())  # says how far N must reach to tell them apart
-
-
-def test_bootstrap_replicates_give_the_share_of_wins():
-    r = staircase(2 * (SIZES / SIZES[0]) ** 0.5)
-    rng = np.random.default_rng(0)
-    reps = np.clip(r[:, None] + rng.integers(-1, 2, size=(r.size, 200)), 1, None)
-    fit = fit_growth_laws(SIZES, r, np.full(r.size, 0.5), reps)
-    assert set(fit.bootstrap_wins) == {"power_law", "logarithm", "constant"}
-    assert fit.bootstrap_wins["power_law"] > 0.8 and sum(fit.bootstrap_wins.values()) == pytest.approx(1)
-
-
-@pytest.mark.parametrize("rstar, field", [([1, 2, 3], "n_samples"), ([0, 1, 2, 3, 4], "rstar")])
-def test_bad_curves_raise_input_error(rstar, field):
-    with pytest.raises(InputError, match=field):
-        fit_growth_laws(SIZES[: len(rstar)], rstar, np.zeros(len(rstar)))
 
 
 # -- part 2: closed-form rank sweeps ------------------------------------------------------------

@@ -6,6 +6,7 @@ premises (c1: plain SGD, step <= 1/L), a checked binding to the table with one r
 point, and the r* growth check in any variable name; bad bindings are InputErrors, never KeyErrors.
 """
 
+import pandas as pd
 import pytest
 
 from lrkd import simulate
@@ -158,3 +159,31 @@ def test_an_o_claim_needs_no_value_for_its_constant(rank_sweep):
     bare = check_claim(theory.Claim.from_formula("mine_o", "C*r*(m+n)/N", **fields), rank_sweep)
     given = check_claim(theory.Claim.from_formula("mine_o1", "C*r*(m+n)/N", defaults={"C": 1.0}, **fields), rank_sweep)
     assert (bare.code, bare.numbers["best_fit_constant"]) == (given.code, given.numbers["best_fit_constant"])
+
+
+def test_what_is_not_a_sweep_is_an_input_error_naming_the_runs():
+    claim = ghadimi_lan()
+    for bad in ([1.0, 2.0], pd.DataFrame(), pd.DataFrame({"x": [1.0]})):  # not a frame, empty, of no known kind
+        with pytest.raises(InputError, match="runs"):
+            check_claim(claim, bad)
+
+
+def test_a_claim_on_another_experiment_is_refused_by_name(rank_sweep):
+    # a c1 claim handed a rank sweep: no check binds it there, whatever columns the sweep happens to hold
+    with pytest.raises(InputError, match="no check binds claim 'mine_gl' to experiment"):
+        check_claim(ghadimi_lan(), rank_sweep)
+
+
+def test_a_user_bound_on_the_rank_experiment_is_read_as_a_bound_not_as_a_growth_law(rank_sweep):
+    # the r* growth check takes exponent claims on c4_rank; an upper bound there is the generic bound
+    claim = theory.Claim.from_formula(
+        "mine_rank_risk",
+        "100*sigma**2*(m+n)",
+        kind="upper_bound",
+        experiment="c4_rank",
+        columns={"m": "m", "n": "n", "sigma": "noise"},
+        measured_column="test_risk",
+    )
+    verdict = check_claim(claim, rank_sweep)
+    assert verdict.experiment == "c4_rank" and "growth_law" not in verdict.numbers
+    assert verdict.code in ("holds", "vacuous")

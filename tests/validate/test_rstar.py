@@ -12,7 +12,8 @@ import pytest
 from lrkd import theory
 from lrkd.errors import InputError
 from lrkd.validate.engine.fits import compare_exponent
-from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent
+from lrkd.validate.engine import rstar as rstar_module
+from lrkd.validate.engine.rstar import empirical_rstar, fit_rstar_exponent, rstar_variance
 
 M_PLUS_N = 20
 
@@ -124,3 +125,81 @@ def test_missing_columns_raise_input_error(drop):
     with pytest.raises(InputError, match=drop) as info:
         empirical_rstar(planted_sweep().drop(columns=drop))
     assert info.value.field == "df"
+
+
+# -- the flat range, the band and the variance against hand computations ------------------------------
+def _frame(risks: dict[int, dict[int, list[float]]]) -> pd.DataFrame:
+    """A rank-sweep frame from {n_samples: {rank: [risk of seed 0, seed 1, ...]}}."""
+    rows = [
+        {"rank": rank, "n_samples": n, "seed": seed, "test_risk": value}
+        for n, by_rank in risks.items()
+        for rank, values in by_rank.items()
+        for seed, value in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _paired(mean: float, spread: float = 0.1) -> list[float]:
+    """Four seeds' risks 1 + d with paired differences d = mean -+ spread: sample sd of d is
+    spread * sqrt(4/3), so its standard error is spread / sqrt(3) = 0.577 spread (ddof 1)."""
+    return [1.0 + mean - spread, 1.0 + mean + spread, 1.0 + mean - spread, 1.0 + mean + spread]
+
+
+def test_the_flat_range_is_the_one_standard_error_rule():
+    # r* = 3 at every N (risk 1 for every seed); the ranks beside it are within one standard error of
+    # the paired differences (ddof 1) or not, by margins a 0- or 2-degree correction would cross
+    same = [1.0] * 4
+    risks = {
+        # rank 2: mean 0.55 spread, inside 0.577 (ddof 1) but outside 0.5 (ddof 0); rank 4: 0.65 spread,
+        # outside 0.577 but inside 0.707 (ddof 2); ranks 1, 5, 7 indistinguishable, 6 clearly worse
+        1000: {1: _paired(0.01), 2: _paired(0.055), 3: same, 4: _paired(0.065), 5: _paired(0.01),
+               6: _paired(0.5), 7: _paired(0.01)},
+        # rank 2 distinguishable, rank 1 not: the range stops at the first distinguishable rank
+        2000: {1: _paired(0.01), 2: _paired(0.5), 3: same, 4: _paired(0.5), 5: _paired(0.5),
+               6: _paired(0.5), 7: _paired(0.5)},
+        # every rank above r* indistinguishable: the range reaches the top of the grid
+        4000: {1: _paired(0.5), 2: _paired(0.5), 3: same, 4: _paired(0.01), 5: _paired(0.01),
+               6: _paired(0.01), 7: _paired(0.01)},
+    }  # fmt: skip
+    frame = empirical_rstar(_frame(risks), n_resamples=200).set_index("n_samples")
+    assert frame["rstar"].tolist() == [3, 3, 3]
+    assert (frame.loc[1000, "flat_low"], frame.loc[1000, "flat_high"]) == (1, 3)
+    assert (frame.loc[2000, "flat_low"], frame.loc[2000, "flat_high"]) == (3, 3)
+    assert (frame.loc[4000, "flat_low"], frame.loc[4000, "flat_high"]) == (3, 7)
+
+
+def test_one_seed_has_no_standard_error_and_no_flat_range():
+    # one seed ran at N = 1000 (two at N = 2000): no standard error there, so only an exact tie
+    # would be indistinguishable
+    risks = {
+        1000: {1: [1.2], 2: [1.3], 3: [1.0], 4: [1.0 + 1e-3], 5: [2.0]},
+        2000: {1: [2.0, 2.0], 2: [1.5, 1.5], 3: [1.0, 1.0], 4: [1.5, 1.5], 5: [2.0, 2.0]},
+    }
+    frame = empirical_rstar(_frame(risks), n_resamples=200).set_index("n_samples")
+    assert frame.loc[1000, ["rstar", "flat_low", "flat_high", "n_seeds"]].tolist() == [3, 3, 3, 1]
+
+
+def test_the_band_is_the_central_percentile_interval_of_the_bootstrap_argmins():
+    ranks = np.arange(1, 1001)
+    cube = rstar_module._RiskCube(np.array([1000.0]), ranks, np.arange(2), np.ones((1, ranks.size, 2)))
+    boot = ranks[None, :].astype(float)  # every rank the argmin of one resample
+    frame = rstar_module._rstar_frame(cube, np.array([500.0]), boot, 0.95)
+    # numpy's "lower" / "higher" percentiles at 2.5 and 97.5 of 1..1000: positions 24.975 and 974.025
+    assert (frame["rstar_low"].item(), frame["rstar_high"].item()) == (25, 976)
+    frame = rstar_module._rstar_frame(cube, np.array([500.0]), boot, 0.5)
+    assert (frame["rstar_low"].item(), frame["rstar_high"].item()) == (250, 751)
+
+
+def test_rstar_variance_is_the_larger_of_the_bootstrap_and_the_flat_ranges_uniform_variance():
+    kept = pd.DataFrame({"flat_low": [3, 10, 5], "flat_high": [7, 10, 5]})
+    replicates = np.array([[5.0] * 4, [8.0, 12.0, 8.0, 12.0], [4.0, 6.0, 4.0, 6.0]])
+    # a uniform choice among 5 ranks has variance (5^2 - 1) / 12 = 2; the bootstrap's are 0, 4, 1
+    assert rstar_variance(kept, replicates) == pytest.approx([2.0, 4.0, 1.0])
+
+
+def test_the_default_band_is_the_95_percent_band():
+    df = planted_sweep(noise=0.3, n_values=(500, 2000))
+    default = empirical_rstar(df, n_resamples=500)
+    assert default.equals(empirical_rstar(df, n_resamples=500, confidence=0.95))
+    half = empirical_rstar(df, n_resamples=500, confidence=0.5)
+    assert not default[["rstar_low", "rstar_high"]].equals(half[["rstar_low", "rstar_high"]])  # the level shows
