@@ -79,6 +79,25 @@ MODULES: tuple[str, ...] = (
     "lrkd.validate.claims.c4",
 )
 PREFIX = "lrkd.validate."
+#: The engine's analytic tests, per module: fast unit tests against exact answers (hand-computed
+#: intervals and flat ranges, closed-form fits, the input errors a user meets). A mutant calibration
+#: does not catch is run against its module's tests in this process, mutated (how: "engine test"):
+#: the test suite failing on a mutant kills it, as in any mutation testing. The score line says how
+#: many each way, so calibration's own share stays in view (`--no-engine-tests` scores it alone).
+ENGINE_TESTS: dict[str, tuple[str, ...]] = {
+    "lrkd.validate.engine.checks": ("tests/validate/test_checks.py", "tests/validate/test_pointwise.py"),
+    "lrkd.validate.engine.fits": ("tests/validate/test_fits.py",),
+    "lrkd.validate.engine.bounds": ("tests/validate/test_checks.py", "tests/validate/test_pointwise.py"),
+    "lrkd.validate.engine.growth": ("tests/validate/test_growth_laws.py", "tests/validate/test_nested_laws.py"),
+    "lrkd.validate.engine.rstar": ("tests/validate/test_rstar.py",),
+    "lrkd.validate.engine.verdict": ("tests/validate/test_checks.py",),
+    "lrkd.validate.engine.stability": (),
+    "lrkd.validate.judge": ("tests/validate/test_one_engine.py", "tests/validate/test_user_claims.py"),
+    "lrkd.validate.claims.c1": (),
+    "lrkd.validate.claims.c2": ("tests/validate/test_claim_rules.py", "tests/validate/test_c2_offsets.py"),
+    "lrkd.validate.claims.c3": ("tests/validate/test_claim_rules.py",),
+    "lrkd.validate.claims.c4": ("tests/validate/test_claim_rules.py",),
+}
 #: Code in MODULES that only writes words, figures or reported numbers: it decides no code, so its
 #: mutants are not generated (a change there can alter a sentence, which calibration does not read,
 #: and counting it would make the score measure prose). `module:qualname` (functions nested in one
@@ -1296,22 +1315,70 @@ def affected_claims(mutant: Mutant, e: SeedEvidence) -> tuple[list, list[str]]:
     return [p for p in e.planted if p.claim.id in hit], _evidence_parts(mutant, e)
 
 
+def engine_test_failures(module: str, caches: Iterable[Any] = ()) -> list[str]:
+    """Run `module`'s ENGINE_TESTS with pytest in this process, on the live (maybe mutated) engine.
+
+    Args:
+        module: the mutated module's import name.
+        caches: containers to empty before and after (calibration's caches, lru caches of MODULES),
+            so that no result computed by a mutant outlives it.
+
+    Returns:
+        The ids of the tests that failed (a collection error or an interrupted run names pytest's
+        exit code); empty when they pass or the module has none.
+    """
+    import io
+
+    import pytest
+
+    files = [str(ROOT / f) for f in ENGINE_TESTS.get(module, ())]
+    if not files:
+        return []
+    failed: list[str] = []
+
+    class _Failures:
+        @staticmethod
+        def pytest_runtest_logreport(report):
+            if report.failed:
+                failed.append(report.nodeid)
+
+    caches = list(caches)
+    clear_caches(caches)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = pytest.main(
+                ["-q", "-x", "-p", "no:cacheprovider", "--rootdir", str(ROOT), *files], plugins=[_Failures()]
+            )
+    finally:
+        clear_caches(caches)
+    if code not in (0, 1) and not failed:
+        failed.append(f"pytest exit code {int(code)} on {', '.join(ENGINE_TESTS[module])}")
+    return failed
+
+
+def _lru_caches() -> list[Any]:
+    return [c for c in _module_containers() if hasattr(c, "cache_clear")]
+
+
 def judge(
     mutant: Mutant,
     evidence: list[SeedEvidence],
     *,
     source: str | None = None,
     timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
+    engine_seconds: dict[str, float] | None = None,
 ) -> Outcome:
     """Apply the mutant and re-score the planted claims it can change, seed by seed in the order
-    given, until a planted claim the intact engine gets right at that seed comes out wrong.
+    given, until a planted claim the intact engine gets right at that seed comes out wrong; a mutant
+    calibration does not catch is then run against its module's ENGINE_TESTS.
 
     Args:
         mutant: the Mutant.
         evidence: SeedEvidence per seed, seed 0 first.
         source: the module's source the mutant was generated from.
         timeout_factor: a mutant whose calibration runs longer than this x the intact calibration
-            time (at least MIN_TIMEOUT_S) is killed ("timeout").
+            time (at least MIN_TIMEOUT_S) is killed ("timeout"); the engine tests likewise.
+        engine_seconds: {module: the intact engine tests' time}; None skips the engine tests.
 
     Returns:
         The Outcome.
@@ -1351,6 +1418,13 @@ def judge(
                 if caught:
                     outcome = Outcome(mutant, "killed", "wrong claim", e.seed, sorted(caught))
                     break
+            if outcome.status == "survived" and engine_seconds and ENGINE_TESTS.get(mutant.module):
+                seed = None
+                limit = max(MIN_TIMEOUT_S, timeout_factor * engine_seconds.get(mutant.module, MIN_TIMEOUT_S))
+                with time_limit(limit):
+                    failed = engine_test_failures(mutant.module, [*evidence[0].caches, *_lru_caches()])
+                if failed:
+                    outcome = Outcome(mutant, "killed", "engine test", None, failed[:3])
     except StaleSource as exc:
         outcome = Outcome(mutant, "not_applied", detail=str(exc))
     except MutantTimeout as exc:
@@ -1464,7 +1538,29 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"write each judged mutant's status and seed to this file (default run: {BASELINE.relative_to(ROOT)})",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants (and if reached), judge none")
+    parser.add_argument(
+        "--no-engine-tests", action="store_true", help="score calibration alone (no ENGINE_TESTS run on survivors)"
+    )
+    parser.add_argument(
+        "--ids", type=Path, help="judge only the mutants whose ids this file lists (first word per line)"
+    )
     return parser.parse_args(argv)
+
+
+def _intact_engine_tests(modules: Iterable[str], evidence: list, log: Callable[[str], None]) -> dict[str, float] | None:
+    """Time each module's ENGINE_TESTS on the intact engine; None (said in `log`) when one fails."""
+    seconds = {}
+    for module in sorted(modules):
+        if not ENGINE_TESTS.get(module):
+            continue
+        start = time.perf_counter()
+        failed = engine_test_failures(module, [*evidence[0].caches, *_lru_caches()])
+        seconds[module] = time.perf_counter() - start
+        if failed:
+            log(f"the intact engine fails {module}'s engine tests ({', '.join(failed[:3])}): fix them first")
+            return None
+    log("engine tests pass on the intact engine: " + ", ".join(f"{_short(m)} {t:.0f} s" for m, t in seconds.items()))
+    return seconds
 
 
 def _bad(message: str) -> int:
@@ -1530,12 +1626,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.id}  {m.path}:{m.line}  {m.original} -> {m.mutated}  [{m.kind}, {state}]")
         return 0
     chosen = mutants
+    if args.ids is not None:
+        if not args.ids.is_file():
+            return _bad(f"--ids: no file {args.ids}")
+        wanted_ids = {line.split()[0] for line in args.ids.read_text().splitlines() if line.strip() and line[0] != "#"}
+        unknown_ids = sorted(wanted_ids - {m.id for m in mutants})
+        if unknown_ids:
+            return _bad(f"--ids: {len(unknown_ids)} ids name no mutant of these modules, e.g. {unknown_ids[0]}")
+        chosen = [m for m in mutants if m.id in wanted_ids]
     if args.sample is not None:
         pool = [m for m in mutants if reach[m.id] and m.id not in equivalents]
         chosen = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
+    engine_seconds = None if args.no_engine_tests else _intact_engine_tests({m.module for m in chosen}, evidence, log)
+    if engine_seconds is None and not args.no_engine_tests:
+        return 1
     outcomes = []
     for i, m in enumerate(chosen, 1):
-        o = judge(m, evidence, source=sources[m.module], timeout_factor=args.timeout_factor)
+        o = judge(
+            m, evidence, source=sources[m.module], timeout_factor=args.timeout_factor, engine_seconds=engine_seconds
+        )
         o.equivalent = equivalents.get(m.id)
         outcomes.append(o)
         if o.status != "not_reached":
@@ -1555,6 +1664,8 @@ def main(argv: list[str] | None = None) -> int:
         f"mutation score: {result['killed']} of {result['counted']} reached non-equivalent mutants killed "
         f"({100 * result['score']:.1f}%); by: "
         + ", ".join(f"{how} {n}" for how, n in sorted(result["by_how"].items()))
+        + f" (by calibration alone {result['killed'] - result['by_how'].get('engine test', 0)}, "
+        f"{100 * (result['killed'] - result['by_how'].get('engine test', 0)) / max(result['counted'], 1):.1f}%)"
         + f"; {len(result['equivalent'])} equivalent; {len(result['not_reached'])} not reached by calibration;"
         f" {len(result['not_applied'])} not applied; seeds {seeds}; {elapsed / 60:.1f} min"
     )

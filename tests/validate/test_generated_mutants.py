@@ -229,6 +229,23 @@ def test_every_decision_module_has_mutants():
     assert len({m.id for m in mutants}) == len(mutants)
 
 
+def test_every_engine_test_file_exists_and_names_a_decision_module():
+    assert set(mutate.ENGINE_TESTS) == set(mutate.MODULES)
+    files = {f for group in mutate.ENGINE_TESTS.values() for f in group}
+    assert sorted(f for f in files if not (ROOT / f).is_file()) == []
+
+
+def test_the_engine_tests_pass_intact_and_fail_on_a_mutant_calibration_misses():
+    # the lane mutate.judge runs after calibration: pytest in this process, on the live (mutated) code
+    module = "lrkd.validate.engine.rstar"
+    assert mutate.engine_test_failures(module) == []
+    mutants, sources = mutate.all_mutants([module])
+    mutant = next(m for m in mutants if m.id == "engine.rstar:rstar_variance:12.0*2#0")  # (w^2 - 1) / 24
+    with mutate.applied(mutant, sources[module]):
+        failed = mutate.engine_test_failures(module)
+    assert failed and all("test_rstar.py::" in f for f in failed)
+
+
 def test_every_listed_equivalent_mutant_exists_and_has_a_reason():
     equivalents = mutate.read_equivalents()
     ids = {m.id for m in mutate.all_mutants()[0]}
