@@ -1544,23 +1544,87 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ids", type=Path, help="judge only the mutants whose ids this file lists (first word per line)"
     )
+    parser.add_argument(
+        "--engine-tests-only",
+        action="store_true",
+        help="with --ids: judge by the engine tests alone, no calibration (for mutants a calibration run of the "
+        "same code left alive: a baseline's survivors)",
+    )
     return parser.parse_args(argv)
 
 
-def _intact_engine_tests(modules: Iterable[str], evidence: list, log: Callable[[str], None]) -> dict[str, float] | None:
+def _intact_engine_tests(modules: Iterable[str], caches: list, log: Callable[[str], None]) -> dict[str, float] | None:
     """Time each module's ENGINE_TESTS on the intact engine; None (said in `log`) when one fails."""
     seconds = {}
     for module in sorted(modules):
         if not ENGINE_TESTS.get(module):
             continue
         start = time.perf_counter()
-        failed = engine_test_failures(module, [*evidence[0].caches, *_lru_caches()])
+        failed = engine_test_failures(module, [*caches, *_lru_caches()])
         seconds[module] = time.perf_counter() - start
         if failed:
             log(f"the intact engine fails {module}'s engine tests ({', '.join(failed[:3])}): fix them first")
             return None
     log("engine tests pass on the intact engine: " + ", ".join(f"{_short(m)} {t:.0f} s" for m, t in seconds.items()))
     return seconds
+
+
+def _engine_tests_only(args: argparse.Namespace, modules: list[str], equivalents: dict, log) -> int:
+    """`--engine-tests-only`: the listed mutants against their modules' ENGINE_TESTS, no calibration.
+    Each outcome is "killed" (how: engine test) or "survived" (meaning: by the engine tests; its
+    calibration outcome is the run the ids came from)."""
+    if args.ids is None or not args.ids.is_file():
+        return _bad("--engine-tests-only needs --ids FILE (mutants a calibration run of the same code left alive)")
+    mutants, sources = all_mutants(modules)
+    wanted = {line.split()[0] for line in args.ids.read_text().splitlines() if line.strip() and line[0] != "#"}
+    unknown = sorted(wanted - {m.id for m in mutants})
+    if unknown:
+        return _bad(f"--ids: {len(unknown)} ids name no mutant of these modules, e.g. {unknown[0]}")
+    chosen = [m for m in mutants if m.id in wanted]
+    engine_seconds = _intact_engine_tests({m.module for m in chosen}, [], log)
+    if engine_seconds is None:
+        return 1
+    outcomes = []
+    for i, m in enumerate(chosen, 1):
+        start = time.perf_counter()
+        o = Outcome(m, "survived")
+        if ENGINE_TESTS.get(m.module):
+            limit = max(MIN_TIMEOUT_S, args.timeout_factor * engine_seconds.get(m.module, MIN_TIMEOUT_S))
+            try:
+                with applied(m, sources[m.module]), time_limit(limit):
+                    failed = engine_test_failures(m.module, _lru_caches())
+                if failed:
+                    o = Outcome(m, "killed", "engine test", None, failed[:3])
+            except MutantTimeout as exc:
+                o = Outcome(m, "killed", "timeout", None, detail=str(exc))
+            except StaleSource as exc:
+                o = Outcome(m, "not_applied", detail=str(exc))
+            except Exception as exc:
+                o = Outcome(m, "killed", "raised", None, detail=f"{type(exc).__name__}: {str(exc)[:120]}")
+        o.seconds, o.equivalent = time.perf_counter() - start, equivalents.get(m.id)
+        outcomes.append(o)
+        by = f" ({', '.join(o.caught_by[:2])})" if o.caught_by else (f" {o.detail}" if o.detail else "")
+        log(f"[{i}/{len(chosen)}] {m.id}: {o.status} {o.how}{by} {o.seconds:.1f}s")
+    killed = [o for o in outcomes if o.status == "killed"]
+    print(
+        f"engine tests alone: {len(killed)} of {len(outcomes)} killed "
+        f"({sum(o.mutant.id in equivalents for o in killed)} of them listed equivalent)"
+    )
+    for o in killed:
+        if o.mutant.id in equivalents:
+            print(f"listed as equivalent but killed (remove it from {EQUIVALENTS.name}): {o.mutant.id}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {**dataclasses.asdict(o.mutant), **{k: v for k, v in vars(o).items() if k != "mutant"}}
+                    for o in outcomes
+                ],
+                indent=1,
+                default=str,
+            )
+        )
+    return 0
 
 
 def _bad(message: str) -> int:
@@ -1603,6 +1667,8 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
+    if args.engine_tests_only:
+        return _engine_tests_only(args, modules, equivalents, log)
     mutants, sources = all_mutants(modules)
     log(f"{len(mutants)} mutants in {len(modules)} modules; tracing calibration at seeds {seeds}")
     evidence = []
@@ -1637,7 +1703,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None:
         pool = [m for m in mutants if reach[m.id] and m.id not in equivalents]
         chosen = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
-    engine_seconds = None if args.no_engine_tests else _intact_engine_tests({m.module for m in chosen}, evidence, log)
+    engine_seconds = (
+        None if args.no_engine_tests else _intact_engine_tests({m.module for m in chosen}, evidence[0].caches, log)
+    )
     if engine_seconds is None and not args.no_engine_tests:
         return 1
     outcomes = []
