@@ -89,3 +89,6 @@ def test_a_drawable_teacher_gets_the_monte_carlo_gap_prediction():
     runs = as_runs(sweep, "generalization")
     prediction = c2.generalization_predictions(runs)["gen_gap"]
     assert prediction.monte_carlo and prediction.exact  # the population is drawn, not approximated
+    # runs that do not carry their teacher (read back from a table): the sweep's teacher.* columns say it
+    bare = type(runs)(runs.experiment, "", {"sweep": sweep}, teacher=None)
+    assert c2.generalization_predictions(bare)["gen_gap"].monte_carlo
