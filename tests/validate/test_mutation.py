@@ -159,6 +159,9 @@ MUTANTS = {
 }
 
 
+# slow group: generated mutants (scripts/mutate.py) cover these kinds of corruption, and a sample of
+# them runs by default (test_generated_mutants.py); these eleven are kept as a deliberate check
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_mutant_is_killed_by_calibration(name, evidence, intact, monkeypatch, record_property):
     MUTANTS[name](monkeypatch)
