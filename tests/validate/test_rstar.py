@@ -203,3 +203,13 @@ def test_the_default_band_is_the_95_percent_band():
     assert default.equals(empirical_rstar(df, n_resamples=500, confidence=0.95))
     half = empirical_rstar(df, n_resamples=500, confidence=0.5)
     assert not default[["rstar_low", "rstar_high"]].equals(half[["rstar_low", "rstar_high"]])  # the level shows
+
+
+def test_a_sweep_with_one_seed_gives_a_point_band_not_a_crash():
+    # before: scipy's "each sample in `data` must contain two or more observations" escaped
+    df = planted_sweep(seeds=[0], n_values=(500, 2000, 8000))
+    frame = empirical_rstar(df, n_resamples=200)
+    assert (frame["rstar_low"] == frame["rstar"]).all() and (frame["rstar_high"] == frame["rstar"]).all()
+    assert (frame["n_seeds"] == 1).all() and any("single point" in note for note in frame.attrs["notes"])
+    replicates = rstar_module.rstar_replicates(df, [500, 2000], n_resamples=200)
+    assert replicates.shape == (2, 200) and (replicates == frame["rstar"].to_numpy()[:2, None]).all()

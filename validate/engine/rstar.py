@@ -77,10 +77,7 @@ def empirical_rstar(
     confidence = require_float_in(confidence, "confidence", 0.0, 1.0, open_low=True)
     cube = _risk_cube(clean, risk)
     best = _argmin_ranks(cube.values[..., None, :], cube.ranks)[..., 0]
-    n_resamples = require_int_in(n_resamples, "n_resamples", 100)
-    boot = bootstrap_replicates(
-        lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks), cube.seeds.size, n_resamples, seed=seed
-    )
+    boot = _bootstrap_argmins(cube, n_resamples, seed)
     frame = _rstar_frame(cube, best, boot, confidence)
     frame["flat_low"], frame["flat_high"] = _indistinguishable(cube, best)
     frame.attrs["excluded"] = excluded
@@ -101,10 +98,7 @@ def rstar_replicates(
     wanted = np.asarray(n_samples, dtype=np.float64)
     cube = _risk_cube(clean[clean["n_samples"].isin(wanted)], risk)
     require(cube.n_values.size == wanted.size, "n_samples", "sizes present in the sweep", wanted.tolist())
-    n_resamples = require_int_in(n_resamples, "n_resamples", 100)
-    boot = bootstrap_replicates(
-        lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks), cube.seeds.size, n_resamples, seed=seed
-    )
+    boot = _bootstrap_argmins(cube, n_resamples, seed)
     order = np.searchsorted(cube.n_values, wanted)
     return boot[order]
 
@@ -199,6 +193,18 @@ def _risk_cube(clean: pd.DataFrame, risk: str) -> _RiskCube:
     values = table.reindex(full).to_numpy(dtype=np.float64)
     seeds = table.columns.to_numpy()
     return _RiskCube(n_values, ranks, seeds, values.reshape(n_values.size, ranks.size, seeds.size))
+
+
+def _bootstrap_argmins(cube: _RiskCube, n_resamples: int, seed: int) -> np.ndarray:
+    """The argmin rank of each seed resample at each size: (n_N, n_resamples). With one seed every
+    resample is that seed (scipy's bootstrap refuses a single unit), so each column is the point r*."""
+    n_resamples = require_int_in(n_resamples, "n_resamples", 100)
+    if cube.seeds.size < 2:
+        point = _argmin_ranks(cube.values, cube.ranks)
+        return np.repeat(point[:, None], n_resamples, axis=1)
+    return bootstrap_replicates(
+        lambda idx: _argmin_ranks(cube.values[:, :, idx], cube.ranks), cube.seeds.size, n_resamples, seed=seed
+    )
 
 
 def _argmin_ranks(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
