@@ -213,3 +213,10 @@ def test_a_sweep_with_one_seed_gives_a_point_band_not_a_crash():
     assert (frame["n_seeds"] == 1).all() and any("single point" in note for note in frame.attrs["notes"])
     replicates = rstar_module.rstar_replicates(df, [500, 2000], n_resamples=200)
     assert replicates.shape == (2, 200) and (replicates == frame["rstar"].to_numpy()[:2, None]).all()
+
+
+def test_two_seeds_that_disagree_give_a_band_not_a_point():
+    # seed 0's risk is lowest at rank 2, seed 1's at rank 4: resamples of the two seeds disagree
+    risks = {1000: {1: [3.0, 3.0], 2: [1.0, 2.0], 3: [2.0, 1.9], 4: [2.5, 1.0], 5: [3.0, 3.0]}}
+    frame = empirical_rstar(_frame(risks), n_resamples=400)
+    assert frame["rstar_low"].item() == 2 and frame["rstar_high"].item() == 4
