@@ -1569,18 +1569,24 @@ def _intact_engine_tests(modules: Iterable[str], caches: list, log: Callable[[st
     return seconds
 
 
-def _engine_tests_only(args: argparse.Namespace, modules: list[str], equivalents: dict, log) -> int:
+def _listed_mutants(path: Path | None, mutants: list[Mutant]) -> list[Mutant] | str:
+    """The mutants an `--ids` file names (first word per line, `#` comments skipped), or the one-line
+    reason it cannot be read."""
+    if path is None or not path.is_file():
+        return f"--ids: no file {path} (--engine-tests-only needs one: mutants a calibration run left alive)"
+    wanted = {line.split()[0] for line in path.read_text().splitlines() if line.strip() and line[0] != "#"}
+    unknown = sorted(wanted - {m.id for m in mutants})
+    if unknown:
+        return f"--ids: {len(unknown)} ids name no mutant of these modules, e.g. {unknown[0]}"
+    return [m for m in mutants if m.id in wanted]
+
+
+def _engine_tests_only(
+    args: argparse.Namespace, chosen: list[Mutant], sources: dict[str, str], equivalents: dict, log
+) -> int:
     """`--engine-tests-only`: the listed mutants against their modules' ENGINE_TESTS, no calibration.
     Each outcome is "killed" (how: engine test) or "survived" (meaning: by the engine tests; its
     calibration outcome is the run the ids came from)."""
-    if args.ids is None or not args.ids.is_file():
-        return _bad("--engine-tests-only needs --ids FILE (mutants a calibration run of the same code left alive)")
-    mutants, sources = all_mutants(modules)
-    wanted = {line.split()[0] for line in args.ids.read_text().splitlines() if line.strip() and line[0] != "#"}
-    unknown = sorted(wanted - {m.id for m in mutants})
-    if unknown:
-        return _bad(f"--ids: {len(unknown)} ids name no mutant of these modules, e.g. {unknown[0]}")
-    chosen = [m for m in mutants if m.id in wanted]
     engine_seconds = _intact_engine_tests({m.module for m in chosen}, [], log)
     if engine_seconds is None:
         return 1
@@ -1667,9 +1673,14 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    if args.engine_tests_only:
-        return _engine_tests_only(args, modules, equivalents, log)
     mutants, sources = all_mutants(modules)
+    listed = None
+    if args.ids is not None or args.engine_tests_only:  # bad input is refused before the long tracing
+        listed = _listed_mutants(args.ids, mutants)
+        if isinstance(listed, str):
+            return _bad(listed)
+    if args.engine_tests_only:
+        return _engine_tests_only(args, listed, sources, equivalents, log)
     log(f"{len(mutants)} mutants in {len(modules)} modules; tracing calibration at seeds {seeds}")
     evidence = []
     for s in seeds:
@@ -1691,15 +1702,7 @@ def main(argv: list[str] | None = None) -> int:
             state = "reached" if reach[m.id] else "not reached"
             print(f"{m.id}  {m.path}:{m.line}  {m.original} -> {m.mutated}  [{m.kind}, {state}]")
         return 0
-    chosen = mutants
-    if args.ids is not None:
-        if not args.ids.is_file():
-            return _bad(f"--ids: no file {args.ids}")
-        wanted_ids = {line.split()[0] for line in args.ids.read_text().splitlines() if line.strip() and line[0] != "#"}
-        unknown_ids = sorted(wanted_ids - {m.id for m in mutants})
-        if unknown_ids:
-            return _bad(f"--ids: {len(unknown_ids)} ids name no mutant of these modules, e.g. {unknown_ids[0]}")
-        chosen = [m for m in mutants if m.id in wanted_ids]
+    chosen = mutants if listed is None else listed
     if args.sample is not None:
         pool = [m for m in mutants if reach[m.id] and m.id not in equivalents]
         chosen = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
