@@ -51,6 +51,14 @@ POWER_3_SIZES = f"{C4_RANK.name}_3_sizes"  # POWER at N = 512, 2048, 8192 only
 POWER_64 = f"{C4_RANK.name}_64"  # s_k = 1/k, m = n = 64: meets the full-rank branch near N = 8192
 POWER_DIVERGED = f"{C4_RANK.name}_diverged"  # POWER with the top-rank run of one seed marked diverged at every N
 ODD_SEED = f"{EXACT_RANK}_odd_seed"  # risks built around r* = 2 (N/256)^(1/2); one seed leans to a logarithm
+# Risks built on the exact-rank run's grid (built_rank_run): each puts one rule on its threshold
+FLAT_RANGE = f"{C4_RANK.name}_built_flat_range"  # r* = 5, flat range 4..6 at every N
+SPREAD_GROWTH = f"{C4_RANK.name}_built_spread"  # r* = 3 (N/256)^(1/2), seeds -+1.5
+EDGE_BANDS = f"{C4_RANK.name}_built_edge_bands"  # bands touching rank 1 and rank 12 at four sizes
+TWO_SEEDS = f"{C4_RANK.name}_built_2_seeds"  # two seeds, N = 256..4096
+ONE_SEED = f"{C4_RANK.name}_built_1_seed"  # one seed
+ZIGZAG = f"{C4_RANK.name}_built_zigzag"  # r* 20% above and below 3 (N/256)^(1/2), alternately
+OVERFLOW = f"{C4_RANK.name}_built_overflow"  # an infinite risk at r* per N, not marked diverged
 
 # The exact-rank teacher: 5 equal singular values far above the noise at every N of the grid
 # (theory's spiked-model keep threshold at N = 256 is 0.66 sigma; they are 2), the rest exactly 0.
@@ -85,6 +93,7 @@ def rank_planted() -> list[Planted]:
         *_exponential_claims(),
         *_exact_rank_claims(),
         *_knob_claims(),
+        *_built_claims(),
         *_user_claims(),
     ]
 
@@ -363,6 +372,83 @@ def _knob_claims() -> list[Planted]:
     ]
 
 
+def _built_claims() -> list[Planted]:
+    """Claims on built risks (`built_rank_run`): r*, its band and its flat range are set by arithmetic,
+    so each claim sits on one rule of validate.engine.rstar or of the growth-law fit at every
+    calibration seed alike (the numbers in each why are the intact engine's)."""
+    return [
+        Planted(
+            _power("cal_c4_flat_range_0.12", "3/25", "r* = O(N^0.12), r* = 5 with a flat range 4..6"),
+            FLAT_RANGE,
+            "holds",
+            "r* = 5 at every N, true and loose for any q > 0, but within the grid's resolution: the constant is "
+            "named (exponent interval +-0.1214, inside +-0.125) and the interval covers 0.12, just. Its width "
+            "comes from r*'s variance, here the flat range's (3^2 - 1)/12 = 0.667 > the bootstrap's 0.21: any "
+            "rule that narrows the flat range (the paired difference's standard error, its ddof) or the "
+            "variance read from it leaves 0.12 above the interval (not_tight).",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_spread_0.586", "293/500", "r* = O(N^0.586), r* = 3 (N/256)^(1/2), seeds -+1.5"),
+            SPREAD_GROWTH,
+            "not_tight",
+            "True and loose: the seed population's r* grows as N^(1/2); the exponent interval [0.437, 0.584] "
+            "lies below 0.586 (by 0.0018). A wider flat range (a larger standard error), or a band that "
+            "reaches further down, would cover it (holds).",
+            CHECK,
+        ),
+        Planted(
+            _rank("cal_c4_edge_bands_constant", "C*N**0", "r* = O(1), r* = 2..11 with bands at the grid's edges"),
+            EDGE_BANDS,
+            "inconclusive",
+            "r* grows (2 to 11), so O(1) is false, but on ranks 1..12 the 95% seed band reaches rank 1 at "
+            "N = 256, 512 and rank 12 at N = 8192, 16384 (3.6% of the resamples): those r* only bound the "
+            "optimum, and the 3 sizes left cannot fit the laws. A narrower band (90%, a percentile off by the "
+            "tails' factor) or a filter that reads a band touching an edge as inside lets those sizes in "
+            "(violated).",
+            CHECK,
+        ),
+        Planted(
+            _rank("cal_c4_two_seeds_constant", "C*N**0", "r* = O(1), two seeds, N = 256..4096"),
+            TWO_SEEDS,
+            "inconclusive",
+            "r* grows (2 to 8), O(1) is false, but with two seeds that disagree at N = 256 and 512 (r0 = 1.4 "
+            "and 2.6) the seed bootstrap draws the first seed twice in a quarter of the resamples, r* = 1 "
+            "there: the band reaches rank 1, those sizes only bound r*, and 3 sizes are too few. Treating two "
+            "seeds like one (a point band) would fit 5 sizes (violated).",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_one_seed_sqrt", "1/2", "r* = O(N^(1/2)), one seed"),
+            ONE_SEED,
+            "holds",
+            "One seed, r* = 2 (N/256)^(1/2) rounded: no seed spread, so the band is the point and the flat range "
+            "is r* alone (one paired difference has no standard error: it counts as 0, not as a number that "
+            "could make every rank of a shallow curve 'flat'); the exponent interval [0.453, 0.527] covers 1/2.",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_zigzag_0.81", "81/100", "r* = O(N^0.81), r* zigzagging 20% around 3 (N/256)^(1/2)"),
+            ZIGZAG,
+            "inconclusive",
+            "True and loose (r* grows as N^(1/2)), but the curve zigzags 20% around the law while the seeds agree: "
+            "the power law's chi^2/dof is about 200, and the exponent interval widened by the Birge ratio "
+            "([0.365, 0.816]) covers 0.81; without the widening (or with a misfitted power law) it would not "
+            "(not_tight), a looseness the zigzag does not let this grid show.",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_overflow_sqrt", "1/2", "r* = O(N^(1/2)), one overflowed run per N"),
+            OVERFLOW,
+            "holds",
+            "r* = 2 (N/256)^(1/2) at every seed, and the first seed's run at r* recorded an infinite risk (not "
+            "marked diverged) at every N: a non-finite risk is left out like a diverged run, so r* is unchanged. "
+            "Counted, it makes r* the neighbour of the optimum at every N and the fit inconclusive.",
+            CHECK,
+        ),
+    ]
+
+
 def _user_rank(id, formula, variable="n_train", **fields):
     """An r* claim as a user writes it (README): Claim.from_formula on c4_rank, its own name for N."""
     return theory.Claim.from_formula(
@@ -461,6 +547,13 @@ def rank_sources(runs) -> dict:
                 EXACT_RANK_SPARSE: restricted(exact, "every other N", sizes=sizes[::2]),
                 EXACT_RANK_5_SIZES: restricted(exact, "N = 256..4096", sizes=[n for n in sizes if n <= 4096]),
                 ODD_SEED: odd_seed_run(exact),
+                FLAT_RANGE: flat_spread_run(exact),
+                SPREAD_GROWTH: spread_growth_run(exact),
+                EDGE_BANDS: edge_band_run(exact),
+                TWO_SEEDS: two_seed_run(exact),
+                ONE_SEED: one_seed_run(exact),
+                ZIGZAG: zigzag_run(exact),
+                OVERFLOW: overflow_run(exact),
             }
         )
     return {name: r for name, r in found.items() if r is not None}
@@ -505,27 +598,156 @@ def with_diverged_runs(runs: RankRuns):
     return runs.replace(label=f"{runs.label}, one diverged run per N", tables={"sweep": sweep})
 
 
-def odd_seed_run(runs: RankRuns) -> RankRuns:
+def built_rank_run(runs: RankRuns, label: str, optimum) -> RankRuns:
     """The rank sweep's grid (ranks, sizes, seeds, teacher columns) with its test risks replaced by
-    curves whose optimum is known: risk = 1 + 0.001 (rank - r0)^2, so the seed-mean risk is least at
-    the rank nearest the seeds' mean r0. At five seeds r0 = 2 (N/N_0)^(1/2); at the first, r0 moves
-    from there to twice the way to the logarithm 2 + 2 log(N/N_0) (N_0 the smallest N): one seed whose
-    whole r*(N) curve leans toward the other growth law, the case a share of bootstrap wins reads.
+    curves whose optimum is known: risk = 1 + 0.001 (rank - r0)^2 for each run, r0 = optimum(x, i) with
+    x = log(N / N_0) (N_0 the smallest N) and i the run's seed index (0 for the smallest seed). A
+    seed-mean of such curves is least at the rank nearest the seeds' mean r0 (ties to the smaller
+    rank), so r*(N), its bootstrap band and its flat range follow from r0 by arithmetic: the sources
+    that put a decision rule of validate.engine.rstar or the growth-law fit on its threshold, without
+    the sampling noise of a trained sweep (the same numbers at every calibration seed).
 
     Args:
         runs: c4_rank RankRuns (the exact rank-5 run: its spectrum has no asymptotic exponent, so no
-            theory prediction competes with the claim).
+            theory prediction competes with the claims read on it).
+        label: what the built risks are (appended to the runs' label).
+        optimum: optimum(x, i) -> r0, numpy arrays of the sweep's length.
+
+    Returns:
+        RankRuns labelled "risks built: <label>".
+    """
+    sweep = runs["sweep"].copy()
+    x = np.log(sweep["n_samples"] / sweep["n_samples"].min()).to_numpy()
+    seeds = sorted(sweep["seed"].unique())
+    index = sweep["seed"].map({s: i for i, s in enumerate(seeds)}).to_numpy()
+    sweep["test_risk"] = 1.0 + 0.001 * (sweep["rank"] - optimum(x, index)) ** 2
+    return runs.replace(label=f"{runs.label}, risks built: {label}", tables={"sweep": sweep})
+
+
+def _octave(x: np.ndarray) -> np.ndarray:
+    """The size's index on the calibration grid (N = 256 * 2^k)."""
+    return np.rint(x / np.log(2.0)).astype(int)
+
+
+def _spread(i: np.ndarray, d: float) -> np.ndarray:
+    """Seed offsets -d, +d, -d, ... (mean 0 over an even number of seeds)."""
+    return np.where(i % 2 == 0, -d, d)
+
+
+def odd_seed_run(runs: RankRuns) -> RankRuns:
+    """Built risks (`built_rank_run`): at five seeds r0 = 2 (N/N_0)^(1/2); at the first, r0 moves from
+    there to twice the way to the logarithm 2 + 2 log(N/N_0): one seed whose whole r*(N) curve leans
+    toward the other growth law, the case a share of bootstrap wins reads.
+
+    Args:
+        runs: c4_rank RankRuns (the exact rank-5 run).
 
     Returns:
         RankRuns labelled "one seed leaning to a logarithm".
     """
-    sweep = runs["sweep"].copy()
-    x = np.log(sweep["n_samples"] / sweep["n_samples"].min())
-    power, logarithm = 2.0 * np.exp(0.5 * x), 2.0 + 2.0 * x
-    odd = sweep["seed"] == sweep["seed"].min()
-    optimum = power + np.where(odd, 2.0 * (logarithm - power), 0.0)
-    sweep["test_risk"] = 1.0 + 0.001 * (sweep["rank"] - optimum) ** 2
-    return runs.replace(label=f"{runs.label}, risks built: one seed leaning to a logarithm", tables={"sweep": sweep})
+
+    def optimum(x, i):
+        power, logarithm = 2.0 * np.exp(0.5 * x), 2.0 + 2.0 * x
+        return power + np.where(i == 0, 2.0 * (logarithm - power), 0.0)
+
+    return built_rank_run(runs, "one seed leaning to a logarithm", optimum)
+
+
+def flat_spread_run(runs: RankRuns) -> RankRuns:
+    """Built risks: r0 = 5 -+ 1.13 alternating over the seeds at every N. The seed-mean r* is 5 at every
+    N; its neighbours 4 and 6 lie within one paired standard error of it (the flat range is 4..6: the
+    paired differences at r* + 1 have mean 1 and standard error 0.894 d, inside from d = 1.118), and the
+    bootstrap moves the argmin less (variance 0.21 < (3^2 - 1)/12): r*'s variance comes from the flat range."""
+    return built_rank_run(runs, "r* = 5, a flat range 4..6 at every N", lambda x, i: 5.0 + _spread(i, 1.13))
+
+
+def spread_growth_run(runs: RankRuns) -> RankRuns:
+    """Built risks: r0 = 3 (N/N_0)^(1/2) -+ 1.5 alternating over the seeds: the seed population's r*
+    grows as N^(1/2), with flat ranges 2-3 ranks wide."""
+    return built_rank_run(
+        runs, "r* = 3 (N/N_0)^(1/2), seeds -+1.5", lambda x, i: 3.0 * np.exp(0.5 * x) + _spread(i, 1.5)
+    )
+
+
+# r* at the seven calibration sizes of the edge-band source: growing, 2 at the two smallest sizes and
+# 11 at the two largest, on ranks 1..12
+EDGE_OPTIMA = np.array([2.0, 2.0, 4.0, 6.0, 8.0, 11.0, 11.0])
+
+
+def edge_band_run(runs: RankRuns) -> RankRuns:
+    """Built risks on ranks 1..12: r0 = EDGE_OPTIMA at every seed but two, which sit -1 and +1 from it at
+    the two smallest and the two largest sizes (+0.01 there, so a tie of the mean rounds up as often as
+    down). A resample's mean r0 then falls a half rank below 2 (or above 11) in 3.6% of the seed
+    resamples (enumerated over the 6^6 of them): the 95% band reaches the grid's edge, rank 1 or 12, at
+    those four sizes, a 90% band would not. r* itself stays 2 and 11, inside the grid."""
+
+    def optimum(x, i):
+        k = _octave(x)
+        edge = (k <= 1) | (k >= 5)
+        off = np.select([i == 4, i == 5], [1.0, -1.0], 0.0) + np.where(k >= 5, 0.01, 0.0)
+        return EDGE_OPTIMA[k] + np.where(edge, off, 0.0)
+
+    built = built_rank_run(runs, "r* = 2..11, bands at the grid's edges", optimum)
+    return restricted(built, "ranks 1..12", max_rank=12)
+
+
+def seed_subset_run(runs: RankRuns, k: int, label: str) -> RankRuns:
+    """The rank sweep restricted to its first k seeds (what a k-seed run of the same grid gives).
+
+    Args:
+        runs: c4_rank RankRuns.
+        k: the seeds kept.
+        label: what the runs are called (appended).
+
+    Returns:
+        RankRuns.
+    """
+    sweep = runs["sweep"]
+    seeds = sorted(sweep["seed"].unique())[:k]
+    return runs.replace(
+        label=f"{runs.label}, {label}", tables={"sweep": sweep[sweep["seed"].isin(seeds)].reset_index(drop=True)}
+    )
+
+
+def two_seed_run(runs: RankRuns) -> RankRuns:
+    """Built risks on two seeds and N = 256..4096: r0 = 2 -+ 0.6 at N = 256 and 512, 2 (N/N_0)^(1/2)
+    (4, 6, 8: 5.66 rounds to 6) above. A resample of both copies of the first seed has r* = 1, a quarter
+    of the resamples: the band at the two smallest sizes reaches rank 1, and only 3 sizes are inside."""
+
+    def optimum(x, i):
+        small = _octave(x) <= 1
+        return np.where(small, 2.0 + np.where(i == 0, -0.6, 0.6), 2.0 * np.exp(0.5 * x))
+
+    sizes = sorted(runs["sweep"]["n_samples"].unique())[:5]
+    built = built_rank_run(restricted(runs, "N = 256..4096", sizes=sizes), "two seeds disagreeing at small N", optimum)
+    return seed_subset_run(built, 2, "2 seeds")
+
+
+def one_seed_run(runs: RankRuns) -> RankRuns:
+    """Built risks on one seed: r0 = 2 (N/N_0)^(1/2), r* = 2, 3, 4, 6, 8, 11, 16."""
+    built = built_rank_run(runs, "r* = 2 (N/N_0)^(1/2)", lambda x, i: 2.0 * np.exp(0.5 * x))
+    return seed_subset_run(built, 1, "1 seed")
+
+
+def zigzag_run(runs: RankRuns) -> RankRuns:
+    """Built risks, every seed alike: r0 = 3 (N/N_0)^(1/2) (1 +- 0.2), up at even octaves and down at odd
+    ones. The seed population's r* grows as N^(1/2) but zigzags 20% around it, far more than r*'s
+    variance (only the rounding's 1/12: the seeds agree), so the power law's chi^2/dof is about 200."""
+
+    def optimum(x, i):
+        return 3.0 * np.exp(0.5 * x) * (1.0 + 0.2 * np.where(_octave(x) % 2 == 0, 1.0, -1.0))
+
+    return built_rank_run(runs, "r* zigzags 20% around 3 (N/N_0)^(1/2)", optimum)
+
+
+def overflow_run(runs: RankRuns) -> RankRuns:
+    """Built risks r0 = 2 (N/N_0)^(1/2) at every seed, with the first seed's run at r* recording an infinite
+    test risk at every N, not marked diverged (a risk that overflowed): left out, r* is unchanged."""
+    built = built_rank_run(runs, "r* = 2 (N/N_0)^(1/2), one run per N overflowed", lambda x, i: 2.0 * np.exp(0.5 * x))
+    sweep = built["sweep"].copy()
+    optimum = np.rint(2.0 * np.sqrt(sweep["n_samples"] / sweep["n_samples"].min()))
+    sweep.loc[(sweep["seed"] == sweep["seed"].min()) & (sweep["rank"] == optimum), "test_risk"] = np.inf
+    return built.replace(tables={"sweep": sweep})
 
 
 def exact_rank_run(sizes: Sequence[int], *, seeds: Sequence[int]) -> RankRuns:
