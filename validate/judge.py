@@ -187,15 +187,15 @@ def generic_verdict(claim: theory.Claim, runs: Runs) -> Verdict:
     name, table = bound_table(claim, runs)
     rates = {v: claim.columns[v] for v in claim.rate_variables if v in claim.columns}
     prediction = predictions(runs).get(claim.measured_column)
-    if claim.kind == "exponent":
-        if not rates:  # an exponent is fitted in the rate variables: with none bound there is no evidence
-            raise InputError(
-                "rate_variables",
-                f"claim {claim.id!r}: an exponent claim is read in its rate variables "
-                f"{list(claim.rate_variables)}; bind at least one to a column of {runs.experiment}",
-            )
-        return _generic_exponent(claim, table, rates, runs.name, prediction)
+    if claim.kind == "exponent" and not rates:  # an exponent is fitted in the rate variables: none bound, no evidence
+        raise InputError(
+            "rate_variables",
+            f"claim {claim.id!r}: an exponent claim is read in its rate variables "
+            f"{list(claim.rate_variables)}; bind at least one to a column of {runs.experiment}",
+        )
     grid = tuple(dict.fromkeys(c for c in claim.columns.values() if table[c].nunique() > 1))
+    if claim.kind == "exponent":
+        return _generic_exponent(claim, table, rates, runs.name, prediction, grid)
     trends = {v: ("decay" if float(claim.claimed_exponents[v]) < 0 else "growth") for v in rates}
     grid = grid or tuple(claim.columns.values())[:1]
     # only an upper bound has a trivial value to beat here (a risk's lower bound is trivial at 0, not above)
@@ -280,9 +280,13 @@ def bound_table(claim: theory.Claim, runs: Runs) -> tuple[str, pd.DataFrame]:
     return fits[0], runs[fits[0]]
 
 
-def _generic_exponent(claim, table, rates, experiment, prediction=None) -> Verdict:
+def _generic_exponent(claim, table, rates, experiment, prediction=None, grid=()) -> Verdict:
     fits = fit_mean_power_law(table, list(rates.values()), claim.measured_column)
-    offsets = finite_size_offsets(prediction, table, list(rates.values())) if prediction else {}
+    # the fit averages every run at each value of the rates, over the other grid columns too (an
+    # N-exponent on a rank x N grid is the rank-averaged gap's); theory's slope must be averaged alike,
+    # not read at each N's first grid point
+    others = [c for c in grid if c not in rates.values()]
+    offsets = finite_size_offsets(prediction, table, list(rates.values()), others) if prediction else {}
     outcomes = [
         exponent_outcome(
             fits[col],

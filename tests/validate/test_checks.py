@@ -250,6 +250,23 @@ def test_a_grid_point_with_a_nonpositive_mean_is_left_out_of_the_fit():
         assert fit.n_points == 3 and fit.excluded == {"nonpositive_mean": 1}
 
 
+def test_offsets_are_fitted_through_the_points_the_measured_fit_keeps():
+    """A point whose measured mean is not positive is left out of the log-mean fit; theory's slope must
+    leave it out too, or the offset is the slope over another range (here: a bent prediction whose
+    slope differs between T = 10..1000 and T = 100..1000)."""
+    rows = [{"T": t, "seed": s, "y": 1.0} for t in (10, 100, 1000) for s in range(3)]
+    bent = Prediction("y", {"T": -0.5}, lambda grid: grid["T"].to_numpy(float) ** -0.5 + 1 / grid["T"], "unit")
+    on_two = finite_size_offsets(bent, pd.DataFrame([r for r in rows if r["T"] > 10]), ["T"])["T"]
+    for value in (0.0, -1.0):
+        table = pd.DataFrame([{**r, "y": value} if r["T"] == 10 else r for r in rows])
+        offset = finite_size_offsets(bent, table, ["T"])["T"]
+        assert offset.predicted_slope == pytest.approx(on_two.predicted_slope, abs=1e-12)
+    whole = finite_size_offsets(bent, pd.DataFrame(rows), ["T"])["T"]
+    assert abs(whole.predicted_slope - on_two.predicted_slope) > 0.01  # the range matters on this prediction
+    one_left = pd.DataFrame([{**r, "y": 0.0} if r["T"] < 1000 else r for r in rows])
+    assert finite_size_offsets(bent, one_left, ["T"]) == {}  # one point cannot give a slope
+
+
 def test_one_seed_gives_an_infinite_interval_quietly():
     rows = [{"T": t, "seed": 0, "y": t**-0.5} for t in (10, 100, 1000)]
     fit = fit_mean_power_law(pd.DataFrame(rows), ["T"], "y")["T"]  # warnings are errors here

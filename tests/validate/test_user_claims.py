@@ -88,6 +88,24 @@ def test_a_user_exponent_claim_is_broken_by_a_miss_on_either_side(sweep):
     assert as_upper.code == "not_tight", as_upper.explanation
 
 
+def test_an_exponent_in_n_alone_gets_the_offset_of_the_rank_averaged_gap(sweep):
+    """Read in N alone on a rank x N grid, the gap's exponent is the rank-averaged gap's (the fit
+    averages every run at each N), so theory's offset must be the rank-averaged prediction's slope:
+    the same offset an upper bound in N gets, not the slope of each N's first rank."""
+    fields = dict(
+        rate_variables=("N",),
+        experiment="c2_generalization",
+        columns={k: COLUMNS[k] for k in ("r", "m", "n", "N")},
+        measured_column="gen_gap",
+    )
+    as_exponent = check_claim(user("mine_gap_N", "r*(m+n)/N", "exponent", **fields), sweep)
+    as_bound = check_claim(user("mine_gap_N_O", "C*r*(m+n)/N", "upper_bound", free_constant="C", **fields), sweep)
+    offset = as_exponent.numbers["finite_size_offset_N"]
+    assert offset == pytest.approx(as_bound.numbers["finite_size_offset_N"], abs=1e-12)
+    first_rank = check_claim(user("mine_gap_N_rank1", "r*(m+n)/N", "exponent", **fields), sweep[sweep["rank"] == 1])
+    assert abs(offset - first_rank.numbers["finite_size_offset_N"]) > 0.02  # rank 1's slope alone is another
+
+
 def test_an_exponent_claim_whose_rate_is_bound_to_no_column_is_an_input_error(sweep):
     """With N given a default value instead of a column, no exponent in N can be fitted: before,
     the claim came out `holds` on no evidence at all; now it is a one-line error naming the field."""

@@ -370,12 +370,11 @@ def outside_fit_cache() -> Iterator[None]:
 def _fit_mean_power_law(
     df: pd.DataFrame, variables: Sequence[str], measured: str, *, group, confidence, n_resamples, seed
 ) -> dict[str, ExponentFit]:
-    table = df.pivot_table(index=list(variables), columns=group, values=measured, aggfunc="mean")
+    table = _group_means(df, variables, measured, group)
     values = table.to_numpy(dtype=np.float64)  # (points, groups)
     design = _design(table.index, variables)
     coef = _log_mean_fit(values, design, np.arange(values.shape[1]))
-    with empty_slices_expected():  # a grid point whose every run diverged has no mean
-        usable_points = int(np.sum(np.nanmean(values, axis=1) > 0))
+    usable_points = int(np.sum(_positive_means(values)))
     excluded = len(table) - usable_points
     n_groups = values.shape[1]
     replicates = (
@@ -407,6 +406,23 @@ def _fit_mean_power_law(
     return fits
 
 
+def _group_means(df: pd.DataFrame, variables: Sequence[str], measured: str, group: str = "seed") -> pd.DataFrame:
+    """The mean of `measured` per value of `variables` (rows, sorted) and group (columns): what the
+    log-mean fit averages over the groups, and theory's offsets must be fitted at the same points."""
+    return df.pivot_table(index=list(variables), columns=group, values=measured, aggfunc="mean")
+
+
+def _positive_means(values: np.ndarray) -> np.ndarray:
+    """The points (rows of `_group_means`) the log-mean fit uses: a finite, positive mean over the groups."""
+    with empty_slices_expected():  # a grid point whose every run diverged has no mean
+        return _loggable(np.nanmean(values, axis=1))
+
+
+def _loggable(means: np.ndarray) -> np.ndarray:
+    """Means a log-mean fit can take the logarithm of: finite and > 0 (a mean gap can be <= 0)."""
+    return np.isfinite(means) & (means > 0)
+
+
 def _design(index: pd.Index, variables: Sequence[str]) -> np.ndarray:
     return np.column_stack(
         [np.ones(len(index))] + [np.log(index.get_level_values(v).to_numpy(dtype=np.float64)) for v in variables]
@@ -416,7 +432,7 @@ def _design(index: pd.Index, variables: Sequence[str]) -> np.ndarray:
 def _log_mean_fit(values: np.ndarray, design: np.ndarray, idx: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"), empty_slices_expected():
         means = np.nanmean(values[:, idx], axis=1)
-        keep = np.isfinite(means) & (means > 0)
+        keep = _loggable(means)
         if keep.sum() < design.shape[1]:
             return np.full(design.shape[1], np.nan)
         return np.linalg.lstsq(design[keep], np.log(means[keep]), rcond=None)[0]
@@ -495,6 +511,15 @@ class FiniteSizeOffset:
         return 0.0 if abs(delta) < 1e-12 else delta  # an exact power law's slope, up to roundoff
 
 
+def _measured_points(table: pd.DataFrame, variables: Sequence[str], measured: str, n_points: int) -> np.ndarray:
+    """Which values of `variables` (sorted) the measured log-mean fit uses (every one when the table
+    has no `measured` or `seed` column to tell)."""
+    if measured not in table or "seed" not in table:
+        return np.ones(n_points, dtype=bool)
+    means = _group_means(table, variables, measured).to_numpy(dtype=np.float64)
+    return _positive_means(means) if len(means) == n_points else np.ones(n_points, dtype=bool)
+
+
 def slope_drift(
     df: pd.DataFrame, variables: Sequence[str], variable: str, measured: str, *, confidence: float = DEFAULT_CONFIDENCE
 ) -> float:
@@ -564,8 +589,9 @@ def finite_size_offsets(
 
     Returns:
         {column: FiniteSizeOffset} for the columns the prediction covers; {} when the prediction
-        is not finite and positive at every grid point (a slope fitted through fewer points than
-        the measured one is not its offset).
+        is not finite and positive at every point the measured fit uses (a slope fitted through
+        fewer points than the measured one is not its offset). Points whose measured mean is not
+        positive, which the measured fit leaves out, are left out of theory's slope too.
     """
     if isinstance(prediction, NoPrediction):
         drift = {v: slope_drift(table, variables, v, prediction.measured) for v in variables}
@@ -582,9 +608,14 @@ def finite_size_offsets(
     values = np.asarray(prediction.predict(cells), dtype=np.float64)
     draws = values @ average.T if prediction.monte_carlo else None
     predicted = draws.mean(axis=0) if draws is not None else average @ values
-    if not np.all(np.isfinite(predicted) & (predicted > 0)):
-        return {}
     design = _design(pd.MultiIndex.from_frame(groups.first().reset_index()[variables]), variables)
+    # the measured fit leaves out the points whose mean is not positive (no logarithm): theory's slope
+    # is fitted through the same points, or the offset is a slope over another range
+    measured = _measured_points(table, variables, prediction.measured, groups.ngroups)
+    predicted, design = predicted[measured], design[measured]
+    draws = draws[:, measured] if draws is not None else None
+    if measured.sum() < design.shape[1] or not np.all(np.isfinite(predicted) & (predicted > 0)):
+        return {}
     solve = np.linalg.pinv(design)  # coefficients = solve @ log(prediction): least squares
     coef = solve @ np.log(predicted)
     errors = np.zeros(len(coef))
