@@ -47,6 +47,11 @@ NO_TEACHER = f"{C2_GENERALIZATION.name}_no_teacher"
 # the same grid on Gaussian inputs with correlation 0.5^|i-j| (no population draw: the approximation)
 CORRELATED = f"{C2_GENERALIZATION.name}_correlated"
 CORRELATION = 0.5
+# gaps built on the run's grid (built_gap_run): 2 sigma^2 r(m+n)/N, 10% below and above at two of three seeds
+BUILT_3_SEEDS = f"{C2_GENERALIZATION.name}_built_3_seeds"
+# the run with the rank-2 gaps at the two largest N at the noise floor: mean exactly 0, and negative
+NONPOSITIVE = f"{C2_GENERALIZATION.name}_nonpositive_means"
+ONE_SEED = f"{C2_GENERALIZATION.name}_1_seed"  # the run's first seed alone
 # seeds of the rank-4 source: its N-exponent interval is then 0.6-1.3 wide (median 0.85 over calibration
 # seeds 0..49), mostly inside (0.5, 1): too wide to confirm, narrow enough that a cap of 1 would
 RANK4_SEEDS = 12
@@ -481,6 +486,52 @@ def generalization_planted() -> list[Planted]:
             "phantom offset of 1, the interval would reach -1 and the claim would hold).",
             user_check,
         ),
+        *_edge_claims(source),
+    ]
+
+
+def _edge_claims(source: str) -> list[Planted]:
+    """User claims on the engine's edges: an exponent read in N alone on the rank x N grid, a bound
+    inside a 3-seed interval, grid points whose mean gap is not positive, a single seed."""
+    return [
+        Planted(
+            user_claim("cal_user_c2_gap_grows_as_fast_in_N", "r*(m+n)/N", kind="exponent", rates=("N",)),
+            source,
+            "holds",
+            "gen_gap ~ r(m+n)/N read in N alone (r bound to the rank column, not a rate): the fit averages the gap "
+            "over the ranks at each N (local slope about -1.08), and theory's slope must be averaged the same way "
+            "(offset -0.084). Read at each N's first rank (rank 2 alone: offset -0.17), the claim came out "
+            "violated (issue 19 follow-up: the generic exponent path passed no grid columns to the offsets).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_straddle_3_seeds", "31/20*sigma**2*r*(m+n)/N"),
+            BUILT_3_SEEDS,
+            "inconclusive",
+            "Built gaps 2 sigma^2 r(m+n)/N x (0.9, 1, 1.1) over 3 seeds: the bound 1.55 sigma^2 r(m+n)/N is false "
+            "(below every mean) but inside every point's 95% t-interval (2 degrees of freedom: mean -+ 24.8%, "
+            "lower end 1.503), so 3 seeds cannot show it. An interval from the z quantile, n instead of n - 1 "
+            "degrees of freedom or the biased standard deviation (ddof 0) ends above 1.55 (violated).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_O_fast_nonpositive", "C*r*(m+n)/N", rates=("N", "r"), free_constant="C"),
+            NONPOSITIVE,
+            "holds",
+            "The true O(r(m+n)/N) in N and r on the run with its rank-2 gaps at the noise floor at the two largest N "
+            "(every seed's 0 at N = 2048, minus its absolute value at N = 1024): a mean that is not positive has no "
+            "logarithm, so the log-mean fit leaves those two points out, and theory's offsets are fitted through "
+            "the same points. Kept, a zero or negative mean makes the fit undefined (inconclusive).",
+            user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c2_gap_grows_one_seed", "r*(m+n)/N", kind="exponent", rates=("N",)),
+            ONE_SEED,
+            "inconclusive",
+            "The true exponent claim on one seed: no seed spread, so no interval (the bootstrap needs 3 seeds); "
+            "the claim cannot be decided, whatever the point estimate.",
+            user_check,
+        ),
     ]
 
 
@@ -512,7 +563,46 @@ def generalization_sources(runs) -> dict:
         ),
         NO_TEACHER: without_teacher(base),
         CORRELATED: correlated_run(base),
+        BUILT_3_SEEDS: grid_subset(built_gap_run(base), "gaps built, 3 seeds", n_from=0, seeds=3),
+        NONPOSITIVE: nonpositive_run(base),
+        ONE_SEED: grid_subset(base, "1 seed", n_from=0, seeds=1),
     }
+
+
+def built_gap_run(runs):
+    """The c2 run's grid with its gaps replaced by 2 sigma^2 r(m+n)/N times 0.9, 1 or 1.1 by seed (in
+    turn): a gap table whose seed-mean and spread are known exactly at every grid point.
+
+    Args:
+        runs: c2_generalization Runs.
+
+    Returns:
+        Runs labelled "gaps built".
+    """
+    sweep = runs["sweep"].copy()
+    seeds = sorted(sweep["seed"].unique())
+    factor = 1.0 + 0.1 * (sweep["seed"].map({s: i for i, s in enumerate(seeds)}) % 3 - 1)
+    leading = 2.0 * sweep["noise"] ** 2 * sweep["rank"] * (sweep["m"] + sweep["n"]) / sweep["n_samples"]
+    sweep["gen_gap"] = leading * factor
+    return runs.replace(label="gaps built", tables={**runs, "sweep": sweep})
+
+
+def nonpositive_run(runs):
+    """The c2 run with its rank-2 gaps at the two largest N at the noise floor: 0 at the largest, minus
+    their absolute value at the next (a table whose smallest gaps were clipped or came out negative).
+
+    Args:
+        runs: c2_generalization Runs.
+
+    Returns:
+        Runs labelled "rank-2 gaps <= 0 at the two largest N".
+    """
+    sweep = runs["sweep"].copy()
+    top, next_ = sorted(sweep["n_samples"].unique())[-1:-3:-1]
+    rank2 = sweep["rank"] == 2
+    sweep.loc[rank2 & (sweep["n_samples"] == top), "gen_gap"] = 0.0
+    sweep.loc[rank2 & (sweep["n_samples"] == next_), "gen_gap"] = -sweep["gen_gap"].abs()
+    return runs.replace(label="rank-2 gaps <= 0 at the two largest N", tables={**runs, "sweep": sweep})
 
 
 def without_teacher(runs):
