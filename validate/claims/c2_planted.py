@@ -549,6 +549,16 @@ def _edge_claims(source: str) -> list[Planted]:
             user_check,
         ),
         Planted(
+            user_claim("cal_user_c2_gap_above_zero_risk", "m*sigma**2 + 2"),
+            source,
+            "vacuous",
+            "A constant bound m sigma^2 + 2 = 34 on the gap: true everywhere, and 1.2% above the zero predictor's "
+            "risk ||W_T||_F^2 + m sigma^2 = sum_k k^-2 + 32 = 33.61 (s_k = 1/k, 32 x 32, sigma = 1), so it says "
+            "nothing a constant predictor does not. (With the singular values unsquared the line would sit at "
+            "36.06, above the bound: holds.)",
+            user_check,
+        ),
+        Planted(
             user_claim("cal_user_c2_gap_grows_one_seed", "r*(m+n)/N", kind="exponent", rates=("N",)),
             ONE_SEED,
             "inconclusive",
