@@ -1569,6 +1569,33 @@ def _intact_engine_tests(modules: Iterable[str], caches: list, log: Callable[[st
     return seconds
 
 
+def chosen_mutants(
+    mutants: list[Mutant],
+    listed: list[Mutant] | None,
+    reach: dict[str, bool],
+    equivalents: dict[str, str],
+    sample: int | None,
+    seed: int,
+) -> list[Mutant]:
+    """The mutants a run judges: those `--ids` lists (else every one), or a random sample of `sample`
+    reached, non-equivalent ones.
+
+    Args:
+        mutants: every generated mutant of the modules.
+        listed: the `--ids` mutants, or None.
+        reach: {id: on a line calibration runs}.
+        equivalents: the listed equivalents.
+        sample, seed: `--sample` and its random seed.
+
+    Returns:
+        The mutants, in order.
+    """
+    if sample is None:
+        return list(mutants if listed is None else listed)
+    pool = [m for m in mutants if reach[m.id] and m.id not in equivalents]
+    return random.Random(seed).sample(pool, min(sample, len(pool)))
+
+
 def _listed_mutants(path: Path | None, mutants: list[Mutant]) -> list[Mutant] | str:
     """The mutants an `--ids` file names (first word per line, `#` comments skipped), or the one-line
     reason it cannot be read."""
@@ -1692,20 +1719,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{e.seconds:.1f} s, traced in {time.perf_counter() - t:.0f} s"
         )
     reach = {m.id: reached(m, evidence) for m in mutants}
-    listed = sum(reach[m.id] and m.id in equivalents for m in mutants)
+    n_equivalent = sum(reach[m.id] and m.id in equivalents for m in mutants)
     log(
-        f"{sum(reach.values())} of {len(mutants)} mutants on lines calibration runs; {listed} of them listed "
-        f"equivalent: {sum(reach.values()) - listed} counted"
+        f"{sum(reach.values())} of {len(mutants)} mutants on lines calibration runs; {n_equivalent} of them listed "
+        f"equivalent: {sum(reach.values()) - n_equivalent} counted"
     )
     if args.list:
         for m in mutants:
             state = "reached" if reach[m.id] else "not reached"
             print(f"{m.id}  {m.path}:{m.line}  {m.original} -> {m.mutated}  [{m.kind}, {state}]")
         return 0
-    chosen = mutants if listed is None else listed
-    if args.sample is not None:
-        pool = [m for m in mutants if reach[m.id] and m.id not in equivalents]
-        chosen = random.Random(args.seed).sample(pool, min(args.sample, len(pool)))
+    chosen = chosen_mutants(mutants, listed, reach, equivalents, args.sample, args.seed)
     engine_seconds = (
         None if args.no_engine_tests else _intact_engine_tests({m.module for m in chosen}, evidence[0].caches, log)
     )

@@ -223,6 +223,20 @@ def test_reshape_minus_one_is_not_mutated(toy):
     assert operators == {"3+1", "3-1"}
 
 
+def test_a_run_judges_the_listed_mutants_every_one_or_a_sample(toy):
+    """The selection after tracing (a count once shadowed the `--ids` list there, and every whole-pool
+    run then died after minutes of tracing): the listed ones, all, or a sample of reached,
+    non-equivalent ones, reproducible by its seed."""
+    mutants = mutate.generate("toy_mutants")
+    reach = {m.id: i % 2 == 0 for i, m in enumerate(mutants)}
+    equivalents = {mutants[0].id: "why"}
+    assert mutate.chosen_mutants(mutants, None, reach, equivalents, None, 0) == mutants
+    assert mutate.chosen_mutants(mutants, mutants[:2], reach, equivalents, None, 0) == mutants[:2]
+    sample = mutate.chosen_mutants(mutants, None, reach, equivalents, 2, 7)
+    assert len(sample) == 2 and all(reach[m.id] and m.id not in equivalents for m in sample)
+    assert sample == mutate.chosen_mutants(mutants, None, reach, equivalents, 2, 7)
+
+
 def test_every_decision_module_has_mutants():
     mutants, _ = mutate.all_mutants()
     assert {m.module for m in mutants} == set(mutate.MODULES)
