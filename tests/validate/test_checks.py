@@ -265,6 +265,10 @@ def test_offsets_are_fitted_through_the_points_the_measured_fit_keeps():
     assert abs(whole.predicted_slope - on_two.predicted_slope) > 0.01  # the range matters on this prediction
     one_left = pd.DataFrame([{**r, "y": 0.0} if r["T"] < 1000 else r for r in rows])
     assert finite_size_offsets(bent, one_left, ["T"]) == {}  # one point cannot give a slope
+    # a table that cannot tell (no measured column, or no seeds to average over) keeps every point
+    for cannot_tell in (pd.DataFrame(rows).drop(columns="y"), pd.DataFrame(rows).drop(columns="seed")):
+        offset = finite_size_offsets(bent, cannot_tell, ["T"])["T"]
+        assert offset.predicted_slope == pytest.approx(whole.predicted_slope, abs=1e-12)
 
 
 def test_one_seed_gives_an_infinite_interval_quietly():
