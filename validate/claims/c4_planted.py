@@ -16,6 +16,12 @@ decide. The share of bootstrap wins decides nothing (validate.engine.growth says
 an AICc gap of 6 or more came with at least 99% of the wins, and where a seed's whole curve leans to
 the other law (cal_c4_sqrt_odd_seed) a threshold on the share withheld the law the seeds follow.
 
+The r* engine's own rules (validate.engine.rstar: the flat range and the variance read from it, the
+band's percentiles, one and two seeds, non-finite risks) and the Birge widening sit on thresholds no
+sampled sweep holds still at every seed, so their claims read built risks (`built_rank_run`): curves
+whose r*, band and flat range follow from their optima by arithmetic, the same at every calibration
+seed (tests/validate/test_built_rank_sources.py checks them against exact enumeration).
+
 The check is the production one (validate/claims/c4.py's growth-law check, through validate.registry).
 """
 
