@@ -15,6 +15,13 @@ from lrkd.validate import check_claim
 from lrkd.validate.engine.verdict import CODES
 
 COLUMNS = {"r": "rank", "m": "m", "n": "n", "N": "n_samples", "sigma": "noise"}
+# a user claim on the c2 gap, read in N (r, m, n bound to their columns)
+GAP_IN_N = dict(
+    rate_variables=("N",),
+    experiment="c2_generalization",
+    columns={k: COLUMNS[k] for k in ("r", "m", "n", "N")},
+    measured_column="gen_gap",
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +81,7 @@ def test_a_user_exponent_claim_is_broken_by_a_miss_on_either_side(sweep):
     """An exponent claim says the measured quantity grows like its expression (theory renders it "~"):
     the gap decays as 1/N, so a claimed 1/sqrt(N) is broken although it decays slower, where an upper
     bound would only be loose (issue 19: the generic path read exponent claims as upper bounds)."""
-    fields = dict(
-        rate_variables=("N",),
-        experiment="c2_generalization",
-        columns={k: COLUMNS[k] for k in ("r", "m", "n", "N")},
-        measured_column="gen_gap",
-    )
+    fields = GAP_IN_N
     as_sqrt = check_claim(user("mine_gap_sqrt", "r*(m+n)/sqrt(N)", "exponent", **fields), sweep)
     assert as_sqrt.code == "violated", as_sqrt.explanation
     as_upper = check_claim(
@@ -92,12 +94,7 @@ def test_an_exponent_in_n_alone_gets_the_offset_of_the_rank_averaged_gap(sweep):
     """Read in N alone on a rank x N grid, the gap's exponent is the rank-averaged gap's (the fit
     averages every run at each N), so theory's offset must be the rank-averaged prediction's slope:
     the same offset an upper bound in N gets, not the slope of each N's first rank."""
-    fields = dict(
-        rate_variables=("N",),
-        experiment="c2_generalization",
-        columns={k: COLUMNS[k] for k in ("r", "m", "n", "N")},
-        measured_column="gen_gap",
-    )
+    fields = GAP_IN_N
     as_exponent = check_claim(user("mine_gap_N", "r*(m+n)/N", "exponent", **fields), sweep)
     as_bound = check_claim(user("mine_gap_N_O", "C*r*(m+n)/N", "upper_bound", free_constant="C", **fields), sweep)
     offset = as_exponent.numbers["finite_size_offset_N"]
