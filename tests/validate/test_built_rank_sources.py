@@ -89,3 +89,25 @@ def test_the_overflowed_run_is_left_out(exact):
     frame = empirical_rstar(sweep)
     assert frame["rstar"].tolist() == nearest_rank(2 * np.sqrt(np.array(SIZES) / 256)).tolist()
     assert frame.attrs["excluded"] == {"nonfinite": len(SIZES)}
+
+
+def test_theory_steps_fit_sits_either_side_of_the_constants_aicc_advantage(exact):
+    """The theory-step sources (`theory_step_runs`) put theory's own growth fit on the rule that decides
+    whether its finite-size offset applies: theory's r* for THEORY_SPECTRUM is the step 1,1,1,1,1,2,2,
+    and with each source's variances the power law's chi^2 lies below the constant's by a little less
+    (the square-root source) or a little more (the flat source) than the AICc penalty of its second
+    parameter at 7 sizes, 2k + 2k(k+1)/(n-k-1): 7 - 2.8 = 4.2."""
+    from lrkd.validate.claims import c4
+
+    penalty = (2 * 2 + 2 * 2 * 3 / (7 - 2 - 1)) - (2 * 1 + 2 * 1 * 2 / (7 - 1 - 1))
+    assert penalty == pytest.approx(4.2)
+    sources = c4_planted.theory_step_runs(exact)
+    gaps = {}
+    for name, runs in sources.items():
+        evidence = c4.growth_evidence(runs["sweep"], runs.singular_values)
+        assert evidence.oracle.tolist() == [1, 1, 1, 1, 1, 2, 2]
+        assert evidence.inside.all()
+        laws = evidence.predicted.laws
+        gaps[name] = laws["constant"].chi2 - laws["power_law"].chi2
+    assert penalty - 0.45 < gaps[c4_planted.THEORY_STEP_SQRT] < penalty
+    assert penalty < gaps[c4_planted.THEORY_STEP_FLAT] < penalty + 0.6
