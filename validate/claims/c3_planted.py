@@ -148,6 +148,22 @@ def information_planted() -> list[Planted]:
         ),
         Planted(
             planted_claim(
+                "cal_c3_logdet_plus_2.5",
+                f"{LOGDET_FORM} + 5/2",
+                kind="lower_bound",
+                real=ANY_SIGN,
+                title="I >= h(X) - log det((2 pi e) Sigma_E)/2 + 2.5 nats",
+            ),
+            source,
+            "violated",
+            "The clone-error bound raised by 2.5 nats: the exact MI lies 1.6 to 2.9 nats above the bound here, so "
+            "the raised bound passes above it where the slack is smallest: false, and the exact quantities show "
+            "it. The error's covariance carries the noise of both channels, 2 s^2 I; with 3 s^2 (or h(X) with s^3 "
+            "for its channel's variance) the bound drops by 1.3 to 2 nats and the raised one would hold.",
+            LOGDET_CHECK,
+        ),
+        Planted(
+            planted_claim(
                 "cal_c3_vacuous",
                 f"{TRACE_FORM} - d",
                 kind="lower_bound",
