@@ -125,7 +125,22 @@ def test_a_decreasing_curve_is_not_growing():
     rstar = staircase(40 * (SIZES / SIZES[0]) ** -0.3)
     fit = fit_growth_laws(SIZES, rstar, np.zeros_like(rstar))
     assert fit.nested == "not_constant" and fit.slope_ci[1] < 0
-    assert not fit.grows
+    assert not fit.grows and fit.decays
+
+
+def test_a_decreasing_curve_bounds_growth_claims_whatever_its_law():
+    # r* falling gently (N^-0.2, rounded): power law and logarithm fit about as well (no law named),
+    # but a claim that r* stays bounded or grows holds with room either way: not tight, not "undecided";
+    # a claimed rate of decay still waits for the law
+    from lrkd.validate.claims import c4
+
+    sizes = SIZES[:7]  # six octaves: too short to tell the laws apart
+    rstar = np.rint(12 * (sizes / sizes[0]) ** -0.2)
+    fit = fit_growth_laws(sizes, rstar, np.zeros_like(rstar))
+    assert fit.decays and not fit.identified
+    assert c4._judge(fit, ("constant", 0.0))[0] == "not_tight"
+    assert c4._judge(fit, ("power_law", 0.5))[0] == "not_tight"
+    assert c4._judge(fit, ("power_law", -0.1))[0] == "inconclusive"
 
 
 def test_rank_one_is_a_valid_rstar():

@@ -332,13 +332,17 @@ def _judge(
     finite-size r* on this grid sits from its asymptotic exponent (integer ranks, the approach to
     the full-rank branch). A grid local slope is not an asymptotic exponent; a process obeying the
     claim would show claimed + offset here. With no law identified but r* growing (the nested test),
-    a claim that r* stays bounded or decays is violated whichever growing law holds.
+    a claim that r* stays bounded or decays is violated whichever growing law holds; with r*
+    decreasing, a claim that it stays bounded or grows holds with room whichever law it follows
+    (not tight), and only a claimed rate of decay waits for the law.
     """
     law, q = claimed
     claim_text = {"power_law": f"N^{q:g}", "logarithm": "log N", "constant": "a constant"}[law]
     if not growth.identified:
         if growth.grows and (law == "constant" or (law == "power_law" and q < 0)):
             return _grows_anyway(growth, claim_text)
+        if growth.decays and (law != "power_law" or q >= 0):
+            return _decays_anyway(growth, claim_text)
         return _unidentified(growth, claim_text)
     # a constant is the power law at q = 0 (and was found by its exponent interval): a power claim
     # is read against that interval too, so O(N^q) with q inside it holds and above it is loose
@@ -419,6 +423,20 @@ def _grows_anyway(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
         f"r* grows: the {slope}'s interval [{low:.3g}, {high:.3g}] lies above 0. Whether as a power law or a "
         f"logarithm is not decided (AICc gap {growth.delta_aicc:.3g}), but neither is O({claim_text}).",
         "A grid on which r* stops growing.",
+    )
+
+
+def _decays_anyway(growth: GrowthFit, claim_text: str) -> tuple[str, str, str]:
+    """r* decreases (the nested test), but which law it follows is open: a claim that r* stays bounded
+    or grows is true under either law and loose under both, so the open question does not matter to it."""
+    low, high = growth.slope_ci
+    slope = "power-law exponent" if growth.slope_law == "power_law" else "logarithm's slope"
+    return (
+        "not_tight",
+        f"r* decreases: the {slope}'s interval [{low:.3g}, {high:.3g}] lies below 0. Whether as a power law or a "
+        f"logarithm is not decided (AICc gap {growth.delta_aicc:.3g}), but under either r* = O({claim_text}) "
+        "holds with room: the claim holds but is not tight.",
+        "A grid on which r* stops decreasing.",
     )
 
 

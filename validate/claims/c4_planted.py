@@ -65,6 +65,7 @@ TWO_SEEDS = f"{C4_RANK.name}_built_2_seeds"  # two seeds, N = 256..4096
 ONE_SEED = f"{C4_RANK.name}_built_1_seed"  # one seed
 ZIGZAG = f"{C4_RANK.name}_built_zigzag"  # r* 20% above and below 3 (N/256)^(1/2), alternately
 OVERFLOW = f"{C4_RANK.name}_built_overflow"  # an infinite risk at r* per N, not marked diverged
+DECAYING = f"{C4_RANK.name}_built_decaying"  # r* = 12 (N/256)^-0.2 at every seed: falling, no law named
 # Built risks read beside theory's r* for another spectrum (`with_theory_spectrum`: THEORY_SPECTRUM,
 # whose finite-size r* on this grid is 1, 1, 1, 1, 1, 2, 2), so that theory's own growth fit sits on
 # the rule that decides whether its finite-size offset applies
@@ -463,6 +464,41 @@ def _built_claims() -> list[Planted]:
             "Counted, it makes r* the neighbour of the optimum at every N and the fit inconclusive.",
             CHECK,
         ),
+        *_decaying_claims(),
+    ]
+
+
+def _decaying_claims() -> list[Planted]:
+    """r* falling with N (built: 12 (N/256)^-0.2 rounded, 12 down to 5; not what theory predicts, but what
+    a user's own sweep can show). The nested test finds it decreasing (power-law exponent interval
+    [-0.225, -0.172]), while power law and logarithm fit about as well (AICc gap 3.8): no law is named."""
+    return [
+        Planted(
+            _rank("cal_c4_decaying_constant", "C*N**0", "r* = O(1), r* falling as N^-0.2"),
+            DECAYING,
+            "not_tight",
+            "True and loose: a falling r* is bounded whichever law it follows, so the open question does not "
+            "matter to O(1) (not inconclusive). Read as growing (a slope interval reaching below 0 counted as "
+            "growth, or the nested test's answer alone), O(1) would be called violated.",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_decaying_sqrt", "1/2", "r* = O(N^(1/2)), r* falling as N^-0.2"),
+            DECAYING,
+            "not_tight",
+            "True and loose under either law: a claim that r* grows no faster than N^(1/2) cannot fail on a "
+            "falling r*.",
+            CHECK,
+        ),
+        Planted(
+            _power("cal_c4_decaying_minus_0.1", "-1/10", "r* = O(N^-0.1), r* falling as N^-0.2"),
+            DECAYING,
+            "inconclusive",
+            "A claimed rate of decay waits for the law, and six octaves cannot tell power law from logarithm "
+            "(AICc gap 3.8 < 6): the exponent the power law gives (-0.2, faster than claimed) is not yet the "
+            "data's law.",
+            CHECK,
+        ),
     ]
 
 
@@ -615,6 +651,7 @@ def rank_sources(runs) -> dict:
                 ONE_SEED: one_seed_run(exact),
                 ZIGZAG: zigzag_run(exact),
                 OVERFLOW: overflow_run(exact),
+                DECAYING: built_rank_run(exact, "r* = 12 (N/N_0)^-0.2", lambda x, i: 12.0 * np.exp(-0.2 * x) + 0.0 * i),
                 **theory_step_runs(exact),
             }
         )

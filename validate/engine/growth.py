@@ -124,6 +124,11 @@ class GrowthFit:
         return self.nested == "not_constant" and self.slope_ci[0] > 0
 
     @property
+    def decays(self) -> bool:
+        """True when step 1 finds r* decreasing: 0 lies above the slope interval it read."""
+        return self.nested == "not_constant" and self.slope_ci[1] < 0
+
+    @property
     def identified(self) -> bool:
         """True when the criterion (module docstring) names a law: a constant by the nested test, a
         growing law by its AICc gap to the other growing law."""
