@@ -11,7 +11,10 @@ O(sqrt(N)), or any user exponent claim on r*) is judged against that law in the 
   power law or constant identified      -> a power claim by the exponent interval against the
                                            claimed exponent, moved by theory's finite-size offset
                                            on the same grid; a constant or log N claim by class;
-  no law identified                     -> inconclusive, with the N the grid would need to reach.
+  no law identified                     -> inconclusive, with the N the grid would need to reach,
+                                           unless the nested test settles the claim alone: r*
+                                           growing breaks O(1) and decaying claims, r* falling
+                                           leaves O(1) and growing claims true with room.
 Theory's finite-size r* (`oracle_rstar`, the spiked-matrix account of truncated RRR,
 theory.rank.spiked_rstar) goes through the same fit on the same sizes: that is the prediction the
 measured exponent interval should cover.
