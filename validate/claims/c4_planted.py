@@ -651,7 +651,7 @@ def rank_sources(runs) -> dict:
                 ONE_SEED: one_seed_run(exact),
                 ZIGZAG: zigzag_run(exact),
                 OVERFLOW: overflow_run(exact),
-                DECAYING: built_rank_run(exact, "r* = 12 (N/N_0)^-0.2", lambda x, i: 12.0 * np.exp(-0.2 * x) + 0.0 * i),
+                DECAYING: built_rank_run(exact, "r* = 12 (N/N_0)^-0.2", lambda x, i: 12.0 * np.exp(-0.2 * x)),
                 **theory_step_runs(exact),
             }
         )
@@ -889,7 +889,7 @@ def theory_step_runs(runs: RankRuns) -> dict[str, RankRuns]:
             runs, "r* = 3 (N/N_0)^(1/2), seeds -+0.9", lambda x, i: 3.0 * np.exp(0.5 * x) + spread(x, i)
         ),
         THEORY_STEP_FLAT: built_rank_run(runs, "r* = 3, seeds -+0.9", lambda x, i: 3.0 + spread(x, i)),
-        THEORY_STEP_SLOW: built_rank_run(runs, "r* = 12 (N/N_0)^0.15", lambda x, i: 12.0 * np.exp(0.15 * x) + 0.0 * i),
+        THEORY_STEP_SLOW: built_rank_run(runs, "r* = 12 (N/N_0)^0.15", lambda x, i: 12.0 * np.exp(0.15 * x)),
     }
     return {name: with_theory_spectrum(r, THEORY_SPECTRUM) for name, r in built.items()}
 
