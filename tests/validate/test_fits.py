@@ -126,6 +126,11 @@ def _fit_with_ci(low: float, high: float) -> ExponentFit:
         ((0.7, 0.9), 0.5, "growth", "faster"),
         ((0.1, 0.3), 0.5, "growth", "slower"),
         ((-0.5, -0.4), -0.5, "decay", "consistent"),  # ends included
+        # an exact fit's zero-width interval one ulp off the claim (a deterministic T^-1/2): round-off
+        ((-0.5000000000000001, -0.5000000000000001), -0.5, "decay", "consistent"),
+        ((0.5000000000000001, 0.5000000000000001), 0.5, "growth", "consistent"),
+        ((-0.5000001, -0.5000001), -0.5, "decay", "faster"),  # 1e-7 off is another exponent
+        ((-0.4999999, -0.4999999), -0.5, "decay", "slower"),
     ],
 )
 def test_compare_exponent(ci, claimed, direction, expected):
