@@ -18,7 +18,7 @@ from lrkd import theory
 from lrkd.simulate.experiments.c3 import C3_INFORMATION
 from lrkd.validate.claims import c3
 from lrkd.validate.engine.verdict import Verdict
-from lrkd.validate.planted import Planted, first, planted_claim, production_check
+from lrkd.validate.planted import Planted, first, planted_claim, production_check, user_check
 from lrkd.validate.registry import planted_cases, planted_sources
 
 LOGDET_CHECK = production_check(C3_INFORMATION, "mutual_information")
@@ -27,6 +27,38 @@ TRACE_CHECK = production_check(C3_INFORMATION, "mutual_information_trace")
 LOGDET_FORM = "h_x - logdet_cov_e/2 - d*(1 + log(2*pi))/2"  # h(X) - (1/2) log((2 pi e)^d det Sigma_E)
 TRACE_FORM = "h_x - d*log(2*pi*exp(1)*D/d)/2"  # h(X) - (d/2) log(2 pi e D/d)
 ANY_SIGN = ("h_x", "logdet_cov_e")  # differential entropy, log-determinant: any sign
+
+# E||X - Y||^2 for X = A x + e1, Y = B x + e2 (x ~ N(0, I), e1, e2 ~ N(0, s^2 I) independent): the
+# students' error on the inputs plus both channels' noise, ||A - B||_F^2 + 2 d s^2, exactly
+CLONE_ERROR_SPLIT = "clone_mse + 2*d*s**2"
+
+
+def user_claim(id: str, formula: str, *, kind: str, measured: str) -> theory.Claim:
+    """A user's claim on the c3_information evidence table (one row per arm, seed and recorded step),
+    as the README writes one; s, the noise channel's width, is given as a number (the run's).
+
+    Args:
+        id: the claim's id.
+        formula: the bound, in the evidence's columns clone_mse, d and the noise width s.
+        kind: "upper_bound" or "lower_bound".
+        measured: the measured column.
+
+    Returns:
+        The theory.Claim.
+    """
+    columns = {name: name for name in ("clone_mse", "d") if name in formula}
+    return theory.Claim.from_formula(
+        id,
+        formula,
+        kind=kind,
+        experiment=C3_INFORMATION.name,
+        table="evidence",
+        columns=columns,
+        measured_column=measured,
+        defaults={"s": c3.DEFAULT_NOISE_STD},
+        paper=False,
+    )
+
 
 # -- cloning against clean-output KD, read in both senses and with the arms swapped -----------------
 # claim id -> (compared arm, control, sense): the swapped pair puts the difference below zero, so the
@@ -251,6 +283,29 @@ def information_planted() -> list[Planted]:
             "holds",
             "Its opposite: clean-output KD does not beat cloning; the interval lies below zero, as that claim needs.",
             comparison_check,
+        ),
+        # the clone error's split, read both ways through the public API: an identity, so a clone MSE
+        # computed any other way (smaller or larger) breaks one of the two
+        Planted(
+            user_claim(
+                "cal_user_c3_clone_error_at_most", CLONE_ERROR_SPLIT, kind="upper_bound", measured="clone_error"
+            ),
+            source,
+            "holds",
+            "E||X - Y||^2 = ||A - B||_F^2 + 2 d s^2 for the Gaussian channel (the students' error on the inputs "
+            "plus the noise of both channels): the clone error never exceeds the split, equal to it at every "
+            "point (ratio 1 up to rounding).",
+            user_check,
+        ),
+        Planted(
+            user_claim(
+                "cal_user_c3_clone_error_at_least", CLONE_ERROR_SPLIT, kind="lower_bound", measured="clone_error"
+            ),
+            source,
+            "holds",
+            "The same split as a lower bound: the clone error is never below it. With the MSE as a sum of cubed "
+            "(or plain) weight differences, one of the pair breaks.",
+            user_check,
         ),
     ]
 
