@@ -135,6 +135,7 @@ NOT_DECISIONS: dict[str, str] = {
     "engine.rstar:_sweep_notes": "the r* table's notes",
     "engine.rstar:_edge_notes": "the notes on r* at the grid's edge",
     "engine.checks:BoundComparison.all_within": "read only by _bound_sentence (the explanation)",
+    "judge:_no_single_table": "the binding refusal's message (its field and the refusal are decided before it)",
     # C3's description of clone MSE as a proxy for MI (the scaled students, their non-monotonicity,
     # the noise-width sensitivity, the Spearman correlation): numbers, sentences and figures for the
     # report that no verdict code reads (validate/claims/c3.py's module docstring)

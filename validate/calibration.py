@@ -26,7 +26,7 @@ from lrkd.simulate.experiments.c3 import C3_INFORMATION
 from lrkd.simulate.experiments.c4 import C4_RANK
 from lrkd.sweep import SerialExecutor
 from lrkd.validate.engine.checks import fit_cache
-from lrkd.validate.engine.verdict import CODES, Verdict
+from lrkd.validate.engine.verdict import CODES, NOT_TESTED, Verdict
 from lrkd.validate.planted import Planted
 from lrkd.validate.registry import PLANTED, PLANTED_SOURCES, load_families, with_evidence
 
@@ -126,12 +126,10 @@ def score(planted: Planted, verdict: Verdict) -> Verdict:
     Returns:
         The verdict, its numbers with `expected`, `correct` and `why` added.
     """
-    numbers = {
-        **verdict.numbers,
-        "expected": planted.expected,
-        "correct": verdict.code == planted.expected,
-        "why": planted.why,
-    }
+    correct = verdict.code == planted.expected
+    if planted.refuses:  # a misuse is refused right only by naming what is wrong
+        correct = correct and verdict.numbers.get("refused_field") == planted.refuses
+    numbers = {**verdict.numbers, "expected": planted.expected, "correct": correct, "why": planted.why}
     return replace(verdict, numbers=numbers)
 
 
@@ -203,7 +201,8 @@ def misclassified(scored: list[Verdict]) -> list[str]:
 
 
 def confusion_matrix(scored: list[Verdict]) -> pd.DataFrame:
-    """Planted truth (the expected code, rows) x verdict (columns): counts over the six codes.
+    """Planted truth (the expected code, rows) x verdict (columns): counts over the six codes, and
+    NOT_TESTED where a planted misuse (a refusal) or a refused claim is among them.
 
     A correct engine puts every count on the diagonal.
 
@@ -211,9 +210,13 @@ def confusion_matrix(scored: list[Verdict]) -> pd.DataFrame:
         scored: verdicts from `calibrate` (or `score`).
 
     Returns:
-        A DataFrame indexed by CODES (name "planted") with columns CODES (name "verdict").
+        A DataFrame indexed by CODES (name "planted") with columns CODES (name "verdict"), each with
+        NOT_TESTED appended when it occurs.
     """
-    table = pd.DataFrame(0, index=pd.Index(CODES, name="planted"), columns=pd.Index(CODES, name="verdict"))
+    codes = CODES
+    if any(NOT_TESTED in (v.numbers["expected"], v.code) for v in scored):
+        codes = (*CODES, NOT_TESTED)
+    table = pd.DataFrame(0, index=pd.Index(codes, name="planted"), columns=pd.Index(codes, name="verdict"))
     for v in scored:
         table.loc[v.numbers["expected"], v.code] += 1
     return table

@@ -269,15 +269,20 @@ def bound_table(claim: theory.Claim, runs: Runs) -> tuple[str, pd.DataFrame]:
         return claim.table, runs[claim.table]
     fits = [t for t in judged if t in runs and needed <= set(runs[t].columns)]
     if len(fits) != 1:
-        others = sorted(t for t in runs if t not in judged and needed <= set(runs[t].columns))
-        hint = f"; {others} hold them but not one row per run and grid point" if others else ""
-        raise InputError(
-            "columns",
-            f"claim {claim.id!r}: {'several' if fits else 'no'} tables of {runs.experiment} with one row per run and "
-            f"grid point hold {sorted(needed)} (candidates: {fits or sorted(t for t in judged if t in runs)}"
-            f"{hint}); bind the claim's symbols to their columns or name its table",
-        )
+        raise InputError("columns", _no_single_table(claim, runs, judged, needed, fits))
     return fits[0], runs[fits[0]]
+
+
+def _no_single_table(claim: theory.Claim, runs: Runs, judged, needed: set, fits: list) -> str:
+    """The refusal's message when no judged table, or several, hold a claim's columns: the candidates,
+    and the tables that hold the columns without one row per run and grid point (a trajectory)."""
+    others = sorted(t for t in runs if t not in judged and needed <= set(runs[t].columns))
+    hint = f"; {others} hold them but not one row per run and grid point" if others else ""
+    return (
+        f"claim {claim.id!r}: {'several' if fits else 'no'} tables of {runs.experiment} with one row per run and "
+        f"grid point hold {sorted(needed)} (candidates: {fits or sorted(t for t in judged if t in runs)}"
+        f"{hint}); bind the claim's symbols to their columns or name its table"
+    )
 
 
 def _generic_exponent(claim, table, rates, experiment, prediction=None, grid=()) -> Verdict:

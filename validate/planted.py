@@ -10,8 +10,9 @@ them.
 
 Here: the `Planted` record, `planted_claim` (a planted claim from its formula, never a copy of a
 production claim), `production_check` (the check the report uses, looked up when called), `user_check` (a user
-claim's path, the public API) and
-`seed_subset` (a source derived from a run).
+claim's path, the public API), `refused` (the path of a planted misuse: a claim bound wrongly, or runs
+of no known kind, which the public API must refuse with an InputError naming what is wrong; its code
+is NOT_TESTED) and `seed_subset` (a source derived from a run).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from lrkd import simulate, theory
 from lrkd.simulate.experiments import Experiment, Runs
 from lrkd.sweep import SerialExecutor
 from lrkd.validate.engine.checks import outside_fit_cache
-from lrkd.validate.engine.verdict import CODES, Verdict
+from lrkd.errors import InputError
+from lrkd.validate.engine.verdict import CODES, NOT_TESTED, Verdict
 from lrkd.validate.registry import check_for
 
 Check = Callable[[theory.Claim, Runs], Verdict]
@@ -47,9 +49,16 @@ class Planted:
     why: str
     check: Check
     paper_claim: str = ""  # the paper's claim it probes (set by validate.calibration.planted_claims)
+    # a planted misuse (a claim bound wrongly, runs of the wrong kind): the field the public API's
+    # InputError must name; its expected code is then NOT_TESTED, read through `refused`
+    refuses: str = ""
 
     def __post_init__(self):
-        if self.expected not in CODES:
+        if self.refuses and self.expected != NOT_TESTED:
+            raise ValueError(
+                f"planted misuse {self.claim.id}: its expected code is {NOT_TESTED!r}, not {self.expected!r}"
+            )
+        if not self.refuses and self.expected not in CODES:
             raise ValueError(f"planted {self.claim.id}: {self.expected!r} is not a verdict code {CODES}")
 
 
@@ -127,6 +136,42 @@ def user_check(claim: theory.Claim, runs: Runs) -> Verdict:
 
     with outside_fit_cache():  # a user's call runs outside calibration's fit_cache block
         return check_claim(claim, runs)
+
+
+def refused(check: Check = user_check) -> Check:
+    """The check of a planted misuse: `check` (default: the public API), with the InputError it must
+    raise read as a NOT_TESTED verdict that names the refused field (numbers["refused_field"]). A
+    misuse the engine judges instead comes out with a real code, and any other exception propagates:
+    either is wrong (validate.calibration.score).
+
+    Args:
+        check: the path the misuse takes.
+
+    Returns:
+        check(claim, runs) -> Verdict.
+    """
+
+    def run(claim: theory.Claim, runs: Runs) -> Verdict:
+        try:
+            return check(claim, runs)
+        except InputError as error:
+            return Verdict(claim.id, getattr(runs, "name", ""), NOT_TESTED, str(error), {"refused_field": error.field})
+
+    return run
+
+
+def user_tables_check(claim: theory.Claim, runs: Runs) -> Verdict:
+    """A user claim checked on the runs' tables as a plain dict (not an experiment's Runs, nor a
+    sweep frame): what the public API must refuse by naming the runs.
+
+    Args:
+        claim: a user claim.
+        runs: the Runs whose tables are handed over.
+
+    Returns:
+        The Verdict (there is none: check_claim refuses).
+    """
+    return user_check(claim, dict(runs.items()))
 
 
 def user_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:

@@ -14,7 +14,7 @@ from lrkd import theory
 from lrkd.simulate.experiments import Runs
 from lrkd.validate import calibration, registry
 from lrkd.validate.claims import c1, c1_planted
-from lrkd.validate.engine.verdict import CODES, Verdict
+from lrkd.validate.engine.verdict import CODES, NOT_TESTED, Verdict
 from lrkd.validate.planted import Planted
 
 
@@ -33,7 +33,8 @@ def test_planted_claims_cover_every_claim_and_every_code():
     planted = calibration.planted_claims()
     assert len(planted) >= 60
     assert {p.paper_claim for p in planted} == {c.id for c in theory.all_claims(paper=True)}
-    assert {p.expected for p in planted} == set(CODES)
+    assert {p.expected for p in planted if not p.refuses} == set(CODES)
+    assert {p.expected for p in planted if p.refuses} == {NOT_TESTED}  # planted misuses: refusals
     assert len({p.claim.id for p in planted}) == len(planted)
     registered = {c.id for c in theory.all_claims()}
     assert not [p.claim.id for p in planted if p.claim.paper or p.claim.id in registered]
@@ -104,6 +105,20 @@ def test_confusion_matrix_counts_planted_truth_against_verdict():
     assert list(table.index) == list(CODES) and list(table.columns) == list(CODES)
     assert table.loc["holds", "holds"] == 1 and table.loc["violated", "holds"] == 1
     assert table.loc["vacuous", "vacuous"] == 1 and int(table.to_numpy().sum()) == 3
+
+
+def test_a_misuse_is_right_only_when_refused_by_naming_what_is_wrong():
+    misuse = next(p for p in calibration.planted_claims() if p.refuses == "table")
+    refusal = Verdict(misuse.claim.id, "x", NOT_TESTED, "", {"refused_field": "table"})
+    elsewhere = Verdict(misuse.claim.id, "x", NOT_TESTED, "", {"refused_field": "columns"})
+    judged = Verdict(misuse.claim.id, "x", "violated", "")
+    assert calibration.score(misuse, refusal).numbers["correct"]
+    assert not calibration.score(misuse, elsewhere).numbers["correct"]
+    assert not calibration.score(misuse, judged).numbers["correct"]
+    table = calibration.confusion_matrix([calibration.score(misuse, judged)])
+    assert table.loc[NOT_TESTED, "violated"] == 1 and NOT_TESTED in table.columns
+    with pytest.raises(ValueError, match="expected code"):
+        Planted(misuse.claim, misuse.source, "holds", "", misuse.check, refuses="table")
 
 
 def test_a_planted_claim_needs_a_real_code():

@@ -73,9 +73,9 @@ def test_a_user_ghadimi_lan_on_broken_premises_is_assumptions_not_met(train):
 
 def test_a_binding_to_a_table_with_many_rows_per_run_is_refused():
     frame = quadratic()
-    trajectory = {"T": "steps", "L": "L_rule", "sigma": "sigma", "Delta": "delta"}
+    trajectory = {"T": "steps", "L": "L_rule", "sigma": "problem.sigma", "Delta": "delta"}
     # the trajectory has a row per step of every run: the one-row-per-run table is named instead
-    with pytest.raises(InputError, match=r"candidates: \['evidence'\]"):
+    with pytest.raises(InputError, match=r"candidates: \['evidence'\]; \['trajectory'\] hold them but not one row"):
         check_claim(ghadimi_lan(columns={**C1_COLUMNS, **trajectory}), frame)
     with pytest.raises(InputError, match="evidence"):
         check_claim(ghadimi_lan(table="trajectory"), frame)
@@ -186,4 +186,34 @@ def test_a_user_bound_on_the_rank_experiment_is_read_as_a_bound_not_as_a_growth_
     )
     verdict = check_claim(claim, rank_sweep)
     assert verdict.experiment == "c4_rank" and "growth_law" not in verdict.numbers
-    assert verdict.code in ("holds", "vacuous")
+    # 100 sigma^2 (m + n) = 4800 is above the zero predictor's risk (about 26 here): c4's sweep declares
+    # the same vacuity line as c2's
+    assert verdict.code == "vacuous"
+
+
+@pytest.mark.parametrize("formula", ["C*r*(m+n)/N", "100*sigma**2*(m+n)"])
+def test_a_bound_on_the_rank_sweep_reads_the_same_on_c2_and_c4(rank_sweep, formula):
+    # one reduced-rank sweep, two experiments that run it: the same vacuity line and the same
+    # finite-size offsets (theory's expected gap on the grid), so the same verdict and numbers
+    fields = {"rate_variables": ("N",), "free_constant": "C"} if "C" in formula else {}
+    verdicts = [
+        check_claim(
+            theory.Claim.from_formula(
+                "mine_gap",
+                formula,
+                kind="upper_bound",
+                experiment=experiment,
+                columns={k: v for k, v in C2_COLUMNS.items() if k in formula},
+                measured_column="gen_gap",
+                **fields,
+            ),
+            rank_sweep,
+        )
+        for experiment in ("c2_generalization", "c4_rank")
+    ]
+    assert verdicts[0].code == verdicts[1].code
+    assert {k: v for k, v in verdicts[0].numbers.items() if "offset" in k or "trivial" in k} == {
+        k: v for k, v in verdicts[1].numbers.items() if "offset" in k or "trivial" in k
+    }
+    if fields:
+        assert verdicts[1].numbers["finite_size_offset_N"] < 0  # theory's local slope is below -1 at small N

@@ -22,16 +22,29 @@ quadratic: `quadratic_sources` refuses a c1_quadratic run of another one.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import sympy as sp
 
 from lrkd import simulate
 from lrkd import theory
-from lrkd.simulate.experiments.c1 import C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
+from lrkd.simulate.experiments.c1 import C1_LOWRANK, C1_QUADRATIC, ConvergenceRuns, QuadraticConfig
 from lrkd.sweep import SerialExecutor
 from lrkd.validate.claims import c1
-from lrkd.validate.planted import Planted, first, planted_claim, production_check, seed_subset, user_check
+from lrkd.simulate.experiments.c2 import C2_GENERALIZATION
+from lrkd.validate.engine.verdict import NOT_TESTED
+from lrkd.validate.planted import (
+    Planted,
+    first,
+    planted_claim,
+    production_check,
+    refused,
+    seed_subset,
+    user_check,
+    user_tables_check,
+)
 from lrkd.validate.registry import planted_cases, planted_sources
 
 # The sources built from a c1_quadratic run besides the run itself (validate.calibration.sources).
@@ -40,6 +53,13 @@ TWO_SEEDS = f"{C1_QUADRATIC.name}_2seeds"
 THREE_SEEDS = f"{C1_QUADRATIC.name}_3seeds"
 ADAM = f"{C1_QUADRATIC.name}_adam"
 BIG_STEP = f"{C1_QUADRATIC.name}_big_step"
+# c1_lowrank evidence built by arithmetic on the quadratic run's grid (`built_lowrank_run`): a known
+# rate T^-1/2 with a finite-size correction and a seed spread of 10% or 20%
+LOWRANK_SPREAD_10 = f"{C1_LOWRANK.name}_built_spread_0.1"
+LOWRANK_SPREAD_12 = f"{C1_LOWRANK.name}_built_spread_0.125"
+LOWRANK_SPREAD_20 = f"{C1_LOWRANK.name}_built_spread_0.2"
+LOWRANK_3_BUDGETS = f"{C1_LOWRANK.name}_built_3_budgets"  # T = 100, 400, 1600; spread 0.05
+LOWRANK_2_BUDGETS = f"{C1_LOWRANK.name}_built_2_budgets"  # T = 100, 200; spread 0.05
 
 # The production C1 check reads the broken premises (Adam, eta > 1/L) from the evidence itself.
 CHECK = production_check(C1_QUADRATIC, "convergence")
@@ -432,6 +452,183 @@ def convergence_planted() -> list[Planted]:
             "beyond the bound and the claim would hold.)",
             user_check,
         ),
+        Planted(
+            user_claim(
+                "cal_user_c1_step_rate",
+                "C*T**(-1/2)",
+                kind="upper_bound",
+                measured="lr",
+                rate_variables=("T",),
+                free_constant="C",
+            ),
+            source,
+            "holds",
+            "The recorded step is the C1 rule, exactly proportional to T^(-1/2): its fitted T-exponent is -1/2 up to "
+            "round-off (-0.5000000000000001, a zero-width interval, one value per seed), so O(T^(-1/2)) is true and "
+            "tight. (Rule: read without EXPONENT_ATOL, one ulp off the claimed exponent made it not tight.)",
+            user_check,
+        ),
+        Planted(
+            user_claim(
+                "cal_user_c1_step_rate_1e-7",
+                "C*T**(-5000001/10000000)",
+                kind="upper_bound",
+                measured="lr",
+                rate_variables=("T",),
+                free_constant="C",
+            ),
+            source,
+            "violated",
+            "O(T^(-0.5000001)) for a step exactly proportional to T^(-1/2): the step falls slower than the claim, "
+            "so no constant keeps it under: false. The round-off tolerance on a fitted exponent (1e-9) is far "
+            "below this 1e-7, which an exact fit resolves.",
+            user_check,
+        ),
+        *_lowrank_claims(),
+        *_misuses(source),
+    ]
+
+
+def _lowrank_claims() -> list[Planted]:
+    """O(T^-1/2) on the built c1_lowrank runs, through the public API: with no prediction the fitted
+    slope's interval is widened by the drift bound u on each side, and the widened width (w + 2u)
+    must reach MAX_EXPONENT_CI_WIDTH (0.5) for the data to confirm the claim."""
+    claim = {"kind": "upper_bound", "rate_variables": ("T",), "free_constant": "C"}
+    return [
+        Planted(
+            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.1", "C*T**(-1/2)", **claim),
+            LOWRANK_SPREAD_10,
+            "holds",
+            "The true, tight O(T^(-1/2)) on the built run with a 10% spread: slope -0.560 [-0.576, -0.543], drift "
+            "bound 0.205, widened interval [-0.78, -0.34], 0.44 wide: decided, and consistent. (Rule: with the "
+            "drift counted three times in the width, 0.65, it could not confirm.)",
+            user_check,
+        ),
+        Planted(
+            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.2", "C*T**(-1/2)", **claim),
+            LOWRANK_SPREAD_20,
+            "inconclusive",
+            "The same claim with a 20% spread: slope -0.561 [-0.592, -0.526], drift bound 0.376, widened interval "
+            "[-0.97, -0.15], 0.82 wide, which cannot tell T^(-1/2) from T^(-1/4) or T^(-3/4): more seeds or a "
+            "longer grid would decide. (Rule: with the drift counted once, 0.44, or not at all, 0.07, it would "
+            "read holds.)",
+            user_check,
+        ),
+        Planted(
+            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.125", "C*T**(-1/2)", **claim),
+            LOWRANK_SPREAD_12,
+            "inconclusive",
+            "A 12.5% spread puts the widened width just past the line: slope -0.561, interval 0.042 wide, drift "
+            "bound 0.247, widened width 0.536 > 0.5: it cannot confirm. (Rule: a drift bound 4% smaller, from "
+            "halves that overlap more or a narrower half-interval, would read holds.)",
+            user_check,
+        ),
+        Planted(
+            lowrank_claim("cal_user_c1_lowrank_rate_3_budgets", "C*T**(-1/2)", **claim),
+            LOWRANK_3_BUDGETS,
+            "holds",
+            "Three budgets, T = 100, 400, 1600, 5% spread: halves of two budgets each (sharing T = 400) bound the "
+            "drift, 0.103; widened width 0.26: decided and consistent. (Rule: three values are the fewest a drift "
+            "can be read from; asking for four would leave it inconclusive.)",
+            user_check,
+        ),
+        Planted(
+            lowrank_claim("cal_user_c1_lowrank_rate_2_budgets", "C*T**(-1/2)", **claim),
+            LOWRANK_2_BUDGETS,
+            "inconclusive",
+            "Two budgets, T = 100 and 200: a slope, but no second slope to compare it with, so the drift, and "
+            "the distance to the limit, is unbounded: inconclusive, whatever the interval (more budgets decide).",
+            user_check,
+        ),
+    ]
+
+
+def lowrank_claim(id: str, formula: str, **fields) -> theory.Claim:
+    """A user's claim on the c1_lowrank evidence table (the averaged squared gradient in T).
+
+    Args:
+        id: the claim's id.
+        formula: the bound, in T.
+        fields: more Claim fields (kind, rate_variables, free_constant).
+
+    Returns:
+        The theory.Claim.
+    """
+    return theory.Claim.from_formula(
+        id,
+        formula,
+        experiment=C1_LOWRANK.name,
+        columns={"T": "T"},
+        measured_column="avg_grad_norm_sq",
+        paper=False,
+        **fields,
+    )
+
+
+# Ghadimi-Lan bound to the trajectory's columns: T to the step budget `steps`, L to the step rule's L,
+# Delta to `delta` (the trajectory has one row per step of every run, so a fit on it reads no rate)
+TRAJECTORY_COLUMNS = {"T": "steps", "L": "L_rule", "sigma": "problem.sigma", "Delta": "delta"}
+
+
+def _misuses(source: str) -> list[Planted]:
+    """Claims bound wrongly and runs of no known kind, through the public API: each must be refused
+    with one InputError naming what is wrong (planted.refused), never judged on the wrong table and
+    never a KeyError or AttributeError (issue 19)."""
+    to_trajectory = {"columns": TRAJECTORY_COLUMNS, "measured_column": "avg_grad_norm_sq", "paper": False}
+    return [
+        Planted(
+            theory.Claim.from_formula(
+                "cal_user_c1_gl_on_trajectory",
+                GHADIMI_LAN,
+                kind="upper_bound",
+                rate_variables=("T",),
+                experiment=C1_QUADRATIC.name,
+                table="trajectory",
+                **to_trajectory,
+            ),
+            source,
+            NOT_TESTED,
+            "Ghadimi-Lan with T bound to the trajectory's step budget and the trajectory named as its table: a "
+            "table with a row per step, not one per run and grid point, so it is refused by naming the table "
+            "(read, its rate came out -0.0135 and the true bound violated).",
+            refused(),
+            refuses="table",
+        ),
+        Planted(
+            theory.Claim.from_formula(
+                "cal_user_c1_gl_trajectory_columns",
+                GHADIMI_LAN,
+                kind="upper_bound",
+                rate_variables=("T",),
+                experiment=C1_QUADRATIC.name,
+                **to_trajectory,
+            ),
+            source,
+            NOT_TESTED,
+            "The same binding with no table named: only the trajectory holds those columns, and it has many rows "
+            "per run, so no judged table fits; refused by naming the columns (and the trajectory as the table "
+            "that holds them), not read from the evidence table that lacks them.",
+            refused(),
+            refuses="columns",
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_on_rank_sweep", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            C2_GENERALIZATION.name,
+            NOT_TESTED,
+            "A claim of c1_quadratic handed the runs of c2_generalization: no check binds it there, whatever "
+            "columns those runs hold; refused by naming the claim.",
+            refused(),
+            refuses="claim",
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_tables_dict", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            source,
+            NOT_TESTED,
+            "The right claim handed the run's tables as a plain dict instead of its Runs or a sweep frame: refused "
+            "by naming the runs.",
+            refused(user_tables_check),
+            refuses="runs",
+        ),
     ]
 
 
@@ -480,7 +677,43 @@ def quadratic_sources(runs) -> dict:
         THREE_SEEDS: seed_subset(base, 3),
         ADAM: quadratic_run(base, "Adam", optimizer="adam"),
         BIG_STEP: quadratic_run(base, "step 1.5/L", step_rule="constant", lr=1.5 / default_quadratic().L),
+        LOWRANK_SPREAD_10: built_lowrank_run(base, 0.1),
+        LOWRANK_SPREAD_12: built_lowrank_run(base, 0.125),
+        LOWRANK_SPREAD_20: built_lowrank_run(base, 0.2),
+        LOWRANK_3_BUDGETS: built_lowrank_run(base, 0.05, budgets=(100, 400, 1600)),
+        LOWRANK_2_BUDGETS: built_lowrank_run(base, 0.05, budgets=(100, 200)),
     }
+
+
+def built_lowrank_run(base, spread: float, budgets: Sequence[int] | None = None) -> ConvergenceRuns:
+    """c1_lowrank evidence whose truth is known by arithmetic, on the grid of `base` (its budgets T and
+    seeds): avg_grad_norm_sq = 2 T^(-1/2) (1 + 0.3 (T/100)^(-1/2)) (1 + spread cos(2.4 i + 1.3 j)) for
+    the i-th seed and j-th budget. Its rate is T^(-1/2) exactly, with a finite-size correction that
+    steepens the local slope (-0.56 on T = 100..3200) and a fixed seed spread that does not cancel in
+    the seed-means; as on a real c1_lowrank run, theory predicts no value (NoPrediction), so an
+    exponent is read with its interval widened by the slope's drift across the grid. The built run has
+    no trajectories, so its transfer table is empty.
+
+    Args:
+        base: c1_quadratic Runs with an evidence table.
+        spread: the seed spread's amplitude.
+        budgets: the budgets T kept (default: all of base's).
+
+    Returns:
+        ConvergenceRuns of c1_lowrank labelled by the spread (and the budgets, when given).
+    """
+    evidence = base["evidence"]
+    evidence = (evidence if budgets is None else evidence[evidence["T"].isin(budgets)]).reset_index(drop=True)
+    seeds = {s: i for i, s in enumerate(sorted(evidence["seed"].unique()))}
+    steps = {t: j for j, t in enumerate(sorted(evidence["T"].unique()))}
+    i, j = evidence["seed"].map(seeds).to_numpy(), evidence["T"].map(steps).to_numpy()
+    t = evidence["T"].to_numpy(dtype=np.float64)
+    rate = 2.0 * t**-0.5 * (1.0 + 0.3 * (t / 100.0) ** -0.5)
+    evidence["avg_grad_norm_sq"] = rate * (1.0 + spread * np.cos(2.4 * i + 1.3 * j))
+    evidence["problem"] = "built"
+    tables = {"evidence": evidence, "transfer": pd.DataFrame()}
+    label = f"built: T^-1/2 with a {spread:.1%} seed spread" + (f", T = {list(map(int, budgets))}" if budgets else "")
+    return ConvergenceRuns(C1_LOWRANK.name, label, tables)
 
 
 def quadratic_run(base, label: str, **train) -> ConvergenceRuns:
