@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -161,9 +162,11 @@ def token_stream(tokenizer, source: str, cache_dir: Path | None = None) -> np.nd
         return np.load(target)
     ids = tokenize(tokenizer, documents)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_suffix(".tmp.npy")
+    # one staging file per process: the report's workers tokenize the same corpus at once on a cold
+    # cache, and with one shared name a writer renamed another's file away (FileNotFoundError)
+    staging = target.with_name(f"{target.stem}.tmp{os.getpid()}.npy")
     np.save(staging, ids)
-    staging.replace(target)
+    os.replace(staging, target)  # atomic: a reader sees the whole file or none
     return ids
 
 
