@@ -135,14 +135,16 @@ def as_runs(result, claim_id: str, *, rank_claim: bool = False) -> Runs:
                 C4_RANK.name, "", {"sweep": result}, spectrum=teacher.spectrum, singular_values=teacher.singular_values
             )
         return GeneralizationRuns(C2_GENERALIZATION.name, "", {"sweep": result}, teacher=teacher)
-    if "avg_grad_norm_sq" in result:
+    # a trajectory has a row per step; a C1 evidence table (one row per T and seed, no step) is not
+    # what simulate returns, and read as a trajectory it would fail on its missing columns
+    if "avg_grad_norm_sq" in result and "step" in result:
         if "L_exact" in result:
             return ConvergenceRuns(C1_LOWRANK.name, "", {"trajectory": result})
         return ConvergenceRuns(C1_QUADRATIC.name, "", {"trajectory": result})
     raise InputError(
         "runs",
-        "a frame from simulate.rank_sweep, convergence_sweep or quadratic_sweep; "
-        f"its columns {sorted(result.columns)[:8]}... match none of them",
+        "a frame from simulate.rank_sweep, convergence_sweep or quadratic_sweep (or an experiment's Runs, "
+        f"which hold the evidence tables); its columns {sorted(result.columns)[:8]}... match none of them",
     )
 
 

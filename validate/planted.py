@@ -174,6 +174,21 @@ def user_tables_check(claim: theory.Claim, runs: Runs) -> Verdict:
     return user_check(claim, dict(runs.items()))
 
 
+def user_evidence_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
+    """A user claim checked on the runs' evidence table alone, as a bare frame (a table saved from
+    an experiment's Runs and loaded again): not a frame simulate returns, which the public API must
+    refuse by naming the runs.
+
+    Args:
+        claim: a user claim.
+        runs: the Runs whose evidence table is handed over.
+
+    Returns:
+        The Verdict (there is none: check_claim refuses).
+    """
+    return user_check(claim, runs["evidence"])
+
+
 def user_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
     """A user claim checked on the bare sweep frame, as simulate's sweeps return it (what a user holds
     without an experiment's Runs): lrkd.validate.check_claim wraps it as the runs of the experiment

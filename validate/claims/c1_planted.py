@@ -43,6 +43,7 @@ from lrkd.validate.planted import (
     refused,
     seed_subset,
     user_check,
+    user_evidence_frame_check,
     user_tables_check,
 )
 from lrkd.validate.registry import planted_cases, planted_sources
@@ -627,6 +628,16 @@ def _misuses(source: str) -> list[Planted]:
             "The right claim handed the run's tables as a plain dict instead of its Runs or a sweep frame: refused "
             "by naming the runs.",
             refused(user_tables_check),
+            refuses="runs",
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_evidence_frame", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            source,
+            NOT_TESTED,
+            "The right claim handed the run's evidence table alone as a bare frame (saved and loaded again): no "
+            "frame simulate returns (no step column, so not a trajectory); refused by naming the runs, not a "
+            "KeyError 'step' from reading it as a trajectory, nor read as a rank sweep.",
+            refused(user_evidence_frame_check),
             refuses="runs",
         ),
     ]

@@ -48,6 +48,8 @@ RANK2_N_1024 = f"{C2_GENERALIZATION.name}_rank2_N1024"  # rank 2 at N >= 1024: t
 RANK4_N_1024 = f"{C2_GENERALIZATION.name}_rank4_N1024"  # rank 4 at N >= 1024, RANK4_SEEDS seeds
 # the sweep without its teacher.* columns: a user's own gap table that does not describe its teacher
 NO_TEACHER = f"{C2_GENERALIZATION.name}_no_teacher"
+# the same sweep in plain Runs (no `teacher` attribute) that keeps its teacher.* columns
+TEACHER_IN_COLUMNS = f"{C2_GENERALIZATION.name}_teacher_in_columns"
 # the same grid on Gaussian inputs with correlation 0.5^|i-j| (no population draw: the approximation)
 CORRELATED = f"{C2_GENERALIZATION.name}_correlated"
 CORRELATION = 0.5
@@ -471,6 +473,19 @@ def generalization_planted() -> list[Planted]:
         ),
         Planted(
             user_claim(
+                "cal_user_c2_O_1.12_teacher_in_columns", "C*r*(m+n)/N**(28/25)", rates=("N",), free_constant="C"
+            ),
+            TEACHER_IN_COLUMNS,
+            "violated",
+            "O(r(m+n)/N^1.12) on plain Runs whose sweep still names its teacher in its teacher.* columns: the engine "
+            "reads the teacher from them and draws theory's expected gap (corrected N-intervals end at -1.056 to "
+            "-1.104 over seeds 0..4), which excludes -1.12: false, the gap falls as N^-1. (Rule: with the "
+            "closed-form approximation instead, its band, the offset's own size, reaches -1.139 to -1.186 and the "
+            "claim would hold.)",
+            user_check,
+        ),
+        Planted(
+            user_claim(
                 "cal_user_c2_O_sqrt", "C*r*(m+n)/sqrt(N)", rates=("N", "r"), free_constant="C", defaults={"C": 1.0}
             ),
             source,
@@ -665,6 +680,7 @@ def generalization_sources(runs) -> dict:
             seeds=RANK4_SEEDS,
         ),
         NO_TEACHER: without_teacher(base),
+        TEACHER_IN_COLUMNS: Runs(base.experiment, "teacher in its columns only", {**base}),
         CORRELATED: correlated_run(base),
         BUILT_3_SEEDS: grid_subset(built_gap_run(base), "gaps built, 3 seeds", n_from=0, seeds=3),
         NONPOSITIVE: nonpositive_run(base),
