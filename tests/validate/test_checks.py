@@ -204,6 +204,22 @@ def test_drift_bound_covers_the_offset_and_shrinks_with_seeds():
     assert slope_drift(few[few["T"] <= 200], ["T"], "T", "y") == np.inf  # two values: no drift to read
 
 
+@pytest.mark.parametrize("n_values", [3, 4, 5, 6])
+def test_the_drift_bound_reads_halves_sharing_the_middle(n_values):
+    """The drift is read between the lower and the upper half of the grid's values, which share the
+    middle value (odd count) or the two middle values (even count), refitted alone."""
+    frame = _drifting(np.random.default_rng(2), 6)
+    values = np.sort(frame["T"].unique())[:n_values]
+    frame = frame[frame["T"].isin(values)]
+    middle = (n_values - 1) // 2, n_values // 2
+    lower, upper = values[: middle[1] + 1], values[middle[0] :]
+    (low_l, high_l), (low_u, high_u) = (
+        fit_mean_power_law(frame[frame["T"].isin(part)], ["T"], "y")["T"].ci for part in (lower, upper)
+    )
+    expected = max(abs(high_u - low_l), abs(low_u - high_l))
+    assert slope_drift(frame, ["T"], "T", "y") == pytest.approx(expected, rel=1e-12)
+
+
 def test_conjunction_level_keeps_a_claims_false_rejection_at_the_verdict_level():
     assert conjunction_level(1) == 0.95 and conjunction_level(2) == pytest.approx(0.975)
     wide = _fit(1.0, 0.74, 1.26)  # 0.52 wide at the conjunction's level, 0.45 at the base level
