@@ -190,13 +190,13 @@ def user_evidence_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
 
 
 def user_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
-    """A user claim checked on the bare sweep frame, as simulate's sweeps return it (what a user holds
-    without an experiment's Runs): lrkd.validate.check_claim wraps it as the runs of the experiment
-    the frame's columns and the claim name.
+    """A user claim checked on the bare frame simulate returned (what a user holds without an
+    experiment's Runs: a rank sweep, or a C1 trajectory): lrkd.validate.check_claim wraps it as the
+    runs of the experiment the frame's columns and the claim name.
 
     Args:
         claim: a user claim.
-        runs: Runs with a "sweep" table; only that frame is passed on.
+        runs: Runs with a "sweep" or a "trajectory" table; only that frame is passed on.
 
     Returns:
         The Verdict.
@@ -204,7 +204,7 @@ def user_frame_check(claim: theory.Claim, runs: Runs) -> Verdict:
     from lrkd.validate.judge import check_claim  # see user_check
 
     with outside_fit_cache():
-        return check_claim(claim, runs["sweep"])
+        return check_claim(claim, runs["sweep"] if "sweep" in runs else runs["trajectory"])
 
 
 def small_rank_sweep(teacher, ranks, sizes, *, seeds, experiment: str):

@@ -44,6 +44,7 @@ from lrkd.validate.planted import (
     seed_subset,
     user_check,
     user_evidence_frame_check,
+    user_frame_check,
     user_tables_check,
 )
 from lrkd.validate.registry import planted_cases, planted_sources
@@ -390,6 +391,16 @@ def convergence_planted() -> list[Planted]:
             "cal_c1_gl written by a user (Claim.from_formula on the evidence table, checked by "
             "validate.check_claim): the same verdict, with the quadratic's exact offset.",
             user_check,
+        ),
+        Planted(
+            user_claim("cal_user_c1_gl_frame", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
+            source,
+            "holds",
+            "cal_user_c1_gl checked on the bare trajectory frame quadratic_sweep returns (no Runs, so no quadratic "
+            "to predict the expectation from: the local slope is read without an offset, +0.0045 here, well inside "
+            "its interval): check_claim reads the frame as c1_quadratic's, not as c1_lowrank's (no L_exact) nor as "
+            "a rank sweep.",
+            user_frame_check,
         ),
         Planted(
             user_claim("cal_user_c1_gl_adam", GHADIMI_LAN, kind="upper_bound", rate_variables=("T",)),
