@@ -160,14 +160,24 @@ def ghadimi_lan(id: str, title: str, *, factor: str = "1", t: str = "T") -> theo
     return planted_claim(id, f"({factor})*({GHADIMI_LAN.replace('(T)', f'({t})')})", rates=("T",), title=title)
 
 
-def user_claim(id: str, formula: str, *, measured: str = "avg_grad_norm_sq", **fields) -> theory.Claim:
-    """A user's claim on the c1_quadratic evidence table, as the README writes one: from its formula,
-    with the experiment, the table, the symbols' columns and the measured column.
+def user_claim(
+    id: str,
+    formula: str,
+    *,
+    measured: str = "avg_grad_norm_sq",
+    experiment: str = C1_QUADRATIC.name,
+    table: str | None = "evidence",
+    **fields,
+) -> theory.Claim:
+    """A user's claim on a C1 evidence table, as the README writes one: from its formula, with the
+    experiment, the table, the symbols' columns and the measured column.
 
     Args:
         id: the claim's id.
         formula: the bound.
         measured: the measured column.
+        experiment: c1_quadratic (default) or c1_lowrank.
+        table: the table it names (None: the engine picks the one that holds its columns).
         fields: more Claim fields (kind, rate_variables, free_constant, defaults).
 
     Returns:
@@ -176,8 +186,8 @@ def user_claim(id: str, formula: str, *, measured: str = "avg_grad_norm_sq", **f
     return theory.Claim.from_formula(
         id,
         formula,
-        experiment=C1_QUADRATIC.name,
-        table="evidence",
+        experiment=experiment,
+        table=table,
         columns={k: v for k, v in USER_COLUMNS.items() if k in formula},
         measured_column=measured,
         paper=False,
@@ -505,10 +515,12 @@ def _lowrank_claims() -> list[Planted]:
     """O(T^-1/2) on the built c1_lowrank runs, through the public API: with no prediction the fitted
     slope's interval is widened by the drift bound u on each side, and the widened width (w + 2u)
     must reach MAX_EXPONENT_CI_WIDTH (0.5) for the data to confirm the claim."""
-    claim = {"kind": "upper_bound", "rate_variables": ("T",), "free_constant": "C"}
+    # on c1_lowrank, naming no table: the engine picks the evidence (the transfer table lacks T)
+    claim = {"kind": "upper_bound", "rate_variables": ("T",), "free_constant": "C", "experiment": C1_LOWRANK.name}
+    claim["table"] = None
     return [
         Planted(
-            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.1", "C*T**(-1/2)", **claim),
+            user_claim("cal_user_c1_lowrank_rate_spread_0.1", "C*T**(-1/2)", **claim),
             LOWRANK_SPREAD_10,
             "holds",
             "The true, tight O(T^(-1/2)) on the built run with a 10% spread: slope -0.560 [-0.576, -0.543], drift "
@@ -517,7 +529,7 @@ def _lowrank_claims() -> list[Planted]:
             user_check,
         ),
         Planted(
-            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.2", "C*T**(-1/2)", **claim),
+            user_claim("cal_user_c1_lowrank_rate_spread_0.2", "C*T**(-1/2)", **claim),
             LOWRANK_SPREAD_20,
             "inconclusive",
             "The same claim with a 20% spread: slope -0.561 [-0.592, -0.526], drift bound 0.376, widened interval "
@@ -527,7 +539,7 @@ def _lowrank_claims() -> list[Planted]:
             user_check,
         ),
         Planted(
-            lowrank_claim("cal_user_c1_lowrank_rate_spread_0.125", "C*T**(-1/2)", **claim),
+            user_claim("cal_user_c1_lowrank_rate_spread_0.125", "C*T**(-1/2)", **claim),
             LOWRANK_SPREAD_12,
             "inconclusive",
             "A 12.5% spread puts the widened width just past the line: slope -0.561, interval 0.042 wide, drift "
@@ -536,7 +548,7 @@ def _lowrank_claims() -> list[Planted]:
             user_check,
         ),
         Planted(
-            lowrank_claim("cal_user_c1_lowrank_rate_3_budgets", "C*T**(-1/2)", **claim),
+            user_claim("cal_user_c1_lowrank_rate_3_budgets", "C*T**(-1/2)", **claim),
             LOWRANK_3_BUDGETS,
             "holds",
             "Three budgets, T = 100, 400, 1600, 5% spread: halves of two budgets each (sharing T = 400) bound the "
@@ -545,7 +557,7 @@ def _lowrank_claims() -> list[Planted]:
             user_check,
         ),
         Planted(
-            lowrank_claim("cal_user_c1_lowrank_rate_2_budgets", "C*T**(-1/2)", **claim),
+            user_claim("cal_user_c1_lowrank_rate_2_budgets", "C*T**(-1/2)", **claim),
             LOWRANK_2_BUDGETS,
             "inconclusive",
             "Two budgets, T = 100 and 200: a slope, but no second slope to compare it with, so the drift, and "
@@ -553,28 +565,6 @@ def _lowrank_claims() -> list[Planted]:
             user_check,
         ),
     ]
-
-
-def lowrank_claim(id: str, formula: str, **fields) -> theory.Claim:
-    """A user's claim on the c1_lowrank evidence table (the averaged squared gradient in T).
-
-    Args:
-        id: the claim's id.
-        formula: the bound, in T.
-        fields: more Claim fields (kind, rate_variables, free_constant).
-
-    Returns:
-        The theory.Claim.
-    """
-    return theory.Claim.from_formula(
-        id,
-        formula,
-        experiment=C1_LOWRANK.name,
-        columns={"T": "T"},
-        measured_column="avg_grad_norm_sq",
-        paper=False,
-        **fields,
-    )
 
 
 # Ghadimi-Lan bound to the trajectory's columns: T to the step budget `steps`, L to the step rule's L,
